@@ -1,0 +1,58 @@
+/**
+ * The `osiris` command line. One table names every subcommand and the module that implements it; modules are
+ * imported only when their command runs, so `osiris --help` stays fast and a part's dependencies load only
+ * for that part. Each command module exports `run(args: string[]): Promise<number>` (the exit code) and a
+ * one-line `summary`.
+ */
+import { readFileSync } from "node:fs";
+
+export interface CommandModule {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+/** Every subcommand: words → loader. Add a line here when a part adds a command. */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  version: async () => ({ summary: "print the version", run: async () => (console.log(version()), 0) }),
+  "evidence verify": () => import("./evidence-verify.ts"),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return `osiris ${pkg.version}`;
+}
+
+async function help(): Promise<void> {
+  console.log(`${version()}: OsirisCare compliance appliance and relay\n\nUsage: osiris <command> [options]\n\nCommands:`);
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  for (const name of names) {
+    let summary = "";
+    try {
+      summary = (await COMMANDS[name]!()).summary;
+    } catch (e) {
+      summary = `(unavailable: ${(e as Error).message})`;
+    }
+    console.log(`  ${name.padEnd(width)}  ${summary}`);
+  }
+  console.log(`\nRun 'osiris <command> --help' for a command's options.`);
+}
+
+/** Finds the longest command name that prefixes `argv` and runs it. */
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    await help();
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === "--version" || argv[0] === "-v") argv = ["version"];
+  for (let n = Math.min(3, argv.length); n > 0; n--) {
+    const name = argv.slice(0, n).join(" ");
+    const load = COMMANDS[name];
+    if (load) return (await load()).run(argv.slice(n));
+  }
+  console.error(`osiris: unknown command '${argv.join(" ")}'. Run 'osiris --help' for the list.`);
+  return 2;
+}
+
+// Run when executed as the program (bin/osiris.js imports this module).
+process.exitCode = await main(process.argv.slice(2));
