@@ -56,9 +56,11 @@ function walk(value: unknown, path: string, depth: number): string {
       for (const k of keys) {
         const v = (value as Record<string, unknown>)[k];
         if (v === undefined) continue; // absent and undefined members are the same thing in JSON
+        // Name the member (escaped, so the message itself stays well-formed) rather than the object holding it.
+        if (LONE_SURROGATE.test(k)) fail(`${path}.${JSON.stringify(k).slice(1, -1)}`, "a member name with a lone surrogate");
         if (!first) out += ",";
         first = false;
-        out += str(k, path) + ":" + walk(v, `${path}.${k}`, depth + 1);
+        out += JSON.stringify(k) + ":" + walk(v, `${path}.${k}`, depth + 1);
       }
       return out + "}";
     }
@@ -79,9 +81,14 @@ export function canonicalBytes(value: unknown): Uint8Array {
 
 /**
  * Parses JSON text (or its UTF-8 bytes) and insists it is already canonical, so the bytes a signature covers
- * are exactly the bytes stored. Throws ValidationError `invalid_json` or `not_canonical`.
+ * are exactly the bytes stored. Throws ValidationError `invalid_json` or `not_canonical`, or `unsupported` for
+ * JSON that canonical JSON cannot carry (a lone surrogate escape, nesting deeper than MAX_DEPTH).
  */
 export function parseCanonical(input: string | Uint8Array): unknown {
+  // TextDecoder silently drops a leading byte order mark, which would let bytes other than the canonical ones pass.
+  if (typeof input !== "string" && input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) {
+    throw new ValidationError("not_canonical", "JSON is not in RFC 8785 canonical form: it starts with a UTF-8 byte order mark", { offset: 0 });
+  }
   let text: string;
   try {
     text = typeof input === "string" ? input : fromUtf8(input);

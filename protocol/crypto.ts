@@ -142,13 +142,16 @@ export async function verifyRaw(signature: Uint8Array, message: Uint8Array, publ
 
 // ---- with context ---------------------------------------------------------------------------------------
 
-/** Signs `message` for `context` (see the module comment for the exact bytes). */
-export function sign(context: SigningContext, message: Uint8Array, secretKey: Uint8Array, impl: Ed25519Impl = "auto"): Promise<Uint8Array> {
+/**
+ * Signs `message` for `context` (see the module comment for the exact bytes). Bad arguments, an unknown context
+ * included, reject the promise rather than throw synchronously.
+ */
+export async function sign(context: SigningContext, message: Uint8Array, secretKey: Uint8Array, impl: Ed25519Impl = "auto"): Promise<Uint8Array> {
   return signRaw(signingInput(context, message), secretKey, impl);
 }
 
 /** Verifies a signature made by `sign` for the same context. */
-export function verify(context: SigningContext, message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, impl: Ed25519Impl = "auto"): Promise<boolean> {
+export async function verify(context: SigningContext, message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, impl: Ed25519Impl = "auto"): Promise<boolean> {
   return verifyRaw(signature, signingInput(context, message), publicKey, impl);
 }
 
@@ -173,7 +176,7 @@ export function createSigner(secretKey: Uint8Array, impl: Ed25519Impl = "auto"):
   return {
     publicKey,
     signRaw: raw,
-    sign: (context, message) => raw(signingInput(context, message)),
+    sign: async (context, message) => raw(signingInput(context, message)),
   };
 }
 
@@ -202,6 +205,6 @@ export function createVerifier(publicKey: Uint8Array, impl: Ed25519Impl = "auto"
   return {
     publicKey,
     verifyRaw: raw,
-    verify: (context, message, signature) => raw(signingInput(context, message), signature),
+    verify: async (context, message, signature) => raw(signingInput(context, message), signature),
   };
 }
