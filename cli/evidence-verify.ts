@@ -1,6 +1,88 @@
-/** `osiris evidence verify PATH` (placeholder until the kit verifier lands). */
+/**
+ * `osiris evidence verify PATH [--json]`: verifies an auditor kit (a directory or a ZIP) offline.
+ * Exit 0: every bundle, link, signature and checkpoint is valid. Exit 1: the kit is not valid (the first
+ * failure is named). Exit 2: the command was used wrongly or PATH cannot be read.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { type KitFiles, looksLikeZip, readKitZip } from "../protocol/kit-files.ts";
+import { type KitReport, verifyKit } from "../protocol/kit.ts";
+import { progressBar } from "./progress.ts";
+
 export const summary = "verify an auditor kit (directory or ZIP) offline";
-export async function run(_args: string[]): Promise<number> {
-  console.error("osiris evidence verify: not implemented yet");
-  return 1;
+
+const USAGE = "Usage: osiris evidence verify PATH [--json]\n  PATH   an auditor kit directory or .zip\n  --json print the report as JSON";
+
+async function readKitDir(dir: string): Promise<KitFiles> {
+  const files: KitFiles = new Map();
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) files.set(relative(dir, p).split("\\").join("/"), new Uint8Array(await readFile(p)));
+    }
+  };
+  await walk(dir);
+  return files;
+}
+
+/** Reads a kit from a directory or a ZIP file. */
+export async function readKit(path: string): Promise<KitFiles> {
+  if ((await stat(path)).isDirectory()) return readKitDir(path);
+  const bytes = new Uint8Array(await readFile(path));
+  if (!looksLikeZip(bytes)) throw new Error(`${path} is neither a directory nor a ZIP archive`);
+  return readKitZip(bytes);
+}
+
+function printReport(path: string, report: KitReport): void {
+  if (!report.ok) {
+    const f = report.failure;
+    const where = [f.file, f.line ? `line ${f.line}` : "", f.appliance_id ? `appliance ${f.appliance_id}` : "", f.seq ? `seq ${f.seq}` : ""].filter(Boolean).join(", ");
+    console.log(`FAIL ${path}: ${report.bundles} bundles verified before the first failure`);
+    console.log(`  at ${where}`);
+    console.log(`  ${f.code}: ${f.reason}`);
+    return;
+  }
+  const witnesses = report.checkpoints.reduce((n, c) => n + c.witnesses.length, 0);
+  const names = [...new Set(report.checkpoints.flatMap((c) => c.witnesses.map((w) => w.name)))];
+  console.log(`OK   ${path}: ${report.bundles} bundles from ${report.appliances.length} appliance(s), ${report.first_time ?? "-"} to ${report.last_time ?? "-"}`);
+  for (const a of report.appliances) {
+    const sizes = report.checkpoints.filter((c) => c.appliance_id === a.appliance_id).map((c) => c.size);
+    console.log(`  ${a.appliance_id}  site ${a.site_id}  seq ${a.first_seq}-${a.last_seq}  checkpoints at ${sizes.join(", ")}  head ${a.head_hash.slice(0, 16)}`);
+  }
+  console.log(`  ${report.checkpoints.length} checkpoints, ${witnesses} witness signatures (${names.join(", ")})`);
+}
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  } catch (e) {
+    console.error(`osiris evidence verify: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) {
+    console.error(`osiris evidence verify: expected one PATH, got ${parsed.positionals.length}\n${USAGE}`);
+    return 2;
+  }
+  const path = parsed.positionals[0]!;
+  let files: KitFiles;
+  try {
+    files = await readKit(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    console.error(`osiris evidence verify: cannot read ${path}: ${err.code === "ENOENT" ? "no such file or directory" : err.message}`);
+    return 2;
+  }
+  const bar = progressBar("verifying");
+  const report = await verifyKit(files, { onProgress: (done, total) => bar.update(done, total) });
+  bar.finish();
+  if (parsed.values.json) console.log(JSON.stringify(report, null, 2));
+  else printReport(path, report);
+  return report.ok ? 0 : 1;
 }

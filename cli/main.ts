@@ -15,6 +15,7 @@ export interface CommandModule {
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   version: async () => ({ summary: "print the version", run: async () => (console.log(version()), 0) }),
   "evidence verify": () => import("./evidence-verify.ts"),
+  "windows preview": () => import("../appliance/heal/windows-cli.ts"),
 };
 
 function version(): string {

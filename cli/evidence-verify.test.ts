@@ -1,0 +1,105 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile, cp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { generateKitContents } from "../fixtures/kit-generator.ts";
+import { buildKitFiles } from "../protocol/kit.ts";
+import { writeKitZip } from "../protocol/kit-files.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const FIXTURE_DIR = join(ROOT, "fixtures/kits/valid");
+const FIXTURE_ZIP = join(ROOT, "fixtures/kits/valid.zip");
+
+async function osiris(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, "bin/osiris.js"), ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+let tmp = "";
+test.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "osiris-verify-"));
+});
+test.after(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+test("the committed fixture kit is what scripts/fixtures/make-kit.ts generates today", async () => {
+  const zip = writeKitZip(buildKitFiles(await generateKitContents()));
+  assert.equal(new Uint8Array(await readFile(FIXTURE_ZIP)), zip, "run: node --import tsx scripts/fixtures/make-kit.ts");
+});
+
+test("osiris evidence verify accepts the fixture kit as a ZIP and as a directory, and prints a summary", async () => {
+  for (const path of [FIXTURE_ZIP, FIXTURE_DIR]) {
+    const r = await osiris("evidence", "verify", path);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK .*24 bundles from 2 appliance\(s\), 2026-10-01T00:00:00\.000Z to 2026-10-01T02:45:03\.300Z/);
+    assert.match(r.stdout, /app_fixture0000 +site site_fixture0001 +seq 1-12 +checkpoints at 5, 10, 12/);
+    assert.match(r.stdout, /6 checkpoints, 6 witness signatures \(osiriscare\.relay\/[0-9a-f]{16}\)/);
+  }
+});
+
+async function tamperedCopy(name: string, edit: (bundles: string[]) => string[]): Promise<string> {
+  const dir = join(tmp, name);
+  await cp(FIXTURE_DIR, dir, { recursive: true });
+  const lines = (await readFile(join(dir, "bundles.jsonl"), "utf8")).slice(0, -1).split("\n");
+  await writeFile(join(dir, "bundles.jsonl"), edit(lines).map((l) => l + "\n").join(""));
+  return dir;
+}
+
+test("osiris evidence verify exits 1 and names the first failing bundle for each kind of tampering", async () => {
+  const cases: [string, (l: string[]) => string[], RegExp][] = [
+    ["byte", (l) => l.map((x, i) => (i === 4 ? x.replace('"outcome":"pass"', '"outcome":"fail"') : x)), /line 5, appliance app_fixture0000, seq 5\n  bad_signature/],
+    ["removed", (l) => l.filter((_, i) => i !== 6), /line 7, appliance app_fixture0000, seq 8\n  seq_gap/],
+    ["duplicated", (l) => [...l.slice(0, 3), l[2]!, ...l.slice(3)], /line 4, appliance app_fixture0000, seq 3\n  seq_duplicate/],
+    ["reordered", (l) => [l[0]!, l[2]!, l[1]!, ...l.slice(3)], /line 2, appliance app_fixture0000, seq 3\n  seq_gap/],
+    ["truncated", (l) => l.filter((_, i) => i !== 23), /checkpoints\/app_fixture0001\/000000000012\.note.*\n  checkpoint_mismatch: .*bundles are missing/],
+  ];
+  for (const [name, edit, expected] of cases) {
+    const r = await osiris("evidence", "verify", await tamperedCopy(name, edit));
+    assert.is(r.code, 1, `${name}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^FAIL /, name);
+    assert.match(r.stdout, expected, `${name}: ${r.stdout}`);
+  }
+});
+
+test("osiris evidence verify --json prints a machine-readable report", async () => {
+  const r = await osiris("evidence", "verify", FIXTURE_ZIP, "--json");
+  assert.is(r.code, 0);
+  const report = JSON.parse(r.stdout);
+  assert.is(report.ok, true);
+  assert.is(report.bundles, 24);
+});
+
+test("osiris evidence verify exits 2 with a clear message for a missing path, no path, or a non-kit file", async () => {
+  let r = await osiris("evidence", "verify", join(tmp, "nope.zip"));
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /cannot read .*nope\.zip: no such file or directory/);
+  r = await osiris("evidence", "verify");
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /expected one PATH/);
+  await writeFile(join(tmp, "notes.txt"), "hello");
+  r = await osiris("evidence", "verify", join(tmp, "notes.txt"));
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /neither a directory nor a ZIP/);
+});
+
+test("osiris --help lists the commands and osiris version prints the version", async () => {
+  const help = await osiris("--help");
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /evidence verify +verify an auditor kit/);
+  const v = await osiris("version");
+  assert.match(v.stdout, /^osiris \d+\.\d+\.\d+\n$/);
+  const bad = await osiris("frobnicate");
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /unknown command 'frobnicate'/);
+});
+
+test.run();

@@ -1,0 +1,200 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { applianceOrigin, cosignNote, formatCheckpointBody, relayWitnessName, signNote } from "./checkpoint.ts";
+import { createSigner, generateKeyPair, keyId } from "./crypto.ts";
+import { fromUtf8, utf8 } from "./encoding.ts";
+import { buildBundle, signBundle } from "./evidence.ts";
+import { type KitContents, buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, verifyKit } from "./kit.ts";
+import { type KitFiles, readKitZip, writeKitZip } from "./kit-files.ts";
+import { leafHash, MerkleAccumulator } from "./merkle.ts";
+import { fixtureApplianceId, fixtureRelaySigner, generateKitContents, KIT_SITE_ID } from "../fixtures/kit-generator.ts";
+
+const small = await generateKitContents({ appliances: 2, bundlesPerAppliance: 3, checkpointEvery: 2 });
+const base = buildKitFiles(small);
+const baseLines = fromUtf8(base.get(KIT_BUNDLES)!).slice(0, -1).split("\n");
+
+function withBundles(lines: string[], files: KitFiles = base): KitFiles {
+  const copy = new Map(files);
+  copy.set(KIT_BUNDLES, utf8(lines.map((l) => l + "\n").join("")));
+  return copy;
+}
+
+async function failure(files: KitFiles) {
+  const r = await verifyKit(files);
+  if (r.ok) throw new assert.Assertion({ message: "expected the kit to fail verification", generated: true, operator: "verifyKit", expects: "ok: false", actual: "ok: true" });
+  return r.failure;
+}
+
+test("verifyKit() accepts a generated kit and summarises appliances, times and witnesses", async () => {
+  const r = await verifyKit(base);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.failure));
+  if (!r.ok) return;
+  assert.is(r.bundles, 6);
+  assert.equal(r.appliances.map((a) => [a.appliance_id, a.first_seq, a.last_seq]), [[fixtureApplianceId(0), 1, 3], [fixtureApplianceId(1), 1, 3]]);
+  assert.equal(r.checkpoints.map((c) => c.size), [2, 3, 2, 3]);
+  assert.ok(r.checkpoints.every((c) => c.witnesses.length === 1));
+  assert.is(r.first_time, "2026-10-01T00:00:00.000Z");
+});
+
+test("verifyKit() detects a change of any single byte in bundles.jsonl", async () => {
+  const tiny = buildKitFiles(await generateKitContents({ appliances: 1, bundlesPerAppliance: 2, checkpointEvery: 2 }));
+  const bytes = tiny.get(KIT_BUNDLES)!;
+  let undetected = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const changed = bytes.slice();
+    changed[i] = changed[i]! ^ (changed[i] === 0x0a ? 0x20 : 0x01);
+    const files = new Map(tiny);
+    files.set(KIT_BUNDLES, changed);
+    if ((await verifyKit(files)).ok) undetected++;
+  }
+  assert.is(undetected, 0, `${undetected} of ${bytes.length} single-byte changes went undetected`);
+});
+
+test("verifyKit() detects each removed bundle, the last one included", async () => {
+  for (let i = 0; i < baseLines.length; i++) {
+    const f = await failure(withBundles(baseLines.filter((_, j) => j !== i)));
+    assert.ok(["seq_gap", "checkpoint_mismatch", "prev_hash_mismatch"].includes(f.code), `removing line ${i + 1}: ${f.code} ${f.reason}`);
+  }
+  const f = await failure(withBundles(baseLines.slice(0, -1)));
+  assert.is(f.code, "checkpoint_mismatch");
+  assert.match(f.reason, /bundles are missing/);
+});
+
+test("verifyKit() detects each duplicated bundle with seq_duplicate", async () => {
+  for (let i = 0; i < baseLines.length; i++) {
+    const lines = [...baseLines.slice(0, i + 1), baseLines[i]!, ...baseLines.slice(i + 1)];
+    const f = await failure(withBundles(lines));
+    assert.is(f.code, "seq_duplicate");
+    assert.is(f.line, i + 2);
+  }
+});
+
+test("verifyKit() detects swapped neighbouring bundles of one appliance", async () => {
+  const lines = [...baseLines];
+  [lines[0], lines[1]] = [lines[1]!, lines[0]!];
+  const f = await failure(withBundles(lines));
+  assert.is(f.code, "seq_gap");
+  assert.is(f.line, 1);
+  assert.is(f.appliance_id, fixtureApplianceId(0));
+});
+
+test("verifyKit() detects a history rewritten with the appliance's own key through the cosigned checkpoint", async () => {
+  // A stolen appliance key can re-sign a different seq 3 with a valid chain link, but not re-obtain the relay's cosignature.
+  const signer = createSigner(new Uint8Array(32).fill(0x10));
+  const lines = [...baseLines];
+  const forged = await signBundle(
+    buildBundle({
+      appliance_id: fixtureApplianceId(0), site_id: KIT_SITE_ID, seq: 3, prev_hash: JSON.parse(lines[2]!).prev_hash, kind: "check_cycle",
+      outcome: "pass", timestamps: JSON.parse(lines[2]!).timestamps, policy_version: "2026.11.1",
+    }),
+    signer,
+  );
+  lines[2] = forged.line;
+  const f = await failure(withBundles(lines));
+  assert.is(f.code, "checkpoint_mismatch");
+  assert.is(f.seq, 3);
+});
+
+test("verifyKit() rejects a checkpoint moved to another appliance or tampered with", async () => {
+  const moved = new Map(base);
+  moved.set(`checkpoints/${fixtureApplianceId(1)}/000000000002.note`, base.get(`checkpoints/${fixtureApplianceId(0)}/000000000002.note`)!);
+  assert.is((await failure(moved)).code, "unknown_key");
+
+  const edited = new Map(base);
+  const note = fromUtf8(base.get(`checkpoints/${fixtureApplianceId(0)}/000000000002.note`)!);
+  edited.set(`checkpoints/${fixtureApplianceId(0)}/000000000002.note`, utf8(note.replace("\n2\n", "\n3\n")));
+  const f = await failure(edited);
+  assert.is(f.file, `checkpoints/${fixtureApplianceId(0)}/000000000002.note`);
+});
+
+test("verifyKit() requires a relay cosignature on every checkpoint", async () => {
+  const files = new Map(base);
+  const path = `checkpoints/${fixtureApplianceId(0)}/000000000003.note`;
+  const note = fromUtf8(base.get(path)!);
+  files.set(path, utf8(note.split("\n").filter((l) => !l.includes("osiriscare.relay/")).join("\n")));
+  const f = await failure(files);
+  assert.match(f.reason, /no cosignature from a relay key/);
+});
+
+test("verifyKit() rejects a cosignature by a key that is not the kit's relay key", async () => {
+  const impostor = createSigner(new Uint8Array(32).fill(0x99));
+  const name = relayWitnessName(keyId(fixtureRelaySigner().publicKey)); // same name, wrong key
+  const path = `checkpoints/${fixtureApplianceId(0)}/000000000003.note`;
+  const stripped = fromUtf8(base.get(path)!).split("\n").filter((l) => !l.includes("osiriscare.relay/")).join("\n");
+  const files = new Map(base);
+  files.set(path, utf8(await cosignNote(stripped, name, impostor, 1_790_000_000)));
+  const f = await failure(files);
+  assert.match(f.reason, /no cosignature/);
+});
+
+test("verifyKit() rejects a kit whose keys.json was replaced", async () => {
+  const files = new Map(base);
+  const keys = JSON.parse(fromUtf8(base.get("keys.json")!));
+  keys.appliances[0].public_key = "11".repeat(32);
+  files.set("keys.json", utf8(JSON.stringify(keys)));
+  const f = await failure(files);
+  assert.ok(["unknown_key", "bad_signature"].includes(f.code), f.code);
+});
+
+test("verifyKit() rejects a kit without a checkpoint covering an appliance's last bundle", async () => {
+  const files = new Map(base);
+  files.delete(`checkpoints/${fixtureApplianceId(1)}/000000000003.note`);
+  const f = await failure(files);
+  assert.is(f.appliance_id, fixtureApplianceId(1));
+  assert.match(f.reason, /not covered by a cosigned checkpoint/);
+});
+
+test("verifyKit() verifies a partial range from its Merkle frontier, and rejects a wrong frontier", async () => {
+  const full = await generateKitContents({ appliances: 1, bundlesPerAppliance: 6, checkpointEvery: 3 });
+  const acc = new MerkleAccumulator();
+  for (const line of full.lines.slice(0, 3)) acc.append(leafHash(utf8(line)));
+  const partial: KitContents = { ...full, lines: full.lines.slice(3), checkpoints: full.checkpoints, frontiers: [{ appliance_id: fixtureApplianceId(0), state: acc.state }] };
+  const r = await verifyKit(buildKitFiles(partial));
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.failure));
+
+  const wrong = new MerkleAccumulator();
+  for (const line of full.lines.slice(1, 4)) wrong.append(leafHash(utf8(line)));
+  const f = await failure(buildKitFiles({ ...partial, frontiers: [{ appliance_id: fixtureApplianceId(0), state: wrong.state }] }));
+  assert.ok(f.code === "checkpoint_mismatch", f.reason);
+  assert.ok(f.file === KIT_BUNDLES || f.file.startsWith("checkpoints/"));
+  void KIT_FRONTIERS;
+});
+
+test("verifyKit() names the file when a required part is missing or unreadable", async () => {
+  const noKeys = new Map(base);
+  noKeys.delete("keys.json");
+  assert.match((await failure(noKeys)).reason, /no keys\.json/);
+  const badJson = new Map(base);
+  badJson.set("keys.json", utf8("{"));
+  assert.is((await failure(badJson)).code, "invalid_json");
+});
+
+test("writeKitZip() is byte-deterministic and round-trips through readKitZip()", async () => {
+  const again = buildKitFiles(await generateKitContents({ appliances: 2, bundlesPerAppliance: 3, checkpointEvery: 2 }));
+  const a = writeKitZip(base), b = writeKitZip(again);
+  assert.equal(a, b);
+  const back = readKitZip(a);
+  assert.equal([...back.keys()].sort(), [...base.keys()].sort());
+  assert.ok((await verifyKit(back)).ok);
+});
+
+test("readKitZip() refuses entries that escape the kit", () => {
+  const evil = writeKitZip(new Map([["ok.txt", utf8("x")]]));
+  // Rename the entry in both headers to "../etc.txt"-like length-preserving name.
+  const bytes = evil.slice();
+  const name = utf8("ok.txt"), bad = utf8("../a.t");
+  for (let i = 0; i + name.length <= bytes.length; i++) {
+    if (name.every((c, j) => bytes[i + j] === c)) bytes.set(bad, i);
+  }
+  assert.throws(() => readKitZip(bytes), /not a plain relative path/);
+});
+
+test("an appliance key pair from the kit generator matches keys.json (sanity of the fixture)", () => {
+  const keys = JSON.parse(fromUtf8(base.get("keys.json")!));
+  assert.is(keys.appliances[0].key_id, keyId(generateKeyPair(new Uint8Array(32).fill(0x10)).publicKey));
+  assert.is(applianceOrigin(fixtureApplianceId(0)), `osiriscare.appliance/${fixtureApplianceId(0)}`);
+  void formatCheckpointBody;
+  void signNote;
+});
+
+test.run();

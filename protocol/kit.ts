@@ -1,0 +1,305 @@
+/**
+ * The auditor kit: everything needed to verify a site's evidence offline, with nothing but the public keys in
+ * the kit and this code (or the manual procedure in its README).
+ *
+ * Layout (docs/protocol.md "Auditor kit"):
+ *   bundles.jsonl                                   one canonical bundle per line, by appliance then seq
+ *   checkpoints/<appliance_id>/<size:12 digits>.note signed notes: appliance signature + relay cosignatures
+ *   keys.json                                       appliance keys from enrollment, relay witness keys
+ *   frontiers.json (optional)                       Merkle peaks before the first bundle of a partial range
+ *   README.md                                       how to verify by hand
+ *
+ * What `verifyKit` proves, and how each kind of tampering shows up:
+ * - a changed byte in a bundle: not canonical, schema, or signature failure at that line;
+ * - a removed bundle: a seq gap, or (for the last one) a checkpoint that covers more bundles than the kit has;
+ * - a duplicated or reordered bundle: seq duplicate / seq gap;
+ * - a bundle replaced by a validly signed different one (a fork by the appliance key): the Merkle root no
+ *   longer matches the relay-cosigned checkpoint;
+ * - a changed or swapped checkpoint: signature failure, or a root that does not match the bundles.
+ * Every appliance's last bundle must be covered by a checkpoint with at least one valid relay cosignature, so
+ * a truncated tail is detected too.
+ */
+import { z } from "zod";
+import { type ApplianceKey, type ApplianceSummary, ChainVerifier } from "./chain.ts";
+import { applianceOrigin, openCheckpoint, parseNote, verifyCosignature } from "./checkpoint.ts";
+import type { Ed25519Impl } from "./crypto.ts";
+import { fromHex, fromUtf8, toBase64, toHex, utf8 } from "./encoding.ts";
+import { IntegrityError, ValidationError, type IntegrityCode, type ValidationCode } from "./errors.ts";
+import { idSchema, isoTimeSchema, keyIdSchema, publicKeyHexSchema, sha256HexSchema } from "./ids.ts";
+import { type AccumulatorState, leafHash, MerkleAccumulator } from "./merkle.ts";
+import { parseSchema } from "./schema.ts";
+import type { KitFiles } from "./kit-files.ts";
+
+export const KIT_BUNDLES = "bundles.jsonl";
+export const KIT_KEYS = "keys.json";
+export const KIT_FRONTIERS = "frontiers.json";
+export const KIT_README = "README.md";
+export const KIT_CHECKPOINTS_DIR = "checkpoints/";
+const CHECKPOINT_PATH = /^checkpoints\/([a-z]+_[0-9a-z]{8,40})\/(\d{12})\.note$/;
+/** Progress is reported every this many bundles. */
+export const KIT_PROGRESS_INTERVAL = 500;
+
+export const kitKeysSchema = z.strictObject({
+  schema: z.literal("osiris.kit-keys/v1"),
+  appliances: z
+    .array(
+      z.strictObject({
+        appliance_id: idSchema,
+        site_id: idSchema,
+        public_key: publicKeyHexSchema,
+        key_id: keyIdSchema,
+        enrolled_at: isoTimeSchema,
+      }),
+    )
+    .max(10_000),
+  relay: z.array(z.strictObject({ name: z.string().min(1).max(200), public_key: publicKeyHexSchema, key_id: keyIdSchema })).min(1).max(100),
+});
+export type KitKeys = z.output<typeof kitKeysSchema>;
+
+export const kitFrontiersSchema = z.strictObject({
+  schema: z.literal("osiris.kit-frontiers/v1"),
+  appliances: z.array(z.strictObject({ appliance_id: idSchema, size: z.number().int().min(0), peaks: z.array(sha256HexSchema).max(64) })).max(10_000),
+});
+
+/** One checkpoint as checked. */
+export interface KitCheckpoint {
+  appliance_id: string;
+  size: number;
+  root: string;
+  /** Relay witnesses whose cosignature verified, with the time they cosigned (Unix seconds). */
+  witnesses: { name: string; time: number }[];
+}
+
+export interface KitFailure {
+  /** The file that failed and, for bundles.jsonl, the 1-based line. */
+  file: string;
+  line?: number;
+  appliance_id?: string;
+  seq?: number;
+  code: ValidationCode | IntegrityCode;
+  reason: string;
+}
+
+export type KitReport =
+  | { ok: true; bundles: number; appliances: ApplianceSummary[]; checkpoints: KitCheckpoint[]; first_time: string | null; last_time: string | null }
+  | { ok: false; bundles: number; failure: KitFailure };
+
+export interface VerifyKitOptions {
+  onProgress?: (done: number, total: number) => void;
+  impl?: Ed25519Impl;
+}
+
+function text(files: KitFiles, path: string, required: boolean): string | undefined {
+  const bytes = files.get(path);
+  if (!bytes) {
+    if (required) throw new ValidationError("schema", `The kit has no ${path}`);
+    return undefined;
+  }
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    throw new ValidationError("invalid_json", `${path} is not valid UTF-8`);
+  }
+}
+
+function json(files: KitFiles, path: string, required: boolean): unknown {
+  const t = text(files, path, required);
+  if (t === undefined) return undefined;
+  try {
+    return JSON.parse(t);
+  } catch (e) {
+    throw new ValidationError("invalid_json", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Thrown inside verification to name the file a failure belongs to. */
+class KitProblem extends Error {
+  constructor(readonly failure: KitFailure) {
+    super(failure.reason);
+  }
+}
+
+function problem(file: string, e: unknown, extra: Partial<KitFailure> = {}): KitProblem {
+  if (e instanceof KitProblem) return e;
+  if (e instanceof ValidationError || e instanceof IntegrityError) {
+    const d = e.details ?? {};
+    return new KitProblem({
+      file,
+      ...(typeof d["appliance_id"] === "string" ? { appliance_id: d["appliance_id"] } : {}),
+      ...(typeof d["seq"] === "number" ? { seq: d["seq"] } : {}),
+      ...extra,
+      code: e.code,
+      reason: e.message,
+    });
+  }
+  throw e;
+}
+
+/** Verifies a whole kit offline. Never throws for bad kit content: the report names the first failure. */
+export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): Promise<KitReport> {
+  let bundles = 0;
+  try {
+    const keys = parseSchema(kitKeysSchema, json(files, KIT_KEYS, true), KIT_KEYS);
+    const applianceKeys = new Map<string, ApplianceKey>();
+    for (const a of keys.appliances) {
+      const publicKey = fromHex(a.public_key);
+      if (toHex(fromHex(a.public_key)) !== a.public_key || applianceKeys.has(a.appliance_id)) {
+        throw new ValidationError("schema", `${KIT_KEYS}: appliance ${a.appliance_id} is listed twice`);
+      }
+      applianceKeys.set(a.appliance_id, { publicKey, siteId: a.site_id });
+    }
+
+    // Frontiers: where a partial range's Merkle tree starts.
+    const accumulators = new Map<string, MerkleAccumulator>();
+    const frontiers = json(files, KIT_FRONTIERS, false);
+    if (frontiers !== undefined) {
+      for (const f of parseSchema(kitFrontiersSchema, frontiers, KIT_FRONTIERS).appliances) {
+        const state: AccumulatorState = { size: f.size, peaks: f.peaks.map(fromHex) };
+        try {
+          accumulators.set(f.appliance_id, MerkleAccumulator.fromState(state));
+        } catch (e) {
+          throw new ValidationError("schema", `${KIT_FRONTIERS}: appliance ${f.appliance_id}: ${(e as Error).message}`);
+        }
+      }
+    }
+
+    // Checkpoints: verify signatures first, index them by appliance and size.
+    const checkpoints = new Map<string, Map<number, KitCheckpoint & { rootBytes: Uint8Array; path: string }>>();
+    for (const path of [...files.keys()].sort()) {
+      if (!path.startsWith(KIT_CHECKPOINTS_DIR)) continue;
+      const m = CHECKPOINT_PATH.exec(path);
+      if (!m) throw new KitProblem({ file: path, code: "schema", reason: `${path} is not named checkpoints/<appliance_id>/<size, 12 digits>.note` });
+      const applianceId = m[1]!, fileSize = Number(m[2]);
+      try {
+        const key = applianceKeys.get(applianceId);
+        if (!key) throw new IntegrityError("unknown_key", `appliance ${applianceId} has no key in ${KIT_KEYS}`, { appliance_id: applianceId });
+        const note = parseNote(text(files, path, true)!);
+        const cp = await openCheckpoint(note, applianceOrigin(applianceId), key.publicKey);
+        if (cp.size !== fileSize) throw new IntegrityError("checkpoint_mismatch", `the note is for tree size ${cp.size}, its file name says ${fileSize}`, { appliance_id: applianceId });
+        const witnesses: KitCheckpoint["witnesses"] = [];
+        for (const relay of keys.relay) {
+          if (!note.signatures.some((s) => s.name === relay.name)) continue;
+          witnesses.push({ name: relay.name, time: await verifyCosignature(note, relay.name, fromHex(relay.public_key)) });
+        }
+        if (witnesses.length === 0) throw new IntegrityError("unknown_key", `checkpoint of size ${cp.size} has no cosignature from a relay key in ${KIT_KEYS}`, { appliance_id: applianceId });
+        let bySize = checkpoints.get(applianceId);
+        if (!bySize) checkpoints.set(applianceId, (bySize = new Map()));
+        bySize.set(cp.size, { appliance_id: applianceId, size: cp.size, root: toBase64(cp.root), rootBytes: cp.root, witnesses, path });
+      } catch (e) {
+        throw problem(path, e, { appliance_id: applianceId });
+      }
+    }
+
+    // Bundles: chain verification, feeding each appliance's Merkle tree and comparing at checkpoint sizes.
+    const raw = text(files, KIT_BUNDLES, true)!;
+    if (raw !== "" && !raw.endsWith("\n")) throw new KitProblem({ file: KIT_BUNDLES, code: "schema", reason: `${KIT_BUNDLES} must end with a newline` });
+    const lines = raw === "" ? [] : raw.slice(0, -1).split("\n");
+    const chain = new ChainVerifier(applianceKeys, { ...(opts.impl ? { impl: opts.impl } : {}) });
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      try {
+        if (line === "") throw new ValidationError("schema", `line ${i + 1} is empty`);
+        const { bundle } = await chain.push(line);
+        let acc = accumulators.get(bundle.appliance_id);
+        if (!acc) accumulators.set(bundle.appliance_id, (acc = new MerkleAccumulator()));
+        if (acc.size !== bundle.seq - 1) {
+          throw new IntegrityError(
+            frontiers === undefined ? "seq_gap" : "checkpoint_mismatch",
+            `appliance ${bundle.appliance_id} starts at seq ${bundle.seq}, but the Merkle frontier covers ${acc.size} bundles (expected ${bundle.seq - 1}; see ${KIT_FRONTIERS})`,
+            { appliance_id: bundle.appliance_id, seq: bundle.seq },
+          );
+        }
+        acc.append(leafHash(utf8(line)));
+        const cp = checkpoints.get(bundle.appliance_id)?.get(bundle.seq);
+        if (cp && toHex(acc.root()) !== toHex(cp.rootBytes)) {
+          throw new IntegrityError("checkpoint_mismatch", `the Merkle root of seq 1..${bundle.seq} does not match the signed checkpoint ${cp.path}`, {
+            appliance_id: bundle.appliance_id,
+            seq: bundle.seq,
+          });
+        }
+        bundles++;
+        if (opts.onProgress && bundles % KIT_PROGRESS_INTERVAL === 0) opts.onProgress(bundles, lines.length);
+      } catch (e) {
+        throw problem(KIT_BUNDLES, e, { line: i + 1 });
+      }
+    }
+    opts.onProgress?.(bundles, lines.length);
+
+    // Coverage: every checkpoint matched a bundle, and every chain's tail is covered by one.
+    const summaries = chain.summaries();
+    for (const [applianceId, bySize] of checkpoints) {
+      const s = summaries.find((x) => x.appliance_id === applianceId);
+      const base = frontierOf(frontiers, applianceId); // the tree just before the kit's first bundle
+      for (const cp of bySize.values()) {
+        const fail = (reason: string) => new KitProblem({ file: cp.path, appliance_id: applianceId, code: "checkpoint_mismatch", reason });
+        const lastSeq = s?.last_seq ?? base.size;
+        if (cp.size > lastSeq) throw fail(`the checkpoint covers ${cp.size} bundles of appliance ${applianceId}, but the kit's bundles end at seq ${lastSeq}: bundles are missing`);
+        if (cp.size < base.size) throw fail(`the checkpoint at size ${cp.size} lies before the kit's range (which starts after seq ${base.size}) and cannot be checked`);
+        if (cp.size === base.size && toHex(MerkleAccumulator.fromState(base).root()) !== toHex(cp.rootBytes)) {
+          throw fail(`the checkpoint at size ${cp.size} does not match the Merkle frontier in ${KIT_FRONTIERS}`);
+        }
+      }
+    }
+    for (const s of summaries) {
+      if (!checkpoints.get(s.appliance_id)?.has(s.last_seq)) {
+        throw new KitProblem({
+          file: KIT_BUNDLES,
+          appliance_id: s.appliance_id,
+          seq: s.last_seq,
+          code: "checkpoint_mismatch",
+          reason: `the last bundle of appliance ${s.appliance_id} (seq ${s.last_seq}) is not covered by a cosigned checkpoint of that size, so a truncated tail could not be detected`,
+        });
+      }
+    }
+
+    const all = [...checkpoints.values()].flatMap((m) => [...m.values()]).map(({ rootBytes: _r, path: _p, ...cp }) => cp);
+    all.sort((a, b) => (a.appliance_id === b.appliance_id ? a.size - b.size : a.appliance_id < b.appliance_id ? -1 : 1));
+    const times = summaries.flatMap((s) => [s.first_time, s.last_time]).sort();
+    return { ok: true, bundles, appliances: summaries, checkpoints: all, first_time: times[0] ?? null, last_time: times[times.length - 1] ?? null };
+  } catch (e) {
+    return { ok: false, bundles, failure: problem(KIT_BUNDLES, e).failure };
+  }
+}
+
+function frontierOf(frontiers: unknown, applianceId: string): AccumulatorState {
+  if (frontiers === undefined) return { size: 0, peaks: [] };
+  const f = parseSchema(kitFrontiersSchema, frontiers, KIT_FRONTIERS).appliances.find((x) => x.appliance_id === applianceId);
+  return f ? { size: f.size, peaks: f.peaks.map(fromHex) } : { size: 0, peaks: [] };
+}
+
+/** What goes into a kit; `buildKitFiles` lays it out. */
+export interface KitContents {
+  /** Canonical bundle lines, in any order: they are sorted by appliance id and seq. */
+  lines: string[];
+  keys: KitKeys;
+  /** Signed checkpoint notes with their appliance. */
+  checkpoints: { appliance_id: string; size: number; note: string }[];
+  /** Peaks of each appliance's tree just before its first line, when the range does not start at seq 1. */
+  frontiers?: { appliance_id: string; state: AccumulatorState }[];
+  readme: string;
+}
+
+/** Lays out a kit's files deterministically (same contents → same bytes). */
+export function buildKitFiles(contents: KitContents): KitFiles {
+  const keyed = contents.lines.map((line) => {
+    const m = /"appliance_id":"([^"]+)"/.exec(line), s = /"seq":(\d+)/.exec(line);
+    if (!m || !s) throw new ValidationError("schema", "Cannot build kit: a line has no appliance_id or seq");
+    return { id: m[1]!, seq: Number(s[1]), line };
+  });
+  keyed.sort((a, b) => (a.id === b.id ? a.seq - b.seq : a.id < b.id ? -1 : 1));
+  const files: KitFiles = new Map();
+  files.set(KIT_BUNDLES, utf8(keyed.map((k) => k.line + "\n").join("")));
+  const keys = { ...contents.keys, appliances: [...contents.keys.appliances].sort((a, b) => (a.appliance_id < b.appliance_id ? -1 : 1)) };
+  files.set(KIT_KEYS, utf8(JSON.stringify(keys, null, 2) + "\n"));
+  for (const cp of contents.checkpoints) files.set(`${KIT_CHECKPOINTS_DIR}${cp.appliance_id}/${String(cp.size).padStart(12, "0")}.note`, utf8(cp.note));
+  const frontiers = (contents.frontiers ?? []).filter((f) => f.state.size > 0);
+  if (frontiers.length) {
+    const doc = {
+      schema: "osiris.kit-frontiers/v1",
+      appliances: frontiers.sort((a, b) => (a.appliance_id < b.appliance_id ? -1 : 1)).map((f) => ({ appliance_id: f.appliance_id, size: f.state.size, peaks: f.state.peaks.map(toHex) })),
+    };
+    files.set(KIT_FRONTIERS, utf8(JSON.stringify(doc, null, 2) + "\n"));
+  }
+  files.set(KIT_README, utf8(contents.readme));
+  return files;
+}
