@@ -3,7 +3,7 @@
  * CLI, the appliance) can map it without parsing messages; the message says what was wrong and what was seen.
  */
 
-export type ValidationCode = "invalid_json" | "not_canonical" | "schema" | "unsupported";
+export type ValidationCode = "invalid_json" | "not_canonical" | "schema" | "unsupported" | "too_large" | "malformed_note" | "malformed_key";
 export type IntegrityCode =
   | "bad_signature"
   | "unknown_key"
@@ -18,7 +18,8 @@ export type IntegrityCode =
   | "checkpoint_mismatch"
   | "wrong_target"
   | "expired"
-  | "not_yet_valid";
+  | "not_yet_valid"
+  | "stale_version";
 
 /** Input that does not parse or does not match its schema. */
 export class ValidationError extends Error {
