@@ -14,6 +14,7 @@ export interface CommandModule {
 /** Every subcommand: words → loader. Add a line here when a part adds a command. */
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   version: async () => ({ summary: "print the version", run: async () => (console.log(version()), 0) }),
+  demo: () => import("./demo.ts"),
   "evidence verify": () => import("./evidence-verify.ts"),
   "windows preview": () => import("../appliance/heal/windows-cli.ts"),
 };
