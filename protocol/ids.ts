@@ -1,0 +1,131 @@
+/**
+ * Common value formats of the wire contract: opaque ids, RFC 3339 UTC times with milliseconds, nonces, and
+ * the lower-case hex forms of hashes, keys and signatures. Each comes as a zod schema (for message schemas)
+ * plus the small helpers that make values of that format. Pure: randomness and time are passed in.
+ */
+import { z } from "zod";
+import { toBase64Url } from "./encoding.ts";
+
+// ---- ids -----------------------------------------------------------------------------------------------
+
+/** An opaque id: a lower-case prefix naming the kind (`app`, `site`, `ord`), `_`, 8–40 base32/36 characters. */
+export const ID_PATTERN = /^[a-z]+_[0-9a-z]{8,40}$/;
+/** Longest prefix `newId` makes (the pattern itself has no limit; this keeps ids short in URLs and logs). */
+export const MAX_ID_PREFIX_LENGTH = 16;
+/** Random bytes in a new id: 128 bits, so ids never collide in practice. */
+export const ID_RANDOM_BYTES = 16;
+
+const PREFIX_PATTERN = /^[a-z]+$/;
+
+/** Schema of an id (any prefix). */
+export const idSchema = z.string().regex(ID_PATTERN, "expected an id matching ^[a-z]+_[0-9a-z]{8,40}$");
+
+/** Schema of an id with a given prefix, e.g. `prefixedIdSchema("app")` accepts `app_…` only. */
+export function prefixedIdSchema(prefix: string): z.ZodString {
+  checkPrefix(prefix);
+  return z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{8,40}$`), `expected an id starting with "${prefix}_"`);
+}
+
+/** Whether `value` is an id. */
+export function isId(value: unknown): value is string {
+  return typeof value === "string" && ID_PATTERN.test(value);
+}
+
+function checkPrefix(prefix: string): void {
+  if (!PREFIX_PATTERN.test(prefix) || prefix.length > MAX_ID_PREFIX_LENGTH) {
+    throw new TypeError(`Cannot make an id: the prefix must be 1-${MAX_ID_PREFIX_LENGTH} lower-case letters, current value is ${JSON.stringify(prefix)}`);
+  }
+}
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** RFC 4648 base32 in lower case, without padding. */
+export function toBase32Lower(bytes: Uint8Array): string {
+  let out = "";
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = ((acc << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(acc >> bits) & 31];
+    }
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+/** A new id `<prefix>_<26 base32 characters>` from 16 bytes of `random` (inject a CSPRNG, or a seeded one in tests). */
+export function newId(prefix: string, random: (n: number) => Uint8Array): string {
+  checkPrefix(prefix);
+  const bytes = random(ID_RANDOM_BYTES);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== ID_RANDOM_BYTES) {
+    throw new TypeError(`Cannot make an id: random(${ID_RANDOM_BYTES}) must return ${ID_RANDOM_BYTES} bytes`);
+  }
+  return `${prefix}_${toBase32Lower(bytes)}`;
+}
+
+// ---- times ---------------------------------------------------------------------------------------------
+
+/** RFC 3339 UTC with exactly three fractional digits, the only time format on the wire. */
+export const ISO_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** 9999-12-31T23:59:59.999Z, the last time with a four-digit year. */
+export const MAX_TIME_MS = 253402300799999;
+
+/** Milliseconds since the epoch → `2026-11-27T22:35:36.123Z`. */
+export function isoTime(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_TIME_MS) {
+    throw new RangeError(`Cannot format a time: expected integer milliseconds between 0 and ${MAX_TIME_MS}, current value is ${ms}`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** `2026-11-27T22:35:36.123Z` → milliseconds, or NaN if it is not a real time in our format. */
+export function parseIsoTime(text: string): number {
+  if (!ISO_TIME_PATTERN.test(text)) return NaN;
+  const ms = Date.parse(text);
+  // Date.parse accepts 2026-02-30 by rolling over; a real time formats back to the same text.
+  return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : NaN;
+}
+
+/** Whether `value` is a time in the wire format. */
+export function isIsoTime(value: unknown): value is string {
+  return typeof value === "string" && !Number.isNaN(parseIsoTime(value));
+}
+
+/** Schema of a wire time. */
+export const isoTimeSchema = z.string().refine((s) => !Number.isNaN(parseIsoTime(s)), {
+  message: "expected an RFC 3339 UTC time with milliseconds (2026-11-27T22:35:36.123Z)",
+});
+
+// ---- nonces --------------------------------------------------------------------------------------------
+
+/** Random bytes in a nonce. */
+export const NONCE_BYTES = 16;
+/** 16 bytes in unpadded base64url: 21 free characters and a last one carrying 2 bits (so exactly one text per nonce). */
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+
+/** Schema of a nonce. */
+export const nonceSchema = z.string().regex(NONCE_PATTERN, "expected 16 bytes as unpadded base64url (22 characters)");
+
+/** A new nonce from 16 bytes of `random`. */
+export function newNonce(random: (n: number) => Uint8Array): string {
+  const bytes = random(NONCE_BYTES);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== NONCE_BYTES) {
+    throw new TypeError(`Cannot make a nonce: random(${NONCE_BYTES}) must return ${NONCE_BYTES} bytes`);
+  }
+  return toBase64Url(bytes);
+}
+
+// ---- hex -----------------------------------------------------------------------------------------------
+
+/** Lower-case hex SHA-256 (64 digits). */
+export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 hash as 64 lower-case hex digits");
+/** Lower-case hex Ed25519 public key (64 digits). */
+export const publicKeyHexSchema = z.string().regex(/^[0-9a-f]{64}$/, "expected an Ed25519 public key as 64 lower-case hex digits");
+/** Lower-case hex Ed25519 signature (128 digits). */
+export const signatureHexSchema = z.string().regex(/^[0-9a-f]{128}$/, "expected an Ed25519 signature as 128 lower-case hex digits");
+/** A key id as made by `keyId` (16 lower-case hex digits). */
+export const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, "expected a key id (16 lower-case hex digits)");
