@@ -19,3 +19,4 @@ export * from "./key-rotation.ts";
 export * from "./sync.ts";
 export * from "./merkle.ts";
 export * from "./checkpoint.ts";
+export * from "./scrub.ts";
