@@ -20,3 +20,4 @@ export * from "./sync.ts";
 export * from "./merkle.ts";
 export * from "./checkpoint.ts";
 export * from "./scrub.ts";
+export * as catalogue from "./catalogue/mod.ts";
