@@ -9,6 +9,9 @@ import { toBase64Url } from "./encoding.ts";
 // ---- ids -----------------------------------------------------------------------------------------------
 
 /** An opaque id: a lower-case prefix naming the kind (`app`, `site`, `ord`), `_`, 8–40 base32/36 characters. */
+/** Host ids: chosen by the MSP in the site config (e.g. `rfc-ws02`), so readable rather than minted. */
+export const HOST_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
 export const ID_PATTERN = /^[a-z]+_[0-9a-z]{8,40}$/;
 /** Longest prefix `newId` makes (the pattern itself has no limit; this keeps ids short in URLs and logs). */
 export const MAX_ID_PREFIX_LENGTH = 16;

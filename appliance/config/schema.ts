@@ -10,6 +10,7 @@
 import { isIP } from "node:net";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { z } from "zod";
+import { HOST_ID_PATTERN, ID_PATTERN } from "../../protocol/ids.ts";
 import { parseWindow, TimeZone, WindowError } from "../heal/windows.ts";
 
 /** HIPAA §164.316(b)(2)(i): documentation is kept six years; evidence may never be configured to expire sooner. */
@@ -29,10 +30,6 @@ export const MAX_NTP_SKEW_S = 3600;
 /** Lists in config (targets, windows, hosts, addresses) are small; a longer one is a generated mistake. */
 export const MAX_LIST_ITEMS = 1000;
 
-/** Opaque ids from the wire contract (docs/protocol.md): `site_…`, `rsl_…`. */
-const ID_PATTERN = /^[a-z]+_[0-9a-z]{8,40}$/;
-/** Host ids name targets in evidence (`host_id`): short, lower-case, stable. */
-const HOST_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const MDNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -270,4 +270,16 @@ test("the catalogue is immutable", () => {
   assert.is(getCheck("linux.sshd_root_login").severity, "high");
 });
 
+test("order types that name a host use the one host id format of protocol/ids.ts", async () => {
+  const { HOST_ID_PATTERN } = await import("../ids.ts");
+  let seen = 0;
+  for (const o of listOrderTypes()) {
+    const host = (o.params_schema.properties as Record<string, { pattern?: string }>)["host_id"];
+    if (!host) continue;
+    seen++;
+    assert.is(host.pattern, HOST_ID_PATTERN.source, o.type);
+  }
+  assert.ok(seen >= 3);
+});
+
 test.run();
