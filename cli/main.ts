@@ -16,6 +16,10 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   version: async () => ({ summary: "print the version", run: async () => (console.log(version()), 0) }),
   demo: () => import("./demo.ts"),
   "evidence verify": () => import("./evidence-verify.ts"),
+  "appliance run": () => import("./appliance-run.ts"),
+  "evidence export": () => import("./evidence-export.ts"),
+  "relay serve": () => import("./relay-serve.ts"),
+  "relay admin": () => import("./relay-admin.ts"),
   "windows preview": () => import("../appliance/heal/windows-cli.ts"),
 };
 

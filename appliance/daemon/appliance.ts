@@ -1,0 +1,273 @@
+/**
+ * The appliance daemon: wires config, store, identity, evidence log, collectors, checks and healing, and
+ * runs the check schedule. `osiris appliance run` starts it; tests and the demo drive it in-process.
+ *
+ * One cycle (`runCycle`): scan every target that is due (bounded concurrency), write ONE `check_cycle`
+ * bundle per scanned host (an unreachable host gives one `error` bundle, never one per check), write site
+ * alerts (many hosts unreachable, clock jumped backwards) as `system` bundles, hand each scan to the healing
+ * engine, then sign a checkpoint of the log. Retention runs at most once a day. Everything the cycle writes
+ * goes through the evidence log, in the same transaction as its outbox rows.
+ */
+import { catalogue, type Catalogue } from "../../protocol/catalogue/mod.ts";
+import { isoTime } from "../../protocol/ids.ts";
+import { scanHost, scanSite, type SiteAlert } from "../checks/mod.ts";
+import type { Config } from "../config/index.ts";
+import { loadCredentialsFile } from "../config/credentials.ts";
+import type { Clock, EvidenceDraft, HostScan, Log, TargetRef } from "../engine/types.ts";
+import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
+import { HealingEngine, KvApprovals, RuleBook, type ScanReport } from "../heal/index.ts";
+import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
+import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
+import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
+
+/** How often the scheduler looks for due targets. */
+export const TICK_MS = 5_000;
+/** Retention runs at most this often. */
+export const PRUNE_EVERY_MS = 24 * 3600_000;
+
+export interface ApplianceDeps {
+  clock: Clock;
+  random: (n: number) => Uint8Array;
+  log: Log;
+  catalogue?: Catalogue;
+}
+
+export interface CycleReport {
+  started_at: string;
+  finished_at: string;
+  scanned: { host_id: string; reachable: boolean; pass: number; fail: number; error: number }[];
+  alerts: string[];
+  healing: ScanReport["healing"];
+  evidence_head: number;
+}
+
+/** What the status page and the CLI show (no secrets). */
+export interface ApplianceStatus {
+  appliance_id: string;
+  site_id: string;
+  fingerprint: string;
+  simulated: boolean;
+  targets: TargetRef[];
+  last_cycle: CycleReport | null;
+}
+
+function cycleDraft(scan: HostScan): EvidenceDraft {
+  const timestamps = { started_at: scan.started_at, finished_at: scan.finished_at };
+  if (!scan.reachable) {
+    return {
+      kind: "check_cycle",
+      host_id: scan.target.id,
+      outcome: "error",
+      timestamps,
+      results: [],
+      post_state: { error: scan.error?.code ?? "unreachable", message: (scan.error?.message ?? "host could not be scanned").slice(0, 240), simulated: scan.target.simulated },
+    };
+  }
+  const results = scan.results.map(({ reason: _reason, ...r }) => r);
+  const outcome = results.some((r) => r.status === "fail") ? "fail" : results.some((r) => r.status === "error") ? "error" : "pass";
+  return { kind: "check_cycle", host_id: scan.target.id, outcome, timestamps, results, post_state: { simulated: scan.target.simulated } };
+}
+
+function alertDraft(alert: SiteAlert, at: string): EvidenceDraft {
+  return { kind: "system", outcome: "alert", timestamps: { started_at: at, finished_at: at }, post_state: JSON.parse(JSON.stringify(alert)) };
+}
+
+export class Appliance {
+  readonly #deps: Required<ApplianceDeps>;
+  readonly #config: Config;
+  readonly store: Store;
+  readonly identity: ApplianceIdentity;
+  readonly evidence: EvidenceLog;
+  readonly healing: HealingEngine;
+  readonly rules: RuleBook;
+  readonly #targets: ResolvedTargets;
+  readonly #due = new Map<string, number>();
+  readonly #guard: ClockGuard;
+  readonly #retention: Retention;
+  #lastPrune = 0;
+  #lastCycle: CycleReport | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #running: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+
+  private constructor(p: {
+    deps: Required<ApplianceDeps>;
+    config: Config;
+    store: Store;
+    identity: ApplianceIdentity;
+    evidence: EvidenceLog;
+    healing: HealingEngine;
+    rules: RuleBook;
+    targets: ResolvedTargets;
+    guard: ClockGuard;
+  }) {
+    this.#deps = p.deps;
+    this.#config = p.config;
+    this.store = p.store;
+    this.identity = p.identity;
+    this.evidence = p.evidence;
+    this.healing = p.healing;
+    this.rules = p.rules;
+    this.#targets = p.targets;
+    this.#guard = p.guard;
+    this.#retention = new Retention({ store: p.store, log: p.deps.log });
+  }
+
+  /** Opens (or creates) the appliance's state and recovers from an earlier crash. */
+  static async open(config: Config, deps: ApplianceDeps): Promise<Appliance> {
+    const d: Required<ApplianceDeps> = { catalogue, ...deps };
+    const { clock, log, random } = d;
+    await ensurePrivateDir(config.state_dir);
+    const store = await openStore(config.database ?? `${config.state_dir}/appliance.db`, { log });
+    try {
+      const identity = await loadOrCreateIdentity(config.state_dir, store, { random, clock, log });
+      if (identity.state !== "enrolled") {
+        if (config.relay.url) throw new Error("the appliance is not enrolled yet: run `osiris appliance enroll --relay URL --code CODE` first");
+        if (!config.site.id) throw new Error("a standalone appliance (no relay.url) needs site.id in its config");
+        await identity.enrollStandalone(config.site.id);
+        log.info("enrolled_standalone", { site_id: config.site.id });
+      }
+      const enrolled = identity.enrolled();
+      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system: { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null } });
+      const verified = await evidence.verifyLocal();
+      if (!verified.ok) log.error("evidence_chain_invalid", { failure: verified.failure });
+      else log.info("evidence_chain_verified", { bundles: verified.bundles, head: verified.head.seq });
+      const credentials = config.credentials_file ? await loadCredentialsFile(config.credentials_file) : new Map();
+      const targets = await resolveTargets({ config, credentials, clock, log });
+      const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
+      const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
+      const healing = new HealingEngine({
+        store,
+        sink: evidence,
+        runner: targets.runner,
+        recheck: async (target, checkId, signal) => {
+          const t = byId.get(target.id);
+          if (!t) throw new Error(`recheck: unknown target ${target.id}`);
+          const scan = await scanHost(target, { gather: t.gather, catalogue: d.catalogue, clock, timeoutMs: t.timeoutMs, ...(signal ? { signal } : {}) });
+          const r = scan.results.find((x) => x.check === checkId);
+          if (r) return r;
+          return { check: checkId, status: "error", expected: null, actual: null, controls: [], reason: scan.error?.message ?? "check not evaluated" };
+        },
+        rules,
+        approvals: new KvApprovals(store, clock),
+        site: () => config.site,
+        identity: () => ({ site_id: enrolled.site_id, appliance_id: enrolled.appliance_id }),
+        clock,
+        random,
+        log,
+        catalogue: d.catalogue,
+      });
+      const recovered = await healing.recoverInterrupted();
+      if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
+      const head = await evidence.head();
+      const guard = new ClockGuard({ latest: head.last_time ?? null });
+      return new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard });
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  status(): ApplianceStatus {
+    const e = this.identity.enrolled();
+    return {
+      appliance_id: e.appliance_id,
+      site_id: e.site_id,
+      fingerprint: this.identity.fingerprint,
+      simulated: this.#targets.targets.some((t) => t.ref.simulated),
+      targets: this.#targets.targets.map((t) => t.ref),
+      last_cycle: this.#lastCycle,
+    };
+  }
+
+  /** Scans the targets that are due (all of them with `all`), records evidence and heals. */
+  async runCycle(opts: { all?: boolean; signal?: AbortSignal } = {}): Promise<CycleReport> {
+    const run = this.#running.then(() => this.#cycle(opts));
+    this.#running = run.catch(() => undefined);
+    return run;
+  }
+
+  async #cycle(opts: { all?: boolean; signal?: AbortSignal }): Promise<CycleReport> {
+    const { clock, log } = this.#deps;
+    const now = clock.now();
+    const started_at = isoTime(now);
+    const due = this.#targets.targets.filter((t) => opts.all || (this.#due.get(t.ref.id) ?? 0) <= now);
+    const report: CycleReport = { started_at, finished_at: started_at, scanned: [], alerts: [], healing: [], evidence_head: 0 };
+
+    const drafts: EvidenceDraft[] = [];
+    const jump = this.#guard.observe(now);
+    if (jump) {
+      drafts.push(jump);
+      report.alerts.push("clock_backwards");
+      log.warn("clock_backwards", { post_state: jump.post_state });
+    }
+    let scans: HostScan[] = [];
+    if (due.length) {
+      const byId = new Map<string, ResolvedTarget>(due.map((t) => [t.ref.id, t]));
+      const site = await scanSite(
+        due.map((t) => t.ref),
+        {
+          gather: (target, o) => byId.get(target.id)!.gather(target, o),
+          catalogue: this.#deps.catalogue,
+          clock,
+          timeoutMs: Math.max(...due.map((t) => t.timeoutMs)),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+      );
+      scans = site.scans;
+      for (const scan of scans) drafts.push(cycleDraft(scan));
+      for (const alert of site.alerts) {
+        drafts.push(alertDraft(alert, isoTime(clock.now())));
+        report.alerts.push(alert.kind);
+      }
+      for (const t of due) this.#due.set(t.ref.id, now + t.intervalMs);
+    }
+    if (drafts.length) await this.evidence.append(drafts);
+
+    for (const scan of scans) {
+      const counts = { pass: 0, fail: 0, error: 0 };
+      for (const r of scan.results) if (r.status in counts) counts[r.status as keyof typeof counts]++;
+      report.scanned.push({ host_id: scan.target.id, reachable: scan.reachable, ...counts });
+      try {
+        report.healing.push(...(await this.healing.handleScan(scan, opts.signal)).healing);
+      } catch (e) {
+        log.error("healing_failed", { host_id: scan.target.id, error: (e as Error).message });
+      }
+    }
+
+    await this.evidence.checkpoint();
+    if (clock.now() - this.#lastPrune >= PRUNE_EVERY_MS) {
+      this.#lastPrune = clock.now();
+      const pruned = await this.#retention.prune({ now: clock.now(), retentionCount: this.#config.evidence.retention_count, retentionDays: this.#config.evidence.retention_days });
+      log.info("retention", { ...pruned });
+    }
+    report.evidence_head = (await this.evidence.head()).seq;
+    report.finished_at = isoTime(clock.now());
+    this.#lastCycle = report;
+    log.info("cycle", { scanned: report.scanned.length, alerts: report.alerts, healed: report.healing.map((h) => `${h.host_id}/${h.check}:${h.outcome}`), evidence_head: report.evidence_head });
+    return report;
+  }
+
+  /** Runs the schedule until `stop()`: a cycle at once, then every TICK_MS for what is due. */
+  start(): void {
+    const tick = async () => {
+      if (this.#stopped) return;
+      try {
+        await this.runCycle();
+      } catch (e) {
+        this.#deps.log.error("cycle_failed", { error: (e as Error).message, code: (e as { code?: string }).code ?? null });
+      }
+      if (!this.#stopped) this.#timer = setTimeout(tick, TICK_MS);
+    };
+    void tick();
+  }
+
+  /** Stops the schedule, waits for the running cycle, closes connections and the database. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+    await this.#targets.close();
+    this.store.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { normaliseClaimCode } from "../relay/enroll/claim-code.ts";
+import { memoryLog } from "../relay/log.ts";
+import { runWith, type Io } from "./relay-admin.ts";
+
+function capture(): Io & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => void lines.push(l), err: (l) => void errors.push(l), log: memoryLog().log };
+}
+
+async function admin(dir: string, ...args: string[]): Promise<{ code: number; json: Record<string, unknown>; io: ReturnType<typeof capture> }> {
+  const io = capture();
+  const code = await runWith([...args, "--db", join(dir, "relay.db"), "--json"], io);
+  return { code, json: code === 0 ? (JSON.parse(io.lines[0]!) as Record<string, unknown>) : {}, io };
+}
+
+async function inTemp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-admin-"));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test("admin creates an MSP, partner, organisation and site, and a claim code for the site", async () => {
+  await inTemp(async (dir) => {
+    const msp = await admin(dir, "create-msp", "--name", "Acme IT");
+    assert.is(msp.code, 0);
+    assert.match(String(msp.json["id"]), /^msp_/);
+    const partner = await admin(dir, "create-partner", "--msp", String(msp.json["id"]), "--name", "Reseller");
+    const org = await admin(dir, "create-org", "--msp", String(msp.json["id"]), "--partner", String(partner.json["id"]), "--name", "Riverside Family Clinic");
+    const site = await admin(dir, "create-site", "--org", String(org.json["id"]), "--name", "Main", "--timezone", "America/Chicago");
+    assert.match(String(site.json["id"]), /^site_/);
+    const claim = await admin(dir, "claim-code", "--site", String(site.json["id"]), "--ttl-days", "7");
+    assert.is(claim.code, 0);
+    assert.ok(normaliseClaimCode(String(claim.json["code"])), "a well-formed code");
+    assert.ok(Date.parse(String(claim.json["expires_at"])) - Date.now() > 6.9 * 86_400_000);
+    const revoked = await admin(dir, "revoke-claim-code", "--code", String(claim.json["code"]));
+    assert.is(revoked.json["id"], claim.json["id"]);
+  });
+});
+
+test("admin prints key: value lines without --json", async () => {
+  await inTemp(async (dir) => {
+    const io = capture();
+    assert.is(await runWith(["create-msp", "--name", "Acme", "--db", join(dir, "relay.db")], io), 0);
+    assert.match(io.lines[0]!, /^id: msp_/);
+  });
+});
+
+test("admin refusals exit 1 with the reason; wrong usage exits 2", async () => {
+  await inTemp(async (dir) => {
+    const unknownSite = await admin(dir, "claim-code", "--site", "site_nope000000");
+    assert.is(unknownSite.code, 1);
+    assert.match(unknownSite.io.errors.join("\n"), /does not exist/);
+    const accept = await admin(dir, "accept-pending", "--pending", "pend_nope00000", "--site", "site_nope000000");
+    assert.is(accept.code, 1);
+    const revoke = await admin(dir, "revoke-appliance", "--appliance", "app_nope0000000");
+    assert.is(revoke.code, 1);
+    assert.is((await admin(dir, "create-site", "--org", "org_x0000000")).code, 2, "missing --name");
+    assert.is((await admin(dir, "frobnicate")).code, 2);
+    assert.is((await admin(dir, "create-msp", "--name", "x", "--bogus", "1")).code, 2);
+  });
+});
+
+test("admin rotate-key writes a new 0600 key file and issue-order signs with the key file given", async () => {
+  await inTemp(async (dir) => {
+    const keyFile = join(dir, "relay.key");
+    const msp = await admin(dir, "create-msp", "--name", "Acme");
+    assert.is(msp.code, 0);
+    // A first order attempt creates nothing: the appliance is unknown. The key file is created on first use.
+    const order = await admin(dir, "issue-order", "--appliance", "app_nope0000000", "--type", "force_scan", "--key-file", keyFile);
+    assert.is(order.code, 1);
+    assert.match(order.io.errors.join("\n"), /No appliance/);
+    const rotated = await admin(dir, "rotate-key", "--key-file", keyFile, "--new-key-file", join(dir, "relay-2.key"));
+    assert.is(rotated.code, 0, rotated.io.errors.join("\n"));
+    assert.match(String(rotated.json["next_step"]), /restart the relay with --key-file/);
+    assert.is(((await stat(join(dir, "relay-2.key"))).mode & 0o777).toString(8), "600");
+    const again = await admin(dir, "rotate-key", "--key-file", keyFile, "--new-key-file", join(dir, "relay-3.key"));
+    assert.is(again.code, 1, "a superseded key cannot rotate again");
+  });
+});
+
+test.run();

@@ -1,0 +1,203 @@
+/**
+ * `osiris relay admin <subcommand>`: automation for MSP operators against the relay database (the same one
+ * `osiris relay serve` uses; another process may be serving it). Every subcommand prints `key: value` lines,
+ * or one JSON object with --json. Exit 0 on success, 1 when the relay refuses (the reason is printed), 2 on
+ * wrong usage. Claim codes and keys are printed once and never logged.
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ValidationError } from "../protocol/errors.ts";
+import { openRelayDb, type RelayDb } from "../relay/db/index.ts";
+import { secureRandom, systemClock } from "../relay/deps.ts";
+import { revokeAppliance } from "../relay/enroll/enroll.ts";
+import { createClaimCode, revokeClaimCode } from "../relay/enroll/claim-codes.ts";
+import { acceptPending, listPending } from "../relay/enroll/provision.ts";
+import { RelayError } from "../relay/errors.ts";
+import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } from "../relay/keys/index.ts";
+import { jsonLog, type RelayLog } from "../relay/log.ts";
+import { issueOrder } from "../relay/orders/issue.ts";
+import { createMsp, createOrganisation, createPartner, createSite } from "../relay/tenants/tenants.ts";
+import { DB_TOKEN_ENV, DEFAULT_DB, DEFAULT_KEY_FILE } from "./relay-serve.ts";
+
+export const summary = "administer the relay: tenants, sites, claim codes, appliances, relay key";
+
+/** Where a command's output goes (tests capture it). */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  /** JSON log lines (migrations, key creation); stderr by default. */
+  log?: RelayLog;
+}
+
+const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+type Values = Record<string, string | boolean | undefined>;
+
+interface Subcommand {
+  usage: string;
+  options: Record<string, { type: "string" | "boolean" }>;
+  required: string[];
+  run(db: RelayDb, v: Values, log: RelayLog): Promise<Record<string, unknown>>;
+}
+
+const env = { clock: systemClock, random: secureRandom };
+const s = (v: Values, k: string): string => String(v[k]);
+const opt = (v: Values, k: string): string | undefined => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+const DAY_MS = 86_400_000;
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  "create-msp": {
+    usage: "--name NAME",
+    options: { name: { type: "string" } },
+    required: ["name"],
+    run: async (db, v) => createMsp(db, { name: s(v, "name") }, env),
+  },
+  "create-partner": {
+    usage: "--msp MSP_ID --name NAME",
+    options: { msp: { type: "string" }, name: { type: "string" } },
+    required: ["msp", "name"],
+    run: async (db, v) => createPartner(db, { msp_id: s(v, "msp"), name: s(v, "name") }, env),
+  },
+  "create-org": {
+    usage: "--msp MSP_ID [--partner PARTNER_ID] --name NAME",
+    options: { msp: { type: "string" }, partner: { type: "string" }, name: { type: "string" } },
+    required: ["msp", "name"],
+    run: async (db, v) => createOrganisation(db, { msp_id: s(v, "msp"), partner_id: opt(v, "partner") ?? null, name: s(v, "name") }, env),
+  },
+  "create-site": {
+    usage: "--org ORG_ID --name NAME [--timezone America/Chicago]",
+    options: { org: { type: "string" }, name: { type: "string" }, timezone: { type: "string" } },
+    required: ["org", "name"],
+    run: async (db, v) => createSite(db, { org_id: s(v, "org"), name: s(v, "name"), ...(opt(v, "timezone") ? { timezone: s(v, "timezone") } : {}) }, env),
+  },
+  "claim-code": {
+    usage: "--site SITE_ID [--ttl-days 30] [--created-by WHO]",
+    options: { site: { type: "string" }, "ttl-days": { type: "string" }, "created-by": { type: "string" } },
+    required: ["site"],
+    run: async (db, v) => {
+      const days = opt(v, "ttl-days");
+      if (days !== undefined && !/^\d+(\.\d+)?$/.test(days)) throw new RangeError(`--ttl-days must be a number of days: current value is ${JSON.stringify(days)}`);
+      const c = await createClaimCode(db, { site_id: s(v, "site"), created_by: opt(v, "created-by") ?? "cli:admin", ...(days ? { ttl_ms: Math.round(Number(days) * DAY_MS) } : {}) }, env);
+      return { code: c.code, id: c.id, site_id: c.site_id, expires_at: c.expires_at };
+    },
+  },
+  "revoke-claim-code": {
+    usage: "(--id CLAIM_ID | --code CODE)",
+    options: { id: { type: "string" }, code: { type: "string" } },
+    required: [],
+    run: async (db, v) => {
+      const id = opt(v, "id"), code = opt(v, "code");
+      if ((id === undefined) === (code === undefined)) throw new RangeError("give exactly one of --id or --code");
+      return revokeClaimCode(db, id !== undefined ? { id } : { code: code! }, env);
+    },
+  },
+  "revoke-appliance": {
+    usage: "--appliance APPLIANCE_ID [--reason TEXT]",
+    options: { appliance: { type: "string" }, reason: { type: "string" } },
+    required: ["appliance"],
+    run: async (db, v, log) => ({ appliance_id: s(v, "appliance"), ...(await revokeAppliance({ db, clock: env.clock, log }, s(v, "appliance"), opt(v, "reason") ?? "revoked by admin")) }),
+  },
+  "list-pending": {
+    usage: "",
+    options: {},
+    required: [],
+    run: async (db) => ({ pending: await listPending(db) }),
+  },
+  "accept-pending": {
+    usage: "--pending PENDING_ID --site SITE_ID [--by WHO]",
+    options: { pending: { type: "string" }, site: { type: "string" }, by: { type: "string" } },
+    required: ["pending", "site"],
+    run: async (db, v) => {
+      const p = await acceptPending(db, s(v, "pending"), s(v, "site"), { clock: env.clock, accepted_by: opt(v, "by") ?? "cli:admin" });
+      return { pending_id: p.id, state: p.state, site_id: p.site_id, fingerprint: p.fingerprint };
+    },
+  },
+  "rotate-key": {
+    usage: `[--key-file ${DEFAULT_KEY_FILE}] --new-key-file PATH`,
+    options: { "key-file": { type: "string" }, "new-key-file": { type: "string" } },
+    required: ["new-key-file"],
+    run: async (db, v) => {
+      const currentPath = resolve(opt(v, "key-file") ?? DEFAULT_KEY_FILE);
+      const current = await readRelayKeyFile(currentPath);
+      if (!current) throw new RelayError("config", `Relay key file ${currentPath} does not exist`);
+      const nextPath = resolve(s(v, "new-key-file"));
+      const next = await createRelayKeyFile(nextPath, env.random);
+      const r = await rotateRelayKey(db, { currentSecretKey: current, nextSecretKey: next, nextKeyFile: nextPath }, env.clock);
+      return { key_id: r.key_id, replaces: r.replaces, key_file: nextPath, next_step: `restart the relay with --key-file ${nextPath}` };
+    },
+  },
+  "issue-order": {
+    usage: `--appliance APPLIANCE_ID --type TYPE [--params JSON] [--ttl-s SECONDS] [--key-file ${DEFAULT_KEY_FILE}] [--by WHO]`,
+    options: { appliance: { type: "string" }, type: { type: "string" }, params: { type: "string" }, "ttl-s": { type: "string" }, "key-file": { type: "string" }, by: { type: "string" } },
+    required: ["appliance", "type"],
+    run: async (db, v, log) => {
+      let params: unknown = {};
+      try {
+        params = JSON.parse(opt(v, "params") ?? "{}");
+      } catch (e) {
+        throw new RangeError(`--params must be a JSON object: ${(e as Error).message}`);
+      }
+      const ttl = opt(v, "ttl-s");
+      if (ttl !== undefined && !/^\d+$/.test(ttl)) throw new RangeError(`--ttl-s must be a whole number of seconds: current value is ${JSON.stringify(ttl)}`);
+      const relayKey = await loadRelayKey(db, opt(v, "key-file") ?? DEFAULT_KEY_FILE, { ...env, log });
+      const o = await issueOrder(db, { appliance_id: s(v, "appliance"), type: s(v, "type"), params, issued_by: opt(v, "by") ?? "cli:admin", ...(ttl ? { ttl_ms: Number(ttl) * 1000 } : {}) }, { ...env, relayKey });
+      return { order_id: o.order_id, type: o.payload.type, appliance_id: o.payload.target_appliance_id, expires_at: o.payload.expires_at };
+    },
+  },
+};
+
+function stderrLog(): RelayLog {
+  return jsonLog((line) => process.stderr.write(line), systemClock);
+}
+
+function usage(): string {
+  const lines = Object.entries(SUBCOMMANDS).map(([name, c]) => `  osiris relay admin ${name} ${c.usage}`.trimEnd());
+  return `Usage (every subcommand also takes --db URL|PATH, default ./${DEFAULT_DB}, and --json):\n${lines.join("\n")}`;
+}
+
+export function run(args: string[]): Promise<number> {
+  return runWith(args, consoleIo);
+}
+
+/** Runs one admin subcommand, writing to `io`. */
+export async function runWith(args: string[], io: Io): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h") {
+    (name === undefined ? io.err : io.out)(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const sub = SUBCOMMANDS[name];
+  if (!sub) {
+    io.err(`osiris relay admin: unknown subcommand ${JSON.stringify(name)}\n${usage()}`);
+    return 2;
+  }
+  let values: Values;
+  try {
+    values = parseArgs({ args: rest, options: { ...sub.options, db: { type: "string" }, json: { type: "boolean" } } }).values as Values;
+  } catch (e) {
+    io.err(`osiris relay admin ${name}: ${(e as Error).message}\n  osiris relay admin ${name} ${sub.usage}`);
+    return 2;
+  }
+  const missing = sub.required.filter((k) => typeof values[k] !== "string");
+  if (missing.length) {
+    io.err(`osiris relay admin ${name}: missing ${missing.map((k) => `--${k}`).join(", ")}\n  osiris relay admin ${name} ${sub.usage}`);
+    return 2;
+  }
+  let db: RelayDb | undefined;
+  try {
+    const log = io.log ?? stderrLog();
+    db = await openRelayDb(opt(values, "db") ?? DEFAULT_DB, { log, clock: systemClock, ...(process.env[DB_TOKEN_ENV] ? { authToken: process.env[DB_TOKEN_ENV] } : {}) });
+    const result = await sub.run(db, values, log);
+    if (values["json"]) io.out(JSON.stringify(result));
+    else for (const [k, v] of Object.entries(result)) io.out(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof RelayError || e instanceof RangeError || e instanceof ValidationError) {
+      io.err(`osiris relay admin ${name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parsePushAck } from "../protocol/sync.ts";
+import { errorOf, overHttp, TestAppliance } from "../relay/_testing.ts";
+import { systemClock } from "../relay/deps.ts";
+import { memoryLog } from "../relay/log.ts";
+import { runWith } from "./relay-admin.ts";
+
+const OSIRIS = new URL("../bin/osiris.js", import.meta.url).pathname;
+/** Start-up includes loading tsx; generous for a loaded CI machine. */
+const START_TIMEOUT_MS = 30_000;
+
+interface Served {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+function serve(args: string[]): Promise<Served> {
+  const child = spawn(process.execPath, [OSIRIS, "relay", "serve", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`relay did not start in time; stdout: ${out} stderr: ${err}`));
+    }, START_TIMEOUT_MS);
+    child.stderr.on("data", (d) => (err += d));
+    child.stdout.on("data", (d) => {
+      out += d;
+      const line = out.split("\n").find((l) => l.includes('"relay_listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, url: (JSON.parse(line) as { url: string }).url, stdout: () => out, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`relay exited with ${code} before listening; stderr: ${err}`));
+    });
+  });
+}
+
+async function admin(db: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const code = await runWith([...args, "--db", db, "--json"], { out: (l) => void lines.push(l), err: (l) => void errors.push(l), log: memoryLog().log });
+  assert.is(code, 0, errors.join("\n"));
+  return JSON.parse(lines[0]!) as Record<string, unknown>;
+}
+
+test("osiris relay serve runs on loopback: enroll, push with checkpoint, revoke from the admin CLI, stop on SIGTERM", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-serve-"));
+  const db = join(dir, "relay.db");
+  let served: Served | undefined;
+  try {
+    served = await serve(["--port", "0", "--db", db, "--key-file", join(dir, "relay.key")]);
+    assert.match(served.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const msp = await admin(db, "create-msp", "--name", "Acme");
+    const org = await admin(db, "create-org", "--msp", String(msp["id"]), "--name", "Clinic");
+    const site = await admin(db, "create-site", "--org", String(org["id"]), "--name", "Main");
+    const claim = await admin(db, "claim-code", "--site", String(site["id"]));
+
+    const a = new TestAppliance(overHttp(served.url), systemClock);
+    assert.is((await a.enroll(String(claim["code"]))).status, 201);
+    const res = await a.push(a.entries(await a.makeBundles(4)), await a.checkpoint());
+    const ack = parsePushAck(await res.json());
+    assert.is(ack.evidence.verified_seq, 4);
+    assert.ok(ack.countersigned_checkpoint);
+
+    await admin(db, "revoke-appliance", "--appliance", a.id, "--reason", "test");
+    const refused = await a.request("GET", "/api/sync/pull");
+    assert.is(refused.status, 401);
+    assert.is((await errorOf(refused)).message, "appliance revoked");
+
+    served.child.kill("SIGTERM");
+    assert.is(await served.exited, 0);
+    assert.match(served.stdout(), /"event":"relay_stopped"/);
+    const logged = served.stdout().split("\n").filter(Boolean);
+    assert.ok(logged.every((l) => JSON.parse(l) !== null), "every stdout line is a JSON log line");
+    assert.not.ok(served.stdout().includes(a.token), "the token is never logged");
+    served = undefined;
+  } finally {
+    if (served) {
+      served.child.kill("SIGKILL");
+      await served.exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("osiris relay serve refuses a bad port (exit 2) and a certificate without its key (exit 1)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-serve-"));
+  try {
+    const runOnce = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [OSIRIS, "relay", "serve", ...args]);
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("exit", (code) => resolve({ code, stderr }));
+      });
+    assert.is((await runOnce(["--port", "http"])).code, 2);
+    const noKey = await runOnce(["--port", "0", "--db", join(dir, "r.db"), "--key-file", join(dir, "r.key"), "--tls-cert", join(dir, "cert.pem")]);
+    assert.is(noKey.code, 1);
+    assert.match(noKey.stderr, /both --tls-cert and --tls-key/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();

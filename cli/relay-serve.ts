@@ -1,0 +1,94 @@
+/**
+ * `osiris relay serve`: runs the relay (Hono on Node) until SIGINT or SIGTERM. Logs are JSON lines on stdout;
+ * the first one after start-up is `relay_listening` with the URL. Exit 1 when it cannot start (the reason is
+ * printed), 2 on wrong usage.
+ */
+import { parseArgs } from "node:util";
+import { systemClock } from "../relay/deps.ts";
+import { jsonLog } from "../relay/log.ts";
+import { runRelay } from "../relay/serve/run.ts";
+
+export const summary = "run the relay (HTTPS with --tls-cert/--tls-key)";
+
+export const DEFAULT_DB = "osiris-relay.db";
+export const DEFAULT_KEY_FILE = "osiris-relay.key";
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_HOST = "127.0.0.1";
+/** Environment variable holding a libSQL server's auth token (kept off the command line and out of `ps`). */
+export const DB_TOKEN_ENV = "OSIRIS_RELAY_DB_TOKEN";
+
+const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--key-file PATH] [--tls-cert PEM --tls-key PEM] [--public-url URL]
+  --db          relay database: a file path or file: URL (default ./${DEFAULT_DB}), or a libSQL server
+                URL (http://, https://, libsql://; auth token from $${DB_TOKEN_ENV})
+  --port        TCP port (0 picks a free one; default ${DEFAULT_PORT})
+  --host        address to bind (default ${DEFAULT_HOST}: loopback only)
+  --key-file    the relay's private key, mode 0600 (default ./${DEFAULT_KEY_FILE}; created on first start)
+  --tls-cert    PEM certificate chain: serve HTTPS (with --tls-key)
+  --tls-key     PEM private key of the certificate
+  --public-url  the URL appliances reach this relay at (told to drop-shipped appliances)`;
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        db: { type: "string", default: DEFAULT_DB },
+        port: { type: "string", default: String(DEFAULT_PORT) },
+        host: { type: "string", default: DEFAULT_HOST },
+        "key-file": { type: "string", default: DEFAULT_KEY_FILE },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "public-url": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`osiris relay serve: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const port = Number(values.port);
+  if (!/^\d{1,5}$/.test(values.port) || port > 65535) {
+    console.error(`osiris relay serve: --port must be 0..65535: current value is ${JSON.stringify(values.port)}\n${USAGE}`);
+    return 2;
+  }
+  const log = jsonLog((line) => process.stdout.write(line), systemClock);
+  let relay;
+  try {
+    relay = await runRelay({
+      db: values.db,
+      keyFile: values["key-file"],
+      host: values.host,
+      port,
+      log,
+      ...(process.env[DB_TOKEN_ENV] ? { dbAuthToken: process.env[DB_TOKEN_ENV] } : {}),
+      ...(values["tls-cert"] ? { tlsCert: values["tls-cert"] } : {}),
+      ...(values["tls-key"] ? { tlsKey: values["tls-key"] } : {}),
+      ...(values["public-url"] ? { publicUrl: values["public-url"] } : {}),
+    });
+  } catch (e) {
+    console.error(`osiris relay serve: cannot start: ${(e as Error).message}`);
+    return 1;
+  }
+  const running = relay;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info("relay_stopping", { signal });
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      running.close().then(resolve, (e: unknown) => {
+        log.error("relay_stop_failed", { error: (e as Error).message });
+        resolve();
+      });
+    };
+    const onInt = () => stop("SIGINT");
+    const onTerm = () => stop("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+  return 0;
+}

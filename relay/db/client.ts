@@ -1,0 +1,174 @@
+/**
+ * The relay's database: a libSQL file by default (`file:` URL or a plain path), or a libSQL server (sqld /
+ * Turso) by `http://`, `https://` or `libsql://` URL, through the same `@libsql/client` API and SQL.
+ *
+ * For a file, `openRelayDb` sets WAL (readers never block the writer) and `synchronous=FULL` (an
+ * acknowledged push survives power loss) and gives every connection a busy timeout. Every operation then goes
+ * through one in-process queue: the file driver is synchronous underneath, and a second connection waiting
+ * for the write lock spins on the JS thread, so the transaction holding the lock could never resume to
+ * commit. Other processes are kept apart by SQLite's locks and the busy timeout. `transaction` is a write
+ * transaction (`BEGIN IMMEDIATE`): ingest reads the chain head, verifies and writes in one of them, so two
+ * relay processes can never append the same seq twice.
+ *
+ * The schema is brought up to date on open (migrations.ts).
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createClient, type Client, type InStatement, type ResultSet, type Transaction } from "@libsql/client";
+import { RelayError } from "../errors.ts";
+import type { RelayLog } from "../log.ts";
+import { migrate } from "./migrate.ts";
+import { MIGRATIONS, type Migration } from "./migrations.ts";
+
+/** How long a statement waits for another process's write lock before failing (ms). */
+export const BUSY_TIMEOUT_MS = 5000;
+/** Operations waiting in the queue: more means requests outrun the disk; refuse rather than grow memory. */
+export const MAX_QUEUED_OPERATIONS = 10_000;
+/** Connections per client (a file DB uses them one at a time through the queue; sqld may use them at once). */
+export const MAX_CONNECTIONS = 4;
+const SYNCHRONOUS_FULL = 2;
+
+/** The statements a transaction body may run (`executeMultiple` is for migrations). */
+export type Tx = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
+
+export interface RelayDb {
+  /** The URL the client was opened with (`file:` URL or server URL). */
+  readonly url: string;
+  /** Whether this is a local file (as opposed to a libSQL server). */
+  readonly isFile: boolean;
+  execute(stmt: InStatement): Promise<ResultSet>;
+  /** Runs statements atomically in one write transaction. */
+  batch(stmts: InStatement[]): Promise<ResultSet[]>;
+  /** Runs `fn` in one write transaction: commits when it resolves, rolls back when it throws (and rethrows). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  schemaVersion(): Promise<number>;
+  close(): void;
+}
+
+export interface OpenRelayDbOptions {
+  log: RelayLog;
+  clock: { now(): number };
+  /** Auth token for a libSQL server (sqld with JWT auth); never used for files. */
+  authToken?: string;
+  migrations?: readonly Migration[];
+  busyTimeoutMs?: number;
+}
+
+const REMOTE = /^(?:https?|libsql|wss?):\/\//i;
+
+/** The client URL for a location: server URLs as they are, `file:` URLs as they are, paths as `file:` URLs. */
+export function databaseUrl(location: string): string {
+  if (typeof location !== "string" || location.trim() === "") throw new TypeError("Cannot open the relay database as its location is empty");
+  if (REMOTE.test(location) || location.startsWith("file:")) return location;
+  if (location === ":memory:") {
+    // Each libSQL connection to :memory: is a different empty database, and transactions take a fresh one.
+    throw new TypeError("Cannot open the relay database at ':memory:': use a file path (a temporary one in tests)");
+  }
+  return pathToFileURL(resolve(location)).href;
+}
+
+/**
+ * Opens (creating a file if needed) and migrates the relay database. Throws RelayError `db_unavailable`
+ * when it cannot be opened, or `db_schema` when the schema is newer than this code or has another history.
+ */
+export async function openRelayDb(location: string, options: OpenRelayDbOptions): Promise<RelayDb> {
+  const url = databaseUrl(location);
+  const isFile = url.startsWith("file:");
+  let client: Client;
+  try {
+    client = createClient({
+      url,
+      ...(isFile ? { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS } : options.authToken ? { authToken: options.authToken } : {}),
+      concurrency: MAX_CONNECTIONS,
+    });
+  } catch (e) {
+    throw new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: ${(e as Error).message}`);
+  }
+  const db = new QueuedDb(client, url, isFile);
+  try {
+    if (isFile) await setFilePragmas(client, url);
+    await migrate(db, options.migrations ?? MIGRATIONS, options.clock, options.log);
+  } catch (e) {
+    client.close();
+    if (e instanceof RelayError) throw e;
+    throw new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: ${(e as Error).message}`);
+  }
+  return db;
+}
+
+/** A URL without credentials, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//***@").replace(/([?&]authToken=)[^&]*/i, "$1***");
+}
+
+async function setFilePragmas(client: Client, url: string): Promise<void> {
+  const mode = String((await client.execute("PRAGMA journal_mode = WAL")).rows[0]?.[0]).toLowerCase();
+  if (mode !== "wal") throw new RelayError("db_unavailable", `Database ${url} did not switch to WAL journal mode: saw journal_mode=${mode}`);
+  await client.execute("PRAGMA synchronous = FULL");
+  const sync = Number((await client.execute("PRAGMA synchronous")).rows[0]?.[0]);
+  if (sync !== SYNCHRONOUS_FULL) throw new RelayError("db_unavailable", `Database ${url} did not accept synchronous=FULL: saw synchronous=${sync}`);
+}
+
+/** See the module comment for why every operation is queued. */
+class QueuedDb implements RelayDb {
+  readonly #client: Client;
+  #tail: Promise<unknown> = Promise.resolve();
+  #waiting = 0;
+  readonly #inside = new AsyncLocalStorage<true>();
+
+  constructor(
+    client: Client,
+    readonly url: string,
+    readonly isFile: boolean,
+  ) {
+    this.#client = client;
+  }
+
+  execute(stmt: InStatement): Promise<ResultSet> {
+    return this.#queued("execute", () => this.#client.execute(stmt));
+  }
+
+  batch(stmts: InStatement[]): Promise<ResultSet[]> {
+    return this.#queued("batch", () => this.#client.batch(stmts, "write"));
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#queued("transaction", async () => {
+      const tx = await this.#client.transaction("write");
+      try {
+        const result = await this.#inside.run(true, () => fn(tx));
+        await tx.commit();
+        return result;
+      } catch (e) {
+        // A failed rollback (connection gone) must not hide the error that caused it.
+        if (!tx.closed) await tx.rollback().catch(() => undefined);
+        throw e;
+      } finally {
+        tx.close();
+      }
+    });
+  }
+
+  async schemaVersion(): Promise<number> {
+    const rs = await this.execute("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations");
+    return Number(rs.rows[0]?.["v"] ?? 0);
+  }
+
+  #queued<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#inside.getStore()) {
+      return Promise.reject(new TypeError(`Cannot call db.${what}() inside db.transaction(): use the transaction's tx.execute() / tx.batch()`));
+    }
+    if (this.#waiting >= MAX_QUEUED_OPERATIONS) {
+      return Promise.reject(new RelayError("db_busy", `The relay database has ${this.#waiting} operations waiting; refusing more until they drain`));
+    }
+    this.#waiting++;
+    const run = this.#tail.then(fn, fn).finally(() => this.#waiting--);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

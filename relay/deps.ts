@@ -1,0 +1,48 @@
+/**
+ * The effects every relay module receives instead of reaching for globals: database, clock, randomness,
+ * log and the relay's signing key. `createRelayApp` takes them all; smaller functions take only what they use.
+ */
+import type { Signer } from "../protocol/crypto.ts";
+import type { RelayDb } from "./db/index.ts";
+import type { RelayLog } from "./log.ts";
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** A CSPRNG: `n` random bytes (tests inject a seeded one). */
+export type Random = (n: number) => Uint8Array;
+
+/** Time and randomness, for functions that mint ids, tokens or codes. */
+export interface Env {
+  clock: Clock;
+  random: Random;
+}
+
+/** The relay key this process signs with (orders, rule sets, checkpoint cosignatures). */
+export interface RelayKey {
+  readonly signer: Signer;
+  readonly keyId: string;
+  /** Its witness name, `osiriscare.relay/<key_id>`: the name appliances pin it under. */
+  readonly name: string;
+}
+
+export interface RelayDeps extends Env {
+  db: RelayDb;
+  log: RelayLog;
+  relayKey: RelayKey;
+  /** The relay's public base URL, told to drop-shipped appliances once they are assigned (optional). */
+  publicUrl?: string;
+  /**
+   * The caller's network address, for rate limits on the public routes. The Node adapter passes the socket
+   * address; in-process tests may leave it out (everyone is then one caller).
+   */
+  clientAddress?: (request: Request, env: unknown) => string;
+}
+
+/** The platform CSPRNG (Web Crypto), for production wiring. */
+export const secureRandom: Random = (n) => crypto.getRandomValues(new Uint8Array(n));
+
+/** The wall clock, for production wiring. */
+export const systemClock: Clock = { now: () => Date.now() };

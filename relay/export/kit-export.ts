@@ -1,0 +1,147 @@
+/**
+ * Auditor kits from the relay's store (`osiris evidence export`). For each appliance of a site: the bundles
+ * whose `finished_at` falls in [from, to), extended forward to the first relay-countersigned checkpoint at or
+ * after the last of them (so a truncated tail is detectable: verifyKit requires every chain's last bundle to
+ * be covered by a cosigned checkpoint of exactly that size). When the range does not start at seq 1 the kit
+ * carries the Merkle frontier before its first bundle, rebuilt from the stored leaves. keys.json holds the
+ * evidence keys registered at enrollment and every relay key that ever signed.
+ *
+ * Deterministic: the same database contents and arguments give the same files (no "now" anywhere), so the
+ * ZIP (protocol kit-files.ts) is byte-identical.
+ */
+import { isoTime } from "../../protocol/ids.ts";
+import { buildKitFiles, type KitContents, type KitKeys } from "../../protocol/kit.ts";
+import type { KitFiles } from "../../protocol/kit-files.ts";
+import type { AccumulatorState } from "../../protocol/merkle.ts";
+import { num, str, type RelayDb } from "../db/index.ts";
+import { RelayError } from "../errors.ts";
+import { accumulatorAt } from "../ingest/tree.ts";
+import { listRelayKeys } from "../keys/index.ts";
+import { siteExists } from "../tenants/tenants.ts";
+
+/** Lines read per query while assembling a kit. */
+export const EXPORT_PAGE_ROWS = 1000;
+
+export interface ExportRange {
+  siteId: string;
+  /** Inclusive start, ms since the epoch. */
+  from: number;
+  /** Exclusive end, ms since the epoch. */
+  to: number;
+}
+
+export interface ExportedAppliance {
+  appliance_id: string;
+  first_seq: number;
+  last_seq: number;
+  /** Last seq with finished_at in the range (the kit extends beyond it to `last_seq`, a checkpoint size). */
+  last_in_range: number;
+}
+
+export interface ExportResult {
+  files: KitFiles;
+  appliances: ExportedAppliance[];
+  /** Appliances left out or cut short, and why (e.g. no countersigned checkpoint yet). */
+  warnings: string[];
+}
+
+export async function exportKit(db: RelayDb, range: ExportRange): Promise<ExportResult> {
+  if (!(Number.isFinite(range.from) && Number.isFinite(range.to) && range.from < range.to)) {
+    throw new RangeError(`Cannot export: 'from' must be before 'to': current values are ${range.from} and ${range.to}`);
+  }
+  if (!(await siteExists(db, range.siteId))) throw new RelayError("site_unknown", `site ${JSON.stringify(range.siteId)} does not exist`);
+  const from = isoTime(range.from);
+  const to = isoTime(range.to);
+  const rows = (await db.execute({ sql: "SELECT id, evidence_public_key, evidence_key_id, enrolled_at FROM appliances WHERE site_id = ? ORDER BY id", args: [range.siteId] })).rows;
+
+  const lines: string[] = [];
+  const checkpoints: KitContents["checkpoints"] = [];
+  const frontiers: { appliance_id: string; state: AccumulatorState }[] = [];
+  const keys: KitKeys["appliances"] = [];
+  const exported: ExportedAppliance[] = [];
+  const warnings: string[] = [];
+
+  for (const row of rows) {
+    const id = str(row, "id");
+    const bounds = (
+      await db.execute({
+        sql: `SELECT (SELECT MIN(seq) FROM evidence WHERE appliance_id = ?1 AND finished_at >= ?2) AS first,
+                     (SELECT MAX(seq) FROM evidence WHERE appliance_id = ?1 AND finished_at < ?3) AS last`,
+        args: [id, from, to],
+      })
+    ).rows[0]!;
+    if (bounds["first"] === null || bounds["last"] === null || num(bounds, "last") < num(bounds, "first")) continue;
+    const first = num(bounds, "first");
+    const lastInRange = num(bounds, "last");
+    const cover = (await db.execute({ sql: "SELECT MIN(size) AS size FROM checkpoints WHERE appliance_id = ? AND size >= ?", args: [id, lastInRange] })).rows[0]!;
+    let last: number;
+    if (cover["size"] !== null) {
+      last = num(cover, "size");
+    } else {
+      const earlier = (await db.execute({ sql: "SELECT MAX(size) AS size FROM checkpoints WHERE appliance_id = ? AND size >= ?", args: [id, first] })).rows[0]!;
+      if (earlier["size"] === null) {
+        warnings.push(`appliance ${id}: left out, no countersigned checkpoint covers its bundles from seq ${first} yet`);
+        continue;
+      }
+      last = num(earlier, "size");
+      warnings.push(`appliance ${id}: cut at seq ${last}, the last countersigned checkpoint; seq ${last + 1}..${lastInRange} are not covered yet`);
+    }
+
+    for (let seq = first; seq <= last; seq += EXPORT_PAGE_ROWS) {
+      const page = await db.execute({
+        sql: "SELECT line FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ? ORDER BY seq",
+        args: [id, seq, Math.min(last, seq + EXPORT_PAGE_ROWS - 1)],
+      });
+      for (const r of page.rows) lines.push(str(r, "line"));
+    }
+    const notes = await db.execute({ sql: "SELECT size, countersigned_note FROM checkpoints WHERE appliance_id = ? AND size >= ? AND size <= ? ORDER BY size", args: [id, first, last] });
+    for (const n of notes.rows) checkpoints.push({ appliance_id: id, size: num(n, "size"), note: str(n, "countersigned_note") });
+    if (first > 1) frontiers.push({ appliance_id: id, state: (await accumulatorAt(db, id, first - 1)).state });
+    keys.push({ appliance_id: id, site_id: range.siteId, public_key: str(row, "evidence_public_key"), key_id: str(row, "evidence_key_id"), enrolled_at: str(row, "enrolled_at") });
+    exported.push({ appliance_id: id, first_seq: first, last_seq: last, last_in_range: lastInRange });
+  }
+
+  const relay = (await listRelayKeys(db)).map((k) => ({ name: k.name, public_key: k.public_key, key_id: k.key_id }));
+  if (relay.length === 0) throw new RelayError("relay_key_state", "Cannot export: this relay has no keys, so no checkpoint was ever countersigned");
+  const files = buildKitFiles({
+    lines,
+    keys: { schema: "osiris.kit-keys/v1", appliances: keys, relay },
+    checkpoints,
+    frontiers,
+    readme: readme(range.siteId, from, to, exported, relay.map((k) => k.key_id)),
+  });
+  return { files, appliances: exported, warnings };
+}
+
+function readme(siteId: string, from: string, to: string, appliances: readonly ExportedAppliance[], relayKeyIds: readonly string[]): string {
+  const table = appliances.length
+    ? appliances.map((a) => `| ${a.appliance_id} | ${a.first_seq} | ${a.last_in_range} | ${a.last_seq} |`).join("\n")
+    : "| (no evidence in this range) | | | |";
+  return `# OsirisCare auditor kit
+
+Site \`${siteId}\`, evidence finished from ${from} (inclusive) to ${to} (exclusive).
+
+| appliance | first seq | last seq in range | kit ends at (checkpoint) |
+|---|---|---|---|
+${table}
+
+Each chain is extended to the first checkpoint the relay countersigned at or after its range, so that a
+missing tail would be detected. Relay keys: ${relayKeyIds.join(", ")}.
+
+## Verify
+
+    osiris evidence verify kit.zip
+
+## Verify by hand
+
+1. \`bundles.jsonl\`: one canonical (RFC 8785) JSON bundle per line, ordered by appliance and \`seq\`. For each
+   line, check the Ed25519 signature (field \`signature\`) over the line without its \`signature\` member,
+   prefixed with \`OsirisCare/v1 evidence\\n\`, using the appliance's \`public_key\` from \`keys.json\`.
+2. Each bundle's \`prev_hash\` is the SHA-256 of the previous line of the same appliance; \`seq\` increases by 1.
+3. Merkle leaves are SHA-256(0x00 || line); nodes SHA-256(0x01 || left || right) (RFC 6962). If
+   \`frontiers.json\` is present, it holds the subtree roots before an appliance's first line.
+4. \`checkpoints/<appliance>/<size>.note\` are C2SP signed notes: the appliance's signature (key name
+   \`osiriscare.appliance/<appliance_id>\`) and the relay's witness cosignature (\`osiriscare.relay/<key_id>\`).
+   The root in each note must equal the Merkle root of that appliance's first <size> lines.
+`;
+}

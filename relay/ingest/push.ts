@@ -1,0 +1,273 @@
+/**
+ * Ingest of one push (`POST /api/sync/push`), in one write transaction:
+ *
+ * 1. Entries at or below the stored outbox cursor were stored before (a retry, a lost acknowledgement): each
+ *    must match its receipt byte for byte and is acknowledged again; a different body at a stored position is
+ *    a fork (evidence) or an outbox conflict, recorded as an integrity incident.
+ * 2. The remaining entries must continue the outbox exactly (cursor + 1, + 2, …); a jump is `outbox_gap` (the
+ *    appliance resends from the cursor the error carries).
+ * 3. Their evidence lines go through ChainVerifier, resumed from the stored chain state, with the evidence key
+ *    registered at enrollment (never one in the data). A line identical to one already stored at its seq is a
+ *    duplicate and is acknowledged without storing it again; a different line at a stored seq is a fork.
+ * 4. Everything before the first failing entry is stored (the exact line bytes, hash, Merkle leaf hash), the
+ *    Merkle accumulator and chain state advance, the outbox cursor moves to the last stored entry, and the
+ *    failure (if any) is recorded as an incident — all in the same transaction. Nothing after a failure is
+ *    stored, and nothing is ever repaired.
+ * 5. With no failure, the checkpoint (if any) is witnessed (checkpoint.ts).
+ *
+ * The result is the PushAck, plus the failure the route turns into a 409/422 whose details carry the ack.
+ */
+import { canonicalize } from "../../protocol/canonical.ts";
+import { ChainVerifier, type ChainFailure } from "../../protocol/chain.ts";
+import { toHex, utf8 } from "../../protocol/encoding.ts";
+import type { OpenedBundle } from "../../protocol/evidence.ts";
+import { sha256Hex } from "../../protocol/hash.ts";
+import { isoTime } from "../../protocol/ids.ts";
+import { leafHash } from "../../protocol/merkle.ts";
+import { parsePushRequest, type OutboxEntry, type PushAck } from "../../protocol/sync.ts";
+import { str, type Tx } from "../db/index.ts";
+import type { RelayDeps } from "../deps.ts";
+import { isRelayErrorCode, RelayError, type RelayErrorCode } from "../errors.ts";
+import type { AuthedAppliance } from "../http/types.ts";
+import { loadChainRow, saveChainRow, type ChainRow } from "./chain-row.ts";
+import { witnessCheckpoint } from "./checkpoint.ts";
+import { incidentKind, recordIncident, type IncidentInput } from "./incidents.ts";
+
+export interface PushFailure {
+  code: RelayErrorCode;
+  message: string;
+  /** The outbox entry that failed (null for a checkpoint failure). */
+  outbox_seq: number | null;
+  seq: number | null;
+  incident_id: string | null;
+}
+
+export interface PushOutcome {
+  ack: PushAck;
+  failure: PushFailure | null;
+  stored: number;
+  duplicates: number;
+}
+
+type IngestDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log" | "relayKey">;
+
+/** What an outbox receipt holds for an entry: evidence by seq and line hash, other bodies canonically. */
+function receiptBody(entry: OutboxEntry, seq: number | null, lineHash?: string): string {
+  return entry.type === "evidence" ? canonicalize({ seq, hash: lineHash ?? sha256Hex(entry.body) }) : canonicalize(entry.body);
+}
+
+interface Failing {
+  index: number;
+  incident: Omit<IncidentInput, "appliance_id" | "site_id" | "kind"> & { code: RelayErrorCode };
+  /** Recorded as an integrity incident (a sync-cursor problem such as an outbox gap is not). */
+  isIncident: boolean;
+}
+
+export async function ingestPush(deps: IngestDeps, appliance: AuthedAppliance, body: unknown): Promise<PushOutcome> {
+  const req = parsePushRequest(body);
+  if (req.appliance_id !== appliance.id) {
+    throw new RelayError("appliance_mismatch", `appliance_id: this token belongs to ${appliance.id}, the push says ${req.appliance_id}`);
+  }
+  const started = deps.clock.now();
+  const outcome = await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const row = await loadChainRow(tx, appliance.id);
+    const entries = req.entries;
+    let failing: Failing | null = null;
+
+    // 1. Already stored: compare with the receipts.
+    let i = 0;
+    for (; i < entries.length && entries[i]!.outbox_seq <= row.acked_outbox_seq; i++) {
+      const e = entries[i]!;
+      const r = (await tx.execute({ sql: "SELECT type, body FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq = ?", args: [appliance.id, e.outbox_seq] })).rows[0];
+      const storedBody = r ? str(r, "body") : null;
+      const same =
+        r !== undefined &&
+        str(r, "type") === e.type &&
+        (e.type === "evidence" ? (JSON.parse(storedBody!) as { hash: string }).hash === sha256Hex(e.body) : storedBody === receiptBody(e, null));
+      if (!same) {
+        const storedSeq = e.type === "evidence" && storedBody ? (JSON.parse(storedBody) as { seq: number; hash: string }) : null;
+        failing = {
+          index: i,
+          isIncident: true,
+          incident: {
+            code: e.type === "evidence" ? "fork" : "outbox_conflict",
+            message:
+              e.type === "evidence"
+                ? `outbox_seq ${e.outbox_seq}: different evidence bytes for an entry already stored${storedSeq ? ` (seq ${storedSeq.seq})` : ""}`
+                : `outbox_seq ${e.outbox_seq}: a different ${e.type} body for an entry already stored as ${r ? str(r, "type") : "nothing"}`,
+            outbox_seq: e.outbox_seq,
+            ...(storedSeq ? { seq: storedSeq.seq, stored_sha256: storedSeq.hash } : {}),
+            line: e.type === "evidence" ? e.body : canonicalize(e.body),
+          },
+        };
+        break;
+      }
+    }
+    const firstNew = i;
+
+    // 2. New entries must continue the outbox without a hole.
+    let end = entries.length;
+    if (!failing) {
+      for (let k = firstNew; k < entries.length; k++) {
+        const expected = row.acked_outbox_seq + 1 + (k - firstNew);
+        if (entries[k]!.outbox_seq !== expected) {
+          failing = {
+            index: k,
+            isIncident: false,
+            incident: { code: "outbox_gap", message: `outbox_seq: expected ${expected} next, got ${entries[k]!.outbox_seq}; resend from ${row.acked_outbox_seq + 1}`, outbox_seq: entries[k]!.outbox_seq },
+          };
+          break;
+        }
+      }
+      if (failing) end = failing.index;
+    } else {
+      end = firstNew;
+    }
+
+    // 3. Verify the new evidence lines in order.
+    const verifier = new ChainVerifier(new Map([[appliance.id, { publicKey: appliance.evidence_public_key, siteId: appliance.site_id }]]), {
+      fromGenesis: true,
+      resume: row.chain ? [row.chain] : [],
+    });
+    const evidence: { index: number; line: string }[] = [];
+    for (let k = firstNew; k < end; k++) {
+      const e = entries[k]!;
+      if (e.type === "evidence") evidence.push({ index: k, line: e.body });
+    }
+    const opened = new Map<number, OpenedBundle>();
+    const duplicates = new Map<number, number>(); // entry index → seq already stored with these bytes
+    let pos = 0;
+    while (pos < evidence.length) {
+      const base = pos;
+      const { failure } = await verifier.verifyLines(
+        evidence.slice(base).map((x) => x.line),
+        { onBundle: (o, lineNumber) => void opened.set(evidence[base + lineNumber - 1]!.index, o) },
+      );
+      if (!failure) break;
+      const bad = evidence[base + failure.line - 1]!;
+      if (failure.code === "seq_duplicate" && failure.appliance_id === appliance.id && failure.seq !== undefined) {
+        const stored = (await tx.execute({ sql: "SELECT line, hash FROM evidence WHERE appliance_id = ? AND seq = ?", args: [appliance.id, failure.seq] })).rows[0];
+        if (stored && str(stored, "line") === bad.line) {
+          duplicates.set(bad.index, failure.seq);
+          pos = base + failure.line;
+          continue;
+        }
+        failing = {
+          index: bad.index,
+          isIncident: true,
+          incident: {
+            code: "fork",
+            message: `seq ${failure.seq}: different bytes for a bundle the relay already holds (fork)`,
+            outbox_seq: entries[bad.index]!.outbox_seq,
+            seq: failure.seq,
+            line: bad.line,
+            ...(stored ? { stored_sha256: str(stored, "hash") } : {}),
+          },
+        };
+      } else {
+        failing = { index: bad.index, isIncident: true, incident: chainFailure(failure, appliance.id, entries[bad.index]!.outbox_seq, bad.line) };
+      }
+      break;
+    }
+    const stop = failing ? failing.index : end;
+
+    // 4. Store everything before the failure, and move the cursors with it.
+    const receivedAt = isoTime(now);
+    const writes: { sql: string; args: (string | number | null)[] }[] = [];
+    let stored = 0;
+    let acked = row.acked_outbox_seq;
+    for (let k = firstNew; k < stop; k++) {
+      const e = entries[k]!;
+      let seq: number | null = null;
+      let lineHash: string | undefined;
+      if (e.type === "evidence") {
+        const o = opened.get(k);
+        if (o) {
+          const leaf = leafHash(utf8(o.line));
+          row.tree.append(leaf);
+          writes.push({
+            sql: "INSERT INTO evidence (appliance_id, seq, line, hash, leaf_hash, finished_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            args: [appliance.id, o.bundle.seq, o.line, o.hash, toHex(leaf), o.bundle.timestamps.finished_at, receivedAt],
+          });
+          seq = o.bundle.seq;
+          lineHash = o.hash;
+          stored++;
+        } else {
+          seq = duplicates.get(k) ?? null;
+          if (seq === null) throw new Error(`Internal: evidence entry ${e.outbox_seq} was neither verified nor a duplicate`);
+        }
+      } else if (e.type === "order_result") {
+        writes.push({
+          sql: "UPDATE orders SET status = 'done', result = ?, completed_at = ? WHERE id = ? AND appliance_id = ? AND status = 'pending'",
+          args: [canonicalize(e.body), receivedAt, e.body.order_id, appliance.id],
+        });
+      }
+      writes.push({ sql: "INSERT INTO outbox_receipts (appliance_id, outbox_seq, type, body, received_at) VALUES (?, ?, ?, ?, ?)", args: [appliance.id, e.outbox_seq, e.type, receiptBody(e, seq, lineHash), receivedAt] });
+      acked = e.outbox_seq;
+    }
+    const chain = verifier.state(appliance.id) ?? null;
+    const next: ChainRow = {
+      verified_seq: chain?.seq ?? row.verified_seq,
+      head_hash: chain?.head_hash ?? row.head_hash,
+      chain,
+      tree: row.tree,
+      acked_outbox_seq: acked,
+    };
+    if (next.tree.size !== next.verified_seq) throw new Error(`Internal: Merkle tree size ${next.tree.size} differs from verified seq ${next.verified_seq}`);
+    writes.push(saveChainRow(appliance.id, next, now));
+    writes.push({ sql: "UPDATE appliances SET last_seen_at = ? WHERE id = ?", args: [receivedAt, appliance.id] });
+    await tx.batch(writes);
+
+    let failure: PushFailure | null = null;
+    if (failing) {
+      const incidentId = failing.isIncident
+        ? await recordIncident(tx, { ...failing.incident, appliance_id: appliance.id, site_id: appliance.site_id, kind: incidentKind(failing.incident.code) }, deps)
+        : null;
+      failure = { code: failing.incident.code, message: failing.incident.message, outbox_seq: failing.incident.outbox_seq ?? null, seq: failing.incident.seq ?? null, incident_id: incidentId };
+    }
+
+    // 5. The checkpoint, only over a clean push.
+    let countersigned: string | null = null;
+    if (!failure && req.checkpoint !== null) {
+      const cp = await witnessCheckpoint(tx, req.checkpoint, { appliance, tree: next.tree, relayKey: deps.relayKey, clock: deps.clock });
+      if (cp.ok) countersigned = cp.countersigned;
+      else {
+        const incidentId = await recordIncident(
+          tx,
+          {
+            appliance_id: appliance.id,
+            site_id: appliance.site_id,
+            kind: cp.code === "checkpoint_mismatch" ? "fork" : "checkpoint",
+            code: cp.code,
+            message: cp.message,
+            ...(cp.size !== null ? { seq: cp.size } : {}),
+            line: req.checkpoint,
+          },
+          deps,
+        );
+        failure = { code: cp.code, message: cp.message, outbox_seq: null, seq: cp.size, incident_id: incidentId };
+      }
+    }
+    const ack: PushAck = {
+      acked_outbox_seq: next.acked_outbox_seq,
+      evidence: { verified_seq: next.verified_seq, head_hash: next.head_hash },
+      countersigned_checkpoint: countersigned,
+    };
+    return { ack, failure, stored, duplicates: duplicates.size };
+  });
+
+  const fields = { appliance_id: appliance.id, entries: req.entries.length, stored: outcome.stored, duplicates: outcome.duplicates, ...outcome.ack.evidence, acked_outbox_seq: outcome.ack.acked_outbox_seq, ms: deps.clock.now() - started };
+  if (outcome.failure) deps.log.warn("push_refused", { ...fields, code: outcome.failure.code, failed_outbox_seq: outcome.failure.outbox_seq, seq: outcome.failure.seq, incident_id: outcome.failure.incident_id });
+  else deps.log.info("push_acked", { ...fields, countersigned: outcome.ack.countersigned_checkpoint !== null });
+  return outcome;
+}
+
+/** The incident for a ChainVerifier failure on one of this appliance's lines. */
+function chainFailure(f: ChainFailure, applianceId: string, outboxSeq: number, line: string): Failing["incident"] {
+  if (f.appliance_id !== undefined && f.appliance_id !== applianceId) {
+    return { code: "appliance_mismatch", message: `outbox_seq ${outboxSeq}: the bundle is for appliance ${f.appliance_id}, not ${applianceId}`, outbox_seq: outboxSeq, line, ...(f.seq ? { seq: f.seq } : {}) };
+  }
+  const code: RelayErrorCode = isRelayErrorCode(f.code) ? f.code : "schema";
+  return { code, message: `outbox_seq ${outboxSeq}: ${f.reason}`, outbox_seq: outboxSeq, line, ...(f.seq ? { seq: f.seq } : {}) };
+}

@@ -1,0 +1,118 @@
+/**
+ * The route table: every route the relay serves, with who may call it. `createRelayApp` registers exactly
+ * these and nothing else; a route with no callers, or a `public` route not on PUBLIC_ROUTES, makes the app
+ * refuse to build (default deny). Handlers receive the raw body already read and bounded (`c.var.body`) and,
+ * for appliance routes, the authenticated appliance (`c.var.appliance`).
+ */
+import { isoTime } from "../protocol/ids.ts";
+import { MAX_PUSH_BYTES, parsePullRequest } from "../protocol/sync.ts";
+import { enrollAppliance } from "./enroll/enroll.ts";
+import { MAX_ENROLL_BODY_BYTES } from "./enroll/enroll-message.ts";
+import { provisionState, registerPending } from "./enroll/provision.ts";
+import { RelayError } from "./errors.ts";
+import { parseJsonBody } from "./http/body.ts";
+import type { RelayContext, RouteSpec } from "./http/types.ts";
+import { ingestPush } from "./ingest/push.ts";
+import { rotationStatements } from "./keys/index.ts";
+import { buildPull } from "./orders/pull.ts";
+
+/** Largest body of a pull request (a few fields). */
+export const MAX_PULL_BODY_BYTES = 4 * 1024;
+/** Routes without a body still get a (tiny) limit: nothing is read unbounded. */
+export const MAX_EMPTY_BODY_BYTES = 1024;
+
+/** The only routes that may be `public`: liveness and the two ways an appliance without a token comes in. */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac"]);
+
+const json = (c: RelayContext, value: unknown, status: 200 | 201 = 200) => c.json(value as object, status);
+
+function pullQuery(c: RelayContext): { ruleset_version: number | null; since: string | null } {
+  const v = c.req.query("ruleset_version");
+  const since = c.req.query("since") ?? null;
+  if (v !== undefined && !/^[1-9]\d{0,15}$/.test(v)) throw new RelayError("schema", `ruleset_version: expected a positive integer: current value is ${JSON.stringify(v.slice(0, 20))}`);
+  return { ruleset_version: v === undefined ? null : Number(v), since };
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  {
+    method: "GET",
+    path: "/healthz",
+    callers: ["public"],
+    summary: "liveness: the relay answers and its database responds",
+    maxBodyBytes: MAX_EMPTY_BODY_BYTES,
+    handler: async (c, deps) => {
+      await deps.db.execute("SELECT 1");
+      return json(c, { status: "ok", relay_time: isoTime(deps.clock.now()) });
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/enroll",
+    callers: ["public"],
+    summary: "enroll an appliance with a claim code (or an accepted pending id) and proofs of key possession",
+    maxBodyBytes: MAX_ENROLL_BODY_BYTES,
+    rateLimited: true,
+    handler: async (c, deps) => json(c, await enrollAppliance(deps, parseJsonBody(c.var.body)), 201),
+  },
+  {
+    method: "POST",
+    path: "/api/provision/pending",
+    callers: ["public"],
+    summary: "register an unclaimed (drop-shipped) appliance's public keys and MACs for an MSP to accept",
+    maxBodyBytes: MAX_ENROLL_BODY_BYTES,
+    rateLimited: true,
+    handler: async (c, deps) => json(c, await registerPending(deps.db, parseJsonBody(c.var.body), deps), 201),
+  },
+  {
+    method: "GET",
+    path: "/api/provision/:mac",
+    callers: ["public"],
+    summary: "whether a MAC is unknown, pending or assigned (and where to enroll); never a token or secret",
+    maxBodyBytes: MAX_EMPTY_BODY_BYTES,
+    rateLimited: true,
+    handler: async (c, deps) => json(c, await provisionState(deps.db, c.req.param("mac") ?? "", deps.publicUrl)),
+  },
+  {
+    method: "POST",
+    path: "/api/sync/push",
+    callers: ["appliance"],
+    summary: "push outbox entries (evidence, incidents, results, …) and the latest checkpoint; returns the ack",
+    maxBodyBytes: MAX_PUSH_BYTES,
+    handler: async (c, deps) => {
+      const outcome = await ingestPush(deps, c.var.appliance, parseJsonBody(c.var.body));
+      if (outcome.failure) {
+        const f = outcome.failure;
+        throw new RelayError(f.code, f.message, { ...outcome.ack, failed_outbox_seq: f.outbox_seq, seq: f.seq, incident_id: f.incident_id });
+      }
+      return json(c, outcome.ack);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/sync/pull",
+    callers: ["appliance"],
+    summary: "pull rule set (if newer), signed orders, site configuration, relay keys and relay time",
+    maxBodyBytes: MAX_EMPTY_BODY_BYTES,
+    handler: async (c, deps) => json(c, await buildPull(deps, c.var.appliance, pullQuery(c))),
+  },
+  {
+    method: "POST",
+    path: "/api/sync/pull",
+    callers: ["appliance"],
+    summary: "the same as GET, with a PullRequest body",
+    maxBodyBytes: MAX_PULL_BODY_BYTES,
+    handler: async (c, deps) => {
+      const req = parsePullRequest(parseJsonBody(c.var.body));
+      if (req.appliance_id !== c.var.appliance.id) throw new RelayError("appliance_mismatch", `appliance_id: this token belongs to ${c.var.appliance.id}, the pull says ${req.appliance_id}`);
+      return json(c, await buildPull(deps, c.var.appliance, req));
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/sync/key-rotations",
+    callers: ["appliance"],
+    summary: "relay key rotation statements, each signed by the key it replaces, oldest first",
+    maxBodyBytes: MAX_EMPTY_BODY_BYTES,
+    handler: async (c, deps) => json(c, { statements: await rotationStatements(deps.db) }),
+  },
+];

@@ -1,0 +1,62 @@
+/**
+ * Runs a relay process: opens the database (file or libSQL server), loads or creates the relay key file,
+ * builds the app with real effects (wall clock, CSPRNG, JSON-lines log) and serves it. `osiris relay serve`
+ * and the loopback tests both start relays this way.
+ */
+import { readFile } from "node:fs/promises";
+import { createRelayApp } from "../app.ts";
+import { openRelayDb, redact, type RelayDb } from "../db/index.ts";
+import { secureRandom, systemClock, type Clock, type RelayDeps } from "../deps.ts";
+import { RelayError } from "../errors.ts";
+import { loadRelayKey } from "../keys/index.ts";
+import type { RelayLog } from "../log.ts";
+import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
+
+export interface RunRelayOptions {
+  /** Database path, `file:` URL or libSQL server URL. */
+  db: string;
+  /** libSQL server auth token (from the environment, never the command line). */
+  dbAuthToken?: string;
+  keyFile: string;
+  host: string;
+  port: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Public base URL told to drop-shipped appliances (defaults to the listening URL). */
+  publicUrl?: string;
+  log: RelayLog;
+  clock?: Clock;
+}
+
+export interface RunningRelay extends RunningServer {
+  db: RelayDb;
+  deps: RelayDeps;
+}
+
+export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new RelayError("config", "HTTPS needs both --tls-cert and --tls-key");
+  const clock = opts.clock ?? systemClock;
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
+  const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
+  try {
+    const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
+    const deps: RelayDeps = { db, clock, random: secureRandom, log: opts.log, relayKey, clientAddress: nodeClientAddress };
+    const server = await startServer({ app: createRelayApp(deps), host: opts.host, port: opts.port, ...(tls ? { tls } : {}) });
+    // The URL is known only once listening (port 0); the app reads deps at request time.
+    deps.publicUrl = opts.publicUrl ?? server.url;
+    opts.log.info("relay_listening", { url: server.url, db: redact(db.url), key_id: relayKey.keyId, tls: Boolean(tls) });
+    return {
+      ...server,
+      db,
+      deps,
+      close: async () => {
+        await server.close();
+        db.close();
+        opts.log.info("relay_stopped", { url: server.url });
+      },
+    };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Tenants: MSP → partner (optional) → client organisation → site. Each is created with an opaque id minted
+ * here (never a name or slug, which change) under a parent that must exist. Sites also carry the
+ * configuration their appliances pull.
+ */
+import { z } from "zod";
+import { isoTime, newId } from "../../protocol/ids.ts";
+import { parseSchema } from "../../protocol/schema.ts";
+import { siteConfigSchema, TIME_ZONE_PATTERN, type SiteConfig } from "../../protocol/sync.ts";
+import { num, str, strOrNull, type RelayDb, type Tx } from "../db/index.ts";
+import type { Env } from "../deps.ts";
+import { RelayError } from "../errors.ts";
+
+/** Longest tenant or site name. */
+export const MAX_NAME_LENGTH = 200;
+
+const nameSchema = z.string().trim().min(1).max(MAX_NAME_LENGTH);
+
+function checkName(what: string, name: string): string {
+  const r = nameSchema.safeParse(name);
+  if (!r.success) throw new RelayError("schema", `name: a ${what} name must be 1 to ${MAX_NAME_LENGTH} characters: current value is ${JSON.stringify(name)}`);
+  return r.data;
+}
+
+async function mustExist(tx: Tx, table: "msps" | "partners" | "organisations", id: string, what: string): Promise<void> {
+  const rs = await tx.execute({ sql: `SELECT 1 FROM ${table} WHERE id = ?`, args: [id] });
+  if (rs.rows.length === 0) throw new RelayError("tenant_unknown", `${what} ${JSON.stringify(id)} does not exist`);
+}
+
+/** Creates an MSP. */
+export async function createMsp(db: RelayDb, input: { name: string }, env: Env): Promise<{ id: string }> {
+  const id = newId("msp", env.random);
+  await db.execute({ sql: "INSERT INTO msps (id, name, created_at) VALUES (?, ?, ?)", args: [id, checkName("MSP", input.name), isoTime(env.clock.now())] });
+  return { id };
+}
+
+/** Creates a partner (reseller) under an MSP. */
+export async function createPartner(db: RelayDb, input: { msp_id: string; name: string }, env: Env): Promise<{ id: string }> {
+  const id = newId("ptn", env.random);
+  const name = checkName("partner", input.name);
+  await db.transaction(async (tx) => {
+    await mustExist(tx, "msps", input.msp_id, "MSP");
+    await tx.execute({ sql: "INSERT INTO partners (id, msp_id, name, created_at) VALUES (?, ?, ?, ?)", args: [id, input.msp_id, name, isoTime(env.clock.now())] });
+  });
+  return { id };
+}
+
+/** Creates a client organisation under an MSP, optionally through one of its partners. */
+export async function createOrganisation(db: RelayDb, input: { msp_id: string; partner_id?: string | null; name: string }, env: Env): Promise<{ id: string }> {
+  const id = newId("org", env.random);
+  const name = checkName("organisation", input.name);
+  await db.transaction(async (tx) => {
+    await mustExist(tx, "msps", input.msp_id, "MSP");
+    if (input.partner_id) {
+      const rs = await tx.execute({ sql: "SELECT msp_id FROM partners WHERE id = ?", args: [input.partner_id] });
+      const row = rs.rows[0];
+      if (!row) throw new RelayError("tenant_unknown", `partner ${JSON.stringify(input.partner_id)} does not exist`);
+      if (str(row, "msp_id") !== input.msp_id) throw new RelayError("tenant_unknown", `partner ${input.partner_id} belongs to another MSP, not ${input.msp_id}`);
+    }
+    await tx.execute({
+      sql: "INSERT INTO organisations (id, msp_id, partner_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
+      args: [id, input.msp_id, input.partner_id ?? null, name, isoTime(env.clock.now())],
+    });
+  });
+  return { id };
+}
+
+/** Creates a site of a client organisation (healing mode `observe` until an MSP changes it). */
+export async function createSite(db: RelayDb, input: { org_id: string; name: string; timezone?: string }, env: Env): Promise<{ id: string }> {
+  const id = newId("site", env.random);
+  const name = checkName("site", input.name);
+  const timezone = input.timezone ?? "UTC";
+  if (!TIME_ZONE_PATTERN.test(timezone) || timezone.length > 64) {
+    throw new RelayError("schema", `timezone: expected an IANA time zone like America/Chicago: current value is ${JSON.stringify(timezone)}`);
+  }
+  await db.transaction(async (tx) => {
+    await mustExist(tx, "organisations", input.org_id, "organisation");
+    await tx.execute({ sql: "INSERT INTO sites (id, org_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)", args: [id, input.org_id, name, timezone, isoTime(env.clock.now())] });
+  });
+  return { id };
+}
+
+/** Whether a site exists. */
+export async function siteExists(db: RelayDb | Tx, siteId: string): Promise<boolean> {
+  const rs = await db.execute({ sql: "SELECT 1 FROM sites WHERE id = ?", args: [siteId] });
+  return rs.rows.length > 0;
+}
+
+/** The configuration a site's appliances pull (protocol `siteConfigSchema`). */
+export async function siteConfig(db: RelayDb | Tx, siteId: string): Promise<SiteConfig> {
+  const rs = await db.execute({ sql: "SELECT * FROM sites WHERE id = ?", args: [siteId] });
+  const row = rs.rows[0];
+  if (!row) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
+  return parseSchema(
+    siteConfigSchema,
+    {
+      site_id: str(row, "id"),
+      healing_mode: str(row, "healing_mode"),
+      maintenance_windows: JSON.parse(str(row, "maintenance_windows")) as unknown,
+      l2_enabled: num(row, "l2_enabled") === 1,
+      deployment_mode: str(row, "deployment_mode"),
+      reseller_id: strOrNull(row, "reseller_id"),
+      timezone: str(row, "timezone"),
+      disabled_checks: JSON.parse(str(row, "disabled_checks")) as unknown,
+    },
+    `configuration of site ${siteId}`,
+  );
+}
