@@ -1,0 +1,71 @@
+# First-boot provisioning of the appliance image (iso/provisioning.nix): without a stick the appliance
+# registers as pending and shows its key fingerprint on the console; the MSP accepts it by fingerprint; with a
+# stick labelled OSIRIS-CFG holding a claim code it enrolls at once. The stick is a loop device made inside
+# the VM (udev gives it the same /dev/disk/by-label link a USB stick gets).
+{ self }:
+let
+  common = import ./common.nix { inherit self; };
+  applianceWithProvisioning = { pkgs, lib, ... }: {
+    imports = [ common.applianceNode ../../iso/provisioning.nix ];
+    services.osiris-appliance = {
+      claimCodeFile = lib.mkForce null;
+      allowedEgressHosts = lib.mkForce [ ];
+    };
+    environment.systemPackages = [ pkgs.dosfstools pkgs.mtools ];
+  };
+in
+{
+  name = "osiris-provisioning";
+
+  nodes = {
+    relay = common.relayNode;
+    dropship = applianceWithProvisioning;
+    stick = applianceWithProvisioning;
+  };
+
+  testScript = common.pythonHelpers + ''
+    start_all()
+    relay.wait_for_unit("osiris-relay.service")
+    relay.wait_for_unit("fault-proxy.service")
+    site = relay_json("site create --name 'Provisioning Clinic'")["site_id"]
+    ISSUE = "/etc/issue.d/50-osiris.issue"
+
+    with subtest("without a stick: registered as pending, fingerprint on the console"):
+        dropship.wait_for_unit("osiris-appliance.service")
+        dropship.wait_until_succeeds(f"grep -q pending {ISSUE}", timeout=180)
+        s = status(dropship)
+        assert s["enrollment"] == "pending", s
+        dropship.succeed(f"grep -qF '{s['fingerprint']}' {ISSUE}")
+        dropship.wait_until_tty_matches("1", "pending")
+
+    with subtest("the MSP accepts the pending appliance by fingerprint; the next attempt enrolls it"):
+        relay_json(f"appliance accept --fingerprint {s['fingerprint']} --site {site}")
+        dropship.succeed("systemctl start osiris-provision.service")
+        dropship.wait_until_succeeds("test -f /var/lib/osiris/relay-token", timeout=180)
+        assert status(dropship)["enrollment"] == "enrolled"
+        dropship.succeed("systemctl start osiris-console-banner.service")
+        dropship.succeed(f"grep -q enrolled {ISSUE}")
+        # Enrolled: the provisioning unit's condition now skips it.
+        dropship.succeed("systemctl start osiris-provision.service")
+        dropship.succeed("test \"$(systemctl show -p ConditionResult --value osiris-provision.service)\" = no")
+
+    with subtest("a stick labelled OSIRIS-CFG with a claim code enrolls the appliance"):
+        stick.wait_for_unit("osiris-appliance.service")
+        code = relay_json(f"claim-code create --site {site}")["code"]
+        stick.succeed(
+            "dd if=/dev/zero of=/root/stick.img bs=1M count=16",
+            "mkfs.vfat -n OSIRIS-CFG /root/stick.img",
+            f"printf 'claim_code: {code}\\nrelay_url: https://${common.relayName}\\n' > /root/osiris.yaml",
+            "mcopy -i /root/stick.img /root/osiris.yaml ::osiris.yaml",
+            "losetup -f --show /root/stick.img",
+        )
+        stick.wait_until_succeeds("test -e /dev/disk/by-label/OSIRIS-CFG")
+        stick.succeed("systemctl restart osiris-provision.service")
+        stick.wait_until_succeeds("test -f /var/lib/osiris/relay-token", timeout=180)
+        assert status(stick)["enrollment"] == "enrolled"
+        # Unmounted after the copy; the copy is in RAM, readable by the daemon's group only.
+        stick.fail("findmnt -S /dev/disk/by-label/OSIRIS-CFG")
+        stick.succeed("test \"$(stat -c '%a %U %G' /run/osiris-provision/usb/osiris.yaml)\" = '640 root osiris'")
+        stick.succeed("journalctl -u osiris-provision.service --no-pager | grep -q 'copied the provisioning file'")
+  '';
+}
