@@ -12,7 +12,7 @@ import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const PARTS = ["protocol", "appliance", "relay", "ui", "cli", "scripts", "nixos", "iso"];
+const PARTS = ["protocol", "appliance", "relay", "ui", "cli", "node", "scripts", "nixos", "iso"];
 /** Files run in parallel: this machine has 2 cores; more only adds contention to timing-sensitive suites. */
 const CONCURRENCY = Number(process.env.OSIRIS_TEST_JOBS ?? 2);
 /** A suite that runs longer than this is killed and counted as failed, so CI always finishes. */

@@ -11,6 +11,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
+import "../../node/libsql-statement-cache.ts";
 import { createClient, type Client, type InStatement, type ResultSet, type Transaction } from "@libsql/client";
 import { StoreError } from "./errors.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";

@@ -15,6 +15,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import "../../node/libsql-statement-cache.ts";
 import { createClient, type Client, type InStatement, type ResultSet, type Transaction } from "@libsql/client";
 import { RelayError } from "../errors.ts";
 import type { RelayLog } from "../log.ts";

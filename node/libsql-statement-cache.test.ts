@@ -1,0 +1,49 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtemp, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { statementCacheInstalled } from "./libsql-statement-cache.ts";
+
+/** Resident native heap ([heap] mapping), where libSQL's statements live. */
+function nativeHeapKb(): number {
+  let cur = "", kb = 0;
+  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+    if (/^[0-9a-f]+-/.test(line)) cur = line.split(/\s+/)[5] ?? "";
+    else if (line.startsWith("Rss:") && cur === "[heap]") kb += Number(line.split(/\s+/)[1]);
+  }
+  return kb;
+}
+
+test("repeated queries through @libsql/client do not grow native memory once the statement cache is installed", async () => {
+  assert.ok(statementCacheInstalled());
+  const dir = await mkdtemp(join(tmpdir(), "osiris-libsql-"));
+  const client = createClient({ url: `file:${join(dir, "t.db")}` });
+  try {
+    await client.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)");
+    const round = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await client.execute({ sql: "INSERT INTO kv VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", args: [`k${i % 50}`, "v".repeat(100)] });
+        const rs = await client.execute({ sql: "SELECT v FROM kv WHERE k = ?", args: [`k${i % 50}`] });
+        assert.is(String(rs.rows[0]?.[0]).length, 100);
+      }
+      const tx = await client.transaction("write");
+      await tx.execute({ sql: "UPDATE kv SET v = ? WHERE k = ?", args: ["w", "k1"] });
+      await tx.commit();
+    };
+    await round(2_000); // warm-up: allocator and caches settle
+    const before = nativeHeapKb();
+    await round(10_000);
+    const grownKb = nativeHeapKb() - before;
+    // Without the cache this grows by ~80 MB (about 4 KB per execute); allow allocator noise.
+    assert.ok(grownKb < 8_000, `native heap grew by ${grownKb} KB over 20,000 executes`);
+    assert.is(Number((await client.execute("SELECT v FROM kv WHERE k = 'k1'")).rows[0]?.[0] === "w"), 1);
+  } finally {
+    client.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
