@@ -166,10 +166,12 @@ export class HealingEngine {
     }
     const failing: { result: HostCheckResult; incident: Incident }[] = [];
     const seen = new Set<string>();
+    const unresolved = await this.incidents.unresolvedChecks(host);
     for (const result of scan.results) {
       if (seen.has(result.check)) continue;
       seen.add(result.check);
       if (result.status === "pass" || result.status === "not_applicable") {
+        if (!unresolved.has(result.check)) continue; // nothing open to resolve
         const resolved = await this.incidents.recordPass(host, result.check);
         if (resolved) {
           report.resolved.push(result.check);

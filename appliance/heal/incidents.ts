@@ -96,6 +96,12 @@ export class IncidentBook {
     return this.#tx((tx) => this.#read(tx, host, check));
   }
 
+  /** Checks of `host` whose incident is not resolved: one query per scan instead of one per passing result. */
+  async unresolvedChecks(host: string): Promise<Set<string>> {
+    const rs = await this.opts.store.execute({ sql: "SELECT check_id FROM incidents WHERE host_id = ? AND status != 'resolved'", args: [host] });
+    return new Set(rs.rows.map((r) => String(r[0])));
+  }
+
   /** Records a failing result: opens, reopens or updates the incident. */
   async recordFailure(host: string, check: string, severity: IncidentSeverity): Promise<{ incident: Incident; change: "opened" | "reopened" | "repeated" }> {
     const now = this.opts.clock.now();
