@@ -7,6 +7,11 @@
  * alerts (many hosts unreachable, clock jumped backwards) as `system` bundles, hand each scan to the healing
  * engine, then sign a checkpoint of the log. Retention runs at most once a day. Everything the cycle writes
  * goes through the evidence log, in the same transaction as its outbox rows.
+ *
+ * With `relay.url` (an enrolled appliance) the daemon also syncs (appliance/sync): the sync loop runs beside
+ * the schedule — started by `start()`, stopped by `stop()`, never inside `runCycle` — pushing the outbox and
+ * pulling rule sets, signed orders (executed by the order processor) and the site configuration, which the
+ * healing engine then reads through `site()` in place of the YAML's.
  */
 import { catalogue, type Catalogue } from "../../protocol/catalogue/mod.ts";
 import { isoTime } from "../../protocol/ids.ts";
@@ -15,9 +20,11 @@ import type { Config } from "../config/index.ts";
 import { loadCredentialsFile } from "../config/credentials.ts";
 import type { Clock, EvidenceDraft, HostScan, Log, TargetRef } from "../engine/types.ts";
 import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
-import { HealingEngine, KvApprovals, RuleBook, type ScanReport } from "../heal/index.ts";
+import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport } from "../heal/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
+import { OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
+import { createRelayFetch, readToken, RelayHttp, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
 
 /** How often the scheduler looks for due targets. */
@@ -30,6 +37,17 @@ export interface ApplianceDeps {
   random: (n: number) => Uint8Array;
   log: Log;
   catalogue?: Catalogue;
+  /** How to reach the relay (default: createRelayFetch with config relay.pin_sha256); tests wrap it. */
+  fetch?: FetchLike;
+  /** The sync loop's timer (default: real timers). */
+  sleep?: Sleep;
+}
+
+/** The relay side of a daemon with `relay.url`. */
+interface SyncParts {
+  client: SyncClient;
+  loop: SyncLoop;
+  orders: OrderProcessor;
 }
 
 export interface CycleReport {
@@ -49,6 +67,8 @@ export interface ApplianceStatus {
   simulated: boolean;
   targets: TargetRef[];
   last_cycle: CycleReport | null;
+  /** Sync with the relay (null for a standalone appliance). */
+  sync: SyncStatus | null;
 }
 
 function cycleDraft(scan: HostScan): EvidenceDraft {
@@ -73,7 +93,7 @@ function alertDraft(alert: SiteAlert, at: string): EvidenceDraft {
 }
 
 export class Appliance {
-  readonly #deps: Required<ApplianceDeps>;
+  readonly #deps: Required<Omit<ApplianceDeps, "fetch" | "sleep">>;
   readonly #config: Config;
   readonly store: Store;
   readonly identity: ApplianceIdentity;
@@ -89,9 +109,10 @@ export class Appliance {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  #sync: SyncParts | null = null;
 
   private constructor(p: {
-    deps: Required<ApplianceDeps>;
+    deps: Required<Omit<ApplianceDeps, "fetch" | "sleep">>;
     config: Config;
     store: Store;
     identity: ApplianceIdentity;
@@ -115,7 +136,7 @@ export class Appliance {
 
   /** Opens (or creates) the appliance's state and recovers from an earlier crash. */
   static async open(config: Config, deps: ApplianceDeps): Promise<Appliance> {
-    const d: Required<ApplianceDeps> = { catalogue, ...deps };
+    const d: Required<Omit<ApplianceDeps, "fetch" | "sleep">> = { clock: deps.clock, random: deps.random, log: deps.log, catalogue: deps.catalogue ?? catalogue };
     const { clock, log, random } = d;
     await ensurePrivateDir(config.state_dir);
     const store = await openStore(config.database ?? `${config.state_dir}/appliance.db`, { log });
@@ -128,7 +149,13 @@ export class Appliance {
         log.info("enrolled_standalone", { site_id: config.site.id });
       }
       const enrolled = identity.enrolled();
-      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system: { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null } });
+      // The relay's site configuration (last one pulled) overrides the YAML's; the token proves the enrollment.
+      const relaySite = await RelaySiteConfig.open(store, log);
+      const token = config.relay.url ? await readToken(config.state_dir, store) : null;
+      const system = relaySite.current
+        ? { deployment_mode: relaySite.current.deployment_mode, reseller_id: relaySite.current.reseller_id }
+        : { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null };
+      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system });
       const verified = await evidence.verifyLocal();
       if (!verified.ok) log.error("evidence_chain_invalid", { failure: verified.failure });
       else log.info("evidence_chain_verified", { bundles: verified.bundles, head: verified.head.seq });
@@ -136,6 +163,7 @@ export class Appliance {
       const targets = await resolveTargets({ config, credentials, clock, log });
       const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
+      const approvals = new KvApprovals(store, clock);
       const healing = new HealingEngine({
         store,
         sink: evidence,
@@ -149,8 +177,8 @@ export class Appliance {
           return { check: checkId, status: "error", expected: null, actual: null, controls: [], reason: scan.error?.message ?? "check not evaluated" };
         },
         rules,
-        approvals: new KvApprovals(store, clock),
-        site: () => config.site,
+        approvals,
+        site: () => siteSettings(config.site, relaySite.current),
         identity: () => ({ site_id: enrolled.site_id, appliance_id: enrolled.appliance_id }),
         clock,
         random,
@@ -161,7 +189,30 @@ export class Appliance {
       if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
-      return new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard });
+      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard });
+      if (config.relay.url && token !== null) {
+        const forceScan: OrderHandler = async (_order, ctx) => {
+          const hostId = typeof ctx.params["host_id"] === "string" ? ctx.params["host_id"] : null;
+          if (hostId !== null && !byId.has(hostId)) return { outcome: "rejected", detail: `host ${hostId.slice(0, 63)} is not a configured target` };
+          const r = await appliance.#forceScan(hostId, ctx.signal);
+          return { outcome: "success", detail: `scanned ${r.scanned.length} host(s); evidence head ${r.evidence_head}` };
+        };
+        const orders = new OrderProcessor({
+          evidence,
+          identity: enrolled,
+          handlers: { ...healOrderHandlers({ engine: healing, approvals, target: (id) => byId.get(id)?.ref ?? null, catalogue: d.catalogue }), force_scan: forceScan },
+          clock,
+          maxLifetimeMs: config.relay.order_ttl_s * 1000,
+          log,
+        });
+        const interrupted = await orders.recover();
+        if (interrupted.length) log.warn("orders_interrupted_recovered", { orders: interrupted.map((r) => r.order_id) });
+        const relay = new RelayHttp({ url: config.relay.url, fetch: deps.fetch ?? createRelayFetch(config.relay.pin_sha256 ? { pinSha256: config.relay.pin_sha256 } : {}), clock, random });
+        const client = await SyncClient.open({ relay, token, store, evidence, identity, rules, orders, siteConfig: relaySite, maxSkewMs: config.ntp.max_skew_s * 1000, clock, log });
+        const loop = new SyncLoop({ client, store, intervalMs: config.relay.sync_interval_s * 1000, clock, random, log, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+        appliance.#sync = { client, loop, orders };
+      }
+      return appliance;
     } catch (e) {
       store.close();
       throw e;
@@ -177,7 +228,19 @@ export class Appliance {
       simulated: this.#targets.targets.some((t) => t.ref.simulated),
       targets: this.#targets.targets.map((t) => t.ref),
       last_cycle: this.#lastCycle,
+      sync: this.#sync?.client.status() ?? null,
     };
+  }
+
+  /** The sync client and loop (null for a standalone appliance); tests and the status page use it. */
+  get sync(): { client: SyncClient; loop: SyncLoop } | null {
+    return this.#sync;
+  }
+
+  /** A cycle for a `force_scan` order: one host made due at once (or every host). */
+  async #forceScan(hostId: string | null, signal: AbortSignal): Promise<CycleReport> {
+    if (hostId !== null) this.#due.set(hostId, 0);
+    return this.runCycle({ all: hostId === null, signal });
   }
 
   /** Scans the targets that are due (all of them with `all`), records evidence and heals. */
@@ -248,12 +311,14 @@ export class Appliance {
     return report;
   }
 
-  /** Runs the schedule until `stop()`: a cycle at once, then every TICK_MS for what is due. */
+  /** Runs the schedule until `stop()`: a cycle at once, then every TICK_MS for what is due; and the sync loop. */
   start(): void {
+    this.#sync?.loop.start();
     const tick = async () => {
       if (this.#stopped) return;
       try {
-        await this.runCycle();
+        const report = await this.runCycle();
+        if (report.scanned.length > 0 || report.alerts.length > 0) this.#sync?.loop.trigger();
       } catch (e) {
         this.#deps.log.error("cycle_failed", { error: (e as Error).message, code: (e as { code?: string }).code ?? null });
       }
@@ -262,10 +327,11 @@ export class Appliance {
     void tick();
   }
 
-  /** Stops the schedule, waits for the running cycle, closes connections and the database. */
+  /** Stops the schedule and the sync loop, waits for the running cycle, closes connections and the database. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    await this.#sync?.loop.stop();
     await this.#running;
     await this.#targets.close();
     this.store.close();
