@@ -8,10 +8,10 @@
  * its outbox row commit together or not at all. Open one Store per database file per process (see
  * LibsqlStore for why); other processes are kept apart by SQLite's locks and the busy timeout.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import "../../node/libsql-statement-cache.ts";
+import { SerialDb } from "../../node/serial-db.ts";
 import { createClient, type Client, type InStatement, type ResultSet, type Transaction } from "@libsql/client";
 import { StoreError } from "./errors.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
@@ -94,53 +94,43 @@ export async function openStore(path: string, options: OpenStoreOptions): Promis
  * text is no reliable guide to whether it writes.
  */
 class LibsqlStore implements Store {
+  readonly #db: SerialDb;
   readonly #client: Client;
-  #tail: Promise<unknown> = Promise.resolve();
-  #waiting = 0;
-  /** Set while a transaction body runs, to catch `store.execute` inside it (which would wait on itself forever). */
-  readonly #inside = new AsyncLocalStorage<true>();
 
   constructor(
     client: Client,
     readonly path: string,
   ) {
     this.#client = client;
+    this.#db = new SerialDb(client, {
+      name: "store",
+      maxQueued: MAX_QUEUED_OPERATIONS,
+      overloaded: (waiting) => new StoreError("queue_full", `store ${path} has ${waiting} operations waiting; refusing more until they drain`),
+    });
   }
 
   execute(stmt: InStatement): Promise<ResultSet> {
-    return this.#queued("execute", () => this.#client.execute(stmt));
+    return this.#db.execute(stmt);
   }
 
   batch(stmts: InStatement[]): Promise<ResultSet[]> {
-    return this.#queued("batch", () => this.#client.batch(stmts, "write"));
+    return this.#db.batch(stmts);
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.#queued("transaction", () => inTransaction(this.#client, (tx) => this.#inside.run(true, () => fn(tx))));
+    return this.#db.transaction(fn);
   }
 
   schemaVersion(): Promise<number> {
-    return this.#queued("schemaVersion", () => currentVersion(this.#client));
-  }
-
-  #queued<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.#inside.getStore()) {
-      return Promise.reject(new TypeError(`Cannot call store.${what}() inside store.transaction(): use the transaction's tx.execute() / tx.batch()`));
-    }
-    if (this.#waiting >= MAX_QUEUED_OPERATIONS) {
-      return Promise.reject(new StoreError("queue_full", `store ${this.path} has ${this.#waiting} operations waiting; refusing more until they drain`));
-    }
-    this.#waiting++;
-    const run = this.#tail.then(fn, fn).finally(() => this.#waiting--);
-    this.#tail = run.catch(() => undefined);
-    return run;
+    return this.#db.queued("schemaVersion", () => currentVersion(this.#client));
   }
 
   close(): void {
-    this.#client.close();
+    this.#db.close();
   }
 }
 
+/** A raw write transaction on the client, before the store's queue exists (migrations need executeMultiple). */
 async function inTransaction<T>(client: Client, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   const tx = await client.transaction("write");
   try {
@@ -148,7 +138,6 @@ async function inTransaction<T>(client: Client, fn: (tx: Transaction) => Promise
     await tx.commit();
     return result;
   } catch (e) {
-    // A failed rollback (connection already gone) must not hide the error that caused it.
     if (!tx.closed) await tx.rollback().catch(() => undefined);
     throw e;
   } finally {

@@ -12,10 +12,10 @@
  *
  * The schema is brought up to date on open (migrations.ts).
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import "../../node/libsql-statement-cache.ts";
+import { SerialDb } from "../../node/serial-db.ts";
 import { createClient, type Client, type InStatement, type ResultSet, type Transaction } from "@libsql/client";
 import { RelayError } from "../errors.ts";
 import type { RelayLog } from "../log.ts";
@@ -111,44 +111,32 @@ async function setFilePragmas(client: Client, url: string): Promise<void> {
   if (sync !== SYNCHRONOUS_FULL) throw new RelayError("db_unavailable", `Database ${url} did not accept synchronous=FULL: saw synchronous=${sync}`);
 }
 
-/** See the module comment for why every operation is queued. */
+/** See the module comment for why every operation is queued (node/serial-db.ts does the queueing). */
 class QueuedDb implements RelayDb {
-  readonly #client: Client;
-  #tail: Promise<unknown> = Promise.resolve();
-  #waiting = 0;
-  readonly #inside = new AsyncLocalStorage<true>();
+  readonly #db: SerialDb;
 
   constructor(
     client: Client,
     readonly url: string,
     readonly isFile: boolean,
   ) {
-    this.#client = client;
+    this.#db = new SerialDb(client, {
+      name: "db",
+      maxQueued: MAX_QUEUED_OPERATIONS,
+      overloaded: (waiting) => new RelayError("db_busy", `The relay database has ${waiting} operations waiting; refusing more until they drain`),
+    });
   }
 
   execute(stmt: InStatement): Promise<ResultSet> {
-    return this.#queued("execute", () => this.#client.execute(stmt));
+    return this.#db.execute(stmt);
   }
 
   batch(stmts: InStatement[]): Promise<ResultSet[]> {
-    return this.#queued("batch", () => this.#client.batch(stmts, "write"));
+    return this.#db.batch(stmts);
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.#queued("transaction", async () => {
-      const tx = await this.#client.transaction("write");
-      try {
-        const result = await this.#inside.run(true, () => fn(tx));
-        await tx.commit();
-        return result;
-      } catch (e) {
-        // A failed rollback (connection gone) must not hide the error that caused it.
-        if (!tx.closed) await tx.rollback().catch(() => undefined);
-        throw e;
-      } finally {
-        tx.close();
-      }
-    });
+    return this.#db.transaction(fn);
   }
 
   async schemaVersion(): Promise<number> {
@@ -156,20 +144,7 @@ class QueuedDb implements RelayDb {
     return Number(rs.rows[0]?.["v"] ?? 0);
   }
 
-  #queued<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.#inside.getStore()) {
-      return Promise.reject(new TypeError(`Cannot call db.${what}() inside db.transaction(): use the transaction's tx.execute() / tx.batch()`));
-    }
-    if (this.#waiting >= MAX_QUEUED_OPERATIONS) {
-      return Promise.reject(new RelayError("db_busy", `The relay database has ${this.#waiting} operations waiting; refusing more until they drain`));
-    }
-    this.#waiting++;
-    const run = this.#tail.then(fn, fn).finally(() => this.#waiting--);
-    this.#tail = run.catch(() => undefined);
-    return run;
-  }
-
   close(): void {
-    this.#client.close();
+    this.#db.close();
   }
 }
