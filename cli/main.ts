@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import("./demo.ts"),
   "evidence verify": () => import("./evidence-verify.ts"),
   "appliance run": () => import("./appliance-run.ts"),
+  "appliance status": () => import("./appliance-status.ts"),
+  "appliance enroll": () => import("./appliance-enroll.ts"),
   "evidence export": () => import("./evidence-export.ts"),
   "relay serve": () => import("./relay-serve.ts"),
   "relay admin": () => import("./relay-admin.ts"),

@@ -20,7 +20,7 @@ import type { Config } from "../config/index.ts";
 import { loadCredentialsFile } from "../config/credentials.ts";
 import type { Clock, EvidenceDraft, HostScan, Log, TargetRef } from "../engine/types.ts";
 import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
-import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport } from "../heal/index.ts";
+import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport, type SiteSettings } from "../heal/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
 import { OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
@@ -104,6 +104,7 @@ export class Appliance {
   readonly #due = new Map<string, number>();
   readonly #guard: ClockGuard;
   readonly #retention: Retention;
+  readonly #site: () => SiteSettings;
   #lastPrune = 0;
   #lastCycle: CycleReport | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -121,6 +122,7 @@ export class Appliance {
     rules: RuleBook;
     targets: ResolvedTargets;
     guard: ClockGuard;
+    site: () => SiteSettings;
   }) {
     this.#deps = p.deps;
     this.#config = p.config;
@@ -131,6 +133,7 @@ export class Appliance {
     this.rules = p.rules;
     this.#targets = p.targets;
     this.#guard = p.guard;
+    this.#site = p.site;
     this.#retention = new Retention({ store: p.store, log: p.deps.log });
   }
 
@@ -164,6 +167,7 @@ export class Appliance {
       const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
       const approvals = new KvApprovals(store, clock);
+      const site = () => siteSettings(config.site, relaySite.current);
       const healing = new HealingEngine({
         store,
         sink: evidence,
@@ -178,7 +182,7 @@ export class Appliance {
         },
         rules,
         approvals,
-        site: () => siteSettings(config.site, relaySite.current),
+        site,
         identity: () => ({ site_id: enrolled.site_id, appliance_id: enrolled.appliance_id }),
         clock,
         random,
@@ -189,7 +193,7 @@ export class Appliance {
       if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
-      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard });
+      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site });
       if (config.relay.url && token !== null) {
         const forceScan: OrderHandler = async (_order, ctx) => {
           const hostId = typeof ctx.params["host_id"] === "string" ? ctx.params["host_id"] : null;
@@ -230,6 +234,11 @@ export class Appliance {
       last_cycle: this.#lastCycle,
       sync: this.#sync?.client.status() ?? null,
     };
+  }
+
+  /** The site settings the healing engine decides with now: the relay's when it sent some, else the YAML's. */
+  site(): SiteSettings {
+    return this.#site();
   }
 
   /** The sync client and loop (null for a standalone appliance); tests and the status page use it. */

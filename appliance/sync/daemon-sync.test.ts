@@ -1,0 +1,103 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtemp, rm, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { issueOrder } from "../../relay/orders/issue.ts";
+import { Appliance } from "../daemon/appliance.ts";
+import { KEY_FILES } from "../store/index.ts";
+import { enrollConfig, fetchProbe, labConfig, loopbackRelay, random, recordingLog, relayCount, unacked, type LoopbackRelay } from "./_testing.ts";
+
+async function withDaemon(fn: (lr: LoopbackRelay, app: Appliance, log: ReturnType<typeof recordingLog>) => Promise<void>): Promise<void> {
+  const lr = await loopbackRelay();
+  const dir = await mkdtemp(join(tmpdir(), "osiris-daemon-sync-"));
+  const config = labConfig(dir, lr.url);
+  await enrollConfig(lr, config);
+  const log = recordingLog();
+  const app = await Appliance.open(config, { clock: lr.relay.clock, random, log, fetch: fetchProbe().fetch });
+  try {
+    await fn(lr, app, log);
+  } finally {
+    await app.stop();
+    await lr.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function eventually(cond: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.unreachable(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+test("Appliance.open with relay.url: start() runs cycles and the sync loop delivers them to the relay; stop() ends both", async () => {
+  await withDaemon(async (lr, app) => {
+    assert.ok(app.sync, "an enrolled appliance with relay.url syncs");
+    app.start();
+    const id = app.status().appliance_id;
+    await eventually(async () => (await app.evidence.head()).seq > 0, "the first cycle");
+    await eventually(async () => (await relayCount(lr, "evidence", id)) === (await app.evidence.head()).seq && (await unacked(app.store)) === 0, "the cycle's evidence at the relay");
+    await eventually(async () => app.status().sync?.last_sync_at !== null, "a completed round");
+    const status = app.status().sync!;
+    assert.is(status.clock_offset_ms, 0);
+    assert.is(status.halted, null);
+  });
+});
+
+test("the healing engine decides with the relay's site configuration once pulled (the YAML's before)", async () => {
+  await withDaemon(async (lr, app) => {
+    assert.is(app.site().healing_mode, "observe", "the YAML default");
+    await lr.relay.db.execute({ sql: "UPDATE sites SET healing_mode = 'enforce', l2_enabled = 1 WHERE id = ?", args: [lr.relay.siteId] });
+    await app.sync!.client.sync();
+    assert.is(app.site().healing_mode, "enforce");
+    assert.ok(app.site().l2_enabled);
+    assert.is(app.site().allow_disruptive_outside_window, false, "a local safety switch stays the YAML's");
+  });
+});
+
+test("a pulled force_scan order for one host runs a cycle through the daemon, and its result reaches the relay", async () => {
+  await withDaemon(async (lr, app) => {
+    await app.runCycle({ all: true });
+    const host = app.status().targets[0]!.id;
+    const issued = await issueOrder(lr.relay.db, { appliance_id: app.status().appliance_id, type: "force_scan", params: { host_id: host }, issued_by: "user_tech0001" }, lr.relay.deps);
+    const before = (await app.evidence.head()).seq;
+    const r = await app.sync!.client.sync();
+    assert.equal(r.pull.orders.map((o) => o.status), ["executed"]);
+    assert.equal(app.status().last_cycle?.scanned.map((s) => s.host_id), [host], "only the named host was due");
+    assert.ok((await app.evidence.head()).seq > before);
+    const row = await lr.relay.db.execute({ sql: "SELECT status FROM orders WHERE id = ?", args: [issued.order_id] });
+    assert.is(row.rows[0]?.["status"], "done");
+  });
+});
+
+test("with relay.url, an appliance that is not enrolled, or lost its token file, refuses to start with a clear reason", async () => {
+  const lr = await loopbackRelay();
+  const dir = await mkdtemp(join(tmpdir(), "osiris-daemon-sync-"));
+  try {
+    const config = labConfig(dir, lr.url);
+    const deps = { clock: lr.relay.clock, random, log: recordingLog() };
+    try {
+      await Appliance.open(config, deps);
+      assert.unreachable("not enrolled");
+    } catch (e) {
+      assert.match((e as Error).message, /not enrolled yet: run `osiris appliance enroll/);
+    }
+    await enrollConfig(lr, config);
+    await unlink(join(config.state_dir, KEY_FILES.relayToken));
+    try {
+      await Appliance.open(config, deps);
+      assert.unreachable("no token");
+    } catch (e) {
+      assert.is((e as { code?: string }).code, "token_missing");
+      assert.match((e as Error).message, /relay token file .* is missing/);
+    }
+  } finally {
+    await lr.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
