@@ -7,10 +7,13 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { loadConfig, ConfigError } from "../appliance/config/index.ts";
 import { Appliance } from "../appliance/daemon/appliance.ts";
+import { startStatusServer, type RunningStatusServer } from "../appliance/serve/index.ts";
 import { jsonLog } from "./json-log.ts";
 
 export const summary = "run the appliance daemon (--config FILE, --once for one cycle)";
 const USAGE = "Usage: osiris appliance run --config FILE [--once]";
+/** Directory of the built status page, when not ui/dist/status (e.g. a packaged bundle in the Nix store). */
+export const STATUS_ASSETS_ENV = "OSIRIS_STATUS_ASSETS";
 
 export async function run(args: string[]): Promise<number> {
   let values;
@@ -58,6 +61,14 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   }
+  // The read-only status page (and its mDNS advertisement when status_page.mdns is true). A page that cannot
+  // start is logged, not fatal: checking and recording evidence matter more than showing them.
+  let page: RunningStatusServer | null = null;
+  try {
+    page = await startStatusServer(appliance, config, log, { clock, ...(process.env[STATUS_ASSETS_ENV] ? { assetsDir: process.env[STATUS_ASSETS_ENV] } : {}) });
+  } catch (e) {
+    log.error("status_page_failed", { error: (e as Error).message });
+  }
   appliance.start();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -65,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   log.info("stopping");
+  await page?.close();
   await appliance.stop();
   return 0;
 }

@@ -1,31 +1,165 @@
 /**
- * `osiris demo`: the main job (`npm start`). The relay and the appliance daemons are not built yet, so for
- * now it verifies the fixture auditor kit with the real protocol code and prints where each part will run
- * once it lands. It binds nothing and advertises nothing.
+ * `osiris demo` (what `npm start` runs): a relay on loopback with a demo MSP, a partner and two clinics, and
+ * one appliance per lab site of fixtures/lab/, each enrolled through a real claim code (the real `osiris
+ * appliance enroll` command), syncing its evidence to the relay and healing simulated drift. State lives in
+ * one directory (default ./.osiris-demo); a second start reuses it. Everything binds to 127.0.0.1 and nothing
+ * is advertised over mDNS unless --mdns is given. Ctrl-C stops everything cleanly.
+ *
+ * The lab hosts are simulated; their clock runs --speed times faster (default 60: an hour of lab time per
+ * minute) so drift, healing and the maintenance window show within minutes.
  */
-import { join } from "node:path";
-import { verifyKit } from "../protocol/kit.ts";
-import { readKit } from "./evidence-verify.ts";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { loadConfig } from "../appliance/config/index.ts";
+import { Appliance } from "../appliance/daemon/appliance.ts";
+import type { Clock } from "../appliance/engine/types.ts";
+import { startStatusServer, type RunningStatusServer } from "../appliance/serve/index.ts";
+import { createClaimCode } from "../relay/enroll/claim-codes.ts";
+import { jsonLog as relayJsonLog } from "../relay/log.ts";
+import { runRelay } from "../relay/serve/run.ts";
+import { createMsp, createOrganisation, createPartner, createSite, updateSiteSettings } from "../relay/tenants/tenants.ts";
+import { jsonLog } from "./json-log.ts";
 
-export const summary = "run the demo (relay + lab appliances on loopback)";
+export const summary = "run the demo: relay + simulated clinic appliances on loopback (--dir, --port, --speed, --mdns)";
 
-/** Where the demo parts will listen: loopback only, never a LAN address. */
-export const DEMO_ENDPOINTS = {
-  relayDashboard: "http://127.0.0.1:8787/",
-  clientPortal: "http://127.0.0.1:8787/portal/",
-  statusPages: ["http://127.0.0.1:8081/ (lab site: Riverside Family Clinic)", "http://127.0.0.1:8082/ (lab site: Lakeside Pediatrics)"],
-} as const;
+const ROOT = new URL("..", import.meta.url).pathname;
+const USAGE = "Usage: osiris demo [--dir ./.osiris-demo] [--port 8787] [--speed 60] [--mdns]";
 
-export async function run(_args: string[]): Promise<number> {
-  const root = new URL("..", import.meta.url).pathname;
-  const kitPath = join(root, "fixtures/kits/valid.zip");
-  const report = await verifyKit(await readKit(kitPath));
-  console.log("OsirisCare demo");
-  console.log(`  evidence: fixture auditor kit ${report.ok ? `verified (${report.bundles} bundles, ${report.appliances.length} appliances)` : `FAILED: ${report.failure.reason}`}`);
-  console.log("  not built yet, planned (see README):");
-  console.log(`    relay dashboard   ${DEMO_ENDPOINTS.relayDashboard}`);
-  console.log(`    client portal     ${DEMO_ENDPOINTS.clientPortal}`);
-  for (const s of DEMO_ENDPOINTS.statusPages) console.log(`    status page       ${s}`);
-  console.log("  try: osiris evidence verify fixtures/kits/valid.zip");
-  return report.ok ? 0 : 1;
+/** The demo's clinics: lab site fixture, display name, time zone, status page port (relay port + 1, + 2). */
+const CLINICS = [
+  { lab: "riverside-family-clinic", org: "Riverside Family Clinic", partner: false, tz: "America/Chicago" },
+  { lab: "lakeside-pediatrics", org: "Lakeside Pediatrics", partner: true, tz: "America/New_York" },
+] as const;
+
+interface DemoState {
+  msp_id: string;
+  partner_id: string;
+  sites: { site_id: string; name: string; lab: string; config: string; status_port: number }[];
+}
+
+function runCli(args: string[], logFile: string): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(ROOT, "bin/osiris.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("close", async (code) => {
+      await writeFile(logFile, out, { flag: "a" });
+      done({ code: code ?? 1, out });
+    });
+  });
+}
+
+/** Lab time: starts at the first demo start and runs `speed` times faster, persisted so restarts continue. */
+async function labClock(dir: string, speed: number): Promise<Clock> {
+  const file = join(dir, "lab-clock.json");
+  let anchor: number;
+  try {
+    anchor = (JSON.parse(await readFile(file, "utf8")) as { anchor_ms: number }).anchor_ms;
+  } catch {
+    anchor = Date.now();
+    await writeFile(file, JSON.stringify({ anchor_ms: anchor, speed }) + "\n");
+  }
+  return { now: () => Math.floor(anchor + (Date.now() - anchor) * speed) };
+}
+
+async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<ReturnType<typeof runRelay>>): Promise<DemoState> {
+  const env = { clock: { now: () => Date.now() }, random: (n: number) => new Uint8Array(randomBytes(n)) };
+  const db = relay.db;
+  const msp = await createMsp(db, { name: "Demo MSP" }, env);
+  const partner = await createPartner(db, { msp_id: msp.id, name: "Demo Partner IT" }, env);
+  const state: DemoState = { msp_id: msp.id, partner_id: partner.id, sites: [] };
+  for (const [i, c] of CLINICS.entries()) {
+    const org = await createOrganisation(db, { msp_id: msp.id, ...(c.partner ? { partner_id: partner.id } : {}), name: c.org }, env);
+    const site = await createSite(db, { org_id: org.id, name: `${c.org} (main office)`, timezone: c.tz }, env);
+    // Demo policy: heal automatically; disruptive fixes nightly at 01:00 for 3 hours (lab time runs fast).
+    await updateSiteSettings(db, site.id, { healing_mode: "enforce", maintenance_windows: [{ rrule: "FREQ=DAILY;BYHOUR=1;BYMINUTE=0", duration: "PT3H", tz: c.tz }] });
+    const code = await createClaimCode(db, { site_id: site.id, created_by: "demo" }, env);
+    const appDir = join(dir, c.lab);
+    await mkdir(appDir, { recursive: true, mode: 0o700 });
+    const statusPort = port + 1 + i;
+    const config = join(appDir, "appliance.yaml");
+    await writeFile(
+      config,
+      [
+        `state_dir: ${join(appDir, "state")}`,
+        "site:",
+        `  name: ${c.org}`,
+        `  timezone: ${c.tz}`,
+        "relay:",
+        `  url: ${relayUrl}`,
+        "  sync_interval_s: 10",
+        "lab:",
+        `  site_dir: ${join(ROOT, "fixtures/lab", c.lab)}`,
+        "status_page:",
+        `  port: ${statusPort}`,
+        '  bind: ["127.0.0.1"]',
+        "  mdns: false",
+        "",
+      ].join("\n"),
+    );
+    const enrolled = await runCli(["appliance", "enroll", "--config", config, "--relay", relayUrl, "--code", code.code], join(dir, "enroll.log"));
+    if (enrolled.code !== 0) throw new Error(`enrolling the ${c.org} appliance failed: ${enrolled.out.trim()}`);
+    state.sites.push({ site_id: site.id, name: c.org, lab: c.lab, config, status_port: statusPort });
+  }
+  await writeFile(join(dir, "demo.json"), JSON.stringify(state, null, 2) + "\n");
+  return state;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { dir: { type: "string", default: ".osiris-demo" }, port: { type: "string", default: "8787" }, speed: { type: "string", default: "60" }, mdns: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
+  } catch (e) {
+    console.error(`osiris demo: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) return console.log(USAGE), 0;
+  const port = Number(values.port), speed = Number(values.speed);
+  if (!Number.isInteger(port) || port < 1 || port > 65533) return console.error(`osiris demo: --port must be 1..65533: current value is ${values.port}`), 2;
+  if (!Number.isFinite(speed) || speed < 1 || speed > 3600) return console.error(`osiris demo: --speed must be 1..3600: current value is ${values.speed}`), 2;
+  const dir = resolve(values.dir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const fresh = !existsSync(join(dir, "demo.json"));
+
+  const write = (file: string) => (line: string) => void writeFile(join(dir, file), line, { flag: "a" }).catch(() => undefined);
+  const clock = { now: () => Date.now() };
+  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
+  const relayUrl = relay.url.replace(/\/$/, "");
+  const running: { appliance: Appliance; page: RunningStatusServer }[] = [];
+  try {
+    const state = fresh ? await seed(dir, relayUrl, port, relay) : (JSON.parse(await readFile(join(dir, "demo.json"), "utf8")) as DemoState);
+    const lab = await labClock(dir, speed);
+    for (const s of state.sites) {
+      const config = await loadConfig(s.config);
+      const log = jsonLog({ level: "info", component: s.lab, write: write(`${s.lab}.log`) });
+      const appliance = await Appliance.open(values.mdns ? { ...config, status_page: { ...config.status_page, mdns: true } } : config, { clock, random: (n) => new Uint8Array(randomBytes(n)), log, labClock: lab });
+      const page = await startStatusServer(appliance, config, log);
+      appliance.start();
+      running.push({ appliance, page });
+    }
+    console.log(`OsirisCare demo ${fresh ? "started" : "resumed"} (state in ${dir}; logs: ${dir}/*.log)`);
+    console.log(`  relay (MSP API)    ${relayUrl}/healthz   (MSP dashboard and client portal: not built yet)`);
+    for (const s of state.sites) console.log(`  status page        http://127.0.0.1:${s.status_port}/   ${s.name} (simulated lab clinic)`);
+    console.log(`  lab time runs ${speed}x: drift appears within minutes, then is healed or scheduled for the nightly window`);
+    console.log(`  demo tenants: MSP ${state.msp_id}, partner ${state.partner_id}; sites ${state.sites.map((s) => s.site_id).join(", ")}`);
+    console.log(`  audit: osiris evidence export --db ${join(dir, "relay.db")} --site ${state.sites[0]?.site_id} --from 2026-01-01T00:00:00Z --to 2030-01-01T00:00:00Z --out kit.zip`);
+    console.log("  Ctrl-C stops the demo");
+    await new Promise<void>((done) => {
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
+    console.log("stopping…");
+    return 0;
+  } finally {
+    for (const r of running) {
+      await r.page.close().catch(() => undefined);
+      await r.appliance.stop().catch(() => undefined);
+    }
+    await relay.close();
+  }
 }

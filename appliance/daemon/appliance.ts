@@ -41,6 +41,8 @@ export interface ApplianceDeps {
   fetch?: FetchLike;
   /** The sync loop's timer (default: real timers). */
   sleep?: Sleep;
+  /** Time inside the simulated lab (default: `clock`); the demo runs it faster so drift shows within minutes. */
+  labClock?: Clock;
 }
 
 /** The relay side of a daemon with `relay.url`. */
@@ -93,7 +95,7 @@ function alertDraft(alert: SiteAlert, at: string): EvidenceDraft {
 }
 
 export class Appliance {
-  readonly #deps: Required<Omit<ApplianceDeps, "fetch" | "sleep">>;
+  readonly #deps: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">>;
   readonly #config: Config;
   readonly store: Store;
   readonly identity: ApplianceIdentity;
@@ -113,7 +115,7 @@ export class Appliance {
   #sync: SyncParts | null = null;
 
   private constructor(p: {
-    deps: Required<Omit<ApplianceDeps, "fetch" | "sleep">>;
+    deps: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">>;
     config: Config;
     store: Store;
     identity: ApplianceIdentity;
@@ -139,7 +141,7 @@ export class Appliance {
 
   /** Opens (or creates) the appliance's state and recovers from an earlier crash. */
   static async open(config: Config, deps: ApplianceDeps): Promise<Appliance> {
-    const d: Required<Omit<ApplianceDeps, "fetch" | "sleep">> = { clock: deps.clock, random: deps.random, log: deps.log, catalogue: deps.catalogue ?? catalogue };
+    const d: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">> = { clock: deps.clock, random: deps.random, log: deps.log, catalogue: deps.catalogue ?? catalogue };
     const { clock, log, random } = d;
     await ensurePrivateDir(config.state_dir);
     const store = await openStore(config.database ?? `${config.state_dir}/appliance.db`, { log });
@@ -163,7 +165,7 @@ export class Appliance {
       if (!verified.ok) log.error("evidence_chain_invalid", { failure: verified.failure });
       else log.info("evidence_chain_verified", { bundles: verified.bundles, head: verified.head.seq });
       const credentials = config.credentials_file ? await loadCredentialsFile(config.credentials_file) : new Map();
-      const targets = await resolveTargets({ config, credentials, clock, log });
+      const targets = await resolveTargets({ config, credentials, clock, log, ...(deps.labClock ? { labClock: deps.labClock } : {}) });
       const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
       const approvals = new KvApprovals(store, clock);

@@ -37,6 +37,8 @@ export interface TargetDeps {
   clock: Clock;
   log: Log;
   pins?: PinStore;
+  /** Time inside the simulated lab (default: `clock`). */
+  labClock?: Clock;
 }
 
 function credentialFor(credentials: Credentials, ref: string, targetId: string) {
@@ -58,7 +60,7 @@ export async function resolveTargets(d: TargetDeps): Promise<ResolvedTargets> {
 
   if (config.lab) {
     const site = loadLabSite(config.lab.site_dir);
-    lab = await LabWorld.open({ site, clock, stateFile: join(config.state_dir, "lab-state.json") });
+    lab = await LabWorld.open({ site, clock: d.labClock ?? clock, stateFile: join(config.state_dir, "lab-state.json") });
   }
   const labTargets = config.targets.filter((t) => t.collector === "lab");
   if (lab && labTargets.length === 0) {

@@ -86,6 +86,18 @@ export async function siteExists(db: RelayDb | Tx, siteId: string): Promise<bool
   return rs.rows.length > 0;
 }
 
+/** Changes how a site's appliances heal; they pick it up at their next pull. */
+export async function updateSiteSettings(
+  db: RelayDb,
+  siteId: string,
+  settings: { healing_mode?: "observe" | "advise" | "enforce"; maintenance_windows?: { rrule: string; duration: string; tz?: string }[] },
+): Promise<SiteConfig> {
+  if (!(await siteExists(db, siteId))) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
+  if (settings.healing_mode !== undefined) await db.execute({ sql: "UPDATE sites SET healing_mode = ? WHERE id = ?", args: [settings.healing_mode, siteId] });
+  if (settings.maintenance_windows !== undefined) await db.execute({ sql: "UPDATE sites SET maintenance_windows = ? WHERE id = ?", args: [JSON.stringify(settings.maintenance_windows), siteId] });
+  return siteConfig(db, siteId); // validates what was stored against the wire schema
+}
+
 /** The configuration a site's appliances pull (protocol `siteConfigSchema`). */
 export async function siteConfig(db: RelayDb | Tx, siteId: string): Promise<SiteConfig> {
   const rs = await db.execute({ sql: "SELECT * FROM sites WHERE id = ?", args: [siteId] });

@@ -1,0 +1,12 @@
+/**
+ * Test helper: builds the status page with the project's Vite config into `outDir` (a temporary directory,
+ * so concurrent test files never write the same ui/dist). Returns the directory for `startStatusServer`'s
+ * `assetsDir`.
+ */
+import { fileURLToPath } from "node:url";
+import { build } from "vite";
+
+export async function buildStatusPage(outDir: string): Promise<string> {
+  await build({ configFile: fileURLToPath(new URL("./vite.config.ts", import.meta.url)), build: { outDir, emptyOutDir: true }, logLevel: "silent" });
+  return outDir;
+}
