@@ -35,6 +35,9 @@ const CLINICS = [
   { lab: "lakeside-pediatrics", org: "Lakeside Pediatrics", partner: true, tz: "America/New_York" },
 ] as const;
 
+/** How often the demo scans each simulated host, in real seconds (the config's minimum). */
+const DEMO_SCAN_INTERVAL_S = 60;
+
 interface DemoState {
   msp_id: string;
   partner_id: string;
@@ -83,6 +86,9 @@ async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<
     await mkdir(appDir, { recursive: true, mode: 0o700 });
     const statusPort = port + 1 + i;
     const config = join(appDir, "appliance.yaml");
+    // Every lab host as a target scanned each minute (a real site scans hosts every 15 minutes).
+    const labSite = JSON.parse(await readFile(join(ROOT, "fixtures/lab", c.lab, "site.json"), "utf8")) as { hosts: { id: string; name: string; platform: string }[] };
+    const targets = labSite.hosts.flatMap((h) => [`  - id: ${h.id}`, `    name: ${JSON.stringify(h.name)}`, "    collector: lab", `    platform: ${h.platform}`, `    interval_s: ${DEMO_SCAN_INTERVAL_S}`]);
     await writeFile(
       config,
       [
@@ -95,6 +101,8 @@ async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<
         "  sync_interval_s: 10",
         "lab:",
         `  site_dir: ${join(ROOT, "fixtures/lab", c.lab)}`,
+        "targets:",
+        ...targets,
         "status_page:",
         `  port: ${statusPort}`,
         '  bind: ["127.0.0.1"]',
