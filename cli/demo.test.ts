@@ -1,0 +1,62 @@
+/**
+ * `osiris demo` as a user starts it: a real relay and two lab appliances enrolled through real claim codes,
+ * on loopback ports; Ctrl-C (SIGINT) stops it cleanly; a second start reuses the same state.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const PORT = 20_000 + Math.floor(Math.random() * 20_000);
+
+function start(dir: string): { child: ChildProcess; ready: Promise<string>; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [join(ROOT, "bin/osiris.js"), "demo", "--dir", dir, "--port", String(PORT)], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start in time:\n${out}`)), 90_000);
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("Ctrl-C stops the demo")) {
+        clearTimeout(timer);
+        resolve(out);
+      }
+    });
+    child.stderr!.on("data", (d) => (out += d));
+    child.on("exit", () => reject(new Error(`demo exited early:\n${out}`)));
+  });
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, ready, exit };
+}
+
+test("osiris demo starts a relay and two enrolled lab appliances on loopback, and stops cleanly on Ctrl-C", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-demo-"));
+  try {
+    const first = start(dir);
+    const out = await first.ready;
+    assert.match(out, /OsirisCare demo started/);
+    assert.match(out, new RegExp(`relay \\(MSP API\\) +http://127\\.0\\.0\\.1:${PORT}/healthz`));
+    assert.match(out, new RegExp(`status page +http://127\\.0\\.0\\.1:${PORT + 1}/ +Riverside Family Clinic \\(simulated lab clinic\\)`));
+    assert.match(out, new RegExp(`status page +http://127\\.0\\.0\\.1:${PORT + 2}/ +Lakeside Pediatrics`));
+
+    assert.is((await fetch(`http://127.0.0.1:${PORT}/healthz`)).status, 200);
+    const status = (await (await fetch(`http://127.0.0.1:${PORT + 1}/api/status`)).json()) as { simulated: boolean; site: { name: string }; relay: { state: string } };
+    assert.is(status.simulated, true);
+    assert.is(status.site.name, "Riverside Family Clinic");
+    assert.is.not(status.relay.state, "standalone", "the demo appliance is enrolled with the relay");
+
+    first.child.kill("SIGINT");
+    assert.is(await first.exit, 0, "Ctrl-C stops the demo with exit code 0");
+
+    const second = start(dir);
+    assert.match(await second.ready, /OsirisCare demo resumed/);
+    second.child.kill("SIGINT");
+    assert.is(await second.exit, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
