@@ -25,6 +25,7 @@ import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.
 import { OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
+import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
 
 /** How often the scheduler looks for due targets. */
@@ -103,6 +104,7 @@ export class Appliance {
   readonly healing: HealingEngine;
   readonly rules: RuleBook;
   readonly #targets: ResolvedTargets;
+  readonly #outputs: ResellerOutputs;
   readonly #due = new Map<string, number>();
   readonly #guard: ClockGuard;
   readonly #retention: Retention;
@@ -125,6 +127,7 @@ export class Appliance {
     targets: ResolvedTargets;
     guard: ClockGuard;
     site: () => SiteSettings;
+    outputs: ResellerOutputs;
   }) {
     this.#deps = p.deps;
     this.#config = p.config;
@@ -134,6 +137,7 @@ export class Appliance {
     this.healing = p.healing;
     this.rules = p.rules;
     this.#targets = p.targets;
+    this.#outputs = p.outputs;
     this.#guard = p.guard;
     this.#site = p.site;
     this.#retention = new Retention({ store: p.store, log: p.deps.log });
@@ -170,6 +174,7 @@ export class Appliance {
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
       const approvals = new KvApprovals(store, clock);
       const site = () => siteSettings(config.site, relaySite.current);
+      const outputs = await resellerOutputs(config, log);
       const healing = new HealingEngine({
         store,
         sink: evidence,
@@ -190,12 +195,13 @@ export class Appliance {
         random,
         log,
         catalogue: d.catalogue,
+        publish: outputs.publish,
       });
       const recovered = await healing.recoverInterrupted();
       if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
-      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site });
+      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, outputs });
       if (config.relay.url && token !== null) {
         const forceScan: OrderHandler = async (_order, ctx) => {
           const hostId = typeof ctx.params["host_id"] === "string" ? ctx.params["host_id"] : null;
@@ -345,6 +351,7 @@ export class Appliance {
     await this.#sync?.loop.stop();
     await this.#running;
     await this.#targets.close();
+    await this.#outputs.close();
     this.store.close();
   }
 }
