@@ -36,8 +36,6 @@ export const KIT_FRONTIERS = "frontiers.json";
 export const KIT_README = "README.md";
 export const KIT_CHECKPOINTS_DIR = "checkpoints/";
 const CHECKPOINT_PATH = /^checkpoints\/([a-z]+_[0-9a-z]{8,40})\/(\d{12})\.note$/;
-/** Progress is reported every this many bundles. */
-export const KIT_PROGRESS_INTERVAL = 500;
 
 export const kitKeysSchema = z.strictObject({
   schema: z.literal("osiris.kit-keys/v1"),
@@ -194,36 +192,41 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
     const raw = text(files, KIT_BUNDLES, true)!;
     if (raw !== "" && !raw.endsWith("\n")) throw new KitProblem({ file: KIT_BUNDLES, code: "schema", reason: `${KIT_BUNDLES} must end with a newline` });
     const lines = raw === "" ? [] : raw.slice(0, -1).split("\n");
+    const empty = lines.indexOf("");
+    if (empty >= 0) throw new KitProblem({ file: KIT_BUNDLES, line: empty + 1, code: "schema", reason: `line ${empty + 1} is empty` });
     const chain = new ChainVerifier(applianceKeys, { ...(opts.impl ? { impl: opts.impl } : {}) });
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      try {
-        if (line === "") throw new ValidationError("schema", `line ${i + 1} is empty`);
-        const { bundle } = await chain.push(line);
-        let acc = accumulators.get(bundle.appliance_id);
-        if (!acc) accumulators.set(bundle.appliance_id, (acc = new MerkleAccumulator()));
-        if (acc.size !== bundle.seq - 1) {
-          throw new IntegrityError(
-            frontiers === undefined ? "seq_gap" : "checkpoint_mismatch",
-            `appliance ${bundle.appliance_id} starts at seq ${bundle.seq}, but the Merkle frontier covers ${acc.size} bundles (expected ${bundle.seq - 1}; see ${KIT_FRONTIERS})`,
-            { appliance_id: bundle.appliance_id, seq: bundle.seq },
-          );
+    // verifyLines checks signatures in parallel but calls onBundle in line order, after each line verified.
+    const result = await chain.verifyLines(lines, {
+      onProgress: (n) => opts.onProgress?.(n, lines.length),
+      onBundle: ({ bundle, line }, lineNumber) => {
+        try {
+          let acc = accumulators.get(bundle.appliance_id);
+          if (!acc) accumulators.set(bundle.appliance_id, (acc = new MerkleAccumulator()));
+          if (acc.size !== bundle.seq - 1) {
+            throw new IntegrityError(
+              frontiers === undefined ? "seq_gap" : "checkpoint_mismatch",
+              `appliance ${bundle.appliance_id} starts at seq ${bundle.seq}, but the Merkle frontier covers ${acc.size} bundles (expected ${bundle.seq - 1}; see ${KIT_FRONTIERS})`,
+              { appliance_id: bundle.appliance_id, seq: bundle.seq },
+            );
+          }
+          acc.append(leafHash(utf8(line)));
+          const cp = checkpoints.get(bundle.appliance_id)?.get(bundle.seq);
+          if (cp && toHex(acc.root()) !== toHex(cp.rootBytes)) {
+            throw new IntegrityError("checkpoint_mismatch", `the Merkle root of seq 1..${bundle.seq} does not match the signed checkpoint ${cp.path}`, {
+              appliance_id: bundle.appliance_id,
+              seq: bundle.seq,
+            });
+          }
+          bundles++;
+        } catch (e) {
+          throw problem(KIT_BUNDLES, e, { line: lineNumber });
         }
-        acc.append(leafHash(utf8(line)));
-        const cp = checkpoints.get(bundle.appliance_id)?.get(bundle.seq);
-        if (cp && toHex(acc.root()) !== toHex(cp.rootBytes)) {
-          throw new IntegrityError("checkpoint_mismatch", `the Merkle root of seq 1..${bundle.seq} does not match the signed checkpoint ${cp.path}`, {
-            appliance_id: bundle.appliance_id,
-            seq: bundle.seq,
-          });
-        }
-        bundles++;
-        if (opts.onProgress && bundles % KIT_PROGRESS_INTERVAL === 0) opts.onProgress(bundles, lines.length);
-      } catch (e) {
-        throw problem(KIT_BUNDLES, e, { line: i + 1 });
-      }
+      },
+    });
+    if (result.failure) {
+      const f = result.failure;
+      throw new KitProblem({ file: KIT_BUNDLES, line: f.line, ...(f.appliance_id ? { appliance_id: f.appliance_id } : {}), ...(f.seq !== undefined ? { seq: f.seq } : {}), code: f.code, reason: f.reason });
     }
-    opts.onProgress?.(bundles, lines.length);
 
     // Coverage: every checkpoint matched a bundle, and every chain's tail is covered by one.
     const summaries = chain.summaries();

@@ -9,6 +9,8 @@ import { createSigner, createVerifier, generateKeyPair, signRaw, verifyRaw } fro
 import { utf8 } from "../../protocol/encoding.ts";
 import { buildBundle, GENESIS_PREV_HASH, openBundleLine, signBundle, verifyBundle } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
+import { buildKitFiles, verifyKit } from "../../protocol/kit.ts";
+import { generateKitContents } from "../../fixtures/kit-generator.ts";
 import { leafHash, MerkleAccumulator, MerkleTree, verifyInclusion } from "../../protocol/merkle.ts";
 
 /** How long each measurement runs; long enough to smooth JIT and GC noise on a 2-core machine. */
@@ -75,6 +77,14 @@ const merkle_proof_per_s = await rate("merkle inclusion proof+verify (65k)", (i)
   return verifyInclusion(tree.leaf(idx), idx, tree.size, tree.inclusionProof(idx, tree.size), root);
 });
 
+// Auditor-kit verification end to end (chain, signatures in parallel, Merkle roots, checkpoints).
+const kitFiles = buildKitFiles(await generateKitContents({ appliances: 2, bundlesPerAppliance: 5_000, checkpointEvery: 500 }));
+const kt0 = performance.now();
+const kitReport = await verifyKit(kitFiles);
+const kit_verify_per_s = Math.round(10_000 / ((performance.now() - kt0) / 1000));
+if (!kitReport.ok) throw new Error(`bench kit failed verification: ${kitReport.failure.reason}`);
+console.log(`${"kit verify (10,000 bundles)".padEnd(34)} ${kit_verify_per_s.toLocaleString("en-US").padStart(12)} /s  (${Math.round((100 * kit_verify_per_s) / native_verify_batch_per_s)} % of parallel raw verify)`);
+
 console.log(
   JSON.stringify({
     canonicalize_per_s,
@@ -86,6 +96,7 @@ console.log(
     bundle_verify_per_s,
     merkle_append_per_s,
     merkle_proof_per_s,
+    kit_verify_per_s,
     bundle_bytes: lineBytes,
   }),
 );
