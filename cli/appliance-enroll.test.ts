@@ -165,20 +165,20 @@ test("plain http to a non-loopback relay is refused before anything is sent", as
   }
 });
 
-test("an unreachable relay exits 1 with the reason", async () => {
+test("an unreachable relay exits 75 (try again later) with the reason", async () => {
   await withRelay(async ({ lr, enroll }) => {
     const code = await lr.relay.claimCode();
     await lr.stop();
     const r = await enroll("--code", code);
-    assert.is(r.code, EXIT.refused);
+    assert.is(r.code, EXIT.retry);
     assert.match(r.err, /Cannot reach the relay/);
   });
 });
 
-test("drop-ship: --pending registers and shows the fingerprint (exit 3); after the MSP accepts, --pending completes enrollment", async () => {
+test("drop-ship: --pending registers and shows the fingerprint (exit 75); after the MSP accepts, --pending completes enrollment", async () => {
   await withRelay(async ({ lr, dir, enroll }) => {
     const first = await enroll("--pending");
-    assert.is(first.code, EXIT.pending, first.err);
+    assert.is(first.code, EXIT.retry, first.err);
     assert.match(first.out, /as pending: pend_/);
     const fingerprint = /^fingerprint: (\S+)$/m.exec(first.out)?.[1];
     const [pending] = await listPending(lr.relay.db);
@@ -187,7 +187,7 @@ test("drop-ship: --pending registers and shows the fingerprint (exit 3); after t
     assert.is((await identityRow(dir))["state"], "pending");
 
     const waiting = await enroll("--pending");
-    assert.is(waiting.code, EXIT.pending, "still waiting");
+    assert.is(waiting.code, EXIT.retry, "still waiting");
     assert.is((await listPending(lr.relay.db)).length, 1, "registering again is idempotent");
 
     await acceptPending(lr.relay.db, pending!.id, lr.relay.siteId, lr.relay.deps);

@@ -26,7 +26,11 @@ import { normaliseMac } from "../relay/enroll/enroll-message.ts";
 export const summary = "enroll this appliance with a relay (--relay URL --code CODE, or --pending for drop-ship)";
 const USAGE = "Usage: osiris appliance enroll --config FILE [--relay URL] (--code CODE | --code-file FILE | --pending) [--mac MAC]...";
 
-export const EXIT = { ok: 0, refused: 1, usage: 2, pending: 3 } as const;
+/**
+ * Exit codes. `retry` is sysexits' EX_TEMPFAIL (75): registered and waiting for the MSP, or the relay is
+ * away; the first-boot provisioning unit (iso/provisioning.nix) treats it as "ask again later".
+ */
+export const EXIT = { ok: 0, refused: 1, usage: 2, retry: 75 } as const;
 /** A claim code file holds one short code; anything bigger is the wrong file. */
 export const MAX_CODE_FILE_BYTES = 1024;
 
@@ -145,7 +149,7 @@ export async function runWith(args: string[], io: EnrollIo): Promise<number> {
       io.out(`registered with ${relay.base.origin} as pending: ${result.pending_id}`);
       io.out(`fingerprint: ${result.fingerprint}`);
       io.out("ask your MSP to accept this appliance after comparing the fingerprint, then run this command again");
-      return EXIT.pending;
+      return EXIT.retry;
     }
     io.out(`${result.changed ? "enrolled" : "already enrolled"}: ${result.appliance_id}`);
     io.out(`site: ${result.site_id}`);
@@ -156,7 +160,8 @@ export async function runWith(args: string[], io: EnrollIo): Promise<number> {
     if (!(e instanceof Error)) throw e;
     const reason = e instanceof SyncError && e.relayCode !== undefined ? (REFUSALS[e.relayCode] ?? e.message) : e.message;
     io.err(`osiris appliance enroll: ${reason}`);
-    return e instanceof SyncError && e.code === "insecure_url" ? EXIT.usage : EXIT.refused;
+    if (e instanceof SyncError && e.code === "insecure_url") return EXIT.usage;
+    return e instanceof SyncError && (e.code === "unreachable" || e.code === "timeout") ? EXIT.retry : EXIT.refused;
   } finally {
     store.close();
   }

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { loadConfig, ConfigError } from "../appliance/config/index.ts";
 import { Appliance } from "../appliance/daemon/appliance.ts";
+import { cyclesCompleting, sdNotify } from "../appliance/daemon/sd-notify.ts";
 import { startStatusServer, type RunningStatusServer } from "../appliance/serve/index.ts";
 import { jsonLog } from "./json-log.ts";
 
@@ -70,12 +71,25 @@ export async function run(args: string[]): Promise<number> {
     log.error("status_page_failed", { error: (e as Error).message });
   }
   appliance.start();
-  await new Promise<void>((resolve) => {
+  // Signal handlers first, so a stop request while notifying systemd below still shuts down cleanly.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  // systemd (Type=notify): ready now; watchdog pings while cycles keep completing. No-op without NOTIFY_SOCKET.
+  const notify = sdNotify({ env: process.env, pid: process.pid, log });
+  const startedAt = clock.now();
+  await notify.ready();
+  if (notify.watchdogIntervalMs !== null) {
+    // A cycle runs every few seconds; none finished for a whole WatchdogSec (2 intervals) means one is hung.
+    const maxAgeMs = 2 * notify.watchdogIntervalMs;
+    notify.startWatchdog(() => cyclesCompleting(appliance.status().last_cycle?.finished_at, startedAt, clock.now(), maxAgeMs));
+  }
+  await stopped;
   log.info("stopping");
+  notify.stopWatchdog();
+  await notify.stopping();
   await page?.close();
   await appliance.stop();
   return 0;

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "appliance run": () => import("./appliance-run.ts"),
   "appliance status": () => import("./appliance-status.ts"),
   "appliance enroll": () => import("./appliance-enroll.ts"),
+  "appliance check-config": () => import("./appliance-check-config.ts"),
   "evidence export": () => import("./evidence-export.ts"),
   "relay serve": () => import("./relay-serve.ts"),
   "relay admin": () => import("./relay-admin.ts"),
