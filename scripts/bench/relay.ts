@@ -1,0 +1,329 @@
+/**
+ * Relay benchmark: raw Ed25519 verification of this machine, ingest throughput over real HTTP, and N
+ * simulated appliances syncing every minute with time compressed.
+ *
+ *   node --import tsx scripts/bench/relay.ts            100, 1,000 and 10,000 appliances
+ *   BENCH_SCALE=small node --import tsx scripts/bench/relay.ts     100 and 1,000 only
+ *
+ * The relay runs in a child process (runRelay on a temporary libSQL file, loopback) so its RSS is its own;
+ * this process plays the appliances. Both share the machine's cores, so the figures are a lower bound for a
+ * relay on its own host. The last line is one JSON object (see the keys at the end).
+ *
+ * Settings (environment): BENCH_MS (each raw verify measurement), BENCH_INGEST_BUNDLES, BENCH_COMPRESSION
+ * (simulated seconds per real second), BENCH_ROUNDS (simulated minutes), BENCH_CONCURRENCY (requests in
+ * flight at most), BENCH_BUNDLES_PER_PUSH, BENCH_SCALES (comma list of appliance counts).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { Agent, request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createSigner, createVerifier } from "../../protocol/crypto.ts";
+import { utf8 } from "../../protocol/encoding.ts";
+import { openRelayDb } from "../../relay/db/index.ts";
+import { secureRandom, systemClock } from "../../relay/deps.ts";
+import { createClaimCode } from "../../relay/enroll/claim-codes.ts";
+import type { RelayLog } from "../../relay/log.ts";
+import { runRelay } from "../../relay/serve/run.ts";
+import { createMsp, createOrganisation, createSite } from "../../relay/tenants/tenants.ts";
+import { TestAppliance, type Transport } from "../../relay/_testing.ts";
+
+const env = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${name} must be a positive number: current value is ${JSON.stringify(v)}`);
+  return n;
+};
+
+/** How long each raw verify measurement runs: long enough to smooth JIT and GC noise on 2 cores. */
+const MEASURE_MS = env("BENCH_MS", 2000);
+/** Verifications started together in the parallel measurement (WebCrypto runs them on libuv's pool). */
+const VERIFY_BATCH = 64;
+/** Bundles pushed in the ingest measurement, by INGEST_APPLIANCES appliances in batches of INGEST_BATCH. */
+const INGEST_BUNDLES = env("BENCH_INGEST_BUNDLES", 20_000);
+const INGEST_APPLIANCES = 8;
+const INGEST_BATCH = 250;
+/** Simulated seconds per real second: 6 means one simulated minute of syncs is spread over 10 real seconds. */
+const COMPRESSION = env("BENCH_COMPRESSION", 6);
+/** Simulated minutes (sync rounds) per scale. */
+const ROUNDS = env("BENCH_ROUNDS", 2);
+/** Requests in flight at most (the client side's bound; queued requests count their wait in the latency). */
+const CONCURRENCY = env("BENCH_CONCURRENCY", 128);
+const BUNDLES_PER_PUSH = env("BENCH_BUNDLES_PER_PUSH", 3);
+/** Enrollments in flight during setup, and per source address (the public rate limit is 30 a minute). */
+const ENROLL_CONCURRENCY = 16;
+const ENROLLS_PER_ADDRESS = 25;
+function scaleOf(s: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`BENCH_SCALES must list positive integers: current entry is ${JSON.stringify(s)}`);
+  return n;
+}
+/** BENCH_SCALE=small: 100 and 1,000 only; BENCH_SCALES=10000 (comma list): exactly those. */
+const SCALES = process.env["BENCH_SCALES"] ? process.env["BENCH_SCALES"].split(",").map(scaleOf) : process.env["BENCH_SCALE"] === "small" ? [100, 1000] : [100, 1000, 10_000];
+
+const quietLog: RelayLog = { info: () => undefined, warn: () => undefined, error: (event, fields) => console.error(JSON.stringify({ event, ...fields })) };
+
+// ---- parent: the appliances -----------------------------------------------------------------------------
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** Peak RSS of a process, sampled every 100 ms until stopped. */
+function rssSampler(pid: number): { stop(): number } {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid));
+    },
+  };
+}
+
+/** A Transport over node:http with keep-alive, optionally from one loopback source address. */
+function httpTransport(base: string, agent: Agent, localAddress?: string): Transport {
+  const url = new URL(base);
+  return (path, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const body = typeof init.body === "string" ? init.body : "";
+      const headers = { ...(init.headers as Record<string, string>), "content-length": String(Buffer.byteLength(body)) };
+      const req = httpRequest({ host: url.hostname, port: url.port, path, method: init.method ?? "GET", headers, agent, ...(localAddress ? { localAddress } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode ?? 0 })));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  }));
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function rawVerify(): Promise<{ serial: number; parallel: number }> {
+  const signer = createSigner(secureRandom(32));
+  const msg = utf8("x".repeat(600)); // about a bundle line's length
+  const sig = await signer.signRaw(msg);
+  const verifier = createVerifier(signer.publicKey, "native");
+  const measure = async (perCall: number, fn: () => Promise<unknown>) => {
+    for (let i = 0; i < 50; i++) await fn();
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < MEASURE_MS) {
+      await fn();
+      n += perCall;
+    }
+    return n / ((performance.now() - start) / 1000);
+  };
+  const serial = await measure(1, () => verifier.verifyRaw(msg, sig));
+  const parallel = await measure(VERIFY_BATCH, () => Promise.all(Array.from({ length: VERIFY_BATCH }, () => verifier.verifyRaw(msg, sig))));
+  return { serial, parallel };
+}
+
+async function startRelayChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--serve", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`The relay child exited with ${code} before listening`)));
+    lines.once("line", (line) => resolve((JSON.parse(line) as { url: string }).url));
+  });
+  return { child, url };
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-bench-relay-"));
+  const { child, url } = await startRelayChild(dir);
+  const pid = child.pid!;
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    console.log(`relay child pid ${pid} at ${url} (libSQL file in ${dir}); idle RSS ${rssMb(pid).toFixed(1)} MB`);
+
+    // (a) raw Ed25519 verification
+    const raw = await rawVerify();
+    console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
+
+    // Tenants and claim codes go straight into the database file (what `osiris relay admin` does).
+    const db = await openRelayDb(join(dir, "relay.db"), { log: quietLog, clock: systemClock });
+    const envr = { clock: systemClock, random: secureRandom };
+    const msp = await createMsp(db, { name: "Bench MSP" }, envr);
+    const org = await createOrganisation(db, { msp_id: msp.id, name: "Bench Clinic" }, envr);
+    const site = await createSite(db, { org_id: org.id, name: "Bench Site" }, envr);
+    let enrolledSoFar = 0;
+    /** Enrolls `n` appliances through real claim codes over HTTP, each with its own keys. */
+    const enrollMany = async (n: number): Promise<TestAppliance[]> => {
+      const started = performance.now();
+      const codes: string[] = [];
+      for (let i = 0; i < n; i++) codes.push((await createClaimCode(db, { site_id: site.id, created_by: "bench" }, envr)).code);
+      const out: TestAppliance[] = [];
+      await pool(codes, ENROLL_CONCURRENCY, async (code) => {
+        const k = enrolledSoFar++;
+        // Source addresses 127.1.x.y: the public rate limit counts per address.
+        const addr = Math.floor(k / ENROLLS_PER_ADDRESS);
+        const a = new TestAppliance(httpTransport(url, agent, `127.1.${Math.floor(addr / 250) % 250}.${(addr % 250) + 1}`), systemClock);
+        const res = await a.enroll(code);
+        if (res.status !== 201) throw new Error(`enrollment ${k} failed: ${res.status} ${await res.text()}`);
+        a.transport = httpTransport(url, agent);
+        out.push(a);
+      });
+      console.log(`  enrolled ${fmt(n)} appliances in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      return out;
+    };
+
+    // (b) ingest throughput
+    console.log(`ingest: ${fmt(INGEST_BUNDLES)} bundles from ${INGEST_APPLIANCES} appliances in pushes of ${INGEST_BATCH}`);
+    const ingesters = await enrollMany(INGEST_APPLIANCES);
+    const per = Math.ceil(INGEST_BUNDLES / INGEST_APPLIANCES);
+    const batches = await Promise.all(
+      ingesters.map(async (a) => {
+        const bundles = await a.makeBundles(per);
+        const out: { entries: ReturnType<TestAppliance["entries"]>; checkpoint: string }[] = [];
+        for (let i = 0; i < bundles.length; i += INGEST_BATCH) out.push({ entries: a.entries(bundles.slice(i, i + INGEST_BATCH)), checkpoint: await a.checkpoint(Math.min(i + INGEST_BATCH, bundles.length)) });
+        return out;
+      }),
+    );
+    const ingestRss = rssSampler(pid);
+    const t0 = performance.now();
+    await Promise.all(
+      ingesters.map(async (a, i) => {
+        for (const b of batches[i]!) {
+          const res = await a.push(b.entries, b.checkpoint);
+          if (res.status !== 200) throw new Error(`ingest push refused: ${res.status} ${await res.text()}`);
+        }
+      }),
+    );
+    const ingestS = (performance.now() - t0) / 1000;
+    const ingestPerS = (per * INGEST_APPLIANCES) / ingestS;
+    console.log(`ingest: ${fmt(ingestPerS)} bundles/s verified and stored (${ingestS.toFixed(1)} s; relay peak RSS ${ingestRss.stop().toFixed(0)} MB)`);
+    console.log(`  ratio to raw verify: ${(ingestPerS / raw.parallel * 100).toFixed(1)} % of parallel, ${(ingestPerS / raw.serial * 100).toFixed(1)} % of serial`);
+
+    // (c) N appliances syncing every 60 s, compressed
+    const windowMs = 60_000 / COMPRESSION;
+    console.log(`sync: each appliance pushes ${BUNDLES_PER_PUSH} bundles + checkpoint and pulls once per simulated minute; ${ROUNDS} minutes, 1 minute = ${(windowMs / 1000).toFixed(1)} s real (×${COMPRESSION}), ≤ ${CONCURRENCY} requests in flight`);
+    const scaleResults = new Map<number, { p50: number; p99: number; errors: number; rss: number }>();
+    let pool_: TestAppliance[] = [];
+    for (const n of SCALES) {
+      if (pool_.length < n) pool_ = [...pool_, ...(await enrollMany(n - pool_.length))];
+      const appliances = pool_.slice(0, n);
+      // Everything an appliance sends is signed beforehand except the request signature (fresh per request).
+      const plans = await Promise.all(
+        appliances.map(async (a) => {
+          const rounds: { entries: ReturnType<TestAppliance["entries"]>; checkpoint: string }[] = [];
+          // One at a time: makeBundles(n) back-dates a batch by minutes, which would go behind what this
+          // appliance pushed at an earlier scale (time_backwards).
+          const bundles = [];
+          for (let i = 0; i < BUNDLES_PER_PUSH * ROUNDS; i++) bundles.push(...(await a.makeBundles(1)));
+          const base = a.chain.length - bundles.length;
+          for (let r = 0; r < ROUNDS; r++) rounds.push({ entries: a.entries(bundles.slice(r * BUNDLES_PER_PUSH, (r + 1) * BUNDLES_PER_PUSH)), checkpoint: await a.checkpoint(base + (r + 1) * BUNDLES_PER_PUSH) });
+          return { a, rounds, offset: Math.random() * windowMs };
+        }),
+      );
+      const events = plans.flatMap((p) => p.rounds.map((round, r) => ({ at: r * windowMs + p.offset, a: p.a, round }))).sort((x, y) => x.at - y.at);
+      const latencies: number[] = [];
+      let errors = 0;
+      const errorSamples: string[] = [];
+      let inFlight = 0;
+      const waiters: (() => void)[] = [];
+      const acquire = async () => {
+        if (inFlight >= CONCURRENCY) await new Promise<void>((r) => waiters.push(r));
+        inFlight++;
+      };
+      const release = () => {
+        inFlight--;
+        waiters.shift()?.();
+      };
+      /** One request, timed from when it was due (a request queued behind the bound counts its wait). */
+      const timed = async (due: number, fn: () => Promise<Response>) => {
+        await acquire();
+        try {
+          const res = await fn();
+          if (res.status !== 200) {
+            errors++;
+            if (errorSamples.length < 3) errorSamples.push(`${res.status} ${(await res.text()).slice(0, 200)}`);
+          } else await res.arrayBuffer();
+        } catch (e) {
+          errors++;
+          if (errorSamples.length < 3) errorSamples.push(String(e));
+        } finally {
+          release();
+          latencies.push(performance.now() - due);
+        }
+      };
+      const rss = rssSampler(pid);
+      const start = performance.now();
+      const running: Promise<void>[] = [];
+      for (const e of events) {
+        const due = start + e.at;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        running.push(
+          (async () => {
+            await timed(due, () => e.a.push(e.round.entries, e.round.checkpoint));
+            await timed(performance.now(), () => e.a.request("GET", "/api/sync/pull"));
+          })(),
+        );
+      }
+      await Promise.all(running);
+      const elapsed = (performance.now() - start) / 1000;
+      const peak = rss.stop();
+      latencies.sort((x, y) => x - y);
+      const res = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, rss: peak };
+      scaleResults.set(n, res);
+      console.log(
+        `sync ${fmt(n).padStart(6)} appliances: ${fmt(latencies.length)} requests (${fmt(latencies.length / elapsed)}/s) in ${elapsed.toFixed(1)} s; p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${(latencies.at(-1) ?? 0).toFixed(0)} ms; errors ${errors}; relay peak RSS ${peak.toFixed(0)} MB`,
+      );
+      for (const s of errorSamples) console.log(`  error: ${s}`);
+    }
+    db.close();
+
+    const largest = scaleResults.get(SCALES.at(-1)!)!;
+    const at10k = scaleResults.get(10_000);
+    const result = {
+      ingest_per_s: Math.round(ingestPerS),
+      raw_verify_per_s: Math.round(raw.parallel),
+      raw_verify_serial_per_s: Math.round(raw.serial),
+      ingest_ratio: Number((ingestPerS / raw.parallel).toFixed(3)),
+      p99_ms_at_10000: at10k ? Number(at10k.p99.toFixed(1)) : null,
+      errors_at_10000: at10k ? at10k.errors : null,
+      relay_rss_mb: Math.round(Math.max(...[...scaleResults.values()].map((r) => r.rss))),
+      scales: Object.fromEntries([...scaleResults].map(([n, r]) => [n, { p50_ms: Number(r.p50.toFixed(1)), p99_ms: Number(r.p99.toFixed(1)), errors: r.errors, rss_mb: Math.round(r.rss) }])),
+      compression: COMPRESSION,
+    };
+    if (!at10k) console.log(`(BENCH_SCALE=small: largest scale ${SCALES.at(-1)}, p99 ${largest.p99.toFixed(1)} ms; the 10,000 figures are null)`);
+    console.log(JSON.stringify(result));
+  } finally {
+    agent.destroy();
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- child: the relay ---------------------------------------------------------------------------------
+if (process.argv[2] === "--serve") {
+  const dir = process.argv[3]!;
+  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), host: "127.0.0.1", port: 0, log: quietLog });
+  process.stdout.write(JSON.stringify({ url: relay.url }) + "\n");
+  process.on("SIGTERM", () => void relay.close().then(() => process.exit(0)));
+} else {
+  await main();
+}
