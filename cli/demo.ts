@@ -140,6 +140,11 @@ export async function run(args: string[]): Promise<number> {
   const relayUrl = relay.url.replace(/\/$/, "");
   const running: { appliance: Appliance; page: RunningStatusServer }[] = [];
   try {
+    // Listen before announcing anything: a signal that arrives with no listener kills the process at once.
+    const stopRequested = new Promise<void>((done) => {
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
     const state = fresh ? await seed(dir, relayUrl, port, relay) : (JSON.parse(await readFile(join(dir, "demo.json"), "utf8")) as DemoState);
     const lab = await labClock(dir, speed);
     for (const s of state.sites) {
@@ -157,10 +162,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`  demo tenants: MSP ${state.msp_id}, partner ${state.partner_id}; sites ${state.sites.map((s) => s.site_id).join(", ")}`);
     console.log(`  audit: osiris evidence export --db ${join(dir, "relay.db")} --site ${state.sites[0]?.site_id} --from 2026-01-01T00:00:00Z --to 2030-01-01T00:00:00Z --out kit.zip`);
     console.log("  Ctrl-C stops the demo");
-    await new Promise<void>((done) => {
-      process.once("SIGINT", done);
-      process.once("SIGTERM", done);
-    });
+    await stopRequested;
     console.log("stopping…");
     return 0;
   } finally {

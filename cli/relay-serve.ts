@@ -57,6 +57,18 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const log = jsonLog((line) => process.stdout.write(line), systemClock);
+  // Listen for signals before the relay announces itself: a signal with no listener kills the process at once.
+  const stopSignal = new Promise<string>((resolve) => {
+    const onInt = () => done("SIGINT");
+    const onTerm = () => done("SIGTERM");
+    const done = (signal: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      resolve(signal);
+    };
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
   let relay;
   try {
     relay = await runRelay({
@@ -74,21 +86,8 @@ export async function run(args: string[]): Promise<number> {
     console.error(`osiris relay serve: cannot start: ${(e as Error).message}`);
     return 1;
   }
-  const running = relay;
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info("relay_stopping", { signal });
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      running.close().then(resolve, (e: unknown) => {
-        log.error("relay_stop_failed", { error: (e as Error).message });
-        resolve();
-      });
-    };
-    const onInt = () => stop("SIGINT");
-    const onTerm = () => stop("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-  });
+  const signal = await stopSignal;
+  log.info("relay_stopping", { signal });
+  await relay.close().catch((e: unknown) => log.error("relay_stop_failed", { error: (e as Error).message }));
   return 0;
 }
