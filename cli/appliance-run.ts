@@ -9,7 +9,7 @@ import { loadConfig, ConfigError } from "../appliance/config/index.ts";
 import { Appliance } from "../appliance/daemon/appliance.ts";
 import { cyclesCompleting, sdNotify } from "../appliance/daemon/sd-notify.ts";
 import { startStatusServer, type RunningStatusServer } from "../appliance/serve/index.ts";
-import { jsonLog } from "./json-log.ts";
+import { jsonLog } from "../node/json-log.ts";
 
 export const summary = "run the appliance daemon (--config FILE, --once for one cycle)";
 const USAGE = "Usage: osiris appliance run --config FILE [--once]";

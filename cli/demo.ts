@@ -22,7 +22,7 @@ import { createClaimCode } from "../relay/enroll/claim-codes.ts";
 import { jsonLog as relayJsonLog } from "../relay/log.ts";
 import { runRelay } from "../relay/serve/run.ts";
 import { createMsp, createOrganisation, createPartner, createSite, updateSiteSettings } from "../relay/tenants/tenants.ts";
-import { jsonLog } from "./json-log.ts";
+import { jsonLog } from "../node/json-log.ts";
 
 export const summary = "run the demo: relay + simulated clinic appliances on loopback (--dir, --port, --speed, --mdns)";
 

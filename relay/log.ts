@@ -2,7 +2,7 @@
  * Structured logs as JSON lines: `{"time":"…","level":"info","event":"push_acked",...fields}`. The writer
  * and clock are injected; tests collect lines in memory. Never log tokens, claim codes or private keys.
  */
-import { isoTime } from "../protocol/ids.ts";
+import { jsonLog as sharedJsonLog } from "../node/json-log.ts";
 
 export interface RelayLog {
   info(event: string, fields?: Record<string, unknown>): void;
@@ -14,20 +14,7 @@ export type LogLevel = "info" | "warn" | "error";
 
 /** A logger writing one JSON object per line through `write` (e.g. `(l) => process.stdout.write(l)`). */
 export function jsonLog(write: (line: string) => void, clock: { now(): number }): RelayLog {
-  const emit = (level: LogLevel, event: string, fields: Record<string, unknown> = {}) => {
-    let line: string;
-    try {
-      line = JSON.stringify({ time: isoTime(clock.now()), level, event, ...fields });
-    } catch {
-      line = JSON.stringify({ time: isoTime(clock.now()), level, event, note: "fields were not serialisable" });
-    }
-    write(line + "\n");
-  };
-  return {
-    info: (event, fields) => emit("info", event, fields),
-    warn: (event, fields) => emit("warn", event, fields),
-    error: (event, fields) => emit("error", event, fields),
-  };
+  return sharedJsonLog({ write, now: () => clock.now() });
 }
 
 /** A logger that keeps entries in memory (tests), returned with the array it fills. */

@@ -1,5 +1,5 @@
 /**
- * Structured logs for the daemons: one JSON object per line on stdout (journald keeps them), with a level
+ * Structured logs for the daemons (appliance and relay): one JSON object per line on stdout (journald keeps them), with a level
  * filter. The CLI builds it and injects it; nothing deeper reads process.stdout. Never pass secrets.
  */
 import { isoTime } from "../protocol/ids.ts";
