@@ -12,6 +12,17 @@ import { provisionState, registerPending } from "./enroll/provision.ts";
 import { RelayError } from "./errors.ts";
 import { parseJsonBody } from "./http/body.ts";
 import type { RelayContext, RouteSpec } from "./http/types.ts";
+import { ARCHIVE_ROUTES } from "./archive/routes.ts";
+import { AUTH_ROUTES } from "./auth/routes.ts";
+import { BILLING_ROUTES } from "./billing/routes.ts";
+import { CREDENTIAL_ROUTES } from "./credentials/routes.ts";
+import { ESCALATION_ROUTES } from "./escalations/routes.ts";
+import { INVENTORY_ROUTES } from "./inventory/routes.ts";
+import { L2_ROUTES } from "./l2/routes.ts";
+import { LEARNING_ROUTES } from "./learning/routes.ts";
+import { OPS_ROUTES } from "./ops/routes.ts";
+import { REPORT_ROUTES } from "./report/routes.ts";
+import { SITE_ROUTES } from "./sites/routes.ts";
 import { ingestPush } from "./ingest/push.ts";
 import { rotationStatements } from "./keys/index.ts";
 import { buildPull } from "./orders/pull.ts";
@@ -33,7 +44,8 @@ function pullQuery(c: RelayContext): { ruleset_version: number | null; since: st
   return { ruleset_version: v === undefined ? null : Number(v), since };
 }
 
-export const ROUTES: readonly RouteSpec[] = [
+/** Appliance sync, enrollment and liveness. */
+export const SYNC_ROUTES: readonly RouteSpec[] = [
   {
     method: "GET",
     path: "/healthz",
@@ -115,4 +127,20 @@ export const ROUTES: readonly RouteSpec[] = [
     maxBodyBytes: MAX_EMPTY_BODY_BYTES,
     handler: async (c, deps) => json(c, { statements: await rotationStatements(deps.db) }),
   },
+];
+
+/** Every route the relay serves: the one table `createRelayApp` registers (and the OpenAPI document lists). */
+export const ROUTES: readonly RouteSpec[] = [
+  ...SYNC_ROUTES,
+  ...AUTH_ROUTES,
+  ...SITE_ROUTES,
+  ...CREDENTIAL_ROUTES,
+  ...LEARNING_ROUTES,
+  ...L2_ROUTES,
+  ...ESCALATION_ROUTES,
+  ...REPORT_ROUTES,
+  ...INVENTORY_ROUTES,
+  ...BILLING_ROUTES,
+  ...ARCHIVE_ROUTES,
+  ...OPS_ROUTES,
 ];

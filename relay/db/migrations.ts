@@ -12,14 +12,25 @@
  * cosignatures, e.g. after a relay key rotation); `integrity_incidents` refuses DELETE.
  */
 
+import { ARCHIVE_MIGRATION } from "../archive/schema.ts";
+import { AUTH_MIGRATION } from "../auth/schema.ts";
+import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
+import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
+import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
+import { LEARNING_MIGRATION } from "../learning/schema.ts";
+import { REPORT_MIGRATION } from "../report/schema.ts";
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [
-  {
+/** A feature's schema change, numbered in MIGRATIONS below. */
+export type FeatureMigration = Omit<Migration, "version">;
+
+/** v1: tenancy, appliances, evidence, checkpoints, orders, keys, rule sets. */
+const RELAY_CORE: Migration = {
     version: 1,
     name: "relay_core",
     sql: `
@@ -267,7 +278,21 @@ BEGIN SELECT RAISE(ABORT, 'rulesets are append-only: UPDATE refused'); END;
 CREATE TRIGGER rulesets_no_delete BEFORE DELETE ON rulesets
 BEGIN SELECT RAISE(ABORT, 'rulesets are append-only: DELETE refused'); END;
 `,
-  },
+};
+
+/**
+ * Every migration in order. Features keep their own schema next to their code (name + SQL) and get their
+ * version here, so the order is decided in one place.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  RELAY_CORE,
+  { version: 2, ...AUTH_MIGRATION },
+  { version: 3, ...CREDENTIALS_MIGRATION },
+  { version: 4, ...LEARNING_MIGRATION },
+  { version: 5, ...REPORT_MIGRATION },
+  { version: 6, ...INVENTORY_BILLING_MIGRATION },
+  { version: 7, ...ESCALATIONS_MIGRATION },
+  { version: 8, ...ARCHIVE_MIGRATION },
 ];
 
 /** The schema version this code writes. */

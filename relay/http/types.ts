@@ -1,5 +1,6 @@
 /** Types shared by the relay's routes and middleware. */
 import type { Context } from "hono";
+import type { ZodType } from "zod";
 import type { RelayDeps } from "../deps.ts";
 
 /** An appliance whose request passed authentication: its registered identity, never what the request said. */
@@ -12,23 +13,67 @@ export interface AuthedAppliance {
   enrolled_at: string;
 }
 
+/**
+ * User roles. MSP staff see every tenant under their MSP; partner users the organisations sold through their
+ * partner; client users their own organisation. `partner_billing` sees statements, not devices.
+ */
+export const ROLES = ["msp_admin", "msp_tech", "partner_admin", "partner_tech", "partner_billing", "client_owner", "client_viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Role groups for route tables. */
+export const MSP_STAFF: readonly Role[] = ["msp_admin", "msp_tech"];
+export const PARTNER_STAFF: readonly Role[] = ["partner_admin", "partner_tech"];
+export const CLIENT_USERS: readonly Role[] = ["client_owner", "client_viewer"];
+/** Everyone who may look at a site's compliance state (not partner_billing). */
+export const SITE_VIEWERS: readonly Role[] = [...MSP_STAFF, ...PARTNER_STAFF, ...CLIENT_USERS];
+/** Everyone who may change a site's operation (settings, orders, credentials, approvals). */
+export const SITE_OPERATORS: readonly Role[] = [...MSP_STAFF, ...PARTNER_STAFF];
+export const ANY_USER: readonly Role[] = ROLES;
+
+/**
+ * A user (or partner API key) whose request passed authentication, with the tenant it is scoped to. The ids
+ * come from the database row, never from the request.
+ */
+export interface Principal {
+  kind: "session" | "api_key";
+  /** The user's id; for an API key, the user who created it. */
+  user_id: string;
+  /** The API key's id when kind is `api_key`. */
+  api_key_id: string | null;
+  email: string;
+  name: string;
+  role: Role;
+  msp_id: string;
+  /** Set for partner roles (and for client users of an organisation sold through a partner). */
+  partner_id: string | null;
+  /** Set for client roles. */
+  org_id: string | null;
+}
+
 /** Hono environment of the relay app: the raw body (read once, bounded) and the authenticated caller. */
 export type RelayEnv = {
   Variables: {
     body: Uint8Array;
     appliance: AuthedAppliance;
+    principal: Principal;
+    /** Set when the principal came from a session cookie (for logout and the CSRF token). */
+    session_id_sha256: string | null;
   };
 };
 
 export type RelayContext = Context<RelayEnv>;
 
-/** Who may call a route. `public` is allowed only for the routes in PUBLIC_ROUTES (app.ts). */
-export const CALLERS = ["public", "appliance"] as const;
-export type Caller = (typeof CALLERS)[number];
+/** Who may call a route: `public` (only PUBLIC_ROUTES, app.ts), an appliance, or users with these roles. */
+export type Caller = "public" | "appliance" | Role;
+export const CALLERS: readonly Caller[] = ["public", "appliance", ...ROLES];
 
 /** One row of the route table. */
 export interface RouteSpec {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /**
+   * Hono path. For user routes every `:param` must have a scope resolver (auth/scope.ts): the guard resolves
+   * the resource's tenant and refuses callers outside it before the handler runs.
+   */
   path: string;
   /** Who may call it; a request that is none of them is refused (default deny). */
   callers: readonly Caller[];
@@ -37,5 +82,11 @@ export interface RouteSpec {
   maxBodyBytes: number;
   /** Per-address rate limit for public routes (see rate-limit.ts). */
   rateLimited?: boolean;
+  /** Request body schema (JSON), for the OpenAPI document. */
+  request?: ZodType;
+  /** Success response schema (JSON), for the OpenAPI document. */
+  response?: ZodType;
+  /** Response content type when not JSON (e.g. `image/svg+xml`, `application/pdf`). */
+  produces?: string;
   handler: (c: RelayContext, deps: RelayDeps) => Promise<Response>;
 }
