@@ -21,7 +21,10 @@ import { createClaimCode } from "./enroll/claim-codes.ts";
 import { buildEnrollRequest, type EnrollResponse } from "./enroll/enroll-message.ts";
 import { activateRelayKey } from "./keys/index.ts";
 import { memoryLog, type RelayLog } from "./log.ts";
-import { createMsp, createOrganisation, createSite } from "./tenants/tenants.ts";
+import { createMsp, createOrganisation, createPartner, createSite } from "./tenants/tenants.ts";
+import { createSession, CSRF_HEADER, SESSION_COOKIE } from "./auth/sessions.ts";
+import { createUser, userPrincipal } from "./auth/users.ts";
+import type { Principal, Role } from "./http/types.ts";
 
 /** 2026-11-27T12:00:00.000Z: every suite's "now" unless it moves the clock. */
 export const T0 = Date.UTC(2026, 10, 27, 12, 0, 0, 0);
@@ -218,4 +221,51 @@ export async function errorOf(res: Response): Promise<{ code: string; message: s
 export async function count(db: RelayDb, table: string, where = "1 = 1", args: (string | number)[] = []): Promise<number> {
   const rs = await db.execute({ sql: `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, args });
   return Number(rs.rows[0]?.["n"]);
+}
+
+/** A signed-in test user: the headers to send (session cookie + CSRF token) and who it is. */
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: Role;
+  principal: Principal;
+  /** Cookie and X-CSRF-Token: spread into a request's headers. */
+  headers: Record<string, string>;
+}
+
+let userCounter = 0;
+
+/**
+ * Creates a user with `role` in the test relay's MSP and signs it in (a real session row, as a login makes).
+ * Partner roles get `partner_id` (a new partner when omitted); client roles `org_id` (default: the relay's
+ * organisation).
+ */
+export async function asUser(relay: TestRelay, role: Role, opts: { partner_id?: string; org_id?: string; msp_id?: string; email?: string } = {}): Promise<TestUser> {
+  const env = { clock: relay.clock, random };
+  const mspId = opts.msp_id ?? relay.mspId;
+  let partnerId: string | undefined = opts.partner_id;
+  if (role.startsWith("partner_") && !partnerId) partnerId = (await createPartner(relay.db, { msp_id: mspId, name: `Partner ${++userCounter}` }, env)).id;
+  const orgId = role.startsWith("client_") ? (opts.org_id ?? relay.orgId) : undefined;
+  const email = opts.email ?? `${role.replace("_", ".")}.${++userCounter}.${Date.now()}@example.test`;
+  const password = "correct horse battery staple";
+  const user = await createUser(relay.db, mspId, { email, name: `Test ${role}`, role, password, ...(partnerId && role.startsWith("partner_") ? { partner_id: partnerId } : {}), ...(orgId ? { org_id: orgId } : {}) }, env);
+  const session = await createSession(relay.db, user.id, env);
+  return {
+    id: user.id,
+    email,
+    password,
+    role,
+    principal: userPrincipal(user),
+    headers: { Cookie: `${SESSION_COOKIE}=${session.sessionId}`, [CSRF_HEADER]: session.csrfToken },
+  };
+}
+
+/** A request init for a signed-in user (JSON body when given). */
+export function userInit(user: TestUser, method = "GET", body?: unknown): RequestInit {
+  return {
+    method,
+    headers: { ...user.headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  };
 }

@@ -11,11 +11,16 @@ function concrete(path: string): string {
   return path.replace(/:mac\b/, "02-00-00-00-00-01").replace(/:[a-z_]+/g, "x");
 }
 
-/** Every (method, path) Hono registered, without duplicates (a route's guards register as entries too). */
+/** Every (method, path) Hono registered, without duplicates (a route's guards register as entries too) and without the app-wide header middleware. */
 function registered(relay: TestRelay): { method: string; path: string }[] {
   const seen = new Map<string, { method: string; path: string }>();
-  for (const r of relay.app.routes) seen.set(`${r.method} ${r.path}`, { method: r.method, path: r.path });
+  for (const r of relay.app.routes) if (!(r.method === "ALL" && r.path === "/*")) seen.set(`${r.method} ${r.path}`, { method: r.method, path: r.path });
   return [...seen.values()];
+}
+
+/** Whether a registered route is called by appliances (the others, bar the public ones, by users). */
+function isApplianceRoute(r: { method: string; path: string }): boolean {
+  return ROUTES.some((x) => x.method === r.method && x.path === r.path && x.callers.includes("appliance"));
 }
 
 test("every route Hono serves is a row of the route table (no shadow routes)", async () => {
@@ -29,7 +34,7 @@ test("every route Hono serves is a row of the route table (no shadow routes)", a
   }
 });
 
-test("the public routes are exactly the allowlist: health, enrollment and drop-ship provisioning", () => {
+test("the public routes are exactly the allowlist: health, enrollment, drop-ship provisioning and login", () => {
   const publicRoutes = ROUTES.filter((r) => r.callers.includes("public")).map((r) => `${r.method} ${r.path}`);
   assert.equal(publicRoutes.sort(), [...PUBLIC_ROUTES].sort());
   for (const r of ROUTES.filter((x) => x.path.startsWith("/api/sync/"))) assert.equal(r.callers, ["appliance"], `${r.path} must be appliance-only`);
@@ -39,14 +44,19 @@ test("every non-public route refuses a request without credentials with 401 and 
   const relay = await testRelay();
   try {
     const walked = registered(relay).filter((r) => !PUBLIC_ROUTES.has(`${r.method} ${r.path}`));
-    assert.ok(walked.length >= 4, "the walk must cover the sync routes");
+    assert.ok(walked.length >= 15, "the walk must cover the sync and user routes");
     for (const r of walked) {
-      const res = await relay.app.request(concrete(r.path), { method: r.method, ...(r.method === "POST" ? { body: "{}", headers: { "content-type": "application/json" } } : {}) });
+      const res = await relay.app.request(concrete(r.path), { method: r.method, ...(r.method !== "GET" ? { body: "{}", headers: { "content-type": "application/json" } } : {}) });
       assert.is(res.status, 401, `${r.method} ${r.path} answered ${res.status}`);
-      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
       const err = await errorOf(res);
-      assert.is(err.code, "token_missing", `${r.method} ${r.path}`);
-      assert.match(err.message, /bearer token/i);
+      if (isApplianceRoute(r)) {
+        assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
+        assert.is(err.code, "token_missing", `${r.method} ${r.path}`);
+        assert.match(err.message, /bearer token/i);
+      } else {
+        assert.is(err.code, "login_required", `${r.method} ${r.path}`);
+        assert.match(err.message, /log in/i);
+      }
     }
   } finally {
     await relay.close();
@@ -58,7 +68,9 @@ test("every non-public route refuses a revoked appliance with 401 'appliance rev
   try {
     const a = await enrolledAppliance(relay);
     await revokeAppliance(relay.deps, a.id, "stolen");
-    for (const r of registered(relay).filter((x) => !PUBLIC_ROUTES.has(`${x.method} ${x.path}`))) {
+    const routes = registered(relay).filter(isApplianceRoute);
+    assert.ok(routes.length >= 4);
+    for (const r of routes) {
       const res = await a.request(r.method as "GET" | "POST", concrete(r.path), r.method === "POST" ? {} : undefined);
       assert.is(res.status, 401, `${r.method} ${r.path}`);
       const err = await errorOf(res);
@@ -75,7 +87,7 @@ test("every non-public route refuses a token it never issued with 401 token_unkn
   try {
     const a = await enrolledAppliance(relay);
     for (const r of registered(relay).filter((x) => !PUBLIC_ROUTES.has(`${x.method} ${x.path}`))) {
-      const res = await a.request(r.method as "GET" | "POST", concrete(r.path), r.method === "POST" ? {} : undefined, { token: "A".repeat(43) });
+      const res = await a.request(r.method as "GET" | "POST", concrete(r.path), r.method !== "GET" ? {} : undefined, { token: "A".repeat(43) });
       assert.is(res.status, 401);
       assert.is((await errorOf(res)).code, "token_unknown");
     }

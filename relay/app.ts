@@ -10,6 +10,8 @@ import { HTTPException } from "hono/http-exception";
 import { IntegrityError, ValidationError } from "../protocol/errors.ts";
 import { errorEnvelope } from "../protocol/sync.ts";
 import { applianceAuth, type AuthState } from "./auth/appliance-auth.ts";
+import { pathParams, SCOPE_PARAMS } from "./auth/scope.ts";
+import { userAuth } from "./auth/user-auth.ts";
 import type { RelayDeps } from "./deps.ts";
 import { isRelayErrorCode, RelayError, STATUS, type RelayErrorCode } from "./errors.ts";
 import { readBody } from "./http/body.ts";
@@ -25,9 +27,14 @@ export function createRelayApp(deps: RelayDeps, routes: readonly RouteSpec[] = R
   const app = new Hono<RelayEnv>();
   const authState: AuthState = { lastPrune: Number.NEGATIVE_INFINITY };
   const limiter = createRateLimiter();
+  app.use("*", securityHeaders);
 
   for (const route of routes) {
-    const guards = route.callers.includes("public") ? publicGuards(deps, route, limiter) : [applianceAuth(deps, route.maxBodyBytes, authState)];
+    const guards = route.callers.includes("public")
+      ? publicGuards(deps, route, limiter)
+      : route.callers.includes("appliance")
+        ? [applianceAuth(deps, route.maxBodyBytes, authState)]
+        : [userAuth(deps, route)];
     app.on(route.method, [route.path], ...guards, (c) => route.handler(c, deps));
   }
 
@@ -38,11 +45,27 @@ export function createRelayApp(deps: RelayDeps, routes: readonly RouteSpec[] = R
     const headers: Record<string, string> = {};
     if (status === 401) headers["WWW-Authenticate"] = 'Bearer realm="osiris-relay"';
     const retry = body.error.details?.["retry_after_s"];
-    if (status === 429 && typeof retry === "number") headers["Retry-After"] = String(retry);
+    if ((status === 429 || status === 423) && typeof retry === "number") headers["Retry-After"] = String(retry);
     return c.json(body, status as 400, headers);
   });
   return app;
 }
+
+/**
+ * Headers on every response: a Content-Security-Policy without inline scripts or styles, no framing, no
+ * MIME sniffing, no referrer. The dashboard and portal are served from this origin only.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const securityHeaders: MiddlewareHandler<RelayEnv> = async (c, next) => {
+  await next();
+  c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("X-Frame-Options", "DENY");
+  c.header("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
+};
 
 /** Refuses a table that would open a route by accident. */
 export function checkRouteTable(routes: readonly RouteSpec[]): void {
@@ -55,6 +78,10 @@ export function checkRouteTable(routes: readonly RouteSpec[]): void {
     if (r.callers.includes("public")) {
       if (!PUBLIC_ROUTES.has(key)) throw new TypeError(`Route ${key} is declared public but is not on the public allowlist`);
       if (r.callers.length > 1) throw new TypeError(`Route ${key} mixes public with other callers; public already admits everyone`);
+    }
+    if (r.callers.includes("appliance") && r.callers.length > 1) throw new TypeError(`Route ${key} mixes appliance with user callers; give each its own route`);
+    if (!r.callers.includes("public") && !r.callers.includes("appliance")) {
+      for (const p of pathParams(r.path)) if (!Object.hasOwn(SCOPE_PARAMS, p)) throw new TypeError(`Route ${key} has path param :${p} with no tenant scope: add it to SCOPE_PARAMS (auth/scope.ts)`);
     }
     if (!Number.isSafeInteger(r.maxBodyBytes) || r.maxBodyBytes <= 0) throw new TypeError(`Route ${key} needs a positive maxBodyBytes`);
   }

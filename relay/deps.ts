@@ -5,6 +5,7 @@
 import type { Signer } from "../protocol/crypto.ts";
 import type { RelayDb } from "./db/index.ts";
 import type { RelayLog } from "./log.ts";
+import type { Mailer } from "./mail/mailer.ts";
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -34,6 +35,10 @@ export interface RelayDeps extends Env {
   relayKey: RelayKey;
   /** The relay's public base URL, told to drop-shipped appliances once they are assigned (optional). */
   publicUrl?: string;
+  /** Outgoing e-mail (magic links, notifications); absent when SMTP is not configured. */
+  mailer?: Mailer;
+  /** Mark session cookies `Secure` (the relay is reached over HTTPS, itself or behind a proxy). */
+  secureCookies?: boolean;
   /**
    * The caller's network address, for rate limits on the public routes. The Node adapter passes the socket
    * address; in-process tests may leave it out (everyone is then one caller).

@@ -26,8 +26,17 @@ export const STATUS = {
   timestamp_stale: 401,
   nonce_invalid: 401,
   nonce_replayed: 401,
+  // users (auth/): who is calling could not be established
+  login_required: 401,
+  login_failed: 401,
+  totp_required: 401,
+  session_expired: 401,
+  api_key_revoked: 401,
+  magic_link_invalid: 401,
   // 403: known caller, not allowed
   appliance_mismatch: 403,
+  forbidden: 403,
+  csrf_invalid: 403,
   // 404
   not_found: 404,
   claim_code_unknown: 404,
@@ -48,6 +57,9 @@ export const STATUS = {
   checkpoint_mismatch: 409,
   inconsistent_checkpoint: 409,
   relay_key_state: 409,
+  user_exists: 409,
+  // 423: too many failed logins
+  account_locked: 423,
   // 410: a claim code that can no longer be used
   claim_code_used: 410,
   claim_code_expired: 410,
@@ -75,6 +87,10 @@ export const STATUS = {
   db_busy: 503,
   db_schema: 500,
   config: 500,
+  // credentials (relay/credentials/): site limit, vault not configured, a row that does not decrypt
+  credential_limit: 409,
+  vault_unavailable: 503,
+  credential_unreadable: 500,
 } as const satisfies Record<string, number> & Record<ValidationCode | IntegrityCode, number>;
 
 export type RelayErrorCode = keyof typeof STATUS;

@@ -1,0 +1,91 @@
+/**
+ * Partner API keys, for automation: `osk_` + 32 random bytes (base64url), shown once at creation, stored as
+ * SHA-256, revocable. A key acts with the partner role it was created with, scoped to its partner.
+ */
+import { z } from "zod";
+import { isoTime, newId } from "../../protocol/ids.ts";
+import { parseSchema } from "../../protocol/schema.ts";
+import { str, strOrNull, type RelayDb } from "../db/index.ts";
+import type { Env } from "../deps.ts";
+import { RelayError } from "../errors.ts";
+import type { Principal, Role } from "../http/types.ts";
+import { newToken, tokenSha256 } from "./token.ts";
+
+export const API_KEY_PREFIX = "osk_";
+const API_KEY_PATTERN = /^osk_[A-Za-z0-9_-]{43}$/;
+
+export const newApiKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  role: z.enum(["partner_admin", "partner_tech", "partner_billing"]).default("partner_tech"),
+});
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  role: Role;
+  partner_id: string;
+  created_by: string;
+  created_at: string;
+  last_used: string | null;
+  revoked_at: string | null;
+}
+
+/** Creates a key for a partner; returns the key text once. */
+export async function createApiKey(db: RelayDb, creator: Principal, partnerId: string, input: unknown, env: Env): Promise<{ id: string; key: string }> {
+  const k = parseSchema(newApiKeySchema, input, "api key");
+  const key = API_KEY_PREFIX + newToken(env.random);
+  const id = newId("key", env.random);
+  await db.execute({
+    sql: "INSERT INTO api_keys (id, key_sha256, name, role, msp_id, partner_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    args: [id, tokenSha256(key), k.name, k.role, creator.msp_id, partnerId, creator.user_id, isoTime(env.clock.now())],
+  });
+  return { id, key };
+}
+
+export async function listApiKeys(db: RelayDb, partnerId: string): Promise<ApiKeyRecord[]> {
+  const rs = await db.execute({ sql: "SELECT * FROM api_keys WHERE partner_id = ? ORDER BY created_at", args: [partnerId] });
+  return rs.rows.map((r) => ({
+    id: str(r, "id"),
+    name: str(r, "name"),
+    role: str(r, "role") as Role,
+    partner_id: str(r, "partner_id"),
+    created_by: str(r, "created_by"),
+    created_at: str(r, "created_at"),
+    last_used: strOrNull(r, "last_used"),
+    revoked_at: strOrNull(r, "revoked_at"),
+  }));
+}
+
+export async function revokeApiKey(db: RelayDb, id: string, clock: { now(): number }): Promise<void> {
+  await db.execute({ sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", args: [isoTime(clock.now()), id] });
+}
+
+/** Whether a bearer value looks like an API key (rather than an appliance token). */
+export function isApiKey(bearer: string): boolean {
+  return bearer.startsWith(API_KEY_PREFIX);
+}
+
+/** The principal behind an API key; RelayError 401 when unknown or revoked. */
+export async function apiKeyPrincipal(db: RelayDb, key: string, clock: { now(): number }): Promise<Principal> {
+  if (!API_KEY_PATTERN.test(key)) throw new RelayError("token_unknown", "Unknown API key");
+  const rs = await db.execute({
+    sql: "SELECT k.*, u.email, u.name AS user_name, u.disabled FROM api_keys k JOIN users u ON u.id = k.created_by WHERE k.key_sha256 = ?",
+    args: [tokenSha256(key)],
+  });
+  const row = rs.rows[0];
+  if (!row) throw new RelayError("token_unknown", "Unknown API key");
+  if (strOrNull(row, "revoked_at") !== null) throw new RelayError("api_key_revoked", "This API key has been revoked", { api_key_id: str(row, "id") });
+  const now = isoTime(clock.now());
+  await db.execute({ sql: "UPDATE api_keys SET last_used = ? WHERE id = ?", args: [now, str(row, "id")] });
+  return {
+    kind: "api_key",
+    user_id: str(row, "created_by"),
+    api_key_id: str(row, "id"),
+    email: str(row, "email"),
+    name: `API key ${str(row, "name")}`,
+    role: str(row, "role") as Role,
+    msp_id: str(row, "msp_id"),
+    partner_id: str(row, "partner_id"),
+    org_id: null,
+  };
+}

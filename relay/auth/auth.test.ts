@@ -1,0 +1,278 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { SMTPServer } from "smtp-server";
+import { asUser, errorOf, jsonInit, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
+import { createPartner } from "../tenants/tenants.ts";
+import { smtpMailer } from "../mail/mailer.ts";
+import { LOCKOUT_MS, MAGIC_LINK_TTL_MS, MAX_FAILED_LOGINS } from "./login.ts";
+import { totpCode } from "./totp.ts";
+import { CONTENT_SECURITY_POLICY } from "../app.ts";
+
+async function login(relay: TestRelay, email: string, password: string, totp_code?: string): Promise<Response> {
+  return relay.app.request("/api/auth/login", jsonInit("POST", { email, password, ...(totp_code ? { totp_code } : {}) }));
+}
+
+/** The session cookie (name=value) from a login answer. */
+function cookieOf(res: Response): string {
+  const set = res.headers.get("set-cookie") ?? "";
+  return set.split(";")[0]!;
+}
+
+async function withRelay(fn: (relay: TestRelay) => Promise<void>): Promise<void> {
+  const relay = await testRelay();
+  try {
+    await fn(relay);
+  } finally {
+    await relay.close();
+  }
+}
+
+test("login sets an HttpOnly SameSite=Strict session cookie and answers the user and a CSRF token", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const res = await login(relay, admin.email, admin.password);
+    assert.is(res.status, 200);
+    const set = res.headers.get("set-cookie") ?? "";
+    assert.match(set, /^osiris_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    const body = (await res.json()) as { user: { email: string; role: string }; csrf_token: string };
+    assert.is(body.user.email, admin.email);
+    assert.is(body.user.role, "msp_admin");
+    assert.match(body.csrf_token, /^[A-Za-z0-9_-]{43}$/);
+    const me = await relay.app.request("/api/auth/session", { headers: { Cookie: cookieOf(res) } });
+    assert.is(me.status, 200);
+    assert.is(((await me.json()) as { csrf_token: string }).csrf_token, body.csrf_token);
+  }));
+
+test("the cookie is marked Secure when the relay is served over HTTPS", () =>
+  withRelay(async (relay) => {
+    relay.deps.secureCookies = true;
+    const admin = await asUser(relay, "msp_admin");
+    const res = await login(relay, admin.email, admin.password);
+    assert.match(res.headers.get("set-cookie") ?? "", /; Secure$/);
+  }));
+
+test("a wrong password and an unknown e-mail get the same answer; no cookie is set", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const wrong = await login(relay, admin.email, "not the password at all");
+    const unknown = await login(relay, "nobody@example.test", "not the password at all");
+    for (const res of [wrong, unknown]) {
+      assert.is(res.status, 401);
+      assert.is(res.headers.get("set-cookie"), null);
+      const err = await errorOf(res);
+      assert.is(err.code, "login_failed");
+      assert.is(err.message, "E-mail or password is wrong");
+    }
+  }));
+
+test(`after ${MAX_FAILED_LOGINS} wrong passwords the account is locked for 15 minutes, even for the right password`, () =>
+  withRelay(async (relay) => {
+    const tech = await asUser(relay, "msp_tech");
+    for (let i = 1; i < MAX_FAILED_LOGINS; i++) assert.is((await login(relay, tech.email, "wrong password here")).status, 401);
+    const locking = await login(relay, tech.email, "wrong password here");
+    assert.is(locking.status, 423);
+    const locked = await login(relay, tech.email, tech.password);
+    assert.is(locked.status, 423);
+    assert.is((await errorOf(locked)).code, "account_locked");
+    assert.ok(Number(locked.headers.get("retry-after")) > 0, "423 carries Retry-After");
+    relay.clock.t += LOCKOUT_MS + 1000;
+    assert.is((await login(relay, tech.email, tech.password)).status, 200);
+  }));
+
+test("TOTP: once enabled, login needs a current code, and the same code is refused a second time", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const setup = await relay.app.request("/api/auth/totp/setup", userInit(admin, "POST"));
+    assert.is(setup.status, 200);
+    const { secret, otpauth_uri, qr_svg } = (await setup.json()) as { secret: string; otpauth_uri: string; qr_svg: string };
+    assert.match(otpauth_uri, /^otpauth:\/\/totp\/OsirisCare:/);
+    assert.match(qr_svg, /^<svg/);
+    const bad = await relay.app.request("/api/auth/totp/enable", userInit(admin, "POST", { code: "000000" === totpCode(secret, relay.clock.t) ? "111111" : "000000" }));
+    assert.is(bad.status, 400);
+    const enable = await relay.app.request("/api/auth/totp/enable", userInit(admin, "POST", { code: totpCode(secret, relay.clock.t) }));
+    assert.is(enable.status, 204);
+    relay.clock.t += 30_000;
+    const noCode = await login(relay, admin.email, admin.password);
+    assert.is(noCode.status, 401);
+    assert.is((await errorOf(noCode)).code, "totp_required");
+    const code = totpCode(secret, relay.clock.t);
+    assert.is((await login(relay, admin.email, admin.password, code)).status, 200);
+    const replay = await login(relay, admin.email, admin.password, code);
+    assert.is(replay.status, 401, "a code is good once");
+  }));
+
+test("a change without the session's CSRF token is refused with 403 and changes nothing", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const body = { email: "new.tech@example.test", name: "New Tech", role: "msp_tech", password: "a long enough password" };
+    const noCsrf = await relay.app.request("/api/users", { method: "POST", headers: { Cookie: admin.headers["Cookie"]!, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.is(noCsrf.status, 403);
+    assert.is((await errorOf(noCsrf)).code, "csrf_invalid");
+    const users = (await (await relay.app.request("/api/users", userInit(admin))).json()) as { users: { email: string }[] };
+    assert.not.ok(users.users.some((u) => u.email === "new.tech@example.test"));
+    assert.is((await relay.app.request("/api/users", userInit(admin, "POST", body))).status, 201);
+  }));
+
+test("logging out ends the session at once: the old cookie gets 401 session_expired", () =>
+  withRelay(async (relay) => {
+    const viewer = await asUser(relay, "client_viewer");
+    assert.is((await relay.app.request("/api/auth/logout", userInit(viewer, "POST"))).status, 204);
+    const after = await relay.app.request("/api/auth/session", userInit(viewer));
+    assert.is(after.status, 401);
+    assert.is((await errorOf(after)).code, "session_expired");
+  }));
+
+test("a session ends after 2 hours idle", () =>
+  withRelay(async (relay) => {
+    const tech = await asUser(relay, "msp_tech");
+    relay.clock.t += 2 * 3600_000 + 1;
+    assert.is((await relay.app.request("/api/auth/session", userInit(tech))).status, 401);
+  }));
+
+test("a role a route does not list gets 403 forbidden naming the role", () =>
+  withRelay(async (relay) => {
+    const viewer = await asUser(relay, "client_viewer");
+    const res = await relay.app.request("/api/users", userInit(viewer));
+    assert.is(res.status, 403);
+    const err = await errorOf(res);
+    assert.is(err.code, "forbidden");
+    assert.match(err.message, /client_viewer/);
+  }));
+
+test("partner API keys: shown once, work as Bearer, never reach another partner, and fail with 401 once revoked", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "partner_admin");
+    const partnerId = admin.principal.partner_id!;
+    const other = await createPartner(relay.db, { msp_id: relay.mspId, name: "Other Partner" }, { clock: relay.clock, random });
+    const created = await relay.app.request(`/api/partners/${partnerId}/api-keys`, userInit(admin, "POST", { name: "automation", role: "partner_admin" }));
+    assert.is(created.status, 201);
+    const { id, key } = (await created.json()) as { id: string; key: string };
+    assert.match(key, /^osk_/);
+    const listed = await relay.app.request(`/api/partners/${partnerId}/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.is(listed.status, 200);
+    assert.not.match(await listed.text(), key.slice(4), "the key text is never listed");
+    const foreign = await relay.app.request(`/api/partners/${other.id}/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.is(foreign.status, 404);
+    assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204);
+    const revoked = await relay.app.request(`/api/partners/${partnerId}/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.is(revoked.status, 401);
+    assert.is((await errorOf(revoked)).code, "api_key_revoked");
+  }));
+
+test("every answer carries the security headers, errors included", () =>
+  withRelay(async (relay) => {
+    for (const res of [await relay.app.request("/healthz"), await relay.app.request("/api/users"), await relay.app.request("/nope")]) {
+      assert.is(res.headers.get("content-security-policy"), CONTENT_SECURITY_POLICY);
+      assert.match(CONTENT_SECURITY_POLICY, /frame-ancestors 'none'/);
+      assert.not.match(CONTENT_SECURITY_POLICY, /unsafe-inline/);
+      assert.is(res.headers.get("x-content-type-options"), "nosniff");
+      assert.is(res.headers.get("referrer-policy"), "no-referrer");
+    }
+  }));
+
+test("the audit log records logins and user changes, and each tenant sees only its own", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    await login(relay, admin.email, admin.password);
+    await relay.app.request("/api/users", userInit(admin, "POST", { email: "owner@clinic.test", name: "Owner", role: "client_owner", org_id: relay.orgId }));
+    const owner = await asUser(relay, "client_owner");
+    const seen = (await (await relay.app.request("/api/audit-log", userInit(admin))).json()) as { entries: { action: string; actor_email: string }[] };
+    assert.ok(seen.entries.some((e) => e.action === "user.login" && e.actor_email === admin.email));
+    assert.ok(seen.entries.some((e) => e.action === "user.create"));
+    const partner = await asUser(relay, "partner_tech");
+    const theirs = (await (await relay.app.request("/api/audit-log", userInit(partner))).json()) as { entries: unknown[] };
+    assert.is(theirs.entries.length, 0, "a partner does not see the MSP's actions on an organisation it does not serve");
+    assert.ok(owner);
+  }));
+
+/** A real SMTP server on loopback that keeps every message it receives. */
+async function smtpSink(): Promise<{ port: number; messages: string[]; close(): Promise<void> }> {
+  const messages: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    onData(stream, _session, done) {
+      let data = "";
+      stream.on("data", (c: Buffer) => (data += c.toString("utf8")));
+      stream.on("end", () => {
+        messages.push(data);
+        done();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as { port: number }).port;
+  return { port, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** The text of a quoted-printable mail body (soft breaks joined, =XX decoded). */
+function quotedPrintable(raw: string): string {
+  return raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("magic link: a client user gets a single-use link by real SMTP that names no clinic; unknown addresses get nothing", async () => {
+  const smtp = await smtpSink();
+  const relay = await testRelay({ publicUrl: "https://relay.example.test" });
+  const mailer = smtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: "portal@relay.example.test" });
+  relay.deps.mailer = mailer;
+  try {
+    const viewer = await asUser(relay, "client_viewer");
+    const unknown = await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: "stranger@example.test" }));
+    const known = await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: viewer.email }));
+    assert.is(unknown.status, 202);
+    assert.is(known.status, 202);
+    await waitFor(() => smtp.messages.length >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.is(smtp.messages.length, 1, "only the known client user gets mail");
+    const mail = quotedPrintable(smtp.messages[0]!);
+    assert.match(mail, new RegExp(`To: ${viewer.email.replace(/[.]/g, "\\.")}`));
+    assert.not.match(mail, /Test Clinic|Main Street/, "the e-mail names no clinic");
+    const token = /https:\/\/relay\.example\.test\/login#magic=([A-Za-z0-9_-]{43})/.exec(mail)?.[1];
+    assert.ok(token, "the mail carries the sign-in link");
+    const first = await relay.app.request("/api/auth/magic-link/consume", jsonInit("POST", { token }));
+    assert.is(first.status, 200);
+    assert.match(first.headers.get("set-cookie") ?? "", /^osiris_session=/);
+    const again = await relay.app.request("/api/auth/magic-link/consume", jsonInit("POST", { token }));
+    assert.is(again.status, 401);
+    assert.match((await errorOf(again)).message, /already used/);
+
+    await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: viewer.email }));
+    await waitFor(() => smtp.messages.length >= 2);
+    const late = /magic=([A-Za-z0-9_-]{43})/.exec(quotedPrintable(smtp.messages[1]!))?.[1];
+    relay.clock.t += MAGIC_LINK_TTL_MS + 1;
+    const expired = await relay.app.request("/api/auth/magic-link/consume", jsonInit("POST", { token: late }));
+    assert.is(expired.status, 401);
+    assert.match((await errorOf(expired)).message, /expired/);
+  } finally {
+    mailer.close();
+    await relay.close();
+    await smtp.close();
+  }
+});
+
+test("MSP staff cannot use magic links: the request answers 202 and sends nothing", async () => {
+  const smtp = await smtpSink();
+  const relay = await testRelay({ publicUrl: "https://relay.example.test" });
+  const mailer = smtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: "portal@relay.example.test" });
+  relay.deps.mailer = mailer;
+  try {
+    const admin = await asUser(relay, "msp_admin");
+    assert.is((await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: admin.email }))).status, 202);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.is(smtp.messages.length, 0);
+  } finally {
+    mailer.close();
+    await relay.close();
+    await smtp.close();
+  }
+});
+
+test.run();

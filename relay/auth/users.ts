@@ -1,0 +1,112 @@
+/**
+ * Users: creation with a tenant that matches the role, look-ups, and the principal a user acts as. A user's
+ * tenant ids come from the database, never from a request.
+ */
+import { z } from "zod";
+import { isoTime, newId } from "../../protocol/ids.ts";
+import { parseSchema } from "../../protocol/schema.ts";
+import { num, str, strOrNull, type RelayDb, type Row } from "../db/index.ts";
+import type { Env } from "../deps.ts";
+import { RelayError } from "../errors.ts";
+import { ROLES, type Principal, type Role } from "../http/types.ts";
+import { checkPasswordPolicy, hashPassword } from "./password.ts";
+
+export const emailSchema = z.string().trim().toLowerCase().min(3).max(254).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "expected an e-mail address");
+
+export const newUserSchema = z.strictObject({
+  email: emailSchema,
+  name: z.string().trim().min(1).max(200),
+  role: z.enum(ROLES),
+  partner_id: z.string().min(1).max(100).nullish(),
+  org_id: z.string().min(1).max(100).nullish(),
+  /** Client users may have none: they log in by magic link. */
+  password: z.string().nullish(),
+});
+export type NewUser = z.input<typeof newUserSchema>;
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  msp_id: string;
+  partner_id: string | null;
+  org_id: string | null;
+  totp_enabled: boolean;
+  disabled: boolean;
+  created_at: string;
+}
+
+export function userFromRow(r: Row): UserRecord {
+  return {
+    id: str(r, "id"),
+    email: str(r, "email"),
+    name: str(r, "name"),
+    role: str(r, "role") as Role,
+    msp_id: str(r, "msp_id"),
+    partner_id: strOrNull(r, "partner_id"),
+    org_id: strOrNull(r, "org_id"),
+    totp_enabled: num(r, "totp_enabled") === 1,
+    disabled: num(r, "disabled") === 1,
+    created_at: str(r, "created_at"),
+  };
+}
+
+/** The principal a user acts as (for a session). */
+export function userPrincipal(u: UserRecord): Principal {
+  return { kind: "session", user_id: u.id, api_key_id: null, email: u.email, name: u.name, role: u.role, msp_id: u.msp_id, partner_id: u.partner_id, org_id: u.org_id };
+}
+
+/**
+ * Creates a user under `msp_id`. Partner roles need a partner of that MSP; client roles an organisation of
+ * that MSP (its partner is recorded too). MSP and partner users need a password; client users may use magic
+ * links only.
+ */
+export async function createUser(db: RelayDb, msp_id: string, input: unknown, env: Env): Promise<UserRecord> {
+  const u = parseSchema(newUserSchema, input, "user");
+  let partnerId: string | null = null;
+  let orgId: string | null = null;
+  if (u.role.startsWith("partner_")) {
+    if (!u.partner_id) throw new RelayError("schema", `partner_id: required for role ${u.role}`);
+    const rs = await db.execute({ sql: "SELECT 1 FROM partners WHERE id = ? AND msp_id = ?", args: [u.partner_id, msp_id] });
+    if (rs.rows.length === 0) throw new RelayError("tenant_unknown", `partner ${JSON.stringify(u.partner_id)} does not exist under this MSP`);
+    partnerId = u.partner_id;
+  } else if (u.role.startsWith("client_")) {
+    if (!u.org_id) throw new RelayError("schema", `org_id: required for role ${u.role}`);
+    const rs = await db.execute({ sql: "SELECT partner_id FROM organisations WHERE id = ? AND msp_id = ?", args: [u.org_id, msp_id] });
+    const row = rs.rows[0];
+    if (!row) throw new RelayError("tenant_unknown", `organisation ${JSON.stringify(u.org_id)} does not exist under this MSP`);
+    orgId = u.org_id;
+    partnerId = strOrNull(row, "partner_id");
+  } else if (u.partner_id || u.org_id) {
+    throw new RelayError("schema", `role ${u.role} is MSP-wide: leave partner_id and org_id out`);
+  }
+  const needsPassword = !u.role.startsWith("client_");
+  if (needsPassword && !u.password) throw new RelayError("schema", `password: required for role ${u.role} (only client users log in by magic link alone)`);
+  const hash = u.password ? await hashPassword(checkPasswordPolicy(u.password)) : null;
+  const id = newId("usr", env.random);
+  const now = isoTime(env.clock.now());
+  try {
+    await db.execute({
+      sql: "INSERT INTO users (id, email, name, role, msp_id, partner_id, org_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      args: [id, u.email, u.name, u.role, msp_id, partnerId, orgId, hash, now],
+    });
+  } catch (e) {
+    if (/UNIQUE constraint failed: users\.email/.test(String((e as Error).message))) throw new RelayError("user_exists", `A user with e-mail ${u.email} already exists`);
+    throw e;
+  }
+  return { id, email: u.email, name: u.name, role: u.role, msp_id, partner_id: partnerId, org_id: orgId, totp_enabled: false, disabled: false, created_at: now };
+}
+
+export async function userById(db: RelayDb, id: string): Promise<UserRecord | null> {
+  const rs = await db.execute({ sql: "SELECT * FROM users WHERE id = ?", args: [id] });
+  return rs.rows[0] ? userFromRow(rs.rows[0]) : null;
+}
+
+/** Roles a principal may create: MSP admins anything under their MSP; partner admins their partner's and client roles; client owners viewers. */
+export function mayCreateRole(creator: Principal, role: Role): boolean {
+  if (creator.role === "msp_admin") return true;
+  if (creator.role === "partner_admin") return role.startsWith("partner_") || role.startsWith("client_");
+  if (creator.role === "client_owner") return role === "client_viewer" || role === "client_owner";
+  return false;
+}
