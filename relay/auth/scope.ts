@@ -50,6 +50,7 @@ export const SCOPE_PARAMS: Readonly<Record<string, ScopeParam>> = {
   device_id: param("devices", "site", "site_id"),
   plan_id: param("billing_plans", "org", "org_id"),
   statement_id: param("partner_statements", "partner", "partner_id"),
+  approval_id: param("approval_requests", "site", "site_id"),
 };
 
 /** The `:name` params of a Hono path. */

@@ -19,6 +19,7 @@ import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
 import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
 import { LEARNING_MIGRATION } from "../learning/schema.ts";
 import { REPORT_MIGRATION } from "../report/schema.ts";
+import { SITES_MIGRATION } from "../sites/schema.ts";
 
 export interface Migration {
   readonly version: number;
@@ -293,6 +294,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, ...INVENTORY_BILLING_MIGRATION },
   { version: 7, ...ESCALATIONS_MIGRATION },
   { version: 8, ...ARCHIVE_MIGRATION },
+  { version: 9, ...SITES_MIGRATION },
 ];
 
 /** The schema version this code writes. */
