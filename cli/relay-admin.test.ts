@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { normaliseClaimCode } from "../relay/enroll/claim-code.ts";
 import { memoryLog } from "../relay/log.ts";
-import { runWith, type Io } from "./relay-admin.ts";
+import { NEW_PASSWORD_ENV, runWith, type Io } from "./relay-admin.ts";
+import { openRelayDb } from "../relay/db/index.ts";
+import { secureRandom, systemClock } from "../relay/deps.ts";
 
 function capture(): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
@@ -84,6 +86,40 @@ test("admin rotate-key writes a new 0600 key file and issue-order signs with the
     assert.is(((await stat(join(dir, "relay-2.key"))).mode & 0o777).toString(8), "600");
     const again = await admin(dir, "rotate-key", "--key-file", keyFile, "--new-key-file", join(dir, "relay-3.key"));
     assert.is(again.code, 1, "a superseded key cannot rotate again");
+  });
+});
+
+
+test("admin create-user takes the password from the environment only, and the user can then log in", async () => {
+  await inTemp(async (dir) => {
+    const msp = await admin(dir, "create-msp", "--name", "Acme IT");
+    process.env[NEW_PASSWORD_ENV] = "a sufficiently long password";
+    try {
+      const created = await admin(dir, "create-user", "--msp", String(msp.json["id"]), "--email", "Admin@Acme.test", "--name", "Ada Admin", "--role", "msp_admin");
+      assert.is(created.code, 0, created.io.errors.join("\n"));
+      assert.match(String(created.json["user_id"]), /^usr_/);
+      assert.is(created.json["email"], "admin@acme.test", "e-mails are stored lower-case");
+      const twice = await admin(dir, "create-user", "--msp", String(msp.json["id"]), "--email", "admin@acme.test", "--name", "Again", "--role", "msp_tech");
+      assert.is(twice.code, 1);
+      assert.match(twice.io.errors.join("\n"), /already exists/);
+      const badRole = await admin(dir, "create-user", "--msp", String(msp.json["id"]), "--email", "x@acme.test", "--name", "X", "--role", "root");
+      assert.is(badRole.code, 1);
+      assert.match(badRole.io.errors.join("\n"), /role/);
+    } finally {
+      delete process.env[NEW_PASSWORD_ENV];
+    }
+    const noPassword = await admin(dir, "create-user", "--msp", String(msp.json["id"]), "--email", "tech@acme.test", "--name", "T", "--role", "msp_tech");
+    assert.is(noPassword.code, 1);
+    assert.match(noPassword.io.errors.join("\n"), /password: required/);
+
+    const db = await openRelayDb(join(dir, "relay.db"), { log: memoryLog().log, clock: systemClock });
+    try {
+      const { loginWithPassword } = await import("../relay/auth/login.ts");
+      const r = await loginWithPassword({ db, clock: systemClock, random: secureRandom, log: memoryLog().log } as never, { email: "admin@acme.test", password: "a sufficiently long password" });
+      assert.is(r.user.role, "msp_admin");
+    } finally {
+      db.close();
+    }
   });
 });
 

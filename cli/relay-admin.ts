@@ -16,6 +16,7 @@ import { RelayError } from "../relay/errors.ts";
 import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } from "../relay/keys/index.ts";
 import { jsonLog, type RelayLog } from "../relay/log.ts";
 import { issueOrder } from "../relay/orders/issue.ts";
+import { createUser } from "../relay/auth/users.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "../relay/tenants/tenants.ts";
 import { DB_TOKEN_ENV, DEFAULT_DB, DEFAULT_KEY_FILE } from "./relay-serve.ts";
 
@@ -44,6 +45,8 @@ const env = { clock: systemClock, random: secureRandom };
 const s = (v: Values, k: string): string => String(v[k]);
 const opt = (v: Values, k: string): string | undefined => (typeof v[k] === "string" ? (v[k] as string) : undefined);
 const DAY_MS = 86_400_000;
+/** A new user's password comes from the environment, never the command line (it would show in `ps`). */
+export const NEW_PASSWORD_ENV = "OSIRIS_NEW_PASSWORD";
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   "create-msp": {
@@ -124,6 +127,21 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const next = await createRelayKeyFile(nextPath, env.random);
       const r = await rotateRelayKey(db, { currentSecretKey: current, nextSecretKey: next, nextKeyFile: nextPath }, env.clock);
       return { key_id: r.key_id, replaces: r.replaces, key_file: nextPath, next_step: `restart the relay with --key-file ${nextPath}` };
+    },
+  },
+  "create-user": {
+    usage: `--msp MSP_ID --email EMAIL --name NAME --role ROLE [--partner PARTNER_ID] [--org ORG_ID]   (password from $${NEW_PASSWORD_ENV}; client users may have none)`,
+    options: { msp: { type: "string" }, email: { type: "string" }, name: { type: "string" }, role: { type: "string" }, partner: { type: "string" }, org: { type: "string" } },
+    required: ["msp", "email", "name", "role"],
+    run: async (db, v) => {
+      const password = process.env[NEW_PASSWORD_ENV];
+      const u = await createUser(
+        db,
+        s(v, "msp"),
+        { email: s(v, "email"), name: s(v, "name"), role: s(v, "role"), ...(opt(v, "partner") ? { partner_id: opt(v, "partner") } : {}), ...(opt(v, "org") ? { org_id: opt(v, "org") } : {}), ...(password ? { password } : {}) },
+        env,
+      );
+      return { user_id: u.id, email: u.email, role: u.role };
     },
   },
   "issue-order": {

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { systemClock } from "../relay/deps.ts";
 import { jsonLog } from "../relay/log.ts";
+import { smtpMailer } from "../relay/mail/mailer.ts";
 import { runRelay } from "../relay/serve/run.ts";
 
 export const summary = "run the relay (HTTPS with --tls-cert/--tls-key)";
@@ -17,6 +18,10 @@ export const DEFAULT_HOST = "127.0.0.1";
 /** Environment variable holding a libSQL server's auth token (kept off the command line and out of `ps`). */
 export const DB_TOKEN_ENV = "OSIRIS_RELAY_DB_TOKEN";
 
+/** SMTP login, from the environment only (never the command line). */
+export const SMTP_USER_ENV = "OSIRIS_SMTP_USER";
+export const SMTP_PASS_ENV = "OSIRIS_SMTP_PASS";
+
 const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--key-file PATH] [--tls-cert PEM --tls-key PEM] [--public-url URL]
   --db          relay database: a file path or file: URL (default ./${DEFAULT_DB}), or a libSQL server
                 URL (http://, https://, libsql://; auth token from $${DB_TOKEN_ENV})
@@ -25,7 +30,11 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
   --key-file    the relay's private key, mode 0600 (default ./${DEFAULT_KEY_FILE}; created on first start)
   --tls-cert    PEM certificate chain: serve HTTPS (with --tls-key)
   --tls-key     PEM private key of the certificate
-  --public-url  the URL appliances reach this relay at (told to drop-shipped appliances)`;
+  --public-url  the URL appliances and users reach this relay at (drop-ship answers, sign-in links)
+  --smtp-url    smtp://host:port or smtps://host:port for sign-in links and notifications
+  --smtp-from   sender address (default osiriscare@<smtp host>)
+Environment: ${DB_TOKEN_ENV} (libSQL server token), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
+
 
 export async function run(args: string[]): Promise<number> {
   let values;
@@ -40,6 +49,8 @@ export async function run(args: string[]): Promise<number> {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         "public-url": { type: "string" },
+        "smtp-url": { type: "string" },
+        "smtp-from": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -71,7 +82,16 @@ export async function run(args: string[]): Promise<number> {
   });
   let relay;
   try {
+    const smtpUrl = values["smtp-url"];
+    const mailer = smtpUrl
+      ? smtpMailer({
+          url: smtpUrl,
+          from: values["smtp-from"] ?? `osiriscare@${new URL(smtpUrl).hostname}`,
+          ...(process.env[SMTP_USER_ENV] ? { user: process.env[SMTP_USER_ENV], pass: process.env[SMTP_PASS_ENV] ?? "" } : {}),
+        })
+      : undefined;
     relay = await runRelay({
+      ...(mailer ? { mailer } : {}),
       db: values.db,
       keyFile: values["key-file"],
       host: values.host,

@@ -10,6 +10,7 @@ import { secureRandom, systemClock, type Clock, type RelayDeps } from "../deps.t
 import { RelayError } from "../errors.ts";
 import { loadRelayKey } from "../keys/index.ts";
 import type { RelayLog } from "../log.ts";
+import type { Mailer } from "../mail/mailer.ts";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -26,6 +27,8 @@ export interface RunRelayOptions {
   publicUrl?: string;
   log: RelayLog;
   clock?: Clock;
+  /** Outgoing e-mail (magic links, notifications); none when SMTP is not configured. */
+  mailer?: Mailer;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -40,7 +43,17 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
   try {
     const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
-    const deps: RelayDeps = { db, clock, random: secureRandom, log: opts.log, relayKey, clientAddress: nodeClientAddress };
+    const deps: RelayDeps = {
+      db,
+      clock,
+      random: secureRandom,
+      log: opts.log,
+      relayKey,
+      clientAddress: nodeClientAddress,
+      // Session cookies are Secure whenever browsers reach the relay over HTTPS (itself, or a TLS proxy in front).
+      secureCookies: Boolean(tls) || (opts.publicUrl?.startsWith("https://") ?? false),
+      ...(opts.mailer ? { mailer: opts.mailer } : {}),
+    };
     const server = await startServer({ app: createRelayApp(deps), host: opts.host, port: opts.port, ...(tls ? { tls } : {}) });
     // The URL is known only once listening (port 0); the app reads deps at request time.
     deps.publicUrl = opts.publicUrl ?? server.url;
@@ -51,6 +64,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       deps,
       close: async () => {
         await server.close();
+        opts.mailer?.close();
         db.close();
         opts.log.info("relay_stopped", { url: server.url });
       },
