@@ -37,11 +37,15 @@ test("osiris demo starts a relay and two enrolled lab appliances on loopback, an
     const first = start(dir);
     const out = await first.ready;
     assert.match(out, /OsirisCare demo started/);
-    assert.match(out, new RegExp(`relay \\(MSP API\\) +http://127\\.0\\.0\\.1:${PORT}/healthz`));
+    assert.match(out, new RegExp(`dashboard +http://127\\.0\\.0\\.1:${PORT}/ `));
+    assert.match(out, /sign in +admin@demo-msp\.test +osiris-demo-only +\(msp_admin\)/);
     assert.match(out, new RegExp(`status page +http://127\\.0\\.0\\.1:${PORT + 1}/ +Riverside Family Clinic \\(simulated lab clinic\\)`));
     assert.match(out, new RegExp(`status page +http://127\\.0\\.0\\.1:${PORT + 2}/ +Lakeside Pediatrics`));
 
     assert.is((await fetch(`http://127.0.0.1:${PORT}/healthz`)).status, 200);
+    const login = await fetch(`http://127.0.0.1:${PORT}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "owner@lakeside-pediatrics.test", password: "osiris-demo-only" }) });
+    assert.is(login.status, 200, "the printed demo sign-in works");
+    assert.is(((await login.json()) as { user: { role: string } }).user.role, "client_owner");
     const status = (await (await fetch(`http://127.0.0.1:${PORT + 1}/api/status`)).json()) as { simulated: boolean; site: { name: string }; relay: { state: string } };
     assert.is(status.simulated, true);
     assert.is(status.site.name, "Riverside Family Clinic");

@@ -21,6 +21,7 @@ import { startStatusServer, type RunningStatusServer } from "../appliance/serve/
 import { createClaimCode } from "../relay/enroll/claim-codes.ts";
 import { jsonLog as relayJsonLog } from "../relay/log.ts";
 import { runRelay } from "../relay/serve/run.ts";
+import { createUser } from "../relay/auth/users.ts";
 import { createMsp, createOrganisation, createPartner, createSite, updateSiteSettings } from "../relay/tenants/tenants.ts";
 import { jsonLog } from "../node/json-log.ts";
 
@@ -38,9 +39,21 @@ const CLINICS = [
 /** How often the demo scans each simulated host, in real seconds (the config's minimum). */
 const DEMO_SCAN_INTERVAL_S = 60;
 
+/**
+ * Demo sign-ins, printed at start. The password is public on purpose (a demo on loopback, simulated data);
+ * a real relay's users are created with `osiris relay admin create-user` and their own passwords.
+ */
+export const DEMO_PASSWORD = "osiris-demo-only";
+const DEMO_USERS = [
+  { email: "admin@demo-msp.test", name: "Morgan (MSP admin)", role: "msp_admin" },
+  { email: "tech@demo-partner.test", name: "Parker (partner technician)", role: "partner_tech" },
+  { email: "owner@lakeside-pediatrics.test", name: "Lee (clinic owner)", role: "client_owner" },
+] as const;
+
 interface DemoState {
   msp_id: string;
   partner_id: string;
+  users?: { email: string; role: string }[];
   sites: { site_id: string; name: string; lab: string; config: string; status_port: number }[];
 }
 
@@ -114,6 +127,13 @@ async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<
     if (enrolled.code !== 0) throw new Error(`enrolling the ${c.org} appliance failed: ${enrolled.out.trim()}`);
     state.sites.push({ site_id: site.id, name: c.org, lab: c.lab, config, status_port: statusPort });
   }
+  const lakesideOrg = (await db.execute({ sql: "SELECT o.id FROM organisations o WHERE o.msp_id = ? AND o.partner_id = ?", args: [msp.id, partner.id] })).rows[0]?.["id"];
+  state.users = [];
+  for (const u of DEMO_USERS) {
+    const tenant = u.role === "partner_tech" ? { partner_id: partner.id } : u.role === "client_owner" ? { org_id: String(lakesideOrg) } : {};
+    await createUser(db, msp.id, { email: u.email, name: u.name, role: u.role, password: DEMO_PASSWORD, ...tenant }, env);
+    state.users.push({ email: u.email, role: u.role });
+  }
   await writeFile(join(dir, "demo.json"), JSON.stringify(state, null, 2) + "\n");
   return state;
 }
@@ -156,7 +176,8 @@ export async function run(args: string[]): Promise<number> {
       running.push({ appliance, page });
     }
     console.log(`OsirisCare demo ${fresh ? "started" : "resumed"} (state in ${dir}; logs: ${dir}/*.log)`);
-    console.log(`  relay (MSP API)    ${relayUrl}/healthz   (MSP dashboard and client portal: not built yet)`);
+    console.log(`  dashboard          ${relayUrl}/   (MSP and partner dashboard, client portal)`);
+    for (const u of state.users ?? []) console.log(`  sign in            ${u.email.padEnd(32)} ${DEMO_PASSWORD}   (${u.role})`);
     for (const s of state.sites) console.log(`  status page        http://127.0.0.1:${s.status_port}/   ${s.name} (simulated lab clinic)`);
     console.log(`  lab time runs ${speed}x: drift appears within minutes, then is healed or scheduled for the nightly window`);
     console.log(`  demo tenants: MSP ${state.msp_id}, partner ${state.partner_id}; sites ${state.sites.map((s) => s.site_id).join(", ")}`);
