@@ -33,6 +33,7 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
   --public-url  the URL appliances and users reach this relay at (drop-ship answers, sign-in links)
   --smtp-url    smtp://host:port or smtps://host:port for sign-in links and notifications
   --smtp-from   sender address (default osiriscare@<smtp host>)
+  --metrics-token-file  file with the bearer token Prometheus sends to GET /metrics (off without it)
 Environment: ${DB_TOKEN_ENV} (libSQL server token), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
 
@@ -51,6 +52,7 @@ export async function run(args: string[]): Promise<number> {
         "public-url": { type: "string" },
         "smtp-url": { type: "string" },
         "smtp-from": { type: "string" },
+        "metrics-token-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -92,6 +94,7 @@ export async function run(args: string[]): Promise<number> {
       : undefined;
     relay = await runRelay({
       ...(mailer ? { mailer } : {}),
+      ...(values["metrics-token-file"] ? { metricsTokenFile: values["metrics-token-file"] } : {}),
       db: values.db,
       keyFile: values["key-file"],
       host: values.host,

@@ -23,6 +23,10 @@ function isApplianceRoute(r: { method: string; path: string }): boolean {
   return ROUTES.some((x) => x.method === r.method && x.path === r.path && x.callers.includes("appliance"));
 }
 
+function isMonitorRoute(r: { method: string; path: string }): boolean {
+  return ROUTES.some((x) => x.method === r.method && x.path === r.path && x.callers.includes("monitor"));
+}
+
 test("every route Hono serves is a row of the route table (no shadow routes)", async () => {
   const relay = await testRelay();
   try {
@@ -49,10 +53,10 @@ test("every non-public route refuses a request without credentials with 401 and 
       const res = await relay.app.request(concrete(r.path), { method: r.method, ...(r.method !== "GET" ? { body: "{}", headers: { "content-type": "application/json" } } : {}) });
       assert.is(res.status, 401, `${r.method} ${r.path} answered ${res.status}`);
       const err = await errorOf(res);
-      if (isApplianceRoute(r)) {
+      if (isApplianceRoute(r) || isMonitorRoute(r)) {
         assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
         assert.is(err.code, "token_missing", `${r.method} ${r.path}`);
-        assert.match(err.message, /bearer token/i);
+        assert.match(err.message, isMonitorRoute(r) ? /metrics/i : /bearer token/i);
       } else {
         assert.is(err.code, "login_required", `${r.method} ${r.path}`);
         assert.match(err.message, /log in/i);
@@ -86,6 +90,7 @@ test("every non-public route refuses a token it never issued with 401 token_unkn
   const relay = await testRelay();
   try {
     const a = await enrolledAppliance(relay);
+    relay.deps.metricsTokenSha256 = "0".repeat(64);
     for (const r of registered(relay).filter((x) => !PUBLIC_ROUTES.has(`${x.method} ${x.path}`))) {
       const res = await a.request(r.method as "GET" | "POST", concrete(r.path), r.method !== "GET" ? {} : undefined, { token: "A".repeat(43) });
       assert.is(res.status, 401);

@@ -12,6 +12,7 @@ import { errorEnvelope } from "../protocol/sync.ts";
 import { applianceAuth, type AuthState } from "./auth/appliance-auth.ts";
 import { pathParams, SCOPE_PARAMS } from "./auth/scope.ts";
 import { userAuth } from "./auth/user-auth.ts";
+import { hashesEqual, tokenSha256 } from "./auth/token.ts";
 import type { RelayDeps } from "./deps.ts";
 import { isRelayErrorCode, RelayError, STATUS, type RelayErrorCode } from "./errors.ts";
 import { readBody } from "./http/body.ts";
@@ -34,7 +35,9 @@ export function createRelayApp(deps: RelayDeps, routes: readonly RouteSpec[] = R
       ? publicGuards(deps, route, limiter)
       : route.callers.includes("appliance")
         ? [applianceAuth(deps, route.maxBodyBytes, authState)]
-        : [userAuth(deps, route)];
+        : route.callers.includes("monitor")
+          ? [monitorAuth(deps)]
+          : [userAuth(deps, route)];
     app.on(route.method, [route.path], ...guards, (c) => route.handler(c, deps));
   }
 
@@ -79,12 +82,27 @@ export function checkRouteTable(routes: readonly RouteSpec[]): void {
       if (!PUBLIC_ROUTES.has(key)) throw new TypeError(`Route ${key} is declared public but is not on the public allowlist`);
       if (r.callers.length > 1) throw new TypeError(`Route ${key} mixes public with other callers; public already admits everyone`);
     }
-    if (r.callers.includes("appliance") && r.callers.length > 1) throw new TypeError(`Route ${key} mixes appliance with user callers; give each its own route`);
-    if (!r.callers.includes("public") && !r.callers.includes("appliance")) {
+    for (const only of ["appliance", "monitor"] as const) {
+      if (r.callers.includes(only) && r.callers.length > 1) throw new TypeError(`Route ${key} mixes ${only} with other callers; give each its own route`);
+    }
+    if (!r.callers.includes("public") && !r.callers.includes("appliance") && !r.callers.includes("monitor")) {
       for (const p of pathParams(r.path)) if (!Object.hasOwn(SCOPE_PARAMS, p)) throw new TypeError(`Route ${key} has path param :${p} with no tenant scope: add it to SCOPE_PARAMS (auth/scope.ts)`);
     }
     if (!Number.isSafeInteger(r.maxBodyBytes) || r.maxBodyBytes <= 0) throw new TypeError(`Route ${key} needs a positive maxBodyBytes`);
   }
+}
+
+/** The MSP's monitoring: a bearer token whose SHA-256 the relay was started with (metrics are off without one). */
+function monitorAuth(deps: RelayDeps): MiddlewareHandler<RelayEnv> {
+  return async (c, next) => {
+    const expected = deps.metricsTokenSha256;
+    if (!expected) throw new RelayError("token_missing", "Metrics are off: start the relay with --metrics-token-file to let monitoring scrape them");
+    const m = /^Bearer (\S{16,512})$/.exec(c.req.header("Authorization")?.trim() ?? "");
+    if (!m) throw new RelayError("token_missing", "Send the metrics token as 'Authorization: Bearer <token>'");
+    if (!hashesEqual(tokenSha256(m[1]!), expected)) throw new RelayError("token_unknown", "Wrong metrics token");
+    c.set("body", await readBody(c.req.raw, 1024));
+    await next();
+  };
 }
 
 function publicGuards(deps: RelayDeps, route: RouteSpec, limiter: RateLimiter): MiddlewareHandler<RelayEnv>[] {

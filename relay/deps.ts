@@ -6,6 +6,7 @@ import type { Signer } from "../protocol/crypto.ts";
 import type { RelayDb } from "./db/index.ts";
 import type { RelayLog } from "./log.ts";
 import type { Mailer } from "./mail/mailer.ts";
+import type { CredentialVault } from "./credentials/vault.ts";
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -37,8 +38,12 @@ export interface RelayDeps extends Env {
   publicUrl?: string;
   /** Outgoing e-mail (magic links, notifications); absent when SMTP is not configured. */
   mailer?: Mailer;
+  /** SHA-256 (hex) of the bearer token the MSP's monitoring sends to GET /metrics; metrics are off without it. */
+  metricsTokenSha256?: string;
   /** Mark session cookies `Secure` (the relay is reached over HTTPS, itself or behind a proxy). */
   secureCookies?: boolean;
+  /** The site-credential vault (credentials/create-vault.ts); without it credentials can be neither stored nor sent. */
+  vault?: CredentialVault;
   /**
    * The caller's network address, for rate limits on the public routes. The Node adapter passes the socket
    * address; in-process tests may leave it out (everyone is then one caller).

@@ -32,8 +32,8 @@ export const MAX_PULL_BODY_BYTES = 4 * 1024;
 /** Routes without a body still get a (tiny) limit: nothing is read unbounded. */
 export const MAX_EMPTY_BODY_BYTES = 1024;
 
-/** The only routes that may be `public`: liveness, the two ways an appliance without a token comes in, and the three ways a user logs in. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume"]);
+/** The only routes that may be `public`: liveness, the two ways an appliance without a token comes in, the three ways a user logs in, and the API's OpenAPI document. */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json"]);
 
 const json = (c: RelayContext, value: unknown, status: 200 | 201 = 200) => c.json(value as object, status);
 

@@ -14,8 +14,8 @@ import { issueOrder } from "./orders/issue.ts";
 import { PUBLIC_ROUTES, ROUTES } from "./routes.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "./tenants/tenants.ts";
 
-const userRoutes = (): RouteSpec[] => ROUTES.filter((r) => !r.callers.includes("public") && !r.callers.includes("appliance"));
-const rolesOf = (r: RouteSpec): Role[] => r.callers.filter((c): c is Role => c !== "public" && c !== "appliance");
+const userRoutes = (): RouteSpec[] => ROUTES.filter((r) => !r.callers.includes("public") && !r.callers.includes("appliance") && !r.callers.includes("monitor"));
+const rolesOf = (r: RouteSpec): Role[] => r.callers.filter((c): c is Role => c !== "public" && c !== "appliance" && c !== "monitor");
 
 interface World {
   relay: TestRelay;

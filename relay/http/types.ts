@@ -63,9 +63,12 @@ export type RelayEnv = {
 
 export type RelayContext = Context<RelayEnv>;
 
-/** Who may call a route: `public` (only PUBLIC_ROUTES, app.ts), an appliance, or users with these roles. */
-export type Caller = "public" | "appliance" | Role;
-export const CALLERS: readonly Caller[] = ["public", "appliance", ...ROLES];
+/**
+ * Who may call a route: `public` (only PUBLIC_ROUTES, app.ts), an appliance, the MSP's monitoring system
+ * (`monitor`: the metrics bearer token), or users with these roles.
+ */
+export type Caller = "public" | "appliance" | "monitor" | Role;
+export const CALLERS: readonly Caller[] = ["public", "appliance", "monitor", ...ROLES];
 
 /** One row of the route table. */
 export interface RouteSpec {

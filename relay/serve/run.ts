@@ -11,6 +11,7 @@ import { RelayError } from "../errors.ts";
 import { loadRelayKey } from "../keys/index.ts";
 import type { RelayLog } from "../log.ts";
 import type { Mailer } from "../mail/mailer.ts";
+import { tokenSha256 } from "../auth/token.ts";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -29,6 +30,8 @@ export interface RunRelayOptions {
   clock?: Clock;
   /** Outgoing e-mail (magic links, notifications); none when SMTP is not configured. */
   mailer?: Mailer;
+  /** A file holding the bearer token monitoring sends to GET /metrics (metrics are off without it). */
+  metricsTokenFile?: string;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -40,6 +43,8 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new RelayError("config", "HTTPS needs both --tls-cert and --tls-key");
   const clock = opts.clock ?? systemClock;
   const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
+  const metricsToken = opts.metricsTokenFile ? (await readFile(opts.metricsTokenFile, "utf8")).trim() : undefined;
+  if (metricsToken !== undefined && !/^\S{16,512}$/.test(metricsToken)) throw new RelayError("config", `--metrics-token-file must hold one token of 16 to 512 non-space characters: ${opts.metricsTokenFile}`);
   const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
   try {
     const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
@@ -53,6 +58,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       // Session cookies are Secure whenever browsers reach the relay over HTTPS (itself, or a TLS proxy in front).
       secureCookies: Boolean(tls) || (opts.publicUrl?.startsWith("https://") ?? false),
       ...(opts.mailer ? { mailer: opts.mailer } : {}),
+      ...(metricsToken ? { metricsTokenSha256: tokenSha256(metricsToken) } : {}),
     };
     const server = await startServer({ app: createRelayApp(deps), host: opts.host, port: opts.port, ...(tls ? { tls } : {}) });
     // The URL is known only once listening (port 0); the app reads deps at request time.
