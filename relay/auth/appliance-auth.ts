@@ -10,7 +10,7 @@ import type { MiddlewareHandler } from "hono";
 import { verify } from "../../protocol/crypto.ts";
 import { fromHex } from "../../protocol/encoding.ts";
 import { isoTime, NONCE_PATTERN, parseIsoTime } from "../../protocol/ids.ts";
-import { str, type RelayDb } from "../db/index.ts";
+import { str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { readBody } from "../http/body.ts";
@@ -25,10 +25,13 @@ const SIGNATURE_PATTERN = /^[0-9a-f]{128}$/;
 export async function applianceForToken(db: RelayDb, token: string | null): Promise<AuthedAppliance> {
   if (token === null) throw new RelayError("token_missing", `Missing bearer token: send '${REQUEST_HEADERS.authorization}: Bearer <token from enrollment>'`);
   const hash = tokenSha256(token);
-  const rs = await db.execute({ sql: "SELECT * FROM appliances WHERE token_sha256 = ?", args: [hash] });
+  const rs = await db.execute({ sql: "SELECT * FROM appliances WHERE token_sha256 = ? OR next_token_sha256 = ?", args: [hash, hash] });
   const row = rs.rows[0];
-  if (!row || !hashesEqual(str(row, "token_sha256"), hash)) throw new RelayError("token_unknown", "Unknown bearer token: it was never issued or has been replaced");
+  const rotatedIn = row !== undefined && strOrNull(row, "next_token_sha256") !== null && hashesEqual(strOrNull(row, "next_token_sha256")!, hash);
+  if (!row || !(rotatedIn || hashesEqual(str(row, "token_sha256"), hash))) throw new RelayError("token_unknown", "Unknown bearer token: it was never issued or has been replaced");
   if (str(row, "state") !== "active") throw new RelayError("appliance_revoked", "appliance revoked", { appliance_id: str(row, "id") });
+  // First use of a rotated-in token: it becomes the token, and the old one stops working.
+  if (rotatedIn) await db.execute({ sql: "UPDATE appliances SET token_sha256 = next_token_sha256, next_token_sha256 = NULL WHERE id = ? AND next_token_sha256 = ?", args: [str(row, "id"), hash] });
   return {
     id: str(row, "id"),
     site_id: str(row, "site_id"),

@@ -62,6 +62,11 @@ CREATE TABLE api_keys (
   revoked_at  TEXT
 ) STRICT;
 
+-- Token rotation: a new token waits here until the appliance first uses it; then it replaces token_sha256
+-- (until then the old token keeps working, so a lost answer cannot lock the appliance out).
+ALTER TABLE appliances ADD COLUMN next_token_sha256 TEXT CHECK (next_token_sha256 IS NULL OR length(next_token_sha256) = 64);
+CREATE UNIQUE INDEX appliances_next_token ON appliances (next_token_sha256) WHERE next_token_sha256 IS NOT NULL;
+
 -- Partner branding for the dashboard, client portal and packets: {name, logo_data_url, primary, accent}.
 ALTER TABLE partners ADD COLUMN branding TEXT NOT NULL DEFAULT '{}';
 
