@@ -156,7 +156,7 @@ export async function run(args: string[]): Promise<number> {
 
   const write = (file: string) => (line: string) => void writeFile(join(dir, file), line, { flag: "a" }).catch(() => undefined);
   const clock = { now: () => Date.now() };
-  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
+  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), vaultKeyFile: join(dir, "vault.key"), host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
   const relayUrl = relay.url.replace(/\/$/, "");
   const running: { appliance: Appliance; page: RunningStatusServer }[] = [];
   try {

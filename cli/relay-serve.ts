@@ -3,10 +3,12 @@
  * the first one after start-up is `relay_listening` with the URL. Exit 1 when it cannot start (the reason is
  * printed), 2 on wrong usage.
  */
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { systemClock } from "../relay/deps.ts";
 import { jsonLog } from "../relay/log.ts";
 import { smtpMailer } from "../relay/mail/mailer.ts";
+import { VAULT_KEY_ENV } from "../relay/credentials/create-vault.ts";
 import { runRelay } from "../relay/serve/run.ts";
 
 export const summary = "run the relay (HTTPS with --tls-cert/--tls-key)";
@@ -17,6 +19,9 @@ export const DEFAULT_PORT = 8787;
 export const DEFAULT_HOST = "127.0.0.1";
 /** Environment variable holding a libSQL server's auth token (kept off the command line and out of `ps`). */
 export const DB_TOKEN_ENV = "OSIRIS_RELAY_DB_TOKEN";
+
+/** The credential vault's key file, next to the relay key by default. */
+export const DEFAULT_VAULT_KEY_FILE = "osiris-vault.key";
 
 /** SMTP login, from the environment only (never the command line). */
 export const SMTP_USER_ENV = "OSIRIS_SMTP_USER";
@@ -34,7 +39,9 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
   --smtp-url    smtp://host:port or smtps://host:port for sign-in links and notifications
   --smtp-from   sender address (default osiriscare@<smtp host>)
   --metrics-token-file  file with the bearer token Prometheus sends to GET /metrics (off without it)
-Environment: ${DB_TOKEN_ENV} (libSQL server token), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
+  --vault-key-file      credential vault key, 0600 (default ${DEFAULT_VAULT_KEY_FILE} next to --key-file; created on first start)
+  --vault-previous-key-file  a vault key being rotated out (repeatable)
+Environment: ${DB_TOKEN_ENV} (libSQL server token), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
 
 export async function run(args: string[]): Promise<number> {
@@ -53,6 +60,8 @@ export async function run(args: string[]): Promise<number> {
         "smtp-url": { type: "string" },
         "smtp-from": { type: "string" },
         "metrics-token-file": { type: "string" },
+        "vault-key-file": { type: "string" },
+        "vault-previous-key-file": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -95,6 +104,7 @@ export async function run(args: string[]): Promise<number> {
     relay = await runRelay({
       ...(mailer ? { mailer } : {}),
       ...(values["metrics-token-file"] ? { metricsTokenFile: values["metrics-token-file"] } : {}),
+      ...(process.env[VAULT_KEY_ENV] ? { vaultKeyEnv: process.env[VAULT_KEY_ENV] } : { vaultKeyFile: values["vault-key-file"] ?? join(dirname(values["key-file"]), DEFAULT_VAULT_KEY_FILE), vaultPreviousKeyFiles: values["vault-previous-key-file"] ?? [] }),
       db: values.db,
       keyFile: values["key-file"],
       host: values.host,

@@ -58,6 +58,10 @@ export const STATUS = {
   inconsistent_checkpoint: 409,
   relay_key_state: 409,
   user_exists: 409,
+  // reports (relay/report/): a packet for a month that has not ended yet
+  month_open: 409,
+  // escalations + notifications (relay/escalations, relay/notify)
+  escalation_state: 409,
   // 423: too many failed logins
   account_locked: 423,
   // 410: a claim code that can no longer be used
@@ -91,6 +95,11 @@ export const STATUS = {
   credential_limit: 409,
   vault_unavailable: 503,
   credential_unreadable: 500,
+  // learning loop (relay/learning/): a candidate state change its current state or the caller does not allow
+  transition_refused: 409,
+  // dashboard (relay/sites/): an approval decided twice, a drop-ship fingerprint that does not match
+  approval_decided: 409,
+  fingerprint_mismatch: 422,
 } as const satisfies Record<string, number> & Record<ValidationCode | IntegrityCode, number>;
 
 export type RelayErrorCode = keyof typeof STATUS;

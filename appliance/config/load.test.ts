@@ -217,4 +217,13 @@ test("suggest finds typos and ignores unrelated words", () => {
   assert.is(suggest("zzz", ["healing_mode", "timezone"]), undefined);
 });
 
+
+test("every catalogue order type's default lifetime is accepted by an appliance with the default order_ttl_s", async () => {
+  const { listOrderTypes } = await import("../../protocol/catalogue/mod.ts");
+  const c = parseConfig("state_dir: /var/lib/osiris\n", "/etc/osiris/appliance.yaml");
+  for (const o of listOrderTypes()) {
+    assert.ok(o.default_ttl_s <= c.relay.order_ttl_s, `${o.type}: default_ttl_s ${o.default_ttl_s} > the appliance's default order_ttl_s ${c.relay.order_ttl_s} (it would refuse the order as lifetime_too_long)`);
+  }
+});
+
 test.run();

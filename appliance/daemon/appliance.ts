@@ -18,13 +18,15 @@ import { isoTime } from "../../protocol/ids.ts";
 import { scanHost, scanSite, type SiteAlert } from "../checks/mod.ts";
 import type { Config } from "../config/index.ts";
 import { loadCredentialsFile } from "../config/credentials.ts";
+import { memoryPinStore } from "../collect/index.ts";
+import { credentialOrderHandlers, HostCredentials } from "../credentials/index.ts";
 import type { Clock, EvidenceDraft, HostScan, Log, TargetRef } from "../engine/types.ts";
 import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
 import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport, type SiteSettings } from "../heal/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
 import { OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
-import { createRelayFetch, readToken, RelayHttp, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
+import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
 
@@ -160,7 +162,7 @@ export class Appliance {
       const enrolled = identity.enrolled();
       // The relay's site configuration (last one pulled) overrides the YAML's; the token proves the enrollment.
       const relaySite = await RelaySiteConfig.open(store, log);
-      const token = config.relay.url ? await readToken(config.state_dir, store) : null;
+      const token = config.relay.url ? await readToken(config.state_dir, store, clock.now()) : null;
       const system = relaySite.current
         ? { deployment_mode: relaySite.current.deployment_mode, reseller_id: relaySite.current.reseller_id }
         : { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null };
@@ -169,7 +171,10 @@ export class Appliance {
       if (!verified.ok) log.error("evidence_chain_invalid", { failure: verified.failure });
       else log.info("evidence_chain_verified", { bundles: verified.bundles, head: verified.head.seq });
       const credentials = config.credentials_file ? await loadCredentialsFile(config.credentials_file) : new Map();
-      const targets = await resolveTargets({ config, credentials, clock, log, ...(deps.labClock ? { labClock: deps.labClock } : {}) });
+      // With a relay, ssh/winrm credentials arrive sealed on each pull and are held here (memory only).
+      const hostCredentials = config.relay.url ? new HostCredentials({ key: identity.credentials, applianceId: enrolled.appliance_id, file: credentials, log }) : null;
+      const pins = memoryPinStore();
+      const targets = await resolveTargets({ config, credentials, pins, ...(hostCredentials ? { hostCredentials } : {}), clock, log, ...(deps.labClock ? { labClock: deps.labClock } : {}) });
       const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
       const approvals = new KvApprovals(store, clock);
@@ -196,6 +201,14 @@ export class Appliance {
         log,
         catalogue: d.catalogue,
         publish: outputs.publish,
+        // L2: the relay's planner (POST /api/l2/plan), signed like sync; the token is re-read so a rotation is picked up.
+        planner:
+          config.relay.url && token !== null
+            ? relayPlanner(new RelayHttp({ url: config.relay.url, fetch: deps.fetch ?? createRelayFetch(config.relay.pin_sha256 ? { pinSha256: config.relay.pin_sha256 } : {}), clock, random }), async () => ({
+                signer: identity.identitySigner,
+                token: await readToken(config.state_dir, store, clock.now()),
+              }))
+            : null,
       });
       const recovered = await healing.recoverInterrupted();
       if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
@@ -209,10 +222,22 @@ export class Appliance {
           const r = await appliance.#forceScan(hostId, ctx.signal);
           return { outcome: "success", detail: `scanned ${r.scanned.length} host(s); evidence head ${r.evidence_head}` };
         };
+        // The handler needs the sync client, which needs the order processor: tie the knot through a holder.
+        const running: { client: SyncClient | null } = { client: null };
+        const rotateToken: OrderHandler = async (_order, ctx) => {
+          if (!running.client) return { outcome: "failed", detail: "the sync client is not running" };
+          await running.client.rotateToken((t) => replaceToken(config.state_dir, store, t, clock.now()), ctx.signal);
+          return { outcome: "success", detail: "relay token replaced; the old one stops working at the next request" };
+        };
         const orders = new OrderProcessor({
           evidence,
           identity: enrolled,
-          handlers: { ...healOrderHandlers({ engine: healing, approvals, target: (id) => byId.get(id)?.ref ?? null, catalogue: d.catalogue }), force_scan: forceScan },
+          handlers: {
+            ...healOrderHandlers({ engine: healing, approvals, target: (id) => byId.get(id)?.ref ?? null, catalogue: d.catalogue }),
+            force_scan: forceScan,
+            rotate_token: rotateToken,
+            ...(hostCredentials ? credentialOrderHandlers({ credentials: hostCredentials, targets: config.targets, pins, clock, log }) : {}),
+          },
           clock,
           maxLifetimeMs: config.relay.order_ttl_s * 1000,
           log,
@@ -220,7 +245,8 @@ export class Appliance {
         const interrupted = await orders.recover();
         if (interrupted.length) log.warn("orders_interrupted_recovered", { orders: interrupted.map((r) => r.order_id) });
         const relay = new RelayHttp({ url: config.relay.url, fetch: deps.fetch ?? createRelayFetch(config.relay.pin_sha256 ? { pinSha256: config.relay.pin_sha256 } : {}), clock, random });
-        const client = await SyncClient.open({ relay, token, store, evidence, identity, rules, orders, siteConfig: relaySite, maxSkewMs: config.ntp.max_skew_s * 1000, clock, log });
+        const client = await SyncClient.open({ relay, token, store, evidence, identity, rules, orders, siteConfig: relaySite, ...(hostCredentials ? { credentials: hostCredentials } : {}), maxSkewMs: config.ntp.max_skew_s * 1000, clock, log });
+        running.client = client;
         const loop = new SyncLoop({ client, store, intervalMs: config.relay.sync_interval_s * 1000, clock, random, log, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
         appliance.#sync = { client, loop, orders };
       }

@@ -8,6 +8,7 @@ import { createApplianceGatherer, createLinuxGatherer, createMacosGatherer, crea
 import { createLocalTransport, createSshTransport, createWinrmTransport, memoryPinStore, type PinStore, type Transport, type TransportLog } from "../collect/index.ts";
 import type { Config } from "../config/index.ts";
 import type { Credentials } from "../config/credentials.ts";
+import { credentialedTransport, type HostCredentials } from "../credentials/index.ts";
 import type { Clock, Log, StepRunner, TargetRef } from "../engine/types.ts";
 import { createLabGatherer, createLabStepRunner, LabWorld, loadLabSite } from "../lab/mod.ts";
 
@@ -37,6 +38,8 @@ export interface TargetDeps {
   clock: Clock;
   log: Log;
   pins?: PinStore;
+  /** Relay credentials (plus the file's as fallback), looked up at each command: ssh/winrm follow their changes. */
+  hostCredentials?: HostCredentials;
   /** Time inside the simulated lab (default: `clock`). */
   labClock?: Clock;
 }
@@ -92,9 +95,13 @@ export async function resolveTargets(d: TargetDeps): Promise<ResolvedTargets> {
         break;
       }
       case "ssh": {
-        const c = credentialFor(d.credentials, t.credential_ref, t.id);
-        const auth = c.type === "password" ? ({ kind: "password", password: c.password } as const) : ({ kind: "key", privateKey: c.private_key, ...(c.passphrase ? { passphrase: c.passphrase } : {}) } as const);
-        const transport = createSshTransport({ host: t.address, port: t.port, username: c.username, auth, pins, clock: now, log: transportLog });
+        let transport: Transport;
+        if (d.hostCredentials) transport = credentialedTransport(t, d.hostCredentials, { pins, now, log: transportLog });
+        else {
+          const c = credentialFor(d.credentials, t.credential_ref, t.id);
+          const auth = c.type === "password" ? ({ kind: "password", password: c.password } as const) : ({ kind: "key", privateKey: c.private_key, ...(c.passphrase ? { passphrase: c.passphrase } : {}) } as const);
+          transport = createSshTransport({ host: t.address, port: t.port, username: c.username, auth, pins, clock: now, log: transportLog });
+        }
         transports.set(t.id, transport);
         const ref: TargetRef = { id: t.id, name, platform: t.platform, collector: "ssh", simulated: false };
         const gather = t.platform === "macos" ? createMacosGatherer(transport) : createLinuxGatherer(transport, { clock });
@@ -102,13 +109,17 @@ export async function resolveTargets(d: TargetDeps): Promise<ResolvedTargets> {
         break;
       }
       case "winrm": {
-        const c = credentialFor(d.credentials, t.credential_ref, t.id);
-        if (c.type !== "password") throw new Error(`target ${t.id}: WinRM needs a password credential, ${t.credential_ref} is an SSH key`);
-        const auth =
-          t.auth === "basic"
-            ? ({ kind: "basic", username: c.username, password: c.password } as const)
-            : ({ kind: "ntlm", username: c.domain ? `${c.domain}\\${c.username}` : c.username, password: c.password } as const);
-        const transport = createWinrmTransport({ host: t.address, https: t.https, ...(t.port ? { port: t.port } : {}), auth, pins, clock: now, log: transportLog });
+        let transport: Transport;
+        if (d.hostCredentials) transport = credentialedTransport(t, d.hostCredentials, { pins, now, log: transportLog });
+        else {
+          const c = credentialFor(d.credentials, t.credential_ref, t.id);
+          if (c.type !== "password") throw new Error(`target ${t.id}: WinRM needs a password credential, ${t.credential_ref} is an SSH key`);
+          const auth =
+            t.auth === "basic"
+              ? ({ kind: "basic", username: c.username, password: c.password } as const)
+              : ({ kind: "ntlm", username: c.domain ? `${c.domain}\\${c.username}` : c.username, password: c.password } as const);
+          transport = createWinrmTransport({ host: t.address, https: t.https, ...(t.port ? { port: t.port } : {}), auth, pins, clock: now, log: transportLog });
+        }
         transports.set(t.id, transport);
         const ref: TargetRef = { id: t.id, name, platform: "windows", collector: "winrm", simulated: false };
         out.push({ ref, gather: createWindowsGatherer(transport, { clock }), intervalMs: t.interval_s * 1000, timeoutMs: t.timeout_s * 1000 });

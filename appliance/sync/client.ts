@@ -14,8 +14,10 @@
  *
  * Pull. In this order: the relay's time (clock offset, one alert per episode beyond ntp.max_skew_s), key
  * rotations (only when the pull announces a key we do not pin, and only through statements signed by a
- * pinned key), a newer signed rule set (RuleBook.install), each signed order (OrderProcessor.process: verified,
- * at most once by nonce), and the site configuration (RelaySiteConfig).
+ * pinned key), a newer signed rule set (RuleBook.install), the site credentials sealed to this appliance
+ * (opened in memory by HostCredentials.apply, before the orders so a `validate_credential` in the same pull
+ * finds its credential), each signed order (OrderProcessor.process: verified, at most once by nonce), and the
+ * site configuration (RelaySiteConfig).
  *
  * Rounds are bounded (MAX_BATCHES_PER_ROUND); a bigger backlog reports `more` and the loop continues at once.
  * Concurrency with check cycles is the store's business: every statement here is short, and the evidence log
@@ -28,6 +30,7 @@ import { MAX_PULL_BYTES, MAX_PUSH_ENTRIES, PULL_SCHEMA, PUSH_SCHEMA, parsePullRe
 import type { Clock, Log } from "../engine/types.ts";
 import { EvidenceError, type CheckpointRecord, type EvidenceLog } from "../evidence/index.ts";
 import type { RuleBook } from "../heal/index.ts";
+import type { ApplyReport, HostCredentials } from "../credentials/index.ts";
 import type { ApplianceIdentity } from "../identity/index.ts";
 import type { OrderProcessor, OrderReport } from "../orders/index.ts";
 import type { Store } from "../store/index.ts";
@@ -60,6 +63,8 @@ export interface SyncClientOptions {
   rules: Pick<RuleBook, "version" | "install">;
   orders: Pick<OrderProcessor, "process">;
   siteConfig: RelaySiteConfig;
+  /** Where the pulled sealed credentials go (in memory only); without it they are ignored. */
+  credentials?: Pick<HostCredentials, "apply">;
   /** Alert when |local − relay| exceeds this (config ntp.max_skew_s × 1000). */
   maxSkewMs: number;
   clock: Clock;
@@ -86,6 +91,8 @@ export interface PullReport {
   orders: OrderReport[];
   site_config: ApplyOutcome;
   keys_added: string[];
+  /** What the pull's credentials did (absent when this client keeps none). */
+  credentials?: ApplyReport;
 }
 
 export interface SyncReport {
@@ -115,11 +122,12 @@ export interface SyncStatus {
   backlog: number | null;
 }
 
+const rotatedTokenSchema = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 const rotationsSchema = z.object({ statements: z.array(z.unknown()).max(MAX_ROTATION_STATEMENTS) });
 
 export class SyncClient {
   readonly #o: SyncClientOptions;
-  readonly #auth: RequestAuth;
+  #auth: RequestAuth;
   readonly #applianceId: string;
   readonly #siteId: string;
   #cursor: number | null = null;
@@ -193,6 +201,20 @@ export class SyncClient {
   /** Pulls and applies clock, keys, rule set, orders and site configuration. */
   pull(signal?: AbortSignal): Promise<PullReport> {
     return this.#serial(() => this.#pull(signal));
+  }
+
+  /**
+   * Token rotation (the `rotate_token` order): asks the relay for a new bearer token, has `persist` store it
+   * (crash-safe, enroll.ts replaceToken), then signs every later request with it; the relay accepts the old
+   * token until the new one is first used. Not serialised with sync rounds: orders run inside a pull.
+   */
+  async rotateToken(persist: (token: string) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    const answer = await this.#call("POST", "/api/sync/rotate-token", {}, signal);
+    const parsed = rotatedTokenSchema.safeParse(expectOk(answer, "token rotation"));
+    if (!parsed.success) throw new SyncError("bad_response", "the relay's answer to a token rotation is not {token}");
+    await persist(parsed.data.token);
+    this.#auth = { ...this.#auth, token: parsed.data.token };
+    this.#o.log.info("relay_token_rotated", {});
   }
 
   /** Fetches the relay's rotation statements and pins every key a pinned key vouches for. Returns the ids added. */
@@ -368,6 +390,15 @@ export class SyncClient {
       }
     }
 
+    let credentials: ApplyReport | undefined;
+    if (this.#o.credentials) {
+      try {
+        credentials = await this.#o.credentials.apply(pulled.credentials);
+      } catch (e) {
+        log.error("credentials_apply_failed", { code: (e as { code?: string }).code ?? null });
+      }
+    }
+
     const orders: OrderReport[] = [];
     for (const envelope of pulled.orders) {
       if (signal?.aborted) break; // the rest are handed out again next pull
@@ -380,7 +411,7 @@ export class SyncClient {
 
     const siteConfig = await this.#o.siteConfig.apply(pulled.site_config, this.#siteId, clock.now());
     await writeKv(store, SYNC_KEYS.pullSince, pulled.relay_time, clock.now());
-    return { relay_time: pulled.relay_time, clock_offset_ms: offset, ruleset_installed: rulesetInstalled, orders, site_config: siteConfig, keys_added: keysAdded };
+    return { relay_time: pulled.relay_time, clock_offset_ms: offset, ruleset_installed: rulesetInstalled, orders, site_config: siteConfig, keys_added: keysAdded, ...(credentials ? { credentials } : {}) };
   }
 
   /** Records the offset; raises one alert when an episode starts, ends it once the clock is back. */

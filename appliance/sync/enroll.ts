@@ -55,7 +55,7 @@ export function tokenPath(stateDir: string): string {
 }
 
 /** Reads the bearer token and checks it is the one recorded at enrollment. Throws SyncError `token_missing`. */
-export async function readToken(stateDir: string, store: Pick<Store, "execute">): Promise<string> {
+export async function readToken(stateDir: string, store: Pick<Store, "execute">, now: number = Date.now()): Promise<string> {
   let token: string;
   try {
     token = new TextDecoder().decode(await readKeyFile(tokenPath(stateDir))).trim();
@@ -68,8 +68,29 @@ export async function readToken(stateDir: string, store: Pick<Store, "execute">)
   const rs = await store.execute("SELECT token_sha256 FROM identity WHERE id = 1");
   const recorded = rs.rows[0]?.token_sha256;
   if (typeof recorded !== "string") throw new SyncError("token_missing", "this appliance was enrolled without a relay token (standalone); it cannot sync: enroll a fresh state directory with `osiris appliance enroll`");
-  if (sha256Hex(token) !== recorded) throw new SyncError("token_missing", `the token in ${tokenPath(stateDir)} is not the one issued at enrollment (its SHA-256 differs from the recorded one)`);
+  const hash = sha256Hex(token);
+  if (hash !== recorded) {
+    // A rotation that crashed between writing the new token file and recording it: finish recording it.
+    const rotating = await readKv<string>(store, SYNC_KEYS.rotatingToken);
+    if (rotating !== hash) throw new SyncError("token_missing", `the token in ${tokenPath(stateDir)} is not the one issued at enrollment (its SHA-256 differs from the recorded one)`);
+    await store.execute({ sql: "UPDATE identity SET token_sha256 = ? WHERE id = 1", args: [hash] });
+    await writeKv(store, SYNC_KEYS.rotatingToken, null, now);
+  }
   return token;
+}
+
+/**
+ * Replaces the bearer token after the relay issued a new one (rotate_token order). Crash-safe: the new
+ * token's hash is noted first, then the file is replaced atomically, then the hash is recorded; `readToken`
+ * finishes a rotation interrupted between the last two steps. The relay keeps accepting the old token until
+ * the new one is first used.
+ */
+export async function replaceToken(stateDir: string, store: Pick<Store, "execute">, token: string, now: number): Promise<void> {
+  const hash = sha256Hex(token);
+  await writeKv(store, SYNC_KEYS.rotatingToken, hash, now);
+  await writeKeyFile(tokenPath(stateDir), new TextEncoder().encode(token), { replace: true });
+  await store.execute({ sql: "UPDATE identity SET token_sha256 = ? WHERE id = 1", args: [hash] });
+  await writeKv(store, SYNC_KEYS.rotatingToken, null, now);
 }
 
 /** Refuses to enroll an identity that is enrolled already (answering with it) or enrolled standalone. */

@@ -13,7 +13,8 @@ export { backoffDelay, intervalDelay, uniform, BACKOFF_BASE_MS, BACKOFF_CAP_MS, 
 export { checkRelayUrl, createRelayFetch, certificateHashes, isLoopbackHost, MAX_RESPONSE_BYTES, type FetchLike, type RelayFetchOptions } from "./transport.ts";
 export { RelayHttp, errorOf, expectOk, refusal, PUSH_TIMEOUT_MS, REQUEST_TIMEOUT_MS, type RelayAnswer, type RelayHttpOptions, type RequestAuth } from "./relay-http.ts";
 export { RelaySiteConfig, siteSettings, type ApplyOutcome } from "./site-config.ts";
-export { enrollPending, enrollWithClaimCode, readToken, tokenPath, type EnrollDeps, type Enrolled, type Pending } from "./enroll.ts";
+export { relayPlanner, L2_PLAN_PATH } from "./l2-planner.ts";
+export { enrollPending, enrollWithClaimCode, readToken, replaceToken, tokenPath, type EnrollDeps, type Enrolled, type Pending } from "./enroll.ts";
 export { fitBatch, PUSH_ENTRIES_BUDGET_BYTES, PUSH_ENVELOPE_RESERVE_BYTES } from "./batch.ts";
 export { followRotations, MAX_ROTATION_STATEMENTS } from "./relay-keys.ts";
 export { SYNC_KEYS } from "./kv.ts";

@@ -16,6 +16,8 @@ export const SYNC_KEYS = {
   backoff: "sync.backoff",
   /** The drop-ship registration id while waiting for an MSP to accept this appliance. */
   pendingId: "enroll.pending_id",
+  /** SHA-256 of a rotated-in token between writing its file and recording it (crash recovery). */
+  rotatingToken: "sync.rotating_token_sha256",
 } as const;
 
 type Db = Pick<Store, "execute"> | Tx;

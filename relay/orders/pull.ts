@@ -2,12 +2,14 @@
  * What an appliance pulls (`GET|POST /api/sync/pull`): the newest signed rule set when its version is older,
  * its unexpired pending orders (signed at issue time; they are handed out again until a result comes back or
  * they expire, and the appliance runs each nonce once), its site's configuration, the relay keys and the
- * relay's time. Credentials sealed to the appliance come later (issue 4); the list is empty for now.
+ * relay's time, and its site's credentials sealed to its registered X25519 key (credentials/seal-for-appliance.ts:
+ * a credential that cannot be sealed is left out and logged, never sent in the clear).
  */
 import { isoTime, parseIsoTime } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { MAX_PULL_ORDERS, pullResponseSchema, type PullResponse } from "../../protocol/sync.ts";
 import type { Envelope } from "../../protocol/envelope.ts";
+import { sealedCredentialsFor } from "../credentials/seal-for-appliance.ts";
 import { str } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import type { AuthedAppliance } from "../http/types.ts";
@@ -21,7 +23,7 @@ import { latestRuleset } from "./rulesets.ts";
  */
 export const PULL_SINCE_OVERLAP_MS = 5 * 60_000;
 
-export async function buildPull(deps: Pick<RelayDeps, "db" | "clock">, appliance: AuthedAppliance, req: { ruleset_version: number | null; since: string | null }): Promise<PullResponse> {
+export async function buildPull(deps: Pick<RelayDeps, "db" | "clock" | "random" | "log" | "vault">, appliance: AuthedAppliance, req: { ruleset_version: number | null; since: string | null }): Promise<PullResponse> {
   const now = deps.clock.now();
   const latest = await latestRuleset(deps.db);
   const ruleset = latest && latest.version > (req.ruleset_version ?? 0) ? latest.envelope : null;
@@ -40,7 +42,7 @@ export async function buildPull(deps: Pick<RelayDeps, "db" | "clock">, appliance
       orders: rs.rows.map((r) => JSON.parse(str(r, "envelope")) as Envelope),
       site_config: await siteConfig(deps.db, appliance.site_id),
       relay_keys: await publishedRelayKeys(deps.db),
-      credentials: [],
+      credentials: await sealedCredentialsFor(deps, appliance),
     },
     "pull response",
   );

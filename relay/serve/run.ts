@@ -12,6 +12,7 @@ import { loadRelayKey } from "../keys/index.ts";
 import type { RelayLog } from "../log.ts";
 import type { Mailer } from "../mail/mailer.ts";
 import { tokenSha256 } from "../auth/token.ts";
+import { createCredentialVault } from "../credentials/create-vault.ts";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -32,6 +33,12 @@ export interface RunRelayOptions {
   mailer?: Mailer;
   /** A file holding the bearer token monitoring sends to GET /metrics (metrics are off without it). */
   metricsTokenFile?: string;
+  /** The credential vault's key file (32 bytes, 0600, created on first start); credentials are off without a vault key. */
+  vaultKeyFile?: string;
+  /** Key files being rotated out (still opened, never written with). */
+  vaultPreviousKeyFiles?: readonly string[];
+  /** Vault keys from the environment (comma-separated base64url, current first); wins over the files. */
+  vaultKeyEnv?: string;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -48,6 +55,15 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
   try {
     const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
+    const vault =
+      opts.vaultKeyEnv || opts.vaultKeyFile
+        ? await createCredentialVault({
+            db,
+            ...(opts.vaultKeyEnv ? { envKeys: opts.vaultKeyEnv } : { keyFile: opts.vaultKeyFile!, previousKeyFiles: opts.vaultPreviousKeyFiles ?? [] }),
+            random: secureRandom,
+            log: opts.log,
+          })
+        : undefined;
     const deps: RelayDeps = {
       db,
       clock,
@@ -59,6 +75,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       secureCookies: Boolean(tls) || (opts.publicUrl?.startsWith("https://") ?? false),
       ...(opts.mailer ? { mailer: opts.mailer } : {}),
       ...(metricsToken ? { metricsTokenSha256: tokenSha256(metricsToken) } : {}),
+      ...(vault ? { vault } : {}),
     };
     const server = await startServer({ app: createRelayApp(deps), host: opts.host, port: opts.port, ...(tls ? { tls } : {}) });
     // The URL is known only once listening (port 0); the app reads deps at request time.

@@ -1,0 +1,134 @@
+/**
+ * `<osiris-kit-verifier kit-url="…">`: "verify our evidence" in the browser. Downloads the auditor kit, then
+ * a Web Worker checks every signature, the hash chain and every checkpoint with the relay's witness
+ * cosignatures, showing progress, and says in plain words whether the evidence is intact — or exactly where
+ * it is not. Nothing is sent back to the server.
+ */
+import { css, html, LitElement, nothing } from "lit";
+import type { KitReport } from "../../protocol/kit.ts";
+import type { VerifyMessage } from "./messages.ts";
+
+type State =
+  | { phase: "idle" }
+  | { phase: "downloading" }
+  | { phase: "verifying"; done: number; total: number }
+  | { phase: "done"; report: KitReport; sha256: string; bytes: number }
+  | { phase: "error"; message: string };
+
+const number = new Intl.NumberFormat("en-US");
+
+export class KitVerifier extends LitElement {
+  static override properties = { kitUrl: { type: String, attribute: "kit-url" }, label: { type: String }, state: { state: true } };
+  static override styles = css`
+    :host { display: block; font: inherit; color: inherit; }
+    button { font: inherit; padding: 0.5rem 1rem; border-radius: 6px; border: 1px solid #1d4ed8; background: #1d4ed8; color: #fff; cursor: pointer; }
+    button:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
+    button[disabled] { background: #64748b; border-color: #64748b; cursor: progress; }
+    progress { width: 100%; height: 1rem; margin: 0.75rem 0 0.25rem; }
+    .result { margin-top: 0.75rem; padding: 0.75rem 1rem; border-radius: 6px; border-left: 6px solid; }
+    .ok { background: #ecfdf5; border-color: #047857; color: #064e3b; }
+    .bad { background: #fef2f2; border-color: #b91c1c; color: #7f1d1d; }
+    .result h3 { margin: 0 0 0.25rem; font-size: 1.05rem; }
+    .result p { margin: 0.25rem 0; }
+    code { font-family: ui-monospace, monospace; font-size: 0.85em; overflow-wrap: anywhere; }
+    ul { margin: 0.25rem 0; padding-left: 1.25rem; }
+  `;
+
+  // Reactive properties are declared, not initialised as class fields (which would shadow Lit's accessors).
+  declare kitUrl: string;
+  declare label: string;
+  declare state: State;
+  #worker: Worker | null = null;
+
+  constructor() {
+    super();
+    this.kitUrl = "";
+    this.label = "Verify our evidence";
+    this.state = { phase: "idle" };
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#worker?.terminate();
+    this.#worker = null;
+  }
+
+  async verify(): Promise<void> {
+    this.#worker?.terminate();
+    this.state = { phase: "downloading" };
+    let zip: ArrayBuffer;
+    try {
+      const res = await fetch(this.kitUrl, { credentials: "same-origin" });
+      if (!res.ok) throw new Error(`the server answered ${res.status} for the evidence kit`);
+      zip = await res.arrayBuffer();
+    } catch (e) {
+      this.state = { phase: "error", message: `Could not download the evidence kit: ${(e as Error).message}` };
+      return;
+    }
+    const bytes = zip.byteLength;
+    const worker = new Worker(new URL("./verify-worker.ts", import.meta.url), { type: "module" });
+    this.#worker = worker;
+    worker.onmessage = (e: MessageEvent<VerifyMessage>) => {
+      const m = e.data;
+      if (m.type === "progress") this.state = { phase: "verifying", done: m.done, total: m.total };
+      else {
+        this.state = m.type === "report" ? { phase: "done", report: m.report, sha256: m.sha256, bytes } : { phase: "error", message: `The evidence kit could not be read: ${m.message}` };
+        worker.terminate();
+        this.#worker = null;
+      }
+    };
+    worker.onerror = (e) => {
+      this.state = { phase: "error", message: `The verifier stopped: ${e.message}` };
+      worker.terminate();
+    };
+    this.state = { phase: "verifying", done: 0, total: 0 };
+    worker.postMessage({ zip }, [zip]);
+  }
+
+  override render() {
+    const s = this.state;
+    const busy = s.phase === "downloading" || s.phase === "verifying";
+    return html`
+      <button type="button" ?disabled=${busy} @click=${() => void this.verify()}>${busy ? "Verifying…" : this.label}</button>
+      ${s.phase === "downloading" ? html`<p role="status">Downloading the evidence kit…</p>` : nothing}
+      ${s.phase === "verifying"
+        ? html`<progress aria-label="Verification progress" max=${Math.max(s.total, 1)} value=${s.done}></progress>
+            <p role="status">Checked ${number.format(s.done)} of ${s.total ? number.format(s.total) : "…"} records</p>`
+        : nothing}
+      ${s.phase === "error" ? html`<div class="result bad" role="alert"><h3>Could not verify</h3><p>${s.message}</p></div>` : nothing}
+      ${s.phase === "done" ? this.#result(s.report, s.sha256, s.bytes) : nothing}
+    `;
+  }
+
+  #result(r: KitReport, sha256: string, bytes: number) {
+    const kit = html`<p>Kit SHA-256 <code>${sha256}</code> (${number.format(bytes)} bytes), checked in this browser.</p>`;
+    if (!r.ok) {
+      const f = r.failure;
+      const where = [f.file, f.line ? `line ${f.line}` : "", f.appliance_id ? `appliance ${f.appliance_id}` : "", f.seq ? `record ${f.seq}` : ""].filter(Boolean).join(", ");
+      return html`<div class="result bad" role="alert" data-outcome="failed" data-code=${f.code}>
+        <h3>Verification FAILED: the evidence has been altered or is incomplete</h3>
+        <p>Where: ${where}</p>
+        <p>Why: <code>${f.code}</code> — ${f.reason}</p>
+        ${kit}
+      </div>`;
+    }
+    const witnesses = new Set(r.checkpoints.flatMap((c) => c.witnesses.map((w) => w.name)));
+    return html`<div class="result ok" role="status" data-outcome="verified">
+      <h3>Verified: the evidence is intact</h3>
+      <p>${number.format(r.bundles)} signed records from ${r.appliances.length} appliance(s)${r.first_time ? html`, ${r.first_time.slice(0, 10)} to ${r.last_time?.slice(0, 10)}` : nothing}: every signature, the hash chain and
+        ${r.checkpoints.length} checkpoint(s) countersigned by ${witnesses.size} witness(es) check out.</p>
+      <ul>
+        ${r.appliances.map((a) => html`<li>Appliance <code>${a.appliance_id}</code>: records ${a.first_seq}–${a.last_seq}</li>`)}
+      </ul>
+      ${kit}
+    </div>`;
+  }
+}
+
+if (!customElements.get("osiris-kit-verifier")) customElements.define("osiris-kit-verifier", KitVerifier);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "osiris-kit-verifier": KitVerifier;
+  }
+}
