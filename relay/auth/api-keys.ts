@@ -1,6 +1,7 @@
 /**
- * Partner API keys, for automation: `osk_` + 32 random bytes (base64url), shown once at creation, stored as
- * SHA-256, revocable. A key acts with the partner role it was created with, scoped to its partner.
+ * API keys, for automation and AI assistants (MCP): `osk_` + 32 random bytes (base64url), shown once at
+ * creation, stored as SHA-256, revocable. A partner key acts with the partner role it was created with,
+ * scoped to its partner; an MSP key with an MSP role, scoped to the MSP. Client users have no API keys.
  */
 import { z } from "zod";
 import { isoTime, newId } from "../../protocol/ids.ts";
@@ -16,23 +17,30 @@ const API_KEY_PATTERN = /^osk_[A-Za-z0-9_-]{43}$/;
 
 export const newApiKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  role: z.enum(["partner_admin", "partner_tech", "partner_billing"]).default("partner_tech"),
+  role: z.enum(["msp_admin", "msp_tech", "partner_admin", "partner_tech", "partner_billing"]).optional(),
 });
 
 export interface ApiKeyRecord {
   id: string;
   name: string;
   role: Role;
-  partner_id: string;
+  partner_id: string | null;
   created_by: string;
   created_at: string;
   last_used: string | null;
   revoked_at: string | null;
 }
 
-/** Creates a key for a partner; returns the key text once. */
-export async function createApiKey(db: RelayDb, creator: Principal, partnerId: string, input: unknown, env: Env): Promise<{ id: string; key: string }> {
-  const k = parseSchema(newApiKeySchema, input, "api key");
+/**
+ * Creates a key for a partner (`partnerId`) or for the creator's MSP (null); returns the key text once. A
+ * partner key takes a partner role (default partner_tech), an MSP key an MSP role (default msp_tech).
+ */
+export async function createApiKey(db: RelayDb, creator: Principal, partnerId: string | null, input: unknown, env: Env): Promise<{ id: string; key: string }> {
+  const parsed = parseSchema(newApiKeySchema, input, "api key");
+  const k = { ...parsed, role: parsed.role ?? (partnerId ? "partner_tech" : "msp_tech") };
+  if (partnerId !== null && !k.role.startsWith("partner_")) throw new RelayError("schema", `role: a partner's key takes a partner role: current value is ${k.role}`);
+  if (partnerId === null && !k.role.startsWith("msp_")) throw new RelayError("schema", `role: an MSP key takes an MSP role: current value is ${k.role}`);
+  if (k.role === "msp_admin" && creator.role !== "msp_admin") throw new RelayError("forbidden", "Only an MSP admin may create an msp_admin key");
   const key = API_KEY_PREFIX + newToken(env.random);
   const id = newId("key", env.random);
   await db.execute({
@@ -42,13 +50,17 @@ export async function createApiKey(db: RelayDb, creator: Principal, partnerId: s
   return { id, key };
 }
 
-export async function listApiKeys(db: RelayDb, partnerId: string): Promise<ApiKeyRecord[]> {
-  const rs = await db.execute({ sql: "SELECT * FROM api_keys WHERE partner_id = ? ORDER BY created_at", args: [partnerId] });
+/** A partner's keys (`partnerId`), or an MSP's own keys (null partner, `mspId`). */
+export async function listApiKeys(db: RelayDb, partnerId: string | null, mspId?: string): Promise<ApiKeyRecord[]> {
+  const rs =
+    partnerId !== null
+      ? await db.execute({ sql: "SELECT * FROM api_keys WHERE partner_id = ? ORDER BY created_at", args: [partnerId] })
+      : await db.execute({ sql: "SELECT * FROM api_keys WHERE msp_id = ? AND partner_id IS NULL ORDER BY created_at", args: [mspId ?? "-"] });
   return rs.rows.map((r) => ({
     id: str(r, "id"),
     name: str(r, "name"),
     role: str(r, "role") as Role,
-    partner_id: str(r, "partner_id"),
+    partner_id: strOrNull(r, "partner_id"),
     created_by: str(r, "created_by"),
     created_at: str(r, "created_at"),
     last_used: strOrNull(r, "last_used"),
@@ -85,7 +97,7 @@ export async function apiKeyPrincipal(db: RelayDb, key: string, clock: { now(): 
     name: `API key ${str(row, "name")}`,
     role: str(row, "role") as Role,
     msp_id: str(row, "msp_id"),
-    partner_id: str(row, "partner_id"),
+    partner_id: strOrNull(row, "partner_id"),
     org_id: null,
   };
 }

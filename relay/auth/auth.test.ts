@@ -159,6 +159,25 @@ test("partner API keys: shown once, work as Bearer, never reach another partner,
     assert.is((await errorOf(revoked)).code, "api_key_revoked");
   }));
 
+test("MSP API keys act with an MSP role across the MSP's tenants, only msp_admin makes them, and revoking ends them", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const tech = await asUser(relay, "msp_tech");
+    assert.is((await relay.app.request("/api/api-keys", userInit(tech, "POST", { name: "x" }))).status, 403);
+    const created = await relay.app.request("/api/api-keys", userInit(admin, "POST", { name: "assistant" }));
+    assert.is(created.status, 201);
+    const { id, key } = (await created.json()) as { id: string; key: string };
+    const bad = await relay.app.request("/api/api-keys", userInit(admin, "POST", { name: "x", role: "partner_tech" }));
+    assert.is(bad.status, 400, "an MSP key takes an MSP role");
+    const audit = await relay.app.request("/api/audit-log", { headers: { Authorization: `Bearer ${key}` } });
+    assert.is(audit.status, 200, "an msp_tech key reads what MSP technicians read");
+    assert.is((await relay.app.request("/api/users", { headers: { Authorization: `Bearer ${key}` } })).status, 403, "and nothing an admin alone may do");
+    const listed = (await (await relay.app.request("/api/api-keys", userInit(admin))).json()) as { api_keys: { id: string; role: string; partner_id: string | null }[] };
+    assert.equal(listed.api_keys.map((k) => [k.id, k.role, k.partner_id]), [[id, "msp_tech", null]]);
+    assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204);
+    assert.is((await relay.app.request("/api/audit-log", { headers: { Authorization: `Bearer ${key}` } })).status, 401);
+  }));
+
 test("every answer carries the security headers, errors included", () =>
   withRelay(async (relay) => {
     for (const res of [await relay.app.request("/healthz"), await relay.app.request("/api/users"), await relay.app.request("/nope")]) {

@@ -229,10 +229,34 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     },
   },
   {
+    method: "GET",
+    path: "/api/api-keys",
+    callers: ["msp_admin"],
+    summary: "the MSP's own API keys (for automation and AI assistants over MCP; never the key text)",
+    maxBodyBytes: EMPTY_BODY,
+    handler: async (c, deps) => c.json({ api_keys: await listApiKeys(deps.db, null, principal(c).msp_id) }),
+  },
+  {
+    method: "POST",
+    path: "/api/api-keys",
+    callers: ["msp_admin"],
+    summary: "create an MSP API key (role msp_tech by default); the key text is shown once in this answer",
+    maxBodyBytes: SMALL_BODY,
+    request: z.object({ name: z.string(), role: z.enum(["msp_admin", "msp_tech"]).optional() }),
+    response: z.object({ id: z.string(), key: z.string() }),
+    handler: async (c, deps) => {
+      const p = principal(c);
+      if (p.kind !== "session") throw new RelayError("forbidden", "API keys are created by a signed-in user, not by another API key");
+      const created = await createApiKey(deps.db, p, null, parseJsonBody(c.var.body), deps);
+      await audit(deps.db, deps.clock, p, { action: "api_key.create", target: created.id, details: { scope: "msp" } });
+      return c.json(created, 201);
+    },
+  },
+  {
     method: "POST",
     path: "/api/api-keys/:api_key_id/revoke",
     callers: ["msp_admin", "partner_admin"],
-    summary: "revoke a partner API key (its requests fail at once with 401 api_key_revoked)",
+    summary: "revoke an API key (its requests fail at once with 401 api_key_revoked)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => {
       const id = c.req.param("api_key_id")!;

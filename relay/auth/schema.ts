@@ -53,13 +53,14 @@ CREATE TABLE api_keys (
   id          TEXT PRIMARY KEY,
   key_sha256  TEXT NOT NULL UNIQUE CHECK (length(key_sha256) = 64),
   name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-  role        TEXT NOT NULL CHECK (role IN ('partner_admin', 'partner_tech', 'partner_billing')),
+  role        TEXT NOT NULL CHECK (role IN ('msp_admin', 'msp_tech', 'partner_admin', 'partner_tech', 'partner_billing')),
   msp_id      TEXT NOT NULL REFERENCES msps (id),
-  partner_id  TEXT NOT NULL REFERENCES partners (id),
+  partner_id  TEXT REFERENCES partners (id),
   created_by  TEXT NOT NULL REFERENCES users (id),
   created_at  TEXT NOT NULL,
   last_used   TEXT,
-  revoked_at  TEXT
+  revoked_at  TEXT,
+  CHECK ((role LIKE 'partner_%') = (partner_id IS NOT NULL))
 ) STRICT;
 
 -- Token rotation: a new token waits here until the appliance first uses it; then it replaces token_sha256

@@ -24,6 +24,8 @@ export interface ScopeParam {
   idColumn: string;
   via: "msp" | "partner" | "org" | "site";
   linkColumn: string;
+  /** For resources that hang off different levels row by row (notification channels): the column naming the level. */
+  viaColumn?: string;
 }
 
 const param = (table: string, via: ScopeParam["via"], linkColumn: string, idColumn = "id"): ScopeParam => ({ table, idColumn, via, linkColumn });
@@ -39,12 +41,13 @@ export const SCOPE_PARAMS: Readonly<Record<string, ScopeParam>> = {
   integrity_incident_id: param("integrity_incidents", "site", "site_id"),
   claim_code_id: param("claim_codes", "site", "site_id"),
   user_id: param("users", "msp", "msp_id"),
-  api_key_id: param("api_keys", "partner", "partner_id"),
+  // A partner's key hangs off its partner, an MSP's own key off the MSP.
+  api_key_id: { table: "api_keys", idColumn: "id", via: "msp", linkColumn: "coalesce(partner_id, msp_id)", viaColumn: "CASE WHEN partner_id IS NULL THEN 'msp' ELSE 'partner' END" },
   credential_id: param("site_credentials", "site", "site_id"),
   candidate_id: param("learning_candidates", "msp", "msp_id"),
   rule_id: param("learning_candidates", "msp", "msp_id"),
   escalation_id: param("escalations", "site", "site_id"),
-  channel_id: param("notification_channels", "msp", "msp_id"),
+  channel_id: { table: "notification_channels", idColumn: "id", via: "msp", linkColumn: "scope_id", viaColumn: "scope" },
   l2_decision_id: param("l2_decisions", "site", "site_id"),
   packet_id: param("packets", "site", "site_id"),
   device_id: param("devices", "site", "site_id"),
@@ -78,10 +81,11 @@ export async function resolveParam(db: RelayDb, name: string, value: string): Pr
   const spec = SCOPE_PARAMS[name];
   if (!spec) throw new TypeError(`Path param :${name} has no scope resolver in SCOPE_PARAMS`);
   if (value.length === 0 || value.length > 100) return null;
-  const rs = await db.execute({ sql: `SELECT ${spec.linkColumn} AS link FROM ${spec.table} WHERE ${spec.idColumn} = ?`, args: [value] });
+  const rs = await db.execute({ sql: `SELECT ${spec.linkColumn} AS link${spec.viaColumn ? `, ${spec.viaColumn} AS via` : ""} FROM ${spec.table} WHERE ${spec.idColumn} = ?`, args: [value] });
   const link = rs.rows[0]?.["link"];
-  if (typeof link !== "string") return null;
-  return tenantPath(db, spec.via, link);
+  const via = spec.viaColumn ? rs.rows[0]?.["via"] : spec.via;
+  if (typeof link !== "string" || (via !== "msp" && via !== "partner" && via !== "org" && via !== "site")) return null;
+  return tenantPath(db, via, link);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * User authentication and authorisation (middleware) for routes whose callers are roles. In order, each
  * with its own status and reason:
- *   1. who: a session cookie, or `Authorization: Bearer osk_…` (partner API key) → 401 otherwise;
+ *   1. who: a session cookie, or `Authorization: Bearer osk_…` (an MSP or partner API key) → 401 otherwise;
  *   2. role: the route must list the principal's role → 403 `forbidden`;
  *   3. CSRF: a cookie-authenticated request that is not GET/HEAD must echo the session's CSRF token in
  *      `X-CSRF-Token` → 403 `csrf_invalid` (API keys are not sent by browsers, so they need none);
@@ -32,7 +32,7 @@ export function userAuth(deps: RelayDeps, route: RouteSpec): MiddlewareHandler<R
     let principal;
     if (authorization !== undefined) {
       const m = /^Bearer (\S+)$/.exec(authorization.trim());
-      if (!m || !isApiKey(m[1]!)) throw new RelayError("token_unknown", "Authorization must be 'Bearer osk_…' (a partner API key); browsers use the session cookie");
+      if (!m || !isApiKey(m[1]!)) throw new RelayError("token_unknown", "Authorization must be 'Bearer osk_…' (an API key); browsers use the session cookie");
       principal = await apiKeyPrincipal(deps.db, m[1]!, deps.clock);
     } else {
       const sessionId = readSessionCookie(c.req.header("Cookie"));

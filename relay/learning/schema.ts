@@ -1,7 +1,126 @@
-/** Schema of relay/learning/ (numbered in db/migrations.ts). Placeholder until the feature lands: replace the SQL. */
+/**
+ * Schema of the learning loop (relay/learning/), numbered in db/migrations.ts.
+ *
+ * - `healing_attempts`: every healing attempt appliances pushed (check, platform, runbook, canonical params,
+ *   tier, outcome, duration, site, rule id), in a queryable form, plus the labelled simulated history the demo
+ *   seeds (`provenance` starts with `simulated:`). Natural key (appliance_id, attempt_id): an attempt pushed
+ *   twice is stored once. Append-only by trigger (it is evidence of what healed what).
+ * - `learning_candidates`: one per (MSP, check, platform, runbook, canonical params) that met the thresholds;
+ *   its id is also the id of the rule it becomes. `state` changes only through a ledgered transition: a
+ *   trigger refuses an UPDATE of `state` unless the newest ledger row of the candidate says exactly that
+ *   change. Identity columns never change; rows are never deleted.
+ * - `learning_transitions`: the ledger of every state change (who, when, why, proof JSON); append-only.
+ * - `learning_settings`: per MSP, threshold overrides (JSON) and whether policy may approve by itself.
+ * - `learning_cursor`: how far the import of pushed healing attempts (outbox_receipts rowid) has read.
+ * - `learning_leases`: the background job's lease, so one relay process runs it at a time.
+ * - `rulesets.msp_id`: rule sets published for one MSP's appliances (NULL: for every appliance).
+ */
 import type { FeatureMigration } from "../db/migrations.ts";
 
 export const LEARNING_MIGRATION: FeatureMigration = {
   name: "learning_loop",
-  sql: "SELECT 1;",
+  sql: `
+CREATE TABLE healing_attempts (
+  appliance_id TEXT    NOT NULL,
+  attempt_id   TEXT    NOT NULL,
+  msp_id       TEXT    NOT NULL REFERENCES msps (id),
+  site_id      TEXT    NOT NULL REFERENCES sites (id),
+  outbox_seq   INTEGER,
+  incident_id  TEXT,
+  host_id      TEXT,
+  check_id     TEXT    NOT NULL,
+  platform     TEXT    NOT NULL,
+  runbook      TEXT,
+  params       TEXT    NOT NULL,
+  group_key    TEXT    CHECK (group_key IS NULL OR length(group_key) = 64),
+  tier         TEXT    NOT NULL CHECK (tier IN ('L1', 'L2', 'L3')),
+  outcome      TEXT    NOT NULL,
+  duration_ms  INTEGER NOT NULL CHECK (duration_ms >= 0),
+  rule_id      TEXT,
+  started_at   TEXT    NOT NULL,
+  finished_at  TEXT    NOT NULL,
+  pre_state    TEXT,
+  provenance   TEXT    NOT NULL CHECK (provenance = 'appliance' OR provenance LIKE 'simulated:%'),
+  received_at  TEXT    NOT NULL,
+  PRIMARY KEY (appliance_id, attempt_id),
+  CHECK ((runbook IS NULL) = (group_key IS NULL))
+) STRICT;
+CREATE INDEX healing_attempts_group ON healing_attempts (msp_id, group_key, finished_at);
+CREATE INDEX healing_attempts_rule ON healing_attempts (msp_id, rule_id, finished_at);
+CREATE INDEX healing_attempts_check ON healing_attempts (msp_id, check_id, platform, finished_at);
+CREATE INDEX healing_attempts_finished ON healing_attempts (msp_id, finished_at);
+CREATE TRIGGER healing_attempts_no_update BEFORE UPDATE ON healing_attempts
+BEGIN SELECT RAISE(ABORT, 'healing_attempts is append-only: UPDATE refused'); END;
+CREATE TRIGGER healing_attempts_no_delete BEFORE DELETE ON healing_attempts
+BEGIN SELECT RAISE(ABORT, 'healing_attempts is append-only: DELETE refused'); END;
+
+CREATE TABLE learning_candidates (
+  id         TEXT PRIMARY KEY,
+  msp_id     TEXT NOT NULL REFERENCES msps (id),
+  group_key  TEXT NOT NULL CHECK (length(group_key) = 64),
+  check_id   TEXT NOT NULL,
+  platform   TEXT NOT NULL,
+  runbook    TEXT NOT NULL,
+  params     TEXT NOT NULL,
+  state      TEXT NOT NULL CHECK (state IN ('proposed', 'shadow', 'approved', 'active', 'graduated', 'auto_disabled', 'retired')),
+  stats      TEXT NOT NULL,
+  replay     TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (msp_id, group_key)
+) STRICT;
+CREATE INDEX learning_candidates_state ON learning_candidates (msp_id, state);
+
+CREATE TABLE learning_transitions (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  candidate_id TEXT    NOT NULL REFERENCES learning_candidates (id),
+  msp_id       TEXT    NOT NULL,
+  from_state   TEXT,
+  to_state     TEXT    NOT NULL,
+  at           TEXT    NOT NULL,
+  actor_kind   TEXT    NOT NULL CHECK (actor_kind IN ('user', 'policy', 'system')),
+  actor_id     TEXT    NOT NULL,
+  actor_name   TEXT    NOT NULL,
+  reason       TEXT    NOT NULL,
+  proof        TEXT    NOT NULL
+) STRICT;
+CREATE INDEX learning_transitions_candidate ON learning_transitions (candidate_id, seq);
+CREATE TRIGGER learning_transitions_no_update BEFORE UPDATE ON learning_transitions
+BEGIN SELECT RAISE(ABORT, 'learning_transitions is append-only: UPDATE refused'); END;
+CREATE TRIGGER learning_transitions_no_delete BEFORE DELETE ON learning_transitions
+BEGIN SELECT RAISE(ABORT, 'learning_transitions is append-only: DELETE refused'); END;
+
+CREATE TRIGGER learning_candidates_state_ledgered BEFORE UPDATE OF state ON learning_candidates
+WHEN NEW.state IS NOT OLD.state AND NOT EXISTS (
+  SELECT 1 FROM learning_transitions t
+  WHERE t.seq = (SELECT MAX(seq) FROM learning_transitions WHERE candidate_id = NEW.id)
+    AND t.from_state = OLD.state AND t.to_state = NEW.state)
+BEGIN SELECT RAISE(ABORT, 'learning_candidates.state changes only through a ledgered transition'); END;
+CREATE TRIGGER learning_candidates_identity BEFORE UPDATE OF id, msp_id, group_key, check_id, platform, runbook, params, created_at ON learning_candidates
+BEGIN SELECT RAISE(ABORT, 'learning_candidates identity columns cannot change'); END;
+CREATE TRIGGER learning_candidates_no_delete BEFORE DELETE ON learning_candidates
+BEGIN SELECT RAISE(ABORT, 'learning_candidates are kept: DELETE refused'); END;
+
+CREATE TABLE learning_settings (
+  msp_id       TEXT    PRIMARY KEY REFERENCES msps (id),
+  thresholds   TEXT    NOT NULL,
+  auto_promote INTEGER NOT NULL CHECK (auto_promote IN (0, 1)),
+  updated_at   TEXT    NOT NULL,
+  updated_by   TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE learning_cursor (
+  name  TEXT    PRIMARY KEY,
+  value INTEGER NOT NULL CHECK (value >= 0)
+) STRICT;
+
+CREATE TABLE learning_leases (
+  name       TEXT PRIMARY KEY,
+  holder     TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+) STRICT;
+
+ALTER TABLE rulesets ADD COLUMN msp_id TEXT REFERENCES msps (id);
+CREATE INDEX rulesets_msp ON rulesets (msp_id, version);
+`,
 };

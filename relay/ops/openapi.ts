@@ -9,7 +9,7 @@ import type { RouteSpec } from "../http/types.ts";
 const SECURITY: Record<string, unknown> = {
   appliance: { type: "http", scheme: "bearer", description: "Appliance token from enrollment plus X-Osiris-Timestamp, X-Osiris-Nonce and X-Osiris-Signature (Ed25519 over method, path, body SHA-256, timestamp, nonce)." },
   session: { type: "apiKey", in: "cookie", name: "osiris_session", description: "Browser session from POST /api/auth/login; non-GET requests also send X-CSRF-Token." },
-  partnerApiKey: { type: "http", scheme: "bearer", description: "Partner API key (osk_…)." },
+  apiKey: { type: "http", scheme: "bearer", description: "MSP or partner API key (osk_…)." },
   monitor: { type: "http", scheme: "bearer", description: "The relay's metrics token (--metrics-token-file)." },
 };
 
@@ -34,7 +34,7 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
         ? [{ appliance: [] }]
         : r.callers.includes("monitor")
           ? [{ monitor: [] }]
-          : [{ session: [] }, ...(r.callers.some((c) => c.startsWith("partner_")) ? [{ partnerApiKey: [] }] : [])];
+          : [{ session: [] }, ...(r.callers.some((c) => c.startsWith("partner_") || c.startsWith("msp_")) ? [{ apiKey: [] }] : [])];
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = {
       summary: r.summary,

@@ -25,7 +25,7 @@ export const PULL_SINCE_OVERLAP_MS = 5 * 60_000;
 
 export async function buildPull(deps: Pick<RelayDeps, "db" | "clock" | "random" | "log" | "vault">, appliance: AuthedAppliance, req: { ruleset_version: number | null; since: string | null }): Promise<PullResponse> {
   const now = deps.clock.now();
-  const latest = await latestRuleset(deps.db);
+  const latest = await latestRuleset(deps.db, { site_id: appliance.site_id });
   const ruleset = latest && latest.version > (req.ruleset_version ?? 0) ? latest.envelope : null;
   const sinceMs = req.since === null ? null : parseIsoTime(req.since);
   const after = sinceMs === null || Number.isNaN(sinceMs) ? "" : isoTime(Math.max(0, sinceMs - PULL_SINCE_OVERLAP_MS));
