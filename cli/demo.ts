@@ -21,6 +21,7 @@ import { startStatusServer, type RunningStatusServer } from "../appliance/serve/
 import { createClaimCode } from "../relay/enroll/claim-codes.ts";
 import { jsonLog as relayJsonLog } from "../relay/log.ts";
 import { runRelay } from "../relay/serve/run.ts";
+import { seedSimulatedHistory } from "../relay/learning/index.ts";
 import { createUser } from "../relay/auth/users.ts";
 import { createMsp, createOrganisation, createPartner, createSite, updateSiteSettings } from "../relay/tenants/tenants.ts";
 import { jsonLog } from "../node/json-log.ts";
@@ -134,6 +135,8 @@ async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<
     await createUser(db, msp.id, { email: u.email, name: u.name, role: u.role, password: DEMO_PASSWORD, ...tenant }, env);
     state.users.push({ email: u.email, role: u.role });
   }
+  // A labelled, simulated history of past resolutions, so the learning loop has candidates to show.
+  await seedSimulatedHistory(db, { sites: state.sites.map((s) => s.site_id), now: Date.now() });
   await writeFile(join(dir, "demo.json"), JSON.stringify(state, null, 2) + "\n");
   return state;
 }
@@ -156,7 +159,7 @@ export async function run(args: string[]): Promise<number> {
 
   const write = (file: string) => (line: string) => void writeFile(join(dir, file), line, { flag: "a" }).catch(() => undefined);
   const clock = { now: () => Date.now() };
-  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), vaultKeyFile: join(dir, "vault.key"), host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
+  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), vaultKeyFile: join(dir, "vault.key"), learningIntervalMs: 10_000, host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
   const relayUrl = relay.url.replace(/\/$/, "");
   const running: { appliance: Appliance; page: RunningStatusServer }[] = [];
   try {

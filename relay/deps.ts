@@ -6,6 +6,7 @@ import type { Signer } from "../protocol/crypto.ts";
 import type { RelayDb } from "./db/index.ts";
 import type { RelayLog } from "./log.ts";
 import type { Mailer } from "./mail/mailer.ts";
+import type { L2Config } from "./l2/config.ts";
 import type { CredentialVault } from "./credentials/vault.ts";
 
 export interface Clock {
@@ -38,6 +39,8 @@ export interface RelayDeps extends Env {
   publicUrl?: string;
   /** Outgoing e-mail (magic links, notifications); absent when SMTP is not configured. */
   mailer?: Mailer;
+  /** The L2 planner's model endpoints per MSP and the fetch to reach them (l2/config.ts); absent: L2 off. */
+  l2?: L2Config;
   /** SHA-256 (hex) of the bearer token the MSP's monitoring sends to GET /metrics; metrics are off without it. */
   metricsTokenSha256?: string;
   /** Mark session cookies `Secure` (the relay is reached over HTTPS, itself or behind a proxy). */

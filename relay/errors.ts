@@ -100,6 +100,10 @@ export const STATUS = {
   // dashboard (relay/sites/): an approval decided twice, a drop-ship fingerprint that does not match
   approval_decided: 409,
   fingerprint_mismatch: 422,
+  // inventory & billing (relay/inventory/, relay/billing/): a month already issued, one not over, mixed currencies
+  statement_exists: 409,
+  month_not_ended: 409,
+  currency_mismatch: 409,
 } as const satisfies Record<string, number> & Record<ValidationCode | IntegrityCode, number>;
 
 export type RelayErrorCode = keyof typeof STATUS;

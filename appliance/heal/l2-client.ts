@@ -194,7 +194,7 @@ export async function planWithL2(input: L2Input, deps: L2Deps): Promise<L2Verdic
   }
   const plan = parsed.data;
   if (plan.request_id !== request.request_id) return refuse("request_mismatch", `the L2 answer is for request ${clip(plan.request_id, 60)}, not ${request.request_id}`);
-  if (plan.runbook === null) return refuse("declined", "the L2 planner proposed no runbook");
+  if (plan.runbook === null) return refuse("declined", `the L2 planner proposed no runbook${plan.reasoning ? ` (${clip(plan.reasoning, 300)})` : ""}`);
   const runbook = input.catalogue.findRunbook(plan.runbook);
   if (!runbook) return refuse("unknown_runbook", `the L2 answer names ${clip(plan.runbook, 80)}, which is not a catalogue runbook`);
   if (!runbookAddresses(runbook, input.check.id, input.platform)) {

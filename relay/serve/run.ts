@@ -13,6 +13,7 @@ import type { RelayLog } from "../log.ts";
 import type { Mailer } from "../mail/mailer.ts";
 import { tokenSha256 } from "../auth/token.ts";
 import { createCredentialVault } from "../credentials/create-vault.ts";
+import { DEFAULT_LEARNING_INTERVAL_MS, startLearningScheduler } from "../learning/index.ts";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -39,6 +40,8 @@ export interface RunRelayOptions {
   vaultPreviousKeyFiles?: readonly string[];
   /** Vault keys from the environment (comma-separated base64url, current first); wins over the files. */
   vaultKeyEnv?: string;
+  /** How often the learning loop mines healing attempts (default 60 s). */
+  learningIntervalMs?: number;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -53,6 +56,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   const metricsToken = opts.metricsTokenFile ? (await readFile(opts.metricsTokenFile, "utf8")).trim() : undefined;
   if (metricsToken !== undefined && !/^\S{16,512}$/.test(metricsToken)) throw new RelayError("config", `--metrics-token-file must hold one token of 16 to 512 non-space characters: ${opts.metricsTokenFile}`);
   const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
+  let stopJobs = async (): Promise<void> => undefined;
   try {
     const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
     const vault =
@@ -77,6 +81,11 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       ...(metricsToken ? { metricsTokenSha256: tokenSha256(metricsToken) } : {}),
       ...(vault ? { vault } : {}),
     };
+    // Background jobs; each takes a lease in the database, so several relay processes on one database share them.
+    const jobs: { stop(): Promise<void> }[] = [startLearningScheduler(deps, { intervalMs: opts.learningIntervalMs ?? DEFAULT_LEARNING_INTERVAL_MS })];
+    stopJobs = async () => {
+      for (const job of jobs.splice(0)) await job.stop().catch((e: unknown) => opts.log.error("relay_job_stop_failed", { error: (e as Error).message }));
+    };
     const server = await startServer({ app: createRelayApp(deps), host: opts.host, port: opts.port, ...(tls ? { tls } : {}) });
     // The URL is known only once listening (port 0); the app reads deps at request time.
     deps.publicUrl = opts.publicUrl ?? server.url;
@@ -87,12 +96,14 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       deps,
       close: async () => {
         await server.close();
+        await stopJobs();
         opts.mailer?.close();
         db.close();
         opts.log.info("relay_stopped", { url: server.url });
       },
     };
   } catch (e) {
+    await stopJobs();
     db.close();
     throw e;
   }

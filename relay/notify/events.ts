@@ -1,0 +1,180 @@
+/**
+ * What a notification says. Events are stored (in the delivery log) as small JSON payloads and rendered per
+ * channel type when sent: an e-mail, a Slack message, an RFC 5424 syslog line, or the signed webhook body.
+ *
+ * Two audiences. Staff channels (the MSP's and partners') get the ticket: site, check, host, priority and the
+ * scrubbed reason. Client channels (a clinic's own inbox) get a payload that has no such fields in the first
+ * place, `client.notice` or `digest`, rendered without clinic, host or patient details: a count and a link
+ * to the portal, where the details sit behind a login.
+ */
+import { CATEGORY_TITLES, isCategory } from "../../protocol/catalogue/mod.ts";
+import type { Priority } from "../escalations/priority.ts";
+
+export const NOTIFY_SCHEMA = "osiris.notify/v1";
+
+export const ESCALATION_EVENTS = ["escalation.opened", "escalation.sla_missed", "escalation.acknowledged", "escalation.resolved"] as const;
+export type EscalationEventName = (typeof ESCALATION_EVENTS)[number];
+
+export interface EscalationEvent {
+  schema: typeof NOTIFY_SCHEMA;
+  event: EscalationEventName;
+  event_id: string;
+  occurred_at: string;
+  /** For `escalation.sla_missed`: which target was missed. */
+  sla: "response" | "resolution" | null;
+  escalation: {
+    id: string;
+    status: string;
+    priority: Priority;
+    severity: string;
+    category: string | null;
+    check: string | null;
+    check_title: string | null;
+    host_id: string | null;
+    reason: string;
+    source: string;
+    site_id: string;
+    site_name: string;
+    org_id: string;
+    org_name: string;
+    created_at: string;
+    response_due_at: string;
+    resolution_due_at: string;
+    acknowledged_at: string | null;
+    resolved_at: string | null;
+  };
+}
+
+/** What a clinic's inbox is told about a new escalation: that there is one, and how urgent. */
+export interface ClientNotice {
+  schema: typeof NOTIFY_SCHEMA;
+  event: "client.notice";
+  event_id: string;
+  occurred_at: string;
+  priority: Priority;
+}
+
+export interface DigestEvent {
+  schema: typeof NOTIFY_SCHEMA;
+  event: "digest";
+  event_id: string;
+  occurred_at: string;
+  cadence: "daily" | "weekly";
+  period_from: string;
+  period_to: string;
+  /** Issues handed to the IT provider in the period. */
+  opened: number;
+  /** Issues the IT provider closed in the period. */
+  resolved: number;
+  /** Issues still open now. */
+  open_now: number;
+  /** Problems the appliance fixed by itself in the period. */
+  fixed_automatically: number;
+  /** Newly opened issues by catalogue category (plain titles such as "Backups"). */
+  by_category: { category: string; title: string; opened: number }[];
+}
+
+export type NotifyEvent = EscalationEvent | ClientNotice | DigestEvent;
+
+export interface Links {
+  /** The staff dashboard's page for the ticket, or null when the relay's public URL is unknown. */
+  dashboard: string | null;
+  /** The client portal, or null when the relay's public URL is unknown. */
+  portal: string | null;
+}
+
+/** Links for an event (the relay's public URL is configured per deployment). */
+export function linksFor(publicUrl: string | undefined, event: NotifyEvent): Links {
+  if (!publicUrl) return { dashboard: null, portal: null };
+  const base = publicUrl.replace(/\/+$/, "");
+  return {
+    dashboard: event.event.startsWith("escalation.") ? `${base}/dashboard/escalations/${encodeURIComponent((event as EscalationEvent).escalation.id)}` : null,
+    portal: `${base}/portal`,
+  };
+}
+
+const PRIORITY_WORD: Readonly<Record<Priority, string>> = { critical: "CRITICAL", high: "HIGH", medium: "MEDIUM", low: "LOW" };
+
+function headline(e: EscalationEvent): string {
+  const x = e.escalation;
+  const what = x.check_title ?? x.check ?? "an issue";
+  switch (e.event) {
+    case "escalation.opened":
+      return `Escalation opened: ${what} at ${x.site_name}`;
+    case "escalation.sla_missed":
+      return `SLA missed (${e.sla === "response" ? "no response" : "not resolved"}): ${what} at ${x.site_name}`;
+    case "escalation.acknowledged":
+      return `Escalation acknowledged: ${what} at ${x.site_name}`;
+    case "escalation.resolved":
+      return `Escalation resolved: ${what} at ${x.site_name}`;
+  }
+}
+
+/** A staff e-mail about a ticket. */
+export function staffEmail(e: EscalationEvent, links: Links): { subject: string; text: string } {
+  const x = e.escalation;
+  const lines = [
+    headline(e),
+    "",
+    `Priority:   ${x.priority} (severity ${x.severity}${x.category ? `, ${x.category}` : ""})`,
+    `Site:       ${x.site_name} (${x.org_name})`,
+    `Host:       ${x.host_id ?? "-"}`,
+    `Check:      ${x.check ?? "-"}`,
+    `Reason:     ${x.reason}`,
+    `Status:     ${x.status}`,
+    `Respond by: ${x.response_due_at}`,
+    `Resolve by: ${x.resolution_due_at}`,
+  ];
+  if (links.dashboard) lines.push("", `Open the ticket: ${links.dashboard}`);
+  return { subject: `[${PRIORITY_WORD[x.priority]}] ${headline(e)}`.slice(0, 200), text: lines.join("\n") + "\n" };
+}
+
+/** A clinic-facing e-mail: no clinic, host, check or patient details; only a pointer to the portal. */
+export function clientEmail(e: ClientNotice | DigestEvent, links: Links): { subject: string; text: string } {
+  const portal = links.portal ?? "your OsirisCare portal";
+  if (e.event === "client.notice") {
+    return {
+      subject: "A compliance issue was handed to your IT provider",
+      text:
+        `Your compliance appliance found an issue it could not fix by itself and handed it to your IT provider ` +
+        `(priority: ${e.priority}).\n\nYou do not need to do anything. To see the details, sign in to the portal:\n${portal}\n`,
+    };
+  }
+  const period = e.cadence === "daily" ? "day" : "week";
+  const lines = [
+    `Your ${e.cadence} compliance summary (${e.period_from.slice(0, 10)} to ${e.period_to.slice(0, 10)}):`,
+    "",
+    `- Problems fixed automatically: ${e.fixed_automatically}`,
+    `- Issues handed to your IT provider: ${e.opened}`,
+    `- Issues your IT provider resolved: ${e.resolved}`,
+    `- Issues still open: ${e.open_now}`,
+  ];
+  if (e.by_category.length) lines.push("", "New issues by area:", ...e.by_category.map((c) => `- ${c.title}: ${c.opened}`));
+  if (e.opened === 0 && e.resolved === 0 && e.fixed_automatically === 0) lines.push("", `Nothing changed in the last ${period}.`);
+  lines.push("", `Details are in the portal: ${portal}`);
+  return { subject: `Your ${e.cadence} compliance summary`, text: lines.join("\n") + "\n" };
+}
+
+/** A Slack-compatible incoming-webhook body. */
+export function slackMessage(e: EscalationEvent, links: Links): { text: string } {
+  const x = e.escalation;
+  const link = links.dashboard ? ` <${links.dashboard}|Open>` : "";
+  return { text: `[${PRIORITY_WORD[x.priority]}] ${headline(e)}${x.host_id ? ` (host ${x.host_id})` : ""}: ${x.reason.slice(0, 500)}${link}` };
+}
+
+/** Syslog severity for an event: open problems by priority, lifecycle changes as notices. */
+export function syslogSeverity(e: EscalationEvent): "critical" | "error" | "warning" | "notice" | "info" {
+  if (e.event === "escalation.resolved") return "info";
+  if (e.event === "escalation.acknowledged") return "notice";
+  return ({ critical: "critical", high: "error", medium: "warning", low: "notice" } as const)[e.escalation.priority];
+}
+
+/** The category title clinic staff read (never the check or host). */
+export function categoryTitle(category: string | null): string {
+  return category !== null && isCategory(category) ? CATEGORY_TITLES[category] : "Other";
+}
+
+/** One line for logs and syslog messages. */
+export function summaryLine(e: EscalationEvent): string {
+  return `${headline(e)}: ${e.escalation.reason}`;
+}
