@@ -41,6 +41,8 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
   --metrics-token-file  file with the bearer token Prometheus sends to GET /metrics (off without it)
   --vault-key-file      credential vault key, 0600 (default ${DEFAULT_VAULT_KEY_FILE} next to --key-file; created on first start)
   --vault-previous-key-file  a vault key being rotated out (repeatable)
+  --l2-config   YAML/JSON: L2 planner endpoints per MSP ({endpoints: {"*"|MSP_ID: {url, model, api_key_file}}})
+  --l2-url, --l2-model, --l2-key-file  one OpenAI-compatible endpoint for every MSP (L2 is off without any)
 Environment: ${DB_TOKEN_ENV} (libSQL server token), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
 
@@ -62,6 +64,10 @@ export async function run(args: string[]): Promise<number> {
         "metrics-token-file": { type: "string" },
         "vault-key-file": { type: "string" },
         "vault-previous-key-file": { type: "string", multiple: true },
+        "l2-config": { type: "string" },
+        "l2-url": { type: "string" },
+        "l2-model": { type: "string" },
+        "l2-key-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -104,6 +110,16 @@ export async function run(args: string[]): Promise<number> {
     relay = await runRelay({
       ...(mailer ? { mailer } : {}),
       ...(values["metrics-token-file"] ? { metricsTokenFile: values["metrics-token-file"] } : {}),
+      ...(values["l2-config"] || values["l2-url"] || values["l2-model"]
+        ? {
+            l2: {
+              ...(values["l2-config"] ? { file: values["l2-config"] } : {}),
+              ...(values["l2-url"] ? { url: values["l2-url"] } : {}),
+              ...(values["l2-model"] ? { model: values["l2-model"] } : {}),
+              ...(values["l2-key-file"] ? { apiKeyFile: values["l2-key-file"] } : {}),
+            },
+          }
+        : {}),
       ...(process.env[VAULT_KEY_ENV] ? { vaultKeyEnv: process.env[VAULT_KEY_ENV] } : { vaultKeyFile: values["vault-key-file"] ?? join(dirname(values["key-file"]), DEFAULT_VAULT_KEY_FILE), vaultPreviousKeyFiles: values["vault-previous-key-file"] ?? [] }),
       db: values.db,
       keyFile: values["key-file"],

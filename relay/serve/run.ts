@@ -14,6 +14,9 @@ import type { Mailer } from "../mail/mailer.ts";
 import { tokenSha256 } from "../auth/token.ts";
 import { createCredentialVault } from "../credentials/create-vault.ts";
 import { DEFAULT_LEARNING_INTERVAL_MS, startLearningScheduler } from "../learning/index.ts";
+import { startEscalationScheduler } from "../escalations/index.ts";
+import { loadL2Config, type L2ConfigSources } from "../l2/index.ts";
+import { hostname } from "node:os";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -42,6 +45,10 @@ export interface RunRelayOptions {
   vaultKeyEnv?: string;
   /** How often the learning loop mines healing attempts (default 60 s). */
   learningIntervalMs?: number;
+  /** The L2 planner's model endpoints (`--l2-config`, or `--l2-url`/`--l2-model`/`--l2-key-file`); L2 is off without. */
+  l2?: L2ConfigSources;
+  /** How often escalation SLAs, notification deliveries and digests are swept (default 15 s). */
+  escalationIntervalMs?: number;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -59,6 +66,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   let stopJobs = async (): Promise<void> => undefined;
   try {
     const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
+    const l2 = opts.l2 ? await loadL2Config(opts.l2, { readText: (path) => readFile(path, "utf8"), fetch }) : undefined;
     const vault =
       opts.vaultKeyEnv || opts.vaultKeyFile
         ? await createCredentialVault({
@@ -80,9 +88,13 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       ...(opts.mailer ? { mailer: opts.mailer } : {}),
       ...(metricsToken ? { metricsTokenSha256: tokenSha256(metricsToken) } : {}),
       ...(vault ? { vault } : {}),
+      ...(l2 ? { l2 } : {}),
     };
     // Background jobs; each takes a lease in the database, so several relay processes on one database share them.
-    const jobs: { stop(): Promise<void> }[] = [startLearningScheduler(deps, { intervalMs: opts.learningIntervalMs ?? DEFAULT_LEARNING_INTERVAL_MS })];
+    const jobs: { stop(): Promise<void> }[] = [
+      startLearningScheduler(deps, { intervalMs: opts.learningIntervalMs ?? DEFAULT_LEARNING_INTERVAL_MS }),
+      startEscalationScheduler(deps, { notify: { fetch, hostname: hostname() }, ...(opts.escalationIntervalMs ? { intervalMs: opts.escalationIntervalMs } : {}) }),
+    ];
     stopJobs = async () => {
       for (const job of jobs.splice(0)) await job.stop().catch((e: unknown) => opts.log.error("relay_job_stop_failed", { error: (e as Error).message }));
     };
