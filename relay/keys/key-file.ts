@@ -1,74 +1,20 @@
 /**
- * The relay's private key file (Node adapter): 32 raw bytes (an Ed25519 seed), mode 0600, owned by the
- * service user. Created atomically and never overwritten: the bytes go to an O_EXCL temporary file that is
- * fsynced and then hard-linked into place (which fails rather than replaces), and the directory is fsynced.
- * Reading refuses symlinks, files other users can read, and anything that is not exactly a key.
+ * The relay's private key file (Node adapter): 32 raw bytes (an Ed25519 seed), mode 0600, created atomically
+ * and never overwritten (secret-file.ts).
  */
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { link, mkdir, open, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import type { Random } from "../deps.ts";
-import { RelayError } from "../errors.ts";
+import { createSecretFile, readSecretFile, SECRET_FILE_MODE } from "./secret-file.ts";
 
 export const RELAY_KEY_BYTES = 32;
-export const KEY_FILE_MODE = 0o600;
+export const KEY_FILE_MODE = SECRET_FILE_MODE;
+const WHAT = "Relay key file";
 
 /** Reads the key file at `path`, or returns null when there is none. */
-export async function readRelayKeyFile(path: string): Promise<Uint8Array | null> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    if (code === "ELOOP") throw new RelayError("config", `Relay key file ${path} is a symbolic link; refusing to follow it`);
-    throw new RelayError("config", `Cannot open relay key file ${path}: ${code ?? (e as Error).message}`);
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new RelayError("config", `Relay key file ${path} is not a regular file`);
-    const mode = info.mode & 0o777;
-    if ((mode & 0o077) !== 0) throw new RelayError("config", `Relay key file ${path} must be mode 0600 (owner only); saw mode 0${mode.toString(8)}`);
-    if (info.size !== RELAY_KEY_BYTES) throw new RelayError("config", `Relay key file ${path} must hold a ${RELAY_KEY_BYTES}-byte key; saw ${info.size} bytes`);
-    return new Uint8Array(await handle.readFile());
-  } finally {
-    await handle.close();
-  }
+export function readRelayKeyFile(path: string): Promise<Uint8Array | null> {
+  return readSecretFile(path, WHAT, RELAY_KEY_BYTES);
 }
 
 /** Creates a new key file at `path` from `random`; RelayError `config` if a file is already there. */
-export async function createRelayKeyFile(path: string, random: Random): Promise<Uint8Array> {
-  const secret = random(RELAY_KEY_BYTES);
-  if (!(secret instanceof Uint8Array) || secret.length !== RELAY_KEY_BYTES) throw new TypeError(`Cannot create a relay key: random(${RELAY_KEY_BYTES}) must return ${RELAY_KEY_BYTES} bytes`);
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, KEY_FILE_MODE);
-    try {
-      await handle.chmod(KEY_FILE_MODE);
-      await handle.writeFile(secret);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await link(tmp, path);
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-    }
-    const d = await open(dir, constants.O_RDONLY);
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new RelayError("config", `Relay key file ${path} already exists; refusing to overwrite a key`);
-    throw new RelayError("config", `Cannot write relay key file ${path}: ${code ?? (e as Error).message}`);
-  }
-  return secret;
+export function createRelayKeyFile(path: string, random: Random): Promise<Uint8Array> {
+  return createSecretFile(path, WHAT, RELAY_KEY_BYTES, random);
 }
