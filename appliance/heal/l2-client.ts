@@ -24,14 +24,13 @@ import type { Facts } from "../engine/types.ts";
 import { runbookAddresses } from "./rules.ts";
 import { clip } from "./policy.ts";
 
-export const L2_REQUEST_SCHEMA = "osiris.l2.plan-request/v1";
-export const L2_RESPONSE_SCHEMA = "osiris.l2.plan-response/v1";
+import { L2_REQUEST_SCHEMA, L2_RESPONSE_SCHEMA, l2PlanResponseSchema, MAX_L2_REASONING_CHARS, type L2PlanResponse } from "../../protocol/l2.ts";
+
+export { L2_REQUEST_SCHEMA, L2_RESPONSE_SCHEMA, l2PlanResponseSchema, MAX_L2_REASONING_CHARS, type L2PlanResponse };
 /** Below this confidence a plan is not run: a wrong fix on a clinic machine costs more than a human's look. */
 export const L2_CONFIDENCE_THRESHOLD = 0.8;
 /** The planner gets this long; then the incident escalates (and the relay may still learn from it). */
 export const L2_TIMEOUT_MS = 30_000;
-/** Longest planner explanation kept (it is shown to humans, never executed). */
-export const MAX_L2_REASONING_CHARS = 2_000;
 /** Most candidate runbooks offered (the catalogue has a handful per check). */
 export const MAX_L2_CANDIDATES = 20;
 
@@ -60,17 +59,6 @@ export interface L2PlanRequest {
   candidates: L2Candidate[];
 }
 
-/** What the planner answers (validated before anything is read from it). */
-export const l2PlanResponseSchema = z.strictObject({
-  schema: z.literal(L2_RESPONSE_SCHEMA),
-  request_id: z.string().max(128),
-  /** A catalogue runbook id, or null when the planner has no safe answer. */
-  runbook: z.string().max(128).nullable(),
-  params: z.record(z.string().max(64), z.json()),
-  confidence: z.number().min(0).max(1),
-  reasoning: z.string().max(MAX_L2_REASONING_CHARS),
-});
-export type L2PlanResponse = z.output<typeof l2PlanResponseSchema>;
 
 /** The planner as the engine sees it: resolves with the raw (untrusted) response, rejects when unreachable. */
 export type Planner = (request: L2PlanRequest, signal: AbortSignal) => Promise<unknown>;

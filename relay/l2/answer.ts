@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { catalogue, validateParams, type Json, type Runbook } from "../../protocol/catalogue/mod.ts";
 import { scrub } from "../../protocol/scrub.ts";
-import { MAX_L2_REASONING_CHARS } from "./messages.ts";
+import { MAX_L2_REASONING_CHARS } from "../../protocol/l2.ts";
 
 export const llmAnswerSchema = z.strictObject({
   runbook_id: z.string().max(128).nullable(),

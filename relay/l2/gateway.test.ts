@@ -13,7 +13,7 @@ import { ingestEscalation } from "../escalations/escalations.ts";
 import { asUser, count, enrolledAppliance, random, testRelay, userInit, type TestAppliance, type TestRelay } from "../_testing.ts";
 import { createMsp, createOrganisation, createSite } from "../tenants/tenants.ts";
 import { startChatStandin, type Scripted, type Standin, type StandinRequest } from "./_llm-standin.ts";
-import { L2_REQUEST_SCHEMA, type L2PlanResponse } from "./messages.ts";
+import { L2_REQUEST_SCHEMA, type L2PlanResponse } from "../../protocol/l2.ts";
 
 const KEY = "sk-standin-0123456789abcdef";
 

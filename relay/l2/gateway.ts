@@ -26,7 +26,7 @@ import type { AuthedAppliance } from "../http/types.ts";
 import { judgeAnswer } from "./answer.ts";
 import { endpointFor } from "./config.ts";
 import { chatCompletion, LlmError } from "./llm.ts";
-import { L2_RESPONSE_SCHEMA, l2PlanRequestSchema, MAX_L2_REASONING_CHARS, type L2PlanRequest, type L2PlanResponse } from "./messages.ts";
+import { L2_RESPONSE_SCHEMA, l2PlanRequestSchema, MAX_L2_REASONING_CHARS, type L2PlanRequest, type L2PlanResponse } from "../../protocol/l2.ts";
 import { buildPrompt, injectionSignals } from "./prompt.ts";
 import { exceededBudget, l2Settings, usage } from "./settings.ts";
 

@@ -8,7 +8,7 @@ import { parseJsonBody } from "../http/body.ts";
 import { SITE_OPERATORS, type RelayContext, type RouteSpec } from "../http/types.ts";
 import { decisionQuerySchema, decisionViewSchema, listDecisions } from "./decisions.ts";
 import { planIncident } from "./gateway.ts";
-import { l2PlanRequestSchema, l2PlanResponseSchema, MAX_L2_REQUEST_BYTES } from "./messages.ts";
+import { l2PlanRequestSchema, l2PlanResponseSchema, MAX_L2_REQUEST_BYTES } from "../../protocol/l2.ts";
 import { l2SettingsUpdateSchema, l2SettingsView, l2SettingsViewSchema, updateL2Settings } from "./settings.ts";
 
 const SMALL_BODY = 4 * 1024;

@@ -1,15 +1,15 @@
 /**
- * The L2 plan request an appliance sends and the answer it gets (`POST /api/l2/plan`). The shapes are the
- * appliance's (appliance/heal/l2-client.ts builds the request and parses the answer strictly); the relay
- * checks them here at its boundary. The relay trusts nothing in the request beyond the incident itself: the
+ * The L2 plan request an appliance sends and the answer it gets (`POST /api/l2/plan`): the one contract both
+ * sides use. The appliance (appliance/heal/l2-client.ts) builds the request and parses the answer strictly;
+ * the relay (relay/l2/) checks the request at its boundary. The relay trusts nothing in the request beyond the incident itself: the
  * candidate runbooks and titles it carries are ignored in favour of the relay's own catalogue.
  *
  * An answer with `runbook: null` means "escalate": the appliance hands the incident to L3 and runs nothing.
  */
 import { z } from "zod";
-import { PLATFORMS } from "../../protocol/catalogue/mod.ts";
-import { idSchema } from "../../protocol/ids.ts";
-import { INCIDENT_SEVERITIES } from "../../protocol/sync.ts";
+import { PLATFORMS } from "./catalogue/mod.ts";
+import { idSchema } from "./ids.ts";
+import { INCIDENT_SEVERITIES } from "./sync.ts";
 
 export const L2_REQUEST_SCHEMA = "osiris.l2.plan-request/v1";
 export const L2_RESPONSE_SCHEMA = "osiris.l2.plan-response/v1";
