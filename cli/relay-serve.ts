@@ -9,6 +9,8 @@ import { systemClock } from "../relay/deps.ts";
 import { jsonLog } from "../relay/log.ts";
 import { smtpMailer } from "../relay/mail/mailer.ts";
 import { VAULT_KEY_ENV } from "../relay/credentials/create-vault.ts";
+import { ARCHIVE_ACCESS_KEY_ENV, ARCHIVE_SECRET_KEY_ENV, archiveConfig, archiveCredentials } from "../relay/archive/index.ts";
+import { readFile } from "node:fs/promises";
 import { runRelay } from "../relay/serve/run.ts";
 
 export const summary = "run the relay (HTTPS with --tls-cert/--tls-key)";
@@ -43,7 +45,10 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
   --vault-previous-key-file  a vault key being rotated out (repeatable)
   --l2-config   YAML/JSON: L2 planner endpoints per MSP ({endpoints: {"*"|MSP_ID: {url, model, api_key_file}}})
   --l2-url, --l2-model, --l2-key-file  one OpenAI-compatible endpoint for every MSP (L2 is off without any)
-Environment: ${DB_TOKEN_ENV} (libSQL server token), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
+  --archive-endpoint URL, --archive-bucket NAME  S3 bucket with Object Lock for the WORM evidence archive
+  --archive-region (default us-east-1), --archive-retention-days (default 2192, about 6 years)
+  --archive-credentials-file  0600 JSON {"access_key_id","secret_access_key"} (or the environment, below)
+Environment: ${DB_TOKEN_ENV} (libSQL server token), ${ARCHIVE_ACCESS_KEY_ENV} / ${ARCHIVE_SECRET_KEY_ENV} (archive), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
 
 export async function run(args: string[]): Promise<number> {
@@ -68,6 +73,11 @@ export async function run(args: string[]): Promise<number> {
         "l2-url": { type: "string" },
         "l2-model": { type: "string" },
         "l2-key-file": { type: "string" },
+        "archive-endpoint": { type: "string" },
+        "archive-bucket": { type: "string" },
+        "archive-region": { type: "string" },
+        "archive-retention-days": { type: "string" },
+        "archive-credentials-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -107,8 +117,21 @@ export async function run(args: string[]): Promise<number> {
           ...(process.env[SMTP_USER_ENV] ? { user: process.env[SMTP_USER_ENV], pass: process.env[SMTP_PASS_ENV] ?? "" } : {}),
         })
       : undefined;
+    const archiveEndpoint = values["archive-endpoint"];
+    const archiveBucket = values["archive-bucket"];
+    const archive =
+      archiveEndpoint || archiveBucket
+        ? archiveConfig({
+            endpoint: archiveEndpoint ?? "",
+            bucket: archiveBucket ?? "",
+            ...(values["archive-region"] ? { region: values["archive-region"] } : {}),
+            ...(values["archive-retention-days"] ? { retentionDays: Number(values["archive-retention-days"]) } : {}),
+            ...(await archiveCredentials(process.env, { ...(values["archive-credentials-file"] ? { file: values["archive-credentials-file"] } : {}), readFile: async (p) => new Uint8Array(await readFile(p)) })),
+          })
+        : undefined;
     relay = await runRelay({
       ...(mailer ? { mailer } : {}),
+      ...(archive ? { archive } : {}),
       ...(values["metrics-token-file"] ? { metricsTokenFile: values["metrics-token-file"] } : {}),
       ...(values["l2-config"] || values["l2-url"] || values["l2-model"]
         ? {

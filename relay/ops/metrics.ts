@@ -2,11 +2,12 @@
  * Prometheus metrics for the MSP's monitoring, derived from the database at scrape time so every relay
  * process sharing one database reports the same figures (no per-process counters to add up):
  * evidence ingested (a counter: `rate()` gives bundles/s), integrity incidents (verification failures) by
- * code, appliances by time since their last sync, and queue depths (pending orders, archive queue,
- * notification deliveries, when those features' tables exist).
+ * code, appliances by time since their last sync, and queue depths (pending orders, open escalations,
+ * notification deliveries, the WORM archive queue).
  */
 import type { RelayDb } from "../db/index.ts";
 import { parseIsoTime } from "../../protocol/ids.ts";
+import { archiveMetricLines, archiveQueueDepth } from "../archive/index.ts";
 
 /** Last-sync age buckets (upper bounds in seconds), plus "never". */
 const AGE_BUCKETS: readonly [string, number][] = [
@@ -17,11 +18,10 @@ const AGE_BUCKETS: readonly [string, number][] = [
   ["older", Number.POSITIVE_INFINITY],
 ];
 
-/** Queue tables that may exist (added by features): metric name → SQL counting what waits. */
-const OPTIONAL_QUEUES: readonly [string, string][] = [
-  ["archive_pending", "SELECT count(*) AS n FROM archive_objects WHERE state != 'archived'"],
-  ["notifications_pending", "SELECT count(*) AS n FROM notification_deliveries WHERE state = 'pending'"],
-  ["escalations_open", "SELECT count(*) AS n FROM escalations WHERE state != 'resolved'"],
+/** Queues: metric label → SQL counting what waits. */
+const QUEUES: readonly [string, string][] = [
+  ["notifications_pending", "SELECT count(*) AS n FROM notification_deliveries WHERE status = 'pending'"],
+  ["escalations_open", "SELECT count(*) AS n FROM escalations WHERE status != 'resolved'"],
 ];
 
 function line(name: string, value: number, labels: Record<string, string> = {}): string {
@@ -68,12 +68,7 @@ export async function renderMetrics(db: RelayDb, now: number): Promise<string> {
 
   help("osiris_queue_depth", "gauge", "Work waiting: signed orders not yet done, archive uploads, notification deliveries, open escalations.");
   out.push(line("osiris_queue_depth", await scalar(db, "SELECT count(*) AS n FROM orders WHERE status = 'pending' AND expires_at > ?", [new Date(now).toISOString()]), { queue: "orders_pending" }));
-  for (const [queue, sql] of OPTIONAL_QUEUES) {
-    try {
-      out.push(line("osiris_queue_depth", await scalar(db, sql), { queue }));
-    } catch {
-      // That feature's table is not in this database's schema.
-    }
-  }
+  for (const [queue, sql] of QUEUES) out.push(line("osiris_queue_depth", await scalar(db, sql), { queue }));
+  out.push(...archiveMetricLines(await archiveQueueDepth(db, now)));
   return out.join("\n") + "\n";
 }

@@ -48,6 +48,8 @@ test("GET /metrics needs the monitoring token, then reports ingest, failures, ap
     assert.match(text, /^osiris_appliances\{last_sync="never"\} 1$/m);
     assert.match(text, /^osiris_queue_depth\{queue="orders_pending"\} 0$/m);
     assert.match(text, /^# TYPE osiris_verification_failures_total counter$/m);
+    assert.match(text, /^osiris_queue_depth\{queue="escalations_open"\} 0$/m);
+    assert.match(text, /^osiris_archive_queue_depth\{state="pending"\} 3$/m, "three bundles wait for the WORM archive (none configured)");
   } finally {
     await relay.close();
   }

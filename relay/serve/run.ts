@@ -17,6 +17,7 @@ import { DEFAULT_LEARNING_INTERVAL_MS, startLearningScheduler } from "../learnin
 import { startEscalationScheduler } from "../escalations/index.ts";
 import { loadL2Config, type L2ConfigSources } from "../l2/index.ts";
 import { hostname } from "node:os";
+import { startArchiver, type ArchiverOptions } from "../archive/index.ts";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -49,6 +50,8 @@ export interface RunRelayOptions {
   l2?: L2ConfigSources;
   /** How often escalation SLAs, notification deliveries and digests are swept (default 15 s). */
   escalationIntervalMs?: number;
+  /** The S3 Object Lock archive (archive/config.ts archiveConfig); without it bundles wait in the archive queue. */
+  archive?: ArchiverOptions;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -94,6 +97,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
     const jobs: { stop(): Promise<void> }[] = [
       startLearningScheduler(deps, { intervalMs: opts.learningIntervalMs ?? DEFAULT_LEARNING_INTERVAL_MS }),
       startEscalationScheduler(deps, { notify: { fetch, hostname: hostname() }, ...(opts.escalationIntervalMs ? { intervalMs: opts.escalationIntervalMs } : {}) }),
+      ...(opts.archive ? [startArchiver(deps, opts.archive)] : []),
     ];
     stopJobs = async () => {
       for (const job of jobs.splice(0)) await job.stop().catch((e: unknown) => opts.log.error("relay_job_stop_failed", { error: (e as Error).message }));
