@@ -13,6 +13,7 @@ import { DEPLOYMENT_MODES, HEALING_OUTCOMES, jsonObjectSchema, MAX_BUNDLE_LINE_B
 import { ValidationError } from "./errors.ts";
 import { idSchema, isoTimeSchema, keyIdSchema, publicKeyHexSchema, sha256HexSchema } from "./ids.ts";
 import { parseSchema } from "./schema.ts";
+import { DEVICE_TYPES } from "./catalogue/services.ts";
 
 export const PUSH_SCHEMA = "osiris.sync.push/v1";
 export const PULL_SCHEMA = "osiris.sync.pull/v1";
@@ -140,9 +141,50 @@ export const inventoryHostSchema = z.strictObject({
   reachable: z.boolean(),
   last_seen: isoTimeSchema.nullable(),
 });
+// ---- network discovery (appliance/discovery → relay/inventory) ----
+/** Most open ports reported per discovered device; most subnets per discovery scan. */
+export const MAX_DEVICE_PORTS = 256;
+export const MAX_DISCOVERY_SUBNETS = 64;
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+export const IPV4_PATTERN = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+export const MAC_PATTERN = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+const ipv4 = z.string().max(15).regex(IPV4_PATTERN, "expected an IPv4 address like 192.168.1.20");
+const macAddress = z.string().max(17).regex(MAC_PATTERN, "expected a lower-case MAC like 00:1b:a9:12:34:56");
+const tcpPort = z.number().int().min(1).max(65_535);
+/** One device found by network discovery: what answered, its names, vendor, open ports and classification. */
+export const discoveredDeviceSchema = z.strictObject({
+  ip: ipv4,
+  mac: macAddress.nullable(),
+  vendor: text.nullable(),
+  hostname: text.nullable(),
+  mdns_name: text.nullable(),
+  netbios_name: text.nullable(),
+  open_ports: z.array(tcpPort).max(MAX_DEVICE_PORTS),
+  device_type: z.enum(DEVICE_TYPES),
+  confidence: z.number().int().min(0).max(100),
+  evidence: z.array(text).max(16),
+});
+export type DiscoveredDevice = z.output<typeof discoveredDeviceSchema>;
+/** One discovery scan. `complete: false` (aborted, timed out) means absent devices must not be taken as gone. */
+export const discoveryReportSchema = z.strictObject({
+  scan_id: idSchema,
+  trigger: z.enum(["schedule", "order"]),
+  order_id: idSchema.nullable(),
+  subnets: z.array(z.string().max(18).regex(/^[0-9.]+\/\d{1,2}$/, "expected an IPv4 CIDR like 192.168.1.0/24")).min(1).max(MAX_DISCOVERY_SUBNETS),
+  ports: z.array(tcpPort).max(1024),
+  started_at: isoTimeSchema,
+  finished_at: isoTimeSchema,
+  complete: z.boolean(),
+  probed_hosts: count,
+  excluded_hosts: count,
+  devices: z.array(discoveredDeviceSchema).max(MAX_INVENTORY_HOSTS),
+});
+export type DiscoveryReport = z.output<typeof discoveryReportSchema>;
 export const inventoryBodySchema = z.strictObject({
   at: isoTimeSchema,
   hosts: z.array(inventoryHostSchema).max(MAX_INVENTORY_HOSTS),
+  /** Set when the entry reports a network discovery scan. */
+  discovery: discoveryReportSchema.optional(),
 });
 export type InventoryBody = z.output<typeof inventoryBodySchema>;
 
@@ -230,6 +272,8 @@ export const siteConfigSchema = z.strictObject({
   timezone: timeZone,
   /** Catalogue check ids the MSP has turned off for this site. */
   disabled_checks: z.array(text).max(1000),
+  /** IPv4 addresses and MACs network discovery must never probe (devices the MSP marked excluded). */
+  discovery_exclude: z.array(z.union([ipv4, macAddress])).max(MAX_INVENTORY_HOSTS).optional(),
 });
 export type SiteConfig = z.output<typeof siteConfigSchema>;
 

@@ -1,0 +1,65 @@
+/**
+ * Discovery settings (the `discovery:` section of the appliance config), validated once at the boundary.
+ * Every bound has a reason: a clinic network is small, its devices can be fragile, and a scan must end.
+ */
+import { z } from "zod";
+import { SCAN_DEPTHS } from "../../protocol/catalogue/mod.ts";
+import { ValidationError } from "../../protocol/errors.ts";
+import { parseSchema } from "../../protocol/schema.ts";
+import { IPV4_PATTERN, MAC_PATTERN, MAX_DISCOVERY_SUBNETS, MAX_INVENTORY_HOSTS } from "../../protocol/sync.ts";
+import { DEFAULT_ARP_PATH } from "./arp.ts";
+import { parseCidr } from "./cidr.ts";
+import { DiscoveryError } from "./errors.ts";
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const discoveryConfigSchema = z.strictObject({
+  /** The only subnets discovery may ever send a packet to (IPv4 CIDR, /16 or smaller). Empty: discovery off. */
+  subnets: z
+    .array(z.string().max(18))
+    .max(MAX_DISCOVERY_SUBNETS)
+    .default([])
+    .superRefine((list, ctx) => {
+      list.forEach((s, i) => {
+        try {
+          parseCidr(s);
+        } catch (e) {
+          ctx.addIssue({ code: "custom", path: [i], message: (e as Error).message });
+        }
+      });
+    }),
+  /** `nightly`: once a day at `nightly_at` (site time zone); `off`: only when a signed order asks. */
+  schedule: z.enum(["nightly", "off"]).default("nightly"),
+  nightly_at: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, "expected a time of day HH:MM like 02:30").default("02:30"),
+  /** Port list of the scheduled scan: the catalogue's `quick` or `full` set. */
+  depth: z.enum(SCAN_DEPTHS).default("quick"),
+  /** Hosts probed at once; each host only ever sees one probe at a time. */
+  concurrency: int(1, 256).default(16),
+  /** Probe starts per second overall: 50/s scans a /24 at the quick depth in about three minutes. */
+  rate_per_second: int(1, 2000).default(50),
+  connect_timeout_ms: int(100, 30_000).default(1500),
+  name_timeout_ms: int(100, 10_000).default(1500),
+  /** Silent probes before a host not in the ARP table is given up. */
+  liveness_probes: int(1, 64).default(6),
+  /** Resolvers for reverse DNS (e.g. the domain controller); empty: the system's. */
+  dns_servers: z.array(z.string().regex(IPV4_PATTERN, "expected an IPv4 address")).max(4).default([]),
+  arp_path: z.string().min(1).max(4096).default(DEFAULT_ARP_PATH),
+  /** Addresses and MACs never to probe, besides those the relay sends (site config `discovery_exclude`). */
+  exclude: z
+    .array(z.string().refine((s) => IPV4_PATTERN.test(s) || MAC_PATTERN.test(s.toLowerCase()), { error: (i) => `expected an IPv4 address or a MAC: current value is ${JSON.stringify(i.input)}` }))
+    .max(MAX_INVENTORY_HOSTS)
+    .default([]),
+  /** A scan still running after this long is stopped (its partial result is reported as incomplete). */
+  max_duration_s: int(60, 6 * 3600).default(3 * 3600),
+});
+export type DiscoveryConfig = z.output<typeof discoveryConfigSchema>;
+
+/** Validates the `discovery:` section; throws DiscoveryError("invalid_options") naming the field and value. */
+export function parseDiscoveryConfig(raw: unknown): DiscoveryConfig {
+  try {
+    return parseSchema(discoveryConfigSchema, raw ?? {}, "discovery");
+  } catch (e) {
+    if (e instanceof ValidationError) throw new DiscoveryError("invalid_options", e.message);
+    throw e;
+  }
+}
