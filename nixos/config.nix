@@ -125,6 +125,21 @@ let
         retention_days = cfg.evidenceRetentionDays;
       };
       ntp = { max_skew_s = cfg.ntpMaxSkewSec; };
+      discovery = {
+        subnets = cfg.discoverySubnets;
+        schedule = cfg.discoverySchedule;
+        nightly_at = cfg.discoveryNightlyAt;
+        depth = cfg.discoveryDepth;
+        concurrency = cfg.discoveryConcurrency;
+        rate_per_second = cfg.discoveryRatePerSecond;
+        connect_timeout_ms = cfg.discoveryConnectTimeoutMs;
+        name_timeout_ms = cfg.discoveryNameTimeoutMs;
+        liveness_probes = cfg.discoveryLivenessProbes;
+        dns_servers = cfg.discoveryDnsServers;
+        arp_path = cfg.discoveryArpPath;
+        exclude = cfg.discoveryExclude;
+        max_duration_s = cfg.discoveryMaxDurationSec;
+      };
       status_page = {
         port = cfg.statusPagePort;
         bind = cfg.statusPageBind;

@@ -125,7 +125,12 @@ let
     ]);
   outputToSite =
     lib.optional (subnets4 != [ ]) "ip daddr ${nftSet subnets4} tcp dport ${nftSet sitePorts} accept"
-    ++ lib.optional (subnets6 != [ ]) "ip6 daddr ${nftSet subnets6} tcp dport ${nftSet sitePorts} accept";
+    ++ lib.optional (subnets6 != [ ]) "ip6 daddr ${nftSet subnets6} tcp dport ${nftSet sitePorts} accept"
+    # Discovery: TCP connect probes and NetBIOS name queries to the configured discovery subnets only.
+    ++ lib.optionals (cfg.discoverySubnets != [ ]) [
+      "ip daddr ${nftSet cfg.discoverySubnets} tcp flags & (syn | ack) == syn accept"
+      "ip daddr ${nftSet cfg.discoverySubnets} udp dport 137 accept"
+    ];
   outputMdns = lib.optionals (cfg.mdns && hasLan) [
     "oifname ${lan} ip daddr 224.0.0.251 udp dport 5353 accept"
     "oifname ${lan} ip6 daddr ff02::fb udp dport 5353 accept"
@@ -404,6 +409,73 @@ in
       default = [ ];
       example = [ "192.168.10.0/24" ];
       description = "The site's host subnets (CIDR): outbound SSH (22) and WinRM (5985, 5986) plus any target port are allowed to these only.";
+    };
+    # ---- network discovery (the appliance's `discovery:` section) ----
+    discoverySubnets = mkOption {
+      type = types.listOf (types.strMatching cidrPattern);
+      default = [ ];
+      example = [ "192.168.10.0/24" ];
+      description = "The only IPv4 subnets (CIDR, /16 or smaller) discovery may ever probe; empty: discovery off. The firewall lets probes reach these subnets only.";
+    };
+    discoverySchedule = mkOption {
+      type = types.enum [ "nightly" "off" ];
+      default = "nightly";
+      description = "nightly: scan once a day at discoveryNightlyAt (site time zone); off: only when a signed discovery_scan order asks.";
+    };
+    discoveryNightlyAt = mkOption {
+      type = types.strMatching "([01][0-9]|2[0-3]):[0-5][0-9]";
+      default = "02:30";
+      description = "Time of day (HH:MM, site time zone) of the nightly scan.";
+    };
+    discoveryDepth = mkOption {
+      type = types.enum [ "quick" "full" ];
+      default = "quick";
+      description = "Port list of the scheduled scan: the catalogue's quick or full set.";
+    };
+    discoveryConcurrency = mkOption {
+      type = types.ints.between 1 256;
+      default = 16;
+      description = "Hosts probed at once (each host sees one probe at a time).";
+    };
+    discoveryRatePerSecond = mkOption {
+      type = types.ints.between 1 2000;
+      default = 50;
+      description = "Probe starts per second overall.";
+    };
+    discoveryConnectTimeoutMs = mkOption {
+      type = types.ints.between 100 30000;
+      default = 1500;
+      description = "TCP connect timeout per probe, in milliseconds.";
+    };
+    discoveryNameTimeoutMs = mkOption {
+      type = types.ints.between 100 10000;
+      default = 1500;
+      description = "Timeout of each name lookup (reverse DNS, NetBIOS, mDNS), in milliseconds.";
+    };
+    discoveryLivenessProbes = mkOption {
+      type = types.ints.between 1 64;
+      default = 6;
+      description = "Silent probes before a host not in the ARP table is given up.";
+    };
+    discoveryDnsServers = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      description = "Resolvers for reverse DNS (e.g. the domain controller); empty: the system's.";
+    };
+    discoveryArpPath = mkOption {
+      type = types.str;
+      default = "/proc/net/arp";
+      description = "ARP table read for MAC addresses and vendors.";
+    };
+    discoveryExclude = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      description = "IPv4 addresses and MACs never to probe (fragile medical devices), besides those the relay sends.";
+    };
+    discoveryMaxDurationSec = mkOption {
+      type = types.ints.between 60 21600;
+      default = 10800;
+      description = "A scan still running after this many seconds is stopped and reported as incomplete.";
     };
     egressRefreshInterval = mkOption {
       type = types.str;

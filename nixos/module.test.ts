@@ -51,6 +51,19 @@ const YAML_KEY_OF: Readonly<Record<string, string>> = {
   evidenceRetentionCount: "evidence.retention_count",
   evidenceRetentionDays: "evidence.retention_days",
   ntpMaxSkewSec: "ntp.max_skew_s",
+  discoverySubnets: "discovery.subnets",
+  discoverySchedule: "discovery.schedule",
+  discoveryNightlyAt: "discovery.nightly_at",
+  discoveryDepth: "discovery.depth",
+  discoveryConcurrency: "discovery.concurrency",
+  discoveryRatePerSecond: "discovery.rate_per_second",
+  discoveryConnectTimeoutMs: "discovery.connect_timeout_ms",
+  discoveryNameTimeoutMs: "discovery.name_timeout_ms",
+  discoveryLivenessProbes: "discovery.liveness_probes",
+  discoveryDnsServers: "discovery.dns_servers",
+  discoveryArpPath: "discovery.arp_path",
+  discoveryExclude: "discovery.exclude",
+  discoveryMaxDurationSec: "discovery.max_duration_s",
   statusPagePort: "status_page.port",
   statusPageBind: "status_page.bind",
   mdns: "status_page.mdns",
@@ -564,12 +577,13 @@ test("input accepts only established traffic, loopback, ND/DHCP replies, and the
   assert.not.match(ruleset(RULESET_CASES.defaults), /dport 8080/, "no LAN interfaces: the status page is not reachable");
 });
 
-test("output accepts only established, loopback, DNS, NTP, DHCP, ND, the egress sets, site SSH/WinRM and mDNS", () => {
+test("output accepts only established, loopback, DNS, NTP, DHCP, ND, the egress sets, site SSH/WinRM, discovery probes to the discovery subnets, and mDNS", () => {
   const allowed = [
     /^ct state established,related accept$/, /^oif lo accept$/, /^meta l4proto \{ tcp, udp \} th dport 53 accept$/,
     /^udp dport 123 accept$/, /^udp sport 68 udp dport 67 accept$/, /^udp sport 546 udp dport 547 accept$/,
     /^icmpv6 type \{[a-z0-9-, ]+\} accept$/, /^ip6? daddr \. meta l4proto \. th dport @egress_v[46] accept$/,
     /^ip daddr \{ 192\.168\.10\.0\/24 \} tcp dport \{ 22, 5985, 5986, 2222 \} accept$/,
+    /^ip daddr \{ 192\.168\.10\.0\/24 \} (tcp flags & \(syn \| ack\) == syn|udp dport 137) accept$/,
     /^oifname \{ "enp1s0" \} (ip daddr 224\.0\.0\.251 udp dport 5353|ip6 daddr ff02::fb udp dport 5353|ip protocol igmp) accept$/,
   ];
   for (const line of chain(ruleset(RULESET_CASES.reseller), "output").filter((l) => l.endsWith("accept"))) {

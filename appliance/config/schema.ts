@@ -10,6 +10,7 @@
 import { isIP } from "node:net";
 import { isAbsolute, join, normalize, resolve } from "node:path";
 import { z } from "zod";
+import { discoveryConfigSchema } from "../discovery/options.ts";
 import { HOST_ID_PATTERN, ID_PATTERN } from "../../protocol/ids.ts";
 import { parseWindow, TimeZone, WindowError } from "../heal/windows.ts";
 
@@ -223,6 +224,7 @@ export function configSchema(options: SchemaOptions = {}) {
       targets: list(target).default([]).meta({ description: "Hosts to check: collector local | ssh | winrm | lab." }),
       lab: z.strictObject({ site_dir: path("Lab site fixture directory (fixtures/lab/<site>); its hosts are simulated.") }).optional(),
       credentials_file: path("Standalone mode: YAML file of host credentials (mode 0600), read into memory only.").optional(),
+      discovery: discoveryConfigSchema.prefault({}).meta({ description: "Network discovery: the site's subnets (the only addresses ever probed), schedule and rate." }),
       evidence: z
         .strictObject({
           retention_count: int(1, MAX_RETENTION_COUNT).default(200).meta({ description: "Keep at least the newest N acknowledged bundles." }),

@@ -24,6 +24,7 @@ import type { Clock, EvidenceDraft, HostScan, Log, TargetRef } from "../engine/t
 import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
 import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport, type SiteSettings } from "../heal/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
+import { DiscoveryJob } from "../discovery/index.ts";
 import { OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
@@ -117,6 +118,8 @@ export class Appliance {
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
   #sync: SyncParts | null = null;
+  /** Network discovery, when the config names subnets (nightly, and on a signed discovery_scan order). */
+  #discovery: DiscoveryJob | null = null;
 
   private constructor(p: {
     deps: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">>;
@@ -215,6 +218,17 @@ export class Appliance {
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
       const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, outputs });
+      if (config.discovery.subnets.length > 0) {
+        appliance.#discovery = new DiscoveryJob({
+          config: config.discovery,
+          evidence,
+          clock,
+          random,
+          log,
+          timezone: () => relaySite.current?.timezone ?? config.site.timezone,
+          relayExclusions: () => relaySite.current?.discovery_exclude ?? [],
+        });
+      }
       if (config.relay.url && token !== null) {
         const forceScan: OrderHandler = async (_order, ctx) => {
           const hostId = typeof ctx.params["host_id"] === "string" ? ctx.params["host_id"] : null;
@@ -236,6 +250,7 @@ export class Appliance {
             ...healOrderHandlers({ engine: healing, approvals, target: (id) => byId.get(id)?.ref ?? null, catalogue: d.catalogue }),
             force_scan: forceScan,
             rotate_token: rotateToken,
+            ...(appliance.#discovery ? { discovery_scan: appliance.#discovery.orderHandler() } : {}),
             ...(hostCredentials ? credentialOrderHandlers({ credentials: hostCredentials, targets: config.targets, pins, clock, log }) : {}),
           },
           clock,
@@ -357,6 +372,7 @@ export class Appliance {
   /** Runs the schedule until `stop()`: a cycle at once, then every TICK_MS for what is due; and the sync loop. */
   start(): void {
     this.#sync?.loop.start();
+    this.#discovery?.start();
     const tick = async () => {
       if (this.#stopped) return;
       try {
@@ -375,6 +391,7 @@ export class Appliance {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#sync?.loop.stop();
+    await this.#discovery?.stop();
     await this.#running;
     await this.#targets.close();
     await this.#outputs.close();

@@ -27,30 +27,30 @@ export const discoveryConfigSchema = z.strictObject({
           ctx.addIssue({ code: "custom", path: [i], message: (e as Error).message });
         }
       });
-    }),
+    }).meta({ description: "The only IPv4 subnets (CIDR, /16 or smaller) discovery may ever probe; empty: discovery off." }),
   /** `nightly`: once a day at `nightly_at` (site time zone); `off`: only when a signed order asks. */
-  schedule: z.enum(["nightly", "off"]).default("nightly"),
-  nightly_at: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, "expected a time of day HH:MM like 02:30").default("02:30"),
+  schedule: z.enum(["nightly", "off"]).default("nightly").meta({ description: "nightly: scan once a day at nightly_at (site time zone); off: only when a signed discovery_scan order asks." }),
+  nightly_at: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, "expected a time of day HH:MM like 02:30").default("02:30").meta({ description: "Time of day (HH:MM, site time zone) of the nightly scan." }),
   /** Port list of the scheduled scan: the catalogue's `quick` or `full` set. */
-  depth: z.enum(SCAN_DEPTHS).default("quick"),
+  depth: z.enum(SCAN_DEPTHS).default("quick").meta({ description: "Port list of the scheduled scan: the catalogue's quick or full set." }),
   /** Hosts probed at once; each host only ever sees one probe at a time. */
-  concurrency: int(1, 256).default(16),
+  concurrency: int(1, 256).default(16).meta({ description: "Hosts probed at once (each host sees one probe at a time)." }),
   /** Probe starts per second overall: 50/s scans a /24 at the quick depth in about three minutes. */
-  rate_per_second: int(1, 2000).default(50),
-  connect_timeout_ms: int(100, 30_000).default(1500),
-  name_timeout_ms: int(100, 10_000).default(1500),
+  rate_per_second: int(1, 2000).default(50).meta({ description: "Probe starts per second overall." }),
+  connect_timeout_ms: int(100, 30_000).default(1500).meta({ description: "TCP connect timeout per probe, in milliseconds." }),
+  name_timeout_ms: int(100, 10_000).default(1500).meta({ description: "Timeout of each name lookup (reverse DNS, NetBIOS, mDNS), in milliseconds." }),
   /** Silent probes before a host not in the ARP table is given up. */
-  liveness_probes: int(1, 64).default(6),
+  liveness_probes: int(1, 64).default(6).meta({ description: "Silent probes before a host not in the ARP table is given up." }),
   /** Resolvers for reverse DNS (e.g. the domain controller); empty: the system's. */
-  dns_servers: z.array(z.string().regex(IPV4_PATTERN, "expected an IPv4 address")).max(4).default([]),
-  arp_path: z.string().min(1).max(4096).default(DEFAULT_ARP_PATH),
+  dns_servers: z.array(z.string().regex(IPV4_PATTERN, "expected an IPv4 address")).max(4).default([]).meta({ description: "Resolvers for reverse DNS (e.g. the domain controller); empty: the system's." }),
+  arp_path: z.string().min(1).max(4096).default(DEFAULT_ARP_PATH).meta({ description: "ARP table read for MAC addresses and vendors." }),
   /** Addresses and MACs never to probe, besides those the relay sends (site config `discovery_exclude`). */
   exclude: z
     .array(z.string().refine((s) => IPV4_PATTERN.test(s) || MAC_PATTERN.test(s.toLowerCase()), { error: (i) => `expected an IPv4 address or a MAC: current value is ${JSON.stringify(i.input)}` }))
     .max(MAX_INVENTORY_HOSTS)
-    .default([]),
+    .default([]).meta({ description: "IPv4 addresses and MACs never to probe (fragile medical devices), besides those the relay sends." }),
   /** A scan still running after this long is stopped (its partial result is reported as incomplete). */
-  max_duration_s: int(60, 6 * 3600).default(3 * 3600),
+  max_duration_s: int(60, 6 * 3600).default(3 * 3600).meta({ description: "A scan still running after this many seconds is stopped and reported as incomplete." }),
 });
 export type DiscoveryConfig = z.output<typeof discoveryConfigSchema>;
 

@@ -54,6 +54,19 @@
   mdns = true;
   mdnsName = "osiris-lakeside";
 
+  discoverySubnets = [ "192.168.10.0/24" ];
+  discoverySchedule = "off";
+  discoveryNightlyAt = "03:15";
+  discoveryDepth = "full";
+  discoveryConcurrency = 8;
+  discoveryRatePerSecond = 20;
+  discoveryConnectTimeoutMs = 2000;
+  discoveryNameTimeoutMs = 1000;
+  discoveryLivenessProbes = 4;
+  discoveryDnsServers = [ "192.168.10.5" ];
+  discoveryArpPath = "/proc/net/arp";
+  discoveryExclude = [ "192.168.10.50" "00:11:22:33:44:55" ];
+  discoveryMaxDurationSec = 3600;
   syslogTarget = { host = "siem.reseller.example"; port = 6514; transport = "tls"; };
   webhookUrl = "https://hooks.reseller.example/osiris";
   webhookSecretFile = "/etc/osiris/webhook-secret";

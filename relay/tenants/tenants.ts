@@ -10,6 +10,7 @@ import { siteConfigSchema, TIME_ZONE_PATTERN, type SiteConfig } from "../../prot
 import { num, str, strOrNull, type RelayDb, type Tx } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
+import { discoveryExclusions } from "../inventory/devices.ts";
 
 /** Longest tenant or site name. */
 export const MAX_NAME_LENGTH = 200;
@@ -103,6 +104,8 @@ export async function siteConfig(db: RelayDb | Tx, siteId: string): Promise<Site
   const rs = await db.execute({ sql: "SELECT * FROM sites WHERE id = ?", args: [siteId] });
   const row = rs.rows[0];
   if (!row) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
+  // Devices the MSP excluded from discovery (fragile medical devices): appliances never probe them again.
+  const excluded = await discoveryExclusions(db, siteId);
   return parseSchema(
     siteConfigSchema,
     {
@@ -114,6 +117,7 @@ export async function siteConfig(db: RelayDb | Tx, siteId: string): Promise<Site
       reseller_id: strOrNull(row, "reseller_id"),
       timezone: str(row, "timezone"),
       disabled_checks: JSON.parse(str(row, "disabled_checks")) as unknown,
+      ...(excluded.length > 0 ? { discovery_exclude: excluded } : {}),
     },
     `configuration of site ${siteId}`,
   );
