@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "appliance enroll": () => import("./appliance-enroll.ts"),
   "appliance check-config": () => import("./appliance-check-config.ts"),
   "evidence export": () => import("./evidence-export.ts"),
+  report: () => import("./report.ts"),
   "relay serve": () => import("./relay-serve.ts"),
   "relay admin": () => import("./relay-admin.ts"),
   "windows preview": () => import("../appliance/heal/windows-cli.ts"),

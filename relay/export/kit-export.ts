@@ -128,20 +128,54 @@ ${table}
 Each chain is extended to the first checkpoint the relay countersigned at or after its range, so that a
 missing tail would be detected. Relay keys: ${relayKeyIds.join(", ")}.
 
+## What is in the kit
+
+- \`bundles.jsonl\`: the evidence, one bundle per line, exactly the bytes each appliance signed, ordered by
+  appliance and \`seq\`. Bundles hold settings and status of the clinic's computers; no patient data.
+- \`checkpoints/<appliance_id>/<size, 12 digits>.note\`: signed checkpoints of each appliance's log (C2SP
+  signed notes), each with the relay's witness cosignature.
+- \`keys.json\`: each appliance's evidence public key with its enrollment record (\`enrolled_at\`, site), and
+  the relay's witness keys. These are the only keys to check against: never trust a key found in a bundle.
+- \`frontiers.json\` (only when a range starts after seq 1): the Merkle subtree roots before the first line.
+
 ## Verify
 
-    osiris evidence verify kit.zip
+    sha256sum kit.zip                 # compare with the SHA-256 printed in the monthly packet
+    osiris evidence verify kit.zip    # exit 0 and "OK …" when everything below holds
+
+\`osiris evidence verify\` names the first problem it finds (file, line, appliance, seq and reason): a changed
+byte (not canonical, schema or bad signature), a removed or duplicated bundle (seq gap or duplicate, or a
+checkpoint covering bundles that are missing), a rewritten history (a Merkle root that does not match the
+relay-cosigned checkpoint) or a swapped checkpoint.
 
 ## Verify by hand
 
-1. \`bundles.jsonl\`: one canonical (RFC 8785) JSON bundle per line, ordered by appliance and \`seq\`. For each
-   line, check the Ed25519 signature (field \`signature\`) over the line without its \`signature\` member,
-   prefixed with \`OsirisCare/v1 evidence\\n\`, using the appliance's \`public_key\` from \`keys.json\`.
-2. Each bundle's \`prev_hash\` is the SHA-256 of the previous line of the same appliance; \`seq\` increases by 1.
-3. Merkle leaves are SHA-256(0x00 || line); nodes SHA-256(0x01 || left || right) (RFC 6962). If
-   \`frontiers.json\` is present, it holds the subtree roots before an appliance's first line.
-4. \`checkpoints/<appliance>/<size>.note\` are C2SP signed notes: the appliance's signature (key name
-   \`osiriscare.appliance/<appliance_id>\`) and the relay's witness cosignature (\`osiriscare.relay/<key_id>\`).
-   The root in each note must equal the Merkle root of that appliance's first <size> lines.
+1. Which bytes are signed. Each line is canonical JSON (RFC 8785: members sorted, no spaces). Remove the
+   member \`"signature":"…"\` (and the comma before it) from the line; the result is the signed text. The
+   Ed25519 signature (hex, field \`signature\`) is over the UTF-8 bytes of \`OsirisCare/v1 evidence\` plus a
+   newline (0x0A), followed by the signed text. Verify it with the appliance's \`public_key\` from
+   \`keys.json\`; \`key_id\` in the bundle must equal that key's \`key_id\`.
+2. How hashes chain. For each appliance, \`seq\` goes 1, 2, 3, … without gaps, and each bundle's
+   \`prev_hash\` is the SHA-256 (hex) of the previous line's bytes (without the newline); seq 1 has 64 zeros.
+   \`finished_at\` never goes back more than 5 minutes.
+3. The Merkle tree (RFC 6962 / RFC 9162). Leaf i is SHA-256(0x00 ‖ line i); an interior node is
+   SHA-256(0x01 ‖ left ‖ right); a tree of n leaves splits at the largest power of two below n. The root of
+   an appliance's first <size> lines must equal the base64 root in its checkpoint of that size. If
+   \`frontiers.json\` is present, start from its subtree roots instead of the leaves before the first line.
+4. Checkpoints. A note is the body (\`osiriscare.appliance/<appliance_id>\`, the tree size, the base64 root,
+   each on its own line), a blank line, then signature lines \`— <name> <base64>\`. The appliance's line
+   (name \`osiriscare.appliance/<appliance_id>\`) decodes to a 4-byte key hash and an Ed25519 signature over
+   the body. The relay's line (name \`osiriscare.relay/<key_id>\`) decodes to a 4-byte key hash, an 8-byte
+   big-endian Unix time and an Ed25519 signature over \`cosignature/v1\`, newline, \`time <that time>\`,
+   newline, then the body (C2SP tlog-cosignature). Check it with the relay key of that \`key_id\` in
+   \`keys.json\`. The last bundle of every appliance must be covered by a cosigned checkpoint of exactly its
+   seq, so a cut-off tail cannot pass.
+5. Checking one bundle with a Merkle inclusion proof. To show that line i (0-based index = seq − 1) is in the
+   tree of a checkpoint of size n without recomputing the whole root, take its audit path: the roots of the
+   sibling subtrees from the leaf up (computed from the other lines of the kit). Then, with fn = i,
+   sn = n − 1 and r = the leaf hash, for each path hash p: if fn is odd or fn = sn, set r = SHA-256(0x01 ‖ p
+   ‖ r) and, if fn was even, halve fn and sn until fn is odd or 0; otherwise set r = SHA-256(0x01 ‖ r ‖ p);
+   then halve fn and sn. The bundle is included when sn ends at 0 and r equals the checkpoint's root
+   (RFC 9162 §2.1.3.2).
 `;
 }

@@ -1,0 +1,111 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import QRCode from "qrcode";
+import { sha256Hex } from "../../protocol/hash.ts";
+import { createPartner } from "../tenants/tenants.ts";
+import { random } from "../_testing.ts";
+import { SEPTEMBER, septemberRelay } from "./_month-fixture.ts";
+import { SECTION_TITLES } from "./packet-pdf.ts";
+import { buildPacket, generatePacket, type PacketDeps } from "./packets.ts";
+
+const exec = promisify(execFile);
+const { relay, a } = await septemberRelay();
+const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log };
+relay.clock.t = Date.UTC(2026, 9, 1, 6);
+const req = { site_id: relay.siteId, month: SEPTEMBER.month, framework: "hipaa" as const };
+const out = await mkdtemp(join(tmpdir(), "osiris-packet-pdf-"));
+console.log(`packet PDFs and page PNGs: ${out}`);
+
+async function pdfText(name: string, pdf: Uint8Array): Promise<{ text: string; pages: number; info: string }> {
+  const path = join(out, `${name}.pdf`);
+  await writeFile(path, pdf);
+  const info = (await exec("pdfinfo", ["-isodates", path])).stdout;
+  const text = (await exec("pdftotext", ["-layout", path, "-"])).stdout;
+  return { text: text.replace(/[ \t]+/g, " "), pages: Number(/Pages:\s+(\d+)/.exec(info)?.[1]), info };
+}
+
+test("the same evidence gives the same PDF bytes, whenever and however often it is generated", async () => {
+  const one = await buildPacket(deps, req);
+  relay.clock.t += 5 * 86_400_000;
+  const two = await buildPacket(deps, req);
+  assert.ok(Buffer.from(one.pdf).equals(Buffer.from(two.pdf)), "byte-identical");
+  const stored = await generatePacket(deps, { ...req, actor: "scheduler" });
+  assert.is(stored.packet.sha256, one.sha256);
+  assert.is(sha256Hex(one.pdf), one.sha256);
+});
+
+test("the text layer holds every section title, the HIPAA safeguards and the key figures; the dates are the month's end", async () => {
+  const { pdf, data } = await buildPacket(deps, req);
+  const { text, pages, info } = await pdfText("hipaa", pdf);
+  for (const title of [...SECTION_TITLES, "Monthly HIPAA compliance packet", "Administrative safeguards (§164.308)", "Physical safeguards (§164.310)", "Technical safeguards (§164.312)"]) {
+    assert.ok(text.includes(title), `missing ${JSON.stringify(title)}`);
+  }
+  for (const figure of ["74%", "3 of 26", "1,805", "30 h", "99.2%", "37 h", "164.312(a)(2)(iv)", "linux.backup_status", "L3 technician", "escalated", data.manifest.kit_sha256, relay.relayKey.name, `Page 1 of ${pages}`, `Page ${pages} of ${pages}`]) {
+    assert.ok(text.includes(figure), `missing figure ${JSON.stringify(figure)}`);
+  }
+  assert.ok(text.includes(data.manifest.appliances.find((x) => x.appliance_id === a.id)!.last_checkpoint!.root), "checkpoint root");
+  assert.match(info, /CreationDate:\s+2026-09-30T23:59:59/);
+  assert.match(info, /ModDate:\s+2026-09-30T23:59:59/);
+  assert.match(info, /Title:\s+HIPAA compliance packet: Main Street, September 2026/);
+});
+
+test("every page renders to a PNG with pdftoppm", async () => {
+  const { pdf } = await buildPacket(deps, req);
+  const { pages } = await pdfText("render", pdf);
+  await exec("pdftoppm", ["-r", "60", "-png", join(out, "render.pdf"), join(out, "hipaa-page")]);
+  const pngs = (await readdir(out)).filter((f) => f.startsWith("hipaa-page") && f.endsWith(".png"));
+  assert.ok(pages >= 5, `${pages} pages`);
+  assert.is(pngs.length, pages);
+});
+
+test("SOC 2 and GLBA packets group controls by their criteria and say which framework they are", async () => {
+  for (const [framework, title, group] of [["soc2", "Monthly SOC 2 compliance packet", "A1 Availability"], ["glba", "Monthly GLBA compliance packet", "314.4(c) Design and implement safeguards"]] as const) {
+    const { pdf } = await buildPacket(deps, { ...req, framework });
+    const { text } = await pdfText(framework, pdf);
+    assert.ok(text.includes(title), title);
+    assert.ok(text.includes(group), group);
+    assert.not.ok(text.includes("Administrative safeguards"), "no HIPAA safeguards in another framework's packet");
+    for (const t of SECTION_TITLES) assert.ok(text.includes(t), `${framework}: ${t}`);
+  }
+});
+
+test("partner branding puts the partner's name, colour and logo on the packet; broken branding falls back without failing", async () => {
+  const partner = await createPartner(relay.db, { msp_id: relay.mspId, name: "Bayou IT Partners" }, { clock: relay.clock, random });
+  await relay.db.execute({ sql: "UPDATE organisations SET partner_id = ? WHERE id = ?", args: [partner.id, relay.orgId] });
+  const logo = await QRCode.toDataURL("https://bayou.example/", { margin: 1, width: 120 });
+  await relay.db.execute({ sql: "UPDATE partners SET branding = ? WHERE id = ?", args: [JSON.stringify({ name: "Bayou IT", logo_data_url: logo, primary: "#7a1f5c", accent: "#e0a800" }), partner.id] });
+  const branded = await buildPacket(deps, req);
+  assert.equal(branded.data.branding, { name: "Bayou IT", logo_data_url: logo, primary: "#7a1f5c", accent: "#e0a800" });
+  const { text } = await pdfText("branded", branded.pdf);
+  assert.ok(text.includes("Prepared by Bayou IT with OsirisCare"));
+  await exec("pdftoppm", ["-r", "60", "-f", "1", "-l", "1", "-png", join(out, "branded.pdf"), join(out, "branded-page")]);
+  assert.match(Buffer.from(branded.pdf).toString("latin1"), /\/Subtype \/Image/, "the logo is embedded");
+
+  await relay.db.execute({ sql: "UPDATE partners SET branding = ? WHERE id = ?", args: [JSON.stringify({ name: "名前 Clinic IT", primary: "red", logo_data_url: "data:image/png;base64,AAAA" }), partner.id] });
+  const broken = await buildPacket(deps, req);
+  assert.equal([broken.data.branding.name, broken.data.branding.primary, broken.data.branding.logo_data_url], ["Bayou IT Partners", "#1f4e79", null], "invalid fields fall back as a whole");
+  await relay.db.execute({ sql: "UPDATE partners SET branding = ? WHERE id = ?", args: [JSON.stringify({ name: "名前 Clinic IT" }), partner.id] });
+  const script = await buildPacket(deps, req);
+  assert.ok((await pdfText("script", script.pdf)).text.includes("?? Clinic IT"), "characters the standard fonts lack show as ?");
+  await relay.db.execute({ sql: "UPDATE organisations SET partner_id = NULL WHERE id = ?", args: [relay.orgId] });
+});
+
+test("a month without evidence says no data (never 100%) and still has every section", async () => {
+  const { pdf, data } = await buildPacket(deps, { ...req, month: "2026-08" });
+  assert.is(data.score.overall, null);
+  const { text } = await pdfText("empty", pdf);
+  assert.ok(text.includes("no compliance score"));
+  assert.ok(text.includes("No incidents this month."));
+  const before = text.slice(0, text.lastIndexOf("Methodology"));
+  assert.is(before.match(/\b100%/g)?.length, 1, "the only 100% before the methodology is the chart's axis label");
+  assert.match(before, /Compliance score\s+HIPAA controls ready[\s\S]*?no data/);
+  for (const t of SECTION_TITLES) assert.ok(text.includes(t), t);
+});
+
+test.after(() => relay.close());
+test.run();

@@ -1,0 +1,151 @@
+/**
+ * The packet's words: number, time and duration formats (fixed, locale-free, so the bytes never depend on
+ * the machine), labels, and the executive summary in plain language for a clinic owner. Pure.
+ */
+import { CATEGORY_TITLES, type Framework } from "../../protocol/catalogue/mod.ts";
+import type { ControlReason } from "../scores/mod.ts";
+import type { PacketData } from "./packet-data.ts";
+
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+export const FRAMEWORK_NAMES: Readonly<Record<Framework, { short: string; long: string }>> = {
+  hipaa: { short: "HIPAA", long: "HIPAA Security Rule (45 CFR Part 164, Subpart C)" },
+  soc2: { short: "SOC 2", long: "SOC 2 Trust Services Criteria (Security and Availability)" },
+  glba: { short: "GLBA", long: "GLBA Safeguards Rule (16 CFR 314.4)" },
+};
+
+/** HIPAA safeguards in the order the rule gives them, with their section. */
+export const SAFEGUARDS = [
+  { group: "administrative", title: "Administrative safeguards (§164.308)" },
+  { group: "physical", title: "Physical safeguards (§164.310)" },
+  { group: "technical", title: "Technical safeguards (§164.312)" },
+] as const;
+
+export const REASON_TEXT: Readonly<Record<ControlReason, string>> = {
+  ready: "Ready",
+  failing: "Not ready: a check is failing",
+  stale: "Not ready: evidence is too old",
+  missing: "Not ready: a check has no results",
+  no_data: "No data",
+};
+
+export const TIER_TEXT: Readonly<Record<string, string>> = { L1: "L1 automatic", L2: "L2 planned", L3: "L3 technician" };
+
+/** "2026-09" → "September 2026". */
+export function monthName(month: string): string {
+  return `${MONTHS[Number(month.slice(5, 7)) - 1]} ${month.slice(0, 4)}`;
+}
+
+/** 1805 → "1,805". */
+export function formatInt(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** 74 → "74%", 66.666… → "66.7%", null → "no data". */
+export function formatPct(value: number | null): string {
+  if (value === null) return "no data";
+  const r = Math.round(value * 10) / 10;
+  return `${Number.isInteger(r) ? r.toFixed(0) : r.toFixed(1)}%`;
+}
+
+/** ISO time → "2026-09-10 00:00 UTC". */
+export function formatTime(iso: string | null): string {
+  return iso === null ? "-" : `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+/** 108_000_000 → "30 h", 5_400_000 → "1 h 30 min", 2 days+ → "2 d 6 h". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return "-";
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60), rest = minutes % 60;
+  if (hours < 48) return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+  const days = Math.floor(hours / 24), h = hours % 24;
+  return h === 0 ? `${days} d` : `${days} d ${h} h`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatInt(n)} ${n === 1 ? one : many}`;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The headline figures of the summary boxes. */
+export function keyFigures(d: PacketData): { label: string; value: string; note: string }[] {
+  const ready = d.controls.filter((c) => c.ready).length;
+  const fixed = d.incidents.filter((i) => i.resolved_at !== null).length;
+  return [
+    { label: "Compliance score", value: formatPct(d.score.overall), note: d.score.previous === null ? "previous month: no data" : `previous month: ${formatPct(d.score.previous)}` },
+    { label: `${FRAMEWORK_NAMES[d.framework].short} controls ready`, value: `${ready} of ${d.controls.length}`, note: "all mapped checks pass" },
+    { label: "Incidents", value: formatInt(d.incidents.length), note: `${fixed} fixed, ${d.incidents.length - fixed} open at month end` },
+    { label: "Evidence bundles", value: formatInt(d.manifest.bundles), note: d.manifest.bundles === 0 ? "none received this month" : `${plural(d.manifest.appliances.length, "appliance")}, all verified` },
+  ];
+}
+
+/** The executive summary, one paragraph per point, for someone who is not a technician. */
+export function executiveSummary(d: PacketData): string[] {
+  const out: string[] = [];
+  const fw = FRAMEWORK_NAMES[d.framework].short;
+  const month = monthName(d.month);
+  const prev = d.score.previous;
+  const now = d.score.overall;
+  if (now === null) {
+    out.push(`At the end of ${month}, ${d.site.name} has no compliance score: no check results were received in the 30 days before. This is shown as "no data", never as a passing score.`);
+  } else {
+    const change = prev === null ? "" : now > prev ? `, up from ${formatPct(prev)} a month earlier` : now < prev ? `, down from ${formatPct(prev)} a month earlier` : ", the same as a month earlier";
+    out.push(`At the end of ${month}, ${d.site.name} scored ${formatPct(now)}${change}. The score is the weighted share of automatic checks passing on the site's computers (latest result of each check on each computer).`);
+  }
+
+  const ready = d.controls.filter((c) => c.ready).length;
+  const by = (r: ControlReason) => d.controls.filter((c) => c.reason === r).length;
+  const notReady: string[] = [];
+  if (by("failing")) notReady.push(`${by("failing")} with a failing check`);
+  if (by("stale")) notReady.push(`${by("stale")} with evidence that is too old`);
+  if (by("missing")) notReady.push(`${by("missing")} missing results from at least one check`);
+  if (by("no_data")) notReady.push(`${by("no_data")} with no automatic evidence at this site`);
+  out.push(
+    `${ready} of ${d.controls.length} ${fw} controls were ready: every automatic check behind them passed, with recent evidence.` +
+      (notReady.length ? ` Not ready: ${notReady.join("; ")}. Controls without automatic evidence still need documents and procedures outside this report.` : ""),
+  );
+
+  const weak = d.score.categories.filter((c) => c.score !== null && c.score < 100).sort((a, b) => a.score! - b.score! || a.weight - b.weight);
+  if (weak.length) out.push(`Needs attention: ${weak.slice(0, 4).map((c) => `${CATEGORY_TITLES[c.category]} (${formatPct(c.score)})`).join(", ")}.`);
+
+  const fixed = d.incidents.filter((i) => i.resolved_at !== null);
+  if (d.incidents.length === 0) out.push("No incidents: no check failed during the month.");
+  else {
+    const ttf = median(fixed.map((i) => i.time_to_fix_ms!));
+    const tiers = ["L1", "L2", "L3"].map((t) => [t, d.incidents.filter((i) => i.tier === t).length] as const).filter(([, n]) => n > 0);
+    const untouched = d.incidents.filter((i) => i.tier === null).length;
+    const handled = [...tiers.map(([t, n]) => `${n} by ${t === "L1" ? "an automatic fix (L1)" : t === "L2" ? "a planned fix (L2)" : "a technician (L3)"}`), ...(untouched ? [`${untouched} without a fix attempt`] : [])];
+    out.push(
+      `${plural(d.incidents.length, "incident")} (a check failing on a computer) ${d.incidents.length === 1 ? "was" : "were"} open during the month: ${fixed.length} fixed` +
+        (ttf === null ? "" : ` (median time to fix ${formatDuration(ttf)})`) +
+        `, ${d.incidents.length - fixed.length} still open at the end of the month. Handled: ${handled.join(", ")}.`,
+    );
+  }
+
+  const uptimes = d.appliances.filter((a) => a.uptime_pct !== null).map((a) => a.uptime_pct!);
+  if (uptimes.length) {
+    const lo = Math.min(...uptimes), hi = Math.max(...uptimes);
+    const share = uptimes.length === 1 ? `The OsirisCare appliance was working ${formatPct(lo)} of the hours in the month` : lo === hi ? `All ${uptimes.length} OsirisCare appliances were working ${formatPct(lo)} of the hours in the month` : `The ${uptimes.length} OsirisCare appliances were working between ${formatPct(lo)} and ${formatPct(hi)} of the hours in the month`;
+    const gaps = d.appliances.reduce((m, a) => Math.max(m, a.longest_gap_ms), 0);
+    out.push(share + (gaps > 0 ? `; the longest time without contact with the relay was ${formatDuration(gaps)} (evidence is kept on the appliance meanwhile and sent later).` : ", with no gap in contact with the relay longer than an hour."));
+  }
+
+  const integrity = d.manifest.integrity_incidents.length;
+  if (d.manifest.bundles === 0) {
+    out.push(`No evidence records were received for this month, so the auditor kit holds none. ${integrity === 0 ? "No integrity problems were recorded." : `${plural(integrity, "integrity problem")} ${integrity === 1 ? "was" : "were"} recorded: see the evidence manifest.`}`);
+    return out;
+  }
+  out.push(
+    `${formatInt(d.manifest.bundles)} evidence records from ${plural(d.manifest.appliances.length, "appliance")} are in the auditor kit (SHA-256 ${d.manifest.kit_sha256.slice(0, 16)}…). Each is signed by its appliance, chained to the one before it, and covered by a checkpoint the relay countersigned, so a changed, missing or back-dated record is detectable. ` +
+      (integrity === 0 ? "No integrity problems were recorded." : `${plural(integrity, "integrity problem")} ${integrity === 1 ? "was" : "were"} recorded: see the evidence manifest.`),
+  );
+  return out;
+}

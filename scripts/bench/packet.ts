@@ -1,0 +1,203 @@
+/**
+ * Packet benchmark (issue 7 "Performance"): a site with 50 hosts checked every 15 minutes for a month
+ * (50 × 2,880 = 144,000 host cycles ≈ 150,000 results), pushed through the relay's real ingest; then, in a
+ * fresh child process so its memory is its own, the monthly packet is generated (kit export, scoring, daily
+ * trend, PDF, storage) and the auditor kit is verified offline, next to raw Ed25519 verification measured
+ * in the same process.
+ *
+ *   node --import tsx scripts/bench/packet.ts
+ *
+ * Settings (environment): BENCH_HOSTS (50), BENCH_RESULTS_PER_CYCLE (check results in each host cycle
+ * bundle; 1 gives ≈150,000 results, a real Windows cycle carries about 20), BENCH_MS (each raw verify
+ * measurement), BENCH_KEEP_DB=1 (keep the built database and print its path). The last line is one JSON object: {packet_s, packet_peak_mb, kit_verify_per_s,
+ * kit_verify_ratio, …}; kit_verify_ratio is kit bundles/s over raw parallel Ed25519 verifications/s.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { applianceOrigin, formatCheckpointBody, signNote } from "../../protocol/checkpoint.ts";
+import { catalogue, controlKeysFor } from "../../protocol/catalogue/mod.ts";
+import { createSigner, createVerifier } from "../../protocol/crypto.ts";
+import { utf8 } from "../../protocol/encoding.ts";
+import { buildBundle, type CheckResult, GENESIS_PREV_HASH, signBundle, type SignedBundle } from "../../protocol/evidence.ts";
+import { isoTime } from "../../protocol/ids.ts";
+import { verifyKit } from "../../protocol/kit.ts";
+import { readKitZip } from "../../protocol/kit-files.ts";
+import { leafHash, MerkleAccumulator } from "../../protocol/merkle.ts";
+import { openRelayDb } from "../../relay/db/index.ts";
+import { secureRandom, systemClock } from "../../relay/deps.ts";
+import type { RelayLog } from "../../relay/log.ts";
+import { generatePacket, packetKit } from "../../relay/report/packets.ts";
+import { enrolledAppliance, testRelay, type TestAppliance } from "../../relay/_testing.ts";
+
+const env = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer: current value is ${JSON.stringify(v)}`);
+  return n;
+};
+
+const HOSTS = env("BENCH_HOSTS", 50);
+const RESULTS_PER_CYCLE = env("BENCH_RESULTS_PER_CYCLE", 1);
+const MEASURE_MS = env("BENCH_MS", 2000);
+/** Host cycles per simulated day (every 15 minutes). */
+const CYCLES_PER_DAY = 96;
+const MONTH = "2026-09";
+const MONTH_START = Date.UTC(2026, 8, 1);
+const DAYS = 30;
+/** Bundles per push (the protocol allows 500). */
+const PUSH_BATCH = 480;
+/** Verifications started together in the parallel raw measurement (as scripts/bench/relay.ts). */
+const VERIFY_BATCH = 64;
+
+const quietLog: RelayLog = { info: () => undefined, warn: () => undefined, error: (event, fields) => console.error(JSON.stringify({ event, ...fields })) };
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const peakMb = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
+
+// ---- parent: build the month ---------------------------------------------------------------------------
+
+const WINDOWS = catalogue.listChecks({ platform: "windows" }).map((c) => c.id);
+const LINUX = catalogue.listChecks({ platform: "linux" }).map((c) => c.id);
+
+/** Host h's results at cycle c: rotating through its platform's checks, with short failure episodes. */
+function results(h: number, c: number): CheckResult[] {
+  const checks = h % 5 === 0 ? LINUX : WINDOWS;
+  return Array.from({ length: Math.min(RESULTS_PER_CYCLE, checks.length) }, (_, k): CheckResult => {
+    const check = checks[(c * RESULTS_PER_CYCLE + k) % checks.length]!;
+    const fail = (c + h * 7 + k) % 193 < 2;
+    return { check, status: fail ? "fail" : "pass", expected: true, actual: fail ? { ok: false, detail: "bench failure" } : { ok: true }, controls: controlKeysFor(check) };
+  });
+}
+
+async function buildMonth(): Promise<{ dir: string; dbPath: string; siteId: string; bundles: number; results: number }> {
+  const relay = await testRelay();
+  relay.clock.t = MONTH_START - 86_400_000;
+  const a: TestAppliance = await enrolledAppliance(relay);
+  const signer = a.evidence;
+  const tree = new MerkleAccumulator();
+  let prev = GENESIS_PREV_HASH;
+  let seq = 0;
+  let nResults = 0;
+  let batch: SignedBundle[] = [];
+  const started = performance.now();
+  const flush = async () => {
+    const note = await signNote(formatCheckpointBody({ origin: applianceOrigin(a.id), size: seq, root: tree.root() }), applianceOrigin(a.id), signer);
+    const res = await a.push(a.entries(batch), note);
+    if (res.status !== 200) throw new Error(`push failed: ${res.status} ${await res.text()}`);
+    batch = [];
+  };
+  const total = DAYS * CYCLES_PER_DAY;
+  for (let c = 0; c <= total; c++) {
+    const t = MONTH_START + c * 15 * 60_000; // the last cycle is just after the month: the site has caught up
+    relay.clock.t = t + 30_000;
+    for (let h = 0; h < HOSTS; h++) {
+      const rs = results(h, c);
+      const at = isoTime(t + h * 100);
+      const signed = await signBundle(
+        buildBundle({ appliance_id: a.id, site_id: a.siteId, seq: ++seq, prev_hash: prev, kind: "check_cycle", host_id: `host-${String(h).padStart(2, "0")}`, results: rs, outcome: rs.some((r) => r.status === "fail") ? "fail" : "pass", timestamps: { started_at: at, finished_at: at }, policy_version: "2026.11.0", ntp_offset_ms: 12 }),
+        signer,
+      );
+      prev = signed.hash;
+      tree.append(leafHash(utf8(signed.line)));
+      batch.push(signed);
+      if (c < total) nResults += rs.length;
+      if (batch.length >= PUSH_BATCH) await flush();
+    }
+    if (c % (CYCLES_PER_DAY * 5) === 0) console.log(`  built day ${c / CYCLES_PER_DAY} of ${DAYS}: ${fmt(seq)} bundles (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  if (batch.length) await flush();
+  relay.db.close();
+  return { dir: relay.dir, dbPath: join(relay.dir, "relay.db"), siteId: relay.siteId, bundles: seq, results: nResults };
+}
+
+async function main(): Promise<void> {
+  console.log(`building ${MONTH}: ${HOSTS} hosts × ${DAYS * CYCLES_PER_DAY} cycles (15 min), ${RESULTS_PER_CYCLE} result(s) per cycle, one appliance, real ingest`);
+  const built = await buildMonth();
+  console.log(`  ${fmt(built.bundles)} bundles, ${fmt(built.results)} results in the month, in ${built.dbPath}`);
+  try {
+    const child = spawn(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--packet", built.dbPath, built.siteId], { stdio: ["ignore", "pipe", "inherit"] });
+    const lines = createInterface({ input: child.stdout! });
+    let last = "";
+    for await (const line of lines) {
+      console.log(line);
+      last = line;
+    }
+    const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", r)));
+    if (code !== 0) throw new Error(`the packet child exited with ${code}`);
+    const r = JSON.parse(last) as Record<string, number>;
+    console.log(JSON.stringify({ ...r, results: built.results, bundles_in_db: built.bundles, hosts: HOSTS, results_per_cycle: RESULTS_PER_CYCLE }));
+  } finally {
+    if (process.env["BENCH_KEEP_DB"]) console.log(`(BENCH_KEEP_DB: kept ${built.dbPath})`);
+    else await rm(built.dir, { recursive: true, force: true });
+  }
+}
+
+// ---- child: generate the packet, verify the kit ---------------------------------------------------------
+
+async function rawVerify(): Promise<{ serial: number; parallel: number }> {
+  const signer = createSigner(secureRandom(32));
+  const msg = utf8("x".repeat(700)); // about a bundle line's length
+  const sig = await signer.signRaw(msg);
+  const verifier = createVerifier(signer.publicKey, "native");
+  const measure = async (perCall: number, fn: () => Promise<unknown>) => {
+    for (let i = 0; i < 50; i++) await fn();
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < MEASURE_MS) {
+      await fn();
+      n += perCall;
+    }
+    return n / ((performance.now() - start) / 1000);
+  };
+  return {
+    serial: await measure(1, () => verifier.verifyRaw(msg, sig)),
+    parallel: await measure(VERIFY_BATCH, () => Promise.all(Array.from({ length: VERIFY_BATCH }, () => verifier.verifyRaw(msg, sig)))),
+  };
+}
+
+async function packetChild(dbPath: string, siteId: string): Promise<void> {
+  const db = await openRelayDb(dbPath, { log: quietLog, clock: systemClock });
+  const clock = { now: () => Date.UTC(2026, 9, 2) };
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const { packet } = await generatePacket({ db, clock, random: secureRandom, log: quietLog }, { site_id: siteId, month: MONTH, framework: "hipaa", actor: "bench" });
+  const packetS = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const packetCpuS = (used.user + used.system) / 1e6;
+  const packetPeak = peakMb();
+  console.log(`packet: ${packetS.toFixed(1)} s (${packetCpuS.toFixed(1)} s CPU; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores), peak RSS ${packetPeak.toFixed(0)} MB; PDF ${fmt(packet.bytes)} bytes, score ${packet.summary.overall?.toFixed(1)}%, ${fmt(packet.summary.incidents)} incidents, ${fmt(packet.summary.bundles)} kit bundles`);
+
+  const zip = (await packetKit(db, packet.id))!.zip;
+  db.close();
+  const files = readKitZip(zip);
+  const raw = await rawVerify();
+  console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
+  const vStart = performance.now();
+  const report = await verifyKit(files);
+  const vS = (performance.now() - vStart) / 1000;
+  if (!report.ok) throw new Error(`the kit did not verify: ${JSON.stringify(report.failure)}`);
+  const perS = report.bundles / vS;
+  console.log(`kit: ${fmt(zip.length)} bytes, ${fmt(report.bundles)} bundles verified in ${vS.toFixed(1)} s = ${fmt(perS)} bundles/s (${((perS / raw.parallel) * 100).toFixed(1)} % of parallel raw verify, ${((perS / raw.serial) * 100).toFixed(1)} % of serial)`);
+  console.log(
+    JSON.stringify({
+      packet_s: Number(packetS.toFixed(2)),
+      packet_peak_mb: Math.round(packetPeak),
+      packet_cpu_s: Number(packetCpuS.toFixed(2)),
+      kit_verify_per_s: Math.round(perS),
+      kit_verify_ratio: Number((perS / raw.parallel).toFixed(3)),
+      kit_verify_ratio_serial: Number((perS / raw.serial).toFixed(3)),
+      raw_verify_per_s: Math.round(raw.parallel),
+      raw_verify_serial_per_s: Math.round(raw.serial),
+      pdf_bytes: packet.bytes,
+      kit_bytes: zip.length,
+      kit_bundles: report.bundles,
+    }),
+  );
+}
+
+if (process.argv[2] === "--packet") await packetChild(process.argv[3]!, process.argv[4]!);
+else await main();
