@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "appliance status": () => import("./appliance-status.ts"),
   "appliance enroll": () => import("./appliance-enroll.ts"),
   "appliance check-config": () => import("./appliance-check-config.ts"),
+  "appliance helper": () => import("./appliance-helper.ts"),
   "evidence export": () => import("./evidence-export.ts"),
   report: () => import("./report.ts"),
   "relay serve": () => import("./relay-serve.ts"),

@@ -11,6 +11,7 @@ import { smtpMailer } from "../relay/mail/mailer.ts";
 import { VAULT_KEY_ENV } from "../relay/credentials/create-vault.ts";
 import { ARCHIVE_ACCESS_KEY_ENV, ARCHIVE_SECRET_KEY_ENV, archiveConfig, archiveCredentials } from "../relay/archive/index.ts";
 import { readFile } from "node:fs/promises";
+import { FRAMEWORKS, type Framework } from "../protocol/catalogue/mod.ts";
 import { runRelay } from "../relay/serve/run.ts";
 
 export const summary = "run the relay (HTTPS with --tls-cert/--tls-key)";
@@ -47,6 +48,7 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
   --l2-url, --l2-model, --l2-key-file  one OpenAI-compatible endpoint for every MSP (L2 is off without any)
   --archive-endpoint URL, --archive-bucket NAME  S3 bucket with Object Lock for the WORM evidence archive
   --archive-region (default us-east-1), --archive-retention-days (default 2192, about 6 years)
+  --packet-frameworks  monthly packets made automatically, comma-separated: hipaa (default), soc2, glba
   --archive-credentials-file  0600 JSON {"access_key_id","secret_access_key"} (or the environment, below)
 Environment: ${DB_TOKEN_ENV} (libSQL server token), ${ARCHIVE_ACCESS_KEY_ENV} / ${ARCHIVE_SECRET_KEY_ENV} (archive), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
@@ -74,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
         "l2-model": { type: "string" },
         "l2-key-file": { type: "string" },
         "archive-endpoint": { type: "string" },
+        "packet-frameworks": { type: "string" },
         "archive-bucket": { type: "string" },
         "archive-region": { type: "string" },
         "archive-retention-days": { type: "string" },
@@ -107,6 +110,12 @@ export async function run(args: string[]): Promise<number> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
+  const frameworks = values["packet-frameworks"]?.split(",").map((f) => f.trim());
+  const unknown = frameworks?.find((f) => !(FRAMEWORKS as readonly string[]).includes(f));
+  if (unknown !== undefined) {
+    console.error(`osiris relay serve: --packet-frameworks: ${JSON.stringify(unknown)} is not a framework; expected ${FRAMEWORKS.join(", ")}\n${USAGE}`);
+    return 2;
+  }
   let relay;
   try {
     const smtpUrl = values["smtp-url"];
@@ -132,6 +141,7 @@ export async function run(args: string[]): Promise<number> {
     relay = await runRelay({
       ...(mailer ? { mailer } : {}),
       ...(archive ? { archive } : {}),
+      ...(frameworks ? { packetFrameworks: frameworks as Framework[] } : {}),
       ...(values["metrics-token-file"] ? { metricsTokenFile: values["metrics-token-file"] } : {}),
       ...(values["l2-config"] || values["l2-url"] || values["l2-model"]
         ? {

@@ -21,7 +21,7 @@ import { sha256 } from "./hash.ts";
 ed.hashes.sha512 = sha512;
 
 /** The kinds of message we sign; each gets its own signing context. */
-export const SIGNING_CONTEXTS = ["evidence", "checkpoint", "order", "ruleset", "request", "key_rotation", "enrollment"] as const;
+export const SIGNING_CONTEXTS = ["evidence", "checkpoint", "order", "ruleset", "request", "key_rotation", "enrollment", "appliance_config"] as const;
 export type SigningContext = (typeof SIGNING_CONTEXTS)[number];
 
 export type Ed25519Impl = "auto" | "native" | "portable";

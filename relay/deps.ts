@@ -47,6 +47,8 @@ export interface RelayDeps extends Env {
   secureCookies?: boolean;
   /** The site-credential vault (credentials/create-vault.ts); without it credentials can be neither stored nor sent. */
   vault?: CredentialVault;
+  /** The dashboard's built files (ui/loadDashboardAssets); without them its pages answer 503. */
+  ui?: import("./ui/assets.ts").UiAssets;
   /**
    * The caller's network address, for rate limits on the public routes. The Node adapter passes the socket
    * address; in-process tests may leave it out (everyone is then one caller).

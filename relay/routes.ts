@@ -16,9 +16,12 @@ import { ARCHIVE_ROUTES } from "./archive/routes.ts";
 import { AUTH_ROUTES } from "./auth/routes.ts";
 import { BILLING_ROUTES } from "./billing/routes.ts";
 import { CREDENTIAL_ROUTES } from "./credentials/routes.ts";
+import { ENROLL_ROUTES } from "./enroll/routes.ts";
+import { rotateApplianceToken } from "./enroll/token-rotation.ts";
 import { ESCALATION_ROUTES } from "./escalations/routes.ts";
 import { INVENTORY_ROUTES } from "./inventory/routes.ts";
 import { L2_ROUTES } from "./l2/routes.ts";
+import { MCP_ROUTES } from "./mcp/routes.ts";
 import { LEARNING_ROUTES } from "./learning/routes.ts";
 import { OPS_ROUTES } from "./ops/routes.ts";
 import { REPORT_ROUTES } from "./report/routes.ts";
@@ -33,7 +36,7 @@ export const MAX_PULL_BODY_BYTES = 4 * 1024;
 export const MAX_EMPTY_BODY_BYTES = 1024;
 
 /** The only routes that may be `public`: liveness, the two ways an appliance without a token comes in, the three ways a user logs in, and the API's OpenAPI document. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json"]);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json", /* dashboard pages and assets (relay/ui) */ "GET /", "GET /login", "GET /sites/*", "GET /audit", "GET /learning", "GET /admin", "GET /assets/*", "GET /favicon.svg"]);
 
 const json = (c: RelayContext, value: unknown, status: 200 | 201 = 200) => c.json(value as object, status);
 
@@ -120,6 +123,14 @@ export const SYNC_ROUTES: readonly RouteSpec[] = [
     },
   },
   {
+    method: "POST",
+    path: "/api/sync/rotate-token",
+    callers: ["appliance"],
+    summary: "a new bearer token for this appliance (on a rotate_token order); the old one works until the new one is used",
+    maxBodyBytes: MAX_EMPTY_BODY_BYTES,
+    handler: async (c, deps) => json(c, await rotateApplianceToken(deps, c.var.appliance.id)),
+  },
+  {
     method: "GET",
     path: "/api/sync/key-rotations",
     callers: ["appliance"],
@@ -133,10 +144,12 @@ export const SYNC_ROUTES: readonly RouteSpec[] = [
 export const ROUTES: readonly RouteSpec[] = [
   ...SYNC_ROUTES,
   ...AUTH_ROUTES,
+  ...ENROLL_ROUTES,
   ...SITE_ROUTES,
   ...CREDENTIAL_ROUTES,
   ...LEARNING_ROUTES,
   ...L2_ROUTES,
+  ...MCP_ROUTES,
   ...ESCALATION_ROUTES,
   ...REPORT_ROUTES,
   ...INVENTORY_ROUTES,

@@ -30,6 +30,7 @@ import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
+import { applianceContextOf, readApplianceConfig } from "../helpers/index.ts";
 
 /** How often the scheduler looks for due targets. */
 export const TICK_MS = 5_000;
@@ -177,7 +178,8 @@ export class Appliance {
       // With a relay, ssh/winrm credentials arrive sealed on each pull and are held here (memory only).
       const hostCredentials = config.relay.url ? new HostCredentials({ key: identity.credentials, applianceId: enrolled.appliance_id, file: credentials, log }) : null;
       const pins = memoryPinStore();
-      const targets = await resolveTargets({ config, credentials, pins, ...(hostCredentials ? { hostCredentials } : {}), clock, log, ...(deps.labClock ? { labClock: deps.labClock } : {}) });
+      const applianceContext = async () => applianceContextOf(await readApplianceConfig(store, { relayKeys: identity.enrolled().relayKeys, applianceId: enrolled.appliance_id }));
+      const targets = await resolveTargets({ config, credentials, pins, ...(hostCredentials ? { hostCredentials } : {}), clock, log, applianceContext, ...(deps.labClock ? { labClock: deps.labClock } : {}) });
       const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
       const approvals = new KvApprovals(store, clock);

@@ -11,6 +11,8 @@ import type { Credentials } from "../config/credentials.ts";
 import { credentialedTransport, type HostCredentials } from "../credentials/index.ts";
 import type { Clock, Log, StepRunner, TargetRef } from "../engine/types.ts";
 import { createLabGatherer, createLabStepRunner, LabWorld, loadLabSite } from "../lab/mod.ts";
+import type { ApplianceContext } from "../checks/mod.ts";
+import { createHelperBridge, type HelperBridge } from "../helpers/index.ts";
 
 /** A target with everything needed to scan and heal it. */
 export interface ResolvedTarget {
@@ -42,6 +44,10 @@ export interface TargetDeps {
   hostCredentials?: HostCredentials;
   /** Time inside the simulated lab (default: `clock`). */
   labClock?: Clock;
+  /** The appliance's signed config values (helpers/signed-config.ts applianceContextOf); default: nothing pinned. */
+  applianceContext?: () => Promise<ApplianceContext>;
+  /** Root steps and firewall facts through osiris-helper@ units (default: systemctl on this machine). */
+  helper?: HelperBridge;
 }
 
 function credentialFor(credentials: Credentials, ref: string, targetId: string) {
@@ -58,6 +64,7 @@ export async function resolveTargets(d: TargetDeps): Promise<ResolvedTargets> {
   const now = () => clock.now();
   const transportLog: TransportLog = ({ level, msg, ...fields }) => (level === "debug" ? d.log.debug(msg, fields) : d.log[level](msg, fields));
   const local = createLocalTransport({ clock: now });
+  const helper = d.helper ?? createHelperBridge({ stateDir: config.state_dir, now });
   const out: ResolvedTarget[] = [];
   let lab: LabWorld | null = null;
 
@@ -87,10 +94,12 @@ export async function resolveTargets(d: TargetDeps): Promise<ResolvedTargets> {
       case "local": {
         const ref: TargetRef = { id: t.id, name, platform: "appliance", collector: "local", simulated: false };
         transports.set(t.id, local);
-        const gather = createApplianceGatherer(local, {
-          clock,
-          context: () => ({ pinnedSystem: null, expectedAvSha256: null, firewallBaselineSha256: null, firewallBaselineSignatureValid: false }),
-        });
+        const gather = helper.gather(
+          createApplianceGatherer(local, {
+            clock,
+            context: d.applianceContext ?? (() => ({ pinnedSystem: null, expectedAvSha256: null, firewallBaselineSha256: null, firewallBaselineSignatureValid: false })),
+          }),
+        );
         out.push({ ref, gather, intervalMs: t.interval_s * 1000, timeoutMs: t.timeout_s * 1000 });
         break;
       }
@@ -139,7 +148,7 @@ export async function resolveTargets(d: TargetDeps): Promise<ResolvedTargets> {
     if (!tr) throw new Error(`no transport for target ${target.id}`);
     return tr;
   };
-  const sh = createShStepRunner({ transportFor });
+  const sh = helper.runner(createShStepRunner({ transportFor }));
   const win = createWinrmStepRunner({ transportFor });
   const labHost = new Map(config.targets.flatMap((t) => (t.collector === "lab" ? [[t.id, t.host ?? t.id] as const] : [])));
   const labRunner = lab ? createLabStepRunner(lab, { hostOf: (t) => labHost.get(t.id) ?? t.id }) : null;

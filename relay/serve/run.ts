@@ -18,6 +18,10 @@ import { startEscalationScheduler } from "../escalations/index.ts";
 import { loadL2Config, type L2ConfigSources } from "../l2/index.ts";
 import { hostname } from "node:os";
 import { startArchiver, type ArchiverOptions } from "../archive/index.ts";
+import { startPacketScheduler } from "../report/scheduler.ts";
+import { startSiteDigestScheduler } from "../sites/digest-scheduler.ts";
+import { loadDashboardAssets } from "../ui/assets.ts";
+import type { Framework } from "../../protocol/catalogue/mod.ts";
 import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -50,6 +54,10 @@ export interface RunRelayOptions {
   l2?: L2ConfigSources;
   /** How often escalation SLAs, notification deliveries and digests are swept (default 15 s). */
   escalationIntervalMs?: number;
+  /** The built dashboard (default ui/dist/dashboard/). */
+  uiDir?: string;
+  /** Frameworks whose monthly packet is generated automatically after each month closes (default HIPAA). */
+  packetFrameworks?: readonly Framework[];
   /** The S3 Object Lock archive (archive/config.ts archiveConfig); without it bundles wait in the archive queue. */
   archive?: ArchiverOptions;
 }
@@ -97,11 +105,17 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
     const jobs: { stop(): Promise<void> }[] = [
       startLearningScheduler(deps, { intervalMs: opts.learningIntervalMs ?? DEFAULT_LEARNING_INTERVAL_MS }),
       startEscalationScheduler(deps, { notify: { fetch, hostname: hostname() }, ...(opts.escalationIntervalMs ? { intervalMs: opts.escalationIntervalMs } : {}) }),
+      startPacketScheduler(deps, { frameworks: opts.packetFrameworks ?? ["hipaa"] }),
+      startSiteDigestScheduler(deps),
       ...(opts.archive ? [startArchiver(deps, opts.archive)] : []),
     ];
     stopJobs = async () => {
       for (const job of jobs.splice(0)) await job.stop().catch((e: unknown) => opts.log.error("relay_job_stop_failed", { error: (e as Error).message }));
     };
+    // The dashboard's built files (npm run build:ui); without them its pages answer 503 saying so.
+    const ui = await loadDashboardAssets(opts.uiDir);
+    if (ui) deps.ui = ui;
+    else opts.log.warn("dashboard_not_built", { hint: "run npm run build:ui; the dashboard pages answer 503 until then" });
     const server = await startServer({ app: createRelayApp(deps), host: opts.host, port: opts.port, ...(tls ? { tls } : {}) });
     // The URL is known only once listening (port 0); the app reads deps at request time.
     deps.publicUrl = opts.publicUrl ?? server.url;

@@ -1,4 +1,337 @@
-/** Routes of relay/sites/ (listed in routes.ts). */
-import type { RouteSpec } from "../http/types.ts";
+/**
+ * Routes of relay/sites/ (listed in routes.ts): the MSP and partner dashboard's API — fleet overview, site
+ * detail, settings and maintenance-window preview, claim codes with QR, drop-ship acceptance, orders and the
+ * approvals queue, partners / organisations / sites — and, at the end, the dashboard's own pages and assets
+ * (relay/ui, public GETs on the PUBLIC_ROUTES allowlist). Every change records an audit entry carrying the
+ * site's organisation, so each tenant sees its own history.
+ */
+import { z } from "zod";
+import type { JsonObject } from "../../protocol/evidence.ts";
+import { parseSchema } from "../../protocol/schema.ts";
+import { audit } from "../auth/audit.ts";
+import { str, type RelayDb } from "../db/index.ts";
+import type { RelayDeps } from "../deps.ts";
+import { RelayError } from "../errors.ts";
+import { parseJsonBody } from "../http/body.ts";
+import { MSP_STAFF, PARTNER_STAFF, SITE_OPERATORS, SITE_VIEWERS, type Principal, type RelayContext, type RouteSpec } from "../http/types.ts";
+import { UI_ROUTES } from "../ui/routes.ts";
+import * as S from "./api-schemas.ts";
+import { decideApproval, listApprovals, proposeOrder, APPROVAL_STATES } from "./approvals.ts";
+import { createCodeSchema, createCodeWithQr, listClaimCodes, qrPngDataUrl, qrRequestSchema, qrSvg, qrTextForCode } from "./claim-qr.ts";
+import { revokeClaimCode } from "../enroll/claim-codes.ts";
+import { refreshSiteDigest } from "./digest.ts";
+import { listFleet, parseFleetQuery } from "./fleet.ts";
+import { issueOrderSchema, issueSiteOrder, listSiteOrders, orderTypesFor } from "./orders-view.ts";
+import { acceptSchema, acceptToSite, waitingAppliances } from "./pending.ts";
+import { settingsInputSchema, updateSettings } from "./settings.ts";
+import { siteDetail } from "./site-detail.ts";
+import { MAX_TREND_DAYS } from "./site-score.ts";
+import { createOrgFor, createPartnerFor, createSiteFor, listOrgs, listPartners, newOrgSchema, newPartnerSchema, newSiteSchema } from "./tenant-admin.ts";
+import { DEFAULT_PREVIEW_COUNT, previewWindows } from "./windows-preview.ts";
 
-export const SITE_ROUTES: readonly RouteSpec[] = [];
+/** Bodies of these routes are a few short fields. */
+const SMALL_BODY = 4 * 1024;
+/** Settings: up to 32 windows of ≤ 512-character rules. */
+const SETTINGS_BODY = 32 * 1024;
+/** Routes without a body. */
+const EMPTY_BODY = 1024;
+
+const principal = (c: RelayContext): Principal => c.var.principal;
+const param = (c: RelayContext, name: string): string => c.req.param(name) ?? "";
+const bodyOrEmpty = (c: RelayContext): unknown => (c.var.body.length === 0 ? {} : parseJsonBody(c.var.body));
+
+async function orgOfSite(db: RelayDb, siteId: string): Promise<string> {
+  return str((await db.execute({ sql: "SELECT org_id FROM sites WHERE id = ?", args: [siteId] })).rows[0]!, "org_id");
+}
+
+/** Records an action on a site, with the site's organisation so its clients see it too. */
+async function auditSite(deps: RelayDeps, p: Principal, siteId: string, action: string, target: string, details: Record<string, unknown> = {}): Promise<void> {
+  await audit(deps.db, deps.clock, p, { action, target, site_id: siteId, org_id: await orgOfSite(deps.db, siteId), details });
+}
+
+function intQuery(c: RelayContext, name: string, fallback: number, min: number, max: number): number {
+  const v = c.req.query(name);
+  if (v === undefined || v === "") return fallback;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < min || Number(v) > max) throw new RelayError("schema", `${name}: expected a whole number from ${min} to ${max}: current value is ${JSON.stringify(v.slice(0, 20))}`);
+  return Number(v);
+}
+
+const previewQuery = z.strictObject({ rrule: z.string().min(1).max(512), duration: z.string().min(1).max(32), tz: z.string().min(1).max(64).optional(), count: z.string().optional() });
+const decisionSchema = z.strictObject({ note: z.string().max(2000).optional(), valid_for_s: z.number().int().min(300).max(604_800).optional() });
+const proposalSchema = z.strictObject({ appliance_id: z.string().min(1).max(100), type: z.string().min(1).max(60), params: z.record(z.string(), z.json()).default({}), reason: z.string().min(1).max(2000) });
+
+export const SITE_API_ROUTES: readonly RouteSpec[] = [
+  {
+    method: "GET",
+    path: "/api/sites",
+    callers: SITE_VIEWERS,
+    summary: "fleet overview: every visible site with score (null = no data), 30-day trend, incidents, connection and last sync (?q=&status=online|offline|attention|no_data|simulated&partner_id=&org_id=)",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.fleetResponse,
+    handler: async (c, deps) => c.json(await listFleet(deps.db, principal(c), parseFleetQuery(c.req.query()), deps)),
+  },
+  {
+    method: "GET",
+    path: "/api/sites/:site_id",
+    callers: SITE_VIEWERS,
+    summary: "one site: settings, score by category, controls, devices and check results, incident timeline, appliances and evidence chain status (?days= trend length)",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.siteDetailResponse,
+    handler: async (c, deps) => c.json(await siteDetail(deps.db, param(c, "site_id"), deps, { days: intQuery(c, "days", 30, 1, MAX_TREND_DAYS) })),
+  },
+  {
+    method: "PUT",
+    path: "/api/sites/:site_id/settings",
+    callers: SITE_OPERATORS,
+    summary: "change healing mode, L2 on/off and maintenance windows (validated like the appliance does); appliances pick it up at their next pull",
+    maxBodyBytes: SETTINGS_BODY,
+    request: settingsInputSchema,
+    response: S.siteConfigResponse,
+    // updateSettings records its audit entry (with the site's organisation) in the same transaction.
+    handler: async (c, deps) => c.json(await updateSettings(deps.db, deps.clock, principal(c), param(c, "site_id"), parseJsonBody(c.var.body))),
+  },
+  {
+    method: "GET",
+    path: "/api/sites/:site_id/windows/preview",
+    callers: SITE_OPERATORS,
+    summary: "next occurrences of a maintenance window (?rrule=&duration=&tz=&count=), each as a human-readable line",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.windowPreviewResponse,
+    handler: async (c, deps) => {
+      const q = parseSchema(previewQuery, c.req.query(), "window preview query");
+      const tz = q.tz ?? str((await deps.db.execute({ sql: "SELECT timezone FROM sites WHERE id = ?", args: [param(c, "site_id")] })).rows[0]!, "timezone");
+      return c.json(previewWindows({ rrule: q.rrule, duration: q.duration, tz }, new Date(deps.clock.now()), intQuery(c, "count", DEFAULT_PREVIEW_COUNT, 1, 20)));
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/sites/:site_id/claim-codes",
+    callers: SITE_OPERATORS,
+    summary: "create a single-use claim code for the site; the answer carries the code (shown once) with its QR as SVG and PNG",
+    maxBodyBytes: SMALL_BODY,
+    request: createCodeSchema,
+    response: S.claimCodeCreated,
+    handler: async (c, deps) => {
+      const siteId = param(c, "site_id");
+      const created = await createCodeWithQr(deps.db, siteId, principal(c).user_id, bodyOrEmpty(c), deps, deps.publicUrl);
+      await auditSite(deps, principal(c), siteId, "claim_code.create", created.id, { expires_at: created.expires_at });
+      return c.json(created, 201);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/sites/:site_id/claim-codes",
+    callers: SITE_OPERATORS,
+    summary: "the site's claim codes (state, expiry, which appliance used it); never the code itself",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.claimCodeList,
+    handler: async (c, deps) => c.json({ claim_codes: await listClaimCodes(deps.db, param(c, "site_id"), deps.clock.now()) }),
+  },
+  {
+    method: "POST",
+    path: "/api/claim-codes/:claim_code_id/revoke",
+    callers: SITE_OPERATORS,
+    summary: "revoke a claim code (idempotent)",
+    maxBodyBytes: EMPTY_BODY,
+    handler: async (c, deps) => {
+      const id = param(c, "claim_code_id");
+      const r = await revokeClaimCode(deps.db, { id }, deps);
+      const siteId = str((await deps.db.execute({ sql: "SELECT site_id FROM claim_codes WHERE id = ?", args: [id] })).rows[0]!, "site_id");
+      await auditSite(deps, principal(c), siteId, "claim_code.revoke", id);
+      return c.json(r);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/sites/:site_id/claim-codes/qr.svg",
+    callers: SITE_OPERATORS,
+    summary: "QR code (SVG) of a live claim code of this site; the code goes in the body, never in the URL",
+    maxBodyBytes: SMALL_BODY,
+    request: qrRequestSchema,
+    produces: "image/svg+xml",
+    handler: async (c, deps) => {
+      const text = await qrTextForCode(deps.db, param(c, "site_id"), parseJsonBody(c.var.body), deps.clock.now(), deps.publicUrl);
+      return c.body(await qrSvg(text), 200, { "Content-Type": "image/svg+xml" });
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/sites/:site_id/claim-codes/qr.png",
+    callers: SITE_OPERATORS,
+    summary: "QR code (PNG) of a live claim code of this site; the code goes in the body, never in the URL",
+    maxBodyBytes: SMALL_BODY,
+    request: qrRequestSchema,
+    produces: "image/png",
+    handler: async (c, deps) => {
+      const text = await qrTextForCode(deps.db, param(c, "site_id"), parseJsonBody(c.var.body), deps.clock.now(), deps.publicUrl);
+      const url = await qrPngDataUrl(text);
+      const bytes = Uint8Array.from(atob(url.slice(url.indexOf(",") + 1)), (ch) => ch.charCodeAt(0));
+      return c.body(bytes, 200, { "Content-Type": "image/png" });
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/pending-appliances",
+    callers: MSP_STAFF,
+    summary: "drop-shipped appliances waiting to be accepted (fingerprint, MACs, first and last seen)",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.pendingList,
+    handler: async (c, deps) => c.json({ pending: await waitingAppliances(deps.db) }),
+  },
+  {
+    method: "POST",
+    path: "/api/sites/:site_id/pending-appliances/accept",
+    callers: MSP_STAFF,
+    summary: "accept a pending appliance to this site; the body repeats the fingerprint read on the appliance, which must match",
+    maxBodyBytes: SMALL_BODY,
+    request: acceptSchema,
+    handler: async (c, deps) => {
+      const siteId = param(c, "site_id");
+      const accepted = await acceptToSite(deps.db, siteId, parseJsonBody(c.var.body), { clock: deps.clock, accepted_by: principal(c).user_id });
+      await auditSite(deps, principal(c), siteId, "pending_appliance.accept", accepted.id, { fingerprint: accepted.fingerprint });
+      return c.json(accepted);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/order-types",
+    callers: SITE_OPERATORS,
+    summary: "the catalogue's order types with their parameter schemas, and whether the caller may issue each",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.orderTypeList,
+    handler: async (c) => c.json({ order_types: orderTypesFor(principal(c)) }),
+  },
+  {
+    method: "GET",
+    path: "/api/sites/:site_id/orders",
+    callers: SITE_OPERATORS,
+    summary: "the site's orders, newest first, with status (pending, done, expired, cancelled) and the appliance's result",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.orderList,
+    handler: async (c, deps) => c.json({ orders: await listSiteOrders(deps.db, param(c, "site_id"), deps.clock.now()) }),
+  },
+  {
+    method: "POST",
+    path: "/api/sites/:site_id/orders",
+    callers: SITE_OPERATORS,
+    summary: "issue a signed order to one of the site's appliances (privileged types: MSP administrators only)",
+    maxBodyBytes: SMALL_BODY,
+    request: issueOrderSchema,
+    response: S.orderIssued,
+    handler: async (c, deps) => {
+      const siteId = param(c, "site_id");
+      const issued = await issueSiteOrder(deps, principal(c), siteId, parseJsonBody(c.var.body));
+      await auditSite(deps, principal(c), siteId, "order.issue", issued.order_id, { type: issued.type, appliance_id: issued.appliance_id });
+      return c.json(issued, 201);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/sites/:site_id/approvals",
+    callers: SITE_OPERATORS,
+    summary: "the site's approval requests, pending first (?state=pending|approved|rejected)",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.approvalList,
+    handler: async (c, deps) => {
+      const state = c.req.query("state");
+      if (state !== undefined && !(APPROVAL_STATES as readonly string[]).includes(state)) throw new RelayError("schema", `state: expected one of ${APPROVAL_STATES.join(", ")}: current value is ${JSON.stringify(state.slice(0, 20))}`);
+      const siteId = param(c, "site_id");
+      await refreshSiteDigest(deps.db, siteId, deps);
+      return c.json({ approvals: await listApprovals(deps.db, siteId, state ? { state: state as (typeof APPROVAL_STATES)[number] } : {}) });
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/sites/:site_id/approvals",
+    callers: SITE_OPERATORS,
+    summary: "propose an order for someone allowed to sign it to approve (nothing is signed yet)",
+    maxBodyBytes: SMALL_BODY,
+    request: proposalSchema,
+    handler: async (c, deps) => {
+      const siteId = param(c, "site_id");
+      const p = principal(c);
+      const input = parseSchema(proposalSchema, parseJsonBody(c.var.body), "proposal");
+      const { id } = await proposeOrder(deps.db, { site_id: siteId, appliance_id: input.appliance_id, order_type: input.type, params: input.params as JsonObject, reason: input.reason, source: `user:${p.user_id}` }, deps);
+      await auditSite(deps, p, siteId, "approval.propose", id, { type: input.type, appliance_id: input.appliance_id });
+      return c.json({ id }, 201);
+    },
+  },
+  ...(["approve", "reject"] as const).map(
+    (verb): RouteSpec => ({
+      method: "POST",
+      path: `/api/approvals/:approval_id/${verb}`,
+      callers: SITE_OPERATORS,
+      summary: verb === "approve" ? "approve a request: the relay signs its order (approve_runbook or the proposed type) for the appliance" : "reject a request, with a note",
+      maxBodyBytes: SMALL_BODY,
+      request: decisionSchema,
+      response: S.approvalDecided,
+      handler: async (c, deps) => {
+        const p = principal(c);
+        const input = parseSchema(decisionSchema, bodyOrEmpty(c), "decision");
+        const decided = await decideApproval(deps, p, param(c, "approval_id"), verb === "approve" ? { approve: true, ...input } : { approve: false, ...(input.note ? { note: input.note } : {}) });
+        await auditSite(deps, p, decided.request.site_id, `approval.${verb}`, decided.request.id, { order_type: decided.request.order_type, order_id: decided.order_id });
+        return c.json({ approval: decided.request, order_id: decided.order_id });
+      },
+    }),
+  ),
+  {
+    method: "GET",
+    path: "/api/partners",
+    callers: [...MSP_STAFF, ...PARTNER_STAFF],
+    summary: "partners of the MSP (partner users: their own)",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.partnerList,
+    handler: async (c, deps) => c.json({ partners: await listPartners(deps.db, principal(c)) }),
+  },
+  {
+    method: "POST",
+    path: "/api/partners",
+    callers: ["msp_admin"],
+    summary: "create a partner (reseller) under the MSP",
+    maxBodyBytes: SMALL_BODY,
+    request: newPartnerSchema,
+    handler: async (c, deps) => {
+      const created = await createPartnerFor(deps.db, principal(c), parseJsonBody(c.var.body), deps);
+      await audit(deps.db, deps.clock, principal(c), { action: "partner.create", target: created.id, details: { name: created.name } });
+      return c.json(created, 201);
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/orgs",
+    callers: SITE_VIEWERS,
+    summary: "client organisations the caller may see, with their sites",
+    maxBodyBytes: EMPTY_BODY,
+    response: S.orgList,
+    handler: async (c, deps) => c.json({ organisations: await listOrgs(deps.db, principal(c)) }),
+  },
+  {
+    method: "POST",
+    path: "/api/orgs",
+    callers: ["msp_admin", "partner_admin"],
+    summary: "create a client organisation (partner admins: under their own partner)",
+    maxBodyBytes: SMALL_BODY,
+    request: newOrgSchema,
+    handler: async (c, deps) => {
+      const created = await createOrgFor(deps.db, principal(c), parseJsonBody(c.var.body), deps);
+      await audit(deps.db, deps.clock, principal(c), { action: "org.create", target: created.id, org_id: created.id, details: { name: created.name, partner_id: created.partner_id } });
+      return c.json(created, 201);
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/orgs/:org_id/sites",
+    callers: ["msp_admin", "partner_admin"],
+    summary: "create a site of a client organisation (healing mode observe until changed)",
+    maxBodyBytes: SMALL_BODY,
+    request: newSiteSchema,
+    handler: async (c, deps) => {
+      const created = await createSiteFor(deps.db, param(c, "org_id"), parseJsonBody(c.var.body), deps);
+      await audit(deps.db, deps.clock, principal(c), { action: "site.create", target: created.id, site_id: created.id, org_id: created.org_id, details: { name: created.name, timezone: created.timezone } });
+      return c.json(created, 201);
+    },
+  },
+];
+
+/** The dashboard API, then its pages and assets (public GETs, relay/ui). */
+export const SITE_ROUTES: readonly RouteSpec[] = [...SITE_API_ROUTES, ...UI_ROUTES];

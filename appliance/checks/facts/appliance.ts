@@ -14,6 +14,7 @@ import { sha256Hex } from "../../../protocol/hash.ts";
 import { buildScript, fullestMount, MAX_RAW_BYTES, parseProbes, probesFromDoc, RAW_OUTPUT_SLACK_BYTES, round2, shellSettings, unescapeMountPoint, type Probes } from "./_raw.ts";
 import { lsblkEncrypted } from "./_lsblk.ts";
 import { FactsBuilder, type Gather, type GatheredFacts } from "./gathered.ts";
+import { timeSynchronized } from "./time-sync.ts";
 
 export const APPLIANCE_RAW_SCHEMA = "osiris.appliance-raw/v1";
 export const DEFAULT_AV_UNIT = "clamav-daemon.service";
@@ -83,6 +84,7 @@ osiris_luks() {
 }
 rec luks osiris_luks
 if have chronyc; then rec chrony $TMO chronyc -c tracking; fi
+if have timedatectl; then rec timesync $TMO timedatectl show-timesync --all; fi
 if have timedatectl; then rec timedatectl $TMO timedatectl show -p NTPSynchronized --value; fi
 osiris_df() { df -P -x tmpfs -x devtmpfs -x squashfs -x overlay -x nfs -x nfs4 -x cifs 2>/dev/null || df -P; }
 rec df osiris_df
@@ -287,11 +289,9 @@ export function applianceFactsFromProbes(p: Probes, ctx: ApplianceParseContext):
   }
 
   // Time.
-  const chrony = p.ok("chrony")?.split("\n")[0]?.split(",");
-  const td = p.ok("timedatectl");
-  if (chrony && chrony.length >= 14) b.set("time.synchronized", chrony[chrony.length - 1]!.trim() === "Normal" && chrony[0] !== "7F7F0101" && chrony[0] !== "00000000");
-  else if (td === "yes" || td === "no") b.set("time.synchronized", td === "yes");
-  else b.missing("time.synchronized", `no time service answered: ${["chrony", "timedatectl"].map((k) => p.describe(k)).join("; ")}`);
+  const sync = timeSynchronized({ chrony: p.ok("chrony"), timesync: p.ok("timesync"), ntpSynchronized: p.ok("timedatectl"), describe: (k) => p.describe(k) });
+  if ("value" in sync) b.set("time.synchronized", sync.value);
+  else b.missing("time.synchronized", sync.missing);
   b.setOr("time.offset_ms_abs", ctx.ntpOffsetMs === undefined ? undefined : ctx.ntpOffsetMs === null ? null : Math.abs(ctx.ntpOffsetMs), "no time servers are configured for the offset measurement");
 
   // Disk.

@@ -1,0 +1,46 @@
+/**
+ * The one place an MCP proposal becomes something a person decides: a pending row in the dashboard's
+ * approvals queue (sites/approvals.ts `proposeOrder`, table `approval_requests`), with source
+ * `mcp:<user id>`, and an audit entry naming the proposing user (or API key). Nothing is signed or issued
+ * here: approving it in the dashboard (`decideApproval`) is what signs the order.
+ */
+import type { JsonObject } from "../../protocol/evidence.ts";
+import { audit } from "../auth/audit.ts";
+import type { RelayDeps } from "../deps.ts";
+import type { Principal } from "../http/types.ts";
+import { proposeOrder } from "../sites/approvals.ts";
+
+/** The `source` prefix of approval requests filed through MCP. */
+export const MCP_SOURCE = "mcp";
+
+export interface ApprovalProposal {
+  site_id: string;
+  /** The site's organisation (for the audit entry, so the clinic's partner sees it too). */
+  org_id: string | null;
+  appliance_id: string;
+  order_type: string;
+  /** Already validated against the catalogue's parameter schema for `order_type`. */
+  params: JsonObject;
+  /** Why, in the proposer's words: shown to the person who decides. */
+  reason: string;
+}
+
+/** Files a pending approval request and audits it; returns the request id. */
+export async function createApprovalRequest(deps: Pick<RelayDeps, "db" | "clock" | "random">, principal: Principal, p: ApprovalProposal): Promise<{ id: string }> {
+  const { org_id, ...proposal } = p;
+  const created = await proposeOrder(deps.db, { ...proposal, source: `${MCP_SOURCE}:${principal.user_id}` }, deps);
+  await audit(deps.db, deps.clock, principal, {
+    action: "approval.propose",
+    target: created.id,
+    site_id: p.site_id,
+    org_id,
+    details: {
+      source: MCP_SOURCE,
+      order_type: p.order_type,
+      appliance_id: p.appliance_id,
+      ...(typeof p.params["runbook"] === "string" ? { runbook: p.params["runbook"] } : {}),
+      ...(typeof p.params["host_id"] === "string" ? { host_id: p.params["host_id"] } : {}),
+    },
+  });
+  return created;
+}

@@ -1,0 +1,90 @@
+/**
+ * Evidence chain status per appliance: how many bundles the relay verified in one unbroken chain, the head,
+ * the last checkpoint it countersigned (and how far behind the chain it is), and every integrity incident
+ * (forks, gaps, bad signatures) — shown, never repaired. Plus the WORM archive state where the relay has it.
+ */
+import { html, nothing, type TemplateResult } from "lit";
+import type { ApplianceView, ArchiveStatus } from "../../relay-client/mod.ts";
+import { CONNECTION_CLASS, CONNECTION_TEXT, fullTime, relative } from "../format.ts";
+import { Load } from "../load.ts";
+import { Section } from "./section.ts";
+
+export class OsirisSiteEvidence extends Section {
+  readonly #archive = new Load<ArchiveStatus>(this, () => this.client.archiveStatus(this.siteId), { auto: false });
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    if (this.isOperator) void this.#archive.run();
+  }
+
+  #appliance(a: ApplianceView, now: number): TemplateResult {
+    const cp = a.evidence.checkpoint;
+    const lag = cp ? a.evidence.verified_seq - cp.size : null;
+    return html`<section class="card" aria-labelledby=${`app-${a.id}`}>
+      <h3 id=${`app-${a.id}`}>Appliance <code>${a.id}</code></h3>
+      <p class="row">
+        <span class="badge ${a.state === "active" ? CONNECTION_CLASS[a.connection] : "bad"}">${a.state === "active" ? CONNECTION_TEXT[a.connection] : "Revoked"}</span>
+        ${a.simulated ? html`<span class="badge sim">Simulated lab</span>` : nothing}
+        ${a.integrity_incidents.length ? html`<span class="badge bad">${a.integrity_incidents.length} integrity incident${a.integrity_incidents.length === 1 ? "" : "s"}</span>` : html`<span class="badge ok">Chain intact</span>`}
+      </p>
+      <dl class="facts">
+        <dt>Key fingerprint</dt>
+        <dd><code>${a.fingerprint}</code></dd>
+        <dt>Verified chain</dt>
+        <dd>${a.evidence.verified_seq} bundle${a.evidence.verified_seq === 1 ? "" : "s"}, signatures and links checked${a.evidence.head_hash ? html`; head <code>${a.evidence.head_hash.slice(0, 16)}…</code>` : nothing}</dd>
+        <dt>Last countersigned checkpoint</dt>
+        <dd>${cp ? html`size ${cp.size}, ${fullTime(cp.received_at)} (${relative(cp.received_at, now)})${lag ? html` — <span class="badge warn">${lag} newer bundle${lag === 1 ? "" : "s"} not yet in a checkpoint</span>` : nothing}` : "None yet"}</dd>
+        <dt>Last sync</dt>
+        <dd>${relative(a.last_sync ?? a.last_contact, now)}${a.version ? ` · software ${a.version}` : ""}${a.ntp_offset_ms !== null ? ` · clock offset ${a.ntp_offset_ms} ms` : ""}</dd>
+        <dt>Enrolled</dt>
+        <dd>${fullTime(a.enrolled_at)} (${a.enrolled_via === "pending" ? "drop-ship, accepted by fingerprint" : "claim code"})</dd>
+      </dl>
+      ${a.integrity_incidents.length
+        ? html`<div class="table-wrap">
+            <table>
+              <caption>Integrity incidents</caption>
+              <thead><tr><th scope="col">Kind</th><th scope="col">What</th><th scope="col">Where</th><th scope="col">First / last seen</th><th scope="col">Times</th></tr></thead>
+              <tbody>
+                ${a.integrity_incidents.map(
+                  (i) => html`<tr>
+                    <td><span class="badge bad">${i.kind}</span></td>
+                    <td>${i.message}</td>
+                    <td>${i.seq ? `seq ${i.seq}` : "—"}${i.outbox_seq ? `, outbox ${i.outbox_seq}` : ""}</td>
+                    <td>${fullTime(i.first_seen)}<br />${fullTime(i.last_seen)}</td>
+                    <td>${i.occurrences}</td>
+                  </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+        : nothing}
+    </section>`;
+  }
+
+  override render(): TemplateResult {
+    const now = Date.now();
+    const apps = this.detail.appliances;
+    return html`
+      <h2>Evidence chain</h2>
+      <p class="muted">Every bundle an appliance signs is verified on arrival (signature, link to the previous one, sequence) and kept unchanged. A fork, gap or bad signature is recorded as an integrity incident.</p>
+      <div class="stack">${apps.length === 0 ? html`<p class="card">No appliance is enrolled at this site yet.</p>` : apps.map((a) => this.#appliance(a, now))}</div>
+      ${this.isOperator
+        ? html`<h2>Archive (write-once storage)</h2>
+            ${this.#archive.render(
+              "the evidence archive",
+              (s) => html`<dl class="facts card">
+                <dt>Archived</dt>
+                <dd>${s.archived}</dd>
+                <dt>Waiting</dt>
+                <dd>${s.pending}${s.oldest_pending_age_s !== null ? ` (oldest ${Math.round(s.oldest_pending_age_s / 60)} min)` : ""}</dd>
+                <dt>Failed</dt>
+                <dd>${s.failed ? html`<span class="badge bad">${s.failed}</span>` : "0"}</dd>
+                ${s.last_error ? html`<dt>Last error</dt><dd>${s.last_error.error}</dd>` : nothing}
+              </dl>`,
+            )}`
+        : nothing}
+    `;
+  }
+}
+
+customElements.define("osiris-site-evidence", OsirisSiteEvidence);

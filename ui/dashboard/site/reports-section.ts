@@ -1,0 +1,40 @@
+/**
+ * Monthly compliance packets of the site: the PDF and the auditor kit to download (plain links: the
+ * browser sends the session cookie). Shown as not available on a relay without the packet routes.
+ */
+import { html, type TemplateResult } from "lit";
+import type { Packet } from "../../relay-client/mod.ts";
+import { fullTime, scoreText } from "../format.ts";
+import { Load } from "../load.ts";
+import { Section } from "./section.ts";
+
+export class OsirisSiteReports extends Section {
+  readonly #list = new Load<{ packets: Packet[] }>(this, () => this.client.packets(this.siteId));
+
+  #table(packets: Packet[]): TemplateResult {
+    if (packets.length === 0) return html`<p class="card">No monthly packet yet: the first one is made after the first full month.</p>`;
+    return html`<div class="table-wrap">
+      <table>
+        <caption class="sr-only">Monthly packets</caption>
+        <thead><tr><th scope="col">Month</th><th scope="col">Score</th><th scope="col">Controls ready</th><th scope="col">Incidents</th><th scope="col">Download</th></tr></thead>
+        <tbody>
+          ${packets.map(
+            (p) => html`<tr>
+              <td>${p.month} <span class="muted">(${p.framework.toUpperCase()}, made ${fullTime(p.generated_at)})</span></td>
+              <td>${scoreText(p.summary.overall)}</td>
+              <td>${p.summary.controls_ready} of ${p.summary.controls_total}</td>
+              <td>${p.summary.incidents}</td>
+              <td><a href=${p.pdf_url} download>PDF<span class="sr-only"> for ${p.month}</span></a> · <a href=${p.kit_url} download>Auditor kit<span class="sr-only"> for ${p.month}</span></a></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>`;
+  }
+
+  override render(): TemplateResult {
+    return html`<h2>Monthly reports</h2>${this.#list.render("monthly packets", (v) => this.#table(v.packets))}`;
+  }
+}
+
+customElements.define("osiris-site-reports", OsirisSiteReports);

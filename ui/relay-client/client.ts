@@ -1,0 +1,259 @@
+/**
+ * The one typed client of the relay's user API, for every UI served by the relay (dashboard, portal). It
+ * keeps the session's CSRF token and sends it on every request that changes something (the session cookie
+ * itself is httpOnly and travels on its own), turns error envelopes into `RelayApiError`, and never puts a
+ * secret in a URL: claim codes for QR images and magic-link tokens go in request bodies.
+ *
+ *   const relay = new RelayClient();
+ *   const session = await relay.session();          // 401 → RelayApiError with loginRequired
+ *   const { sites } = await relay.fleet({ q: "lake" });
+ */
+import { errorFromResponse, networkError, RelayApiError } from "./errors.ts";
+import type * as T from "./types.ts";
+
+export interface RelayClientOptions {
+  /** Base URL of the relay (default: this page's origin). */
+  baseUrl?: string;
+  /** Injected for tests; default the browser's. */
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+export class RelayClient {
+  readonly #base: string;
+  readonly #fetch: typeof fetch;
+  #csrf = "";
+
+  constructor(options: RelayClientOptions = {}) {
+    this.#base = (options.baseUrl ?? "").replace(/\/+$/, "");
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Sets the CSRF token (the session answer carries it; login and session() set it themselves). */
+  set csrfToken(token: string) {
+    this.#csrf = token;
+  }
+
+  async #request(method: "GET" | "POST" | "PUT" | "DELETE", path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal | undefined } = {}): Promise<Response> {
+    const qs = opts.query ? new URLSearchParams(Object.entries(opts.query).filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== "").map(([k, v]) => [k, String(v)])).toString() : "";
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRF-Token"] = this.#csrf;
+    if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.#base}${path}${qs ? `?${qs}` : ""}`, {
+        method,
+        headers,
+        credentials: "same-origin",
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (e) {
+      throw networkError(e);
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  }
+
+  async #json<R>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal | undefined } = {}): Promise<R> {
+    const res = await this.#request(method, path, opts);
+    if (res.status === 204) return undefined as R;
+    return (await res.json()) as R;
+  }
+
+  // ---- session -----------------------------------------------------------------------------------------
+
+  async session(signal?: AbortSignal): Promise<T.Session> {
+    const s = await this.#json<T.Session>("GET", "/api/auth/session", { signal });
+    this.#csrf = s.csrf_token;
+    return s;
+  }
+
+  /** Password login; RelayApiError `totp_required` (401) asks for the code, `account_locked` (423) says how long. */
+  async login(email: string, password: string, totpCode?: string): Promise<T.Session> {
+    const s = await this.#json<T.Session>("POST", "/api/auth/login", { body: { email, password, ...(totpCode ? { totp_code: totpCode } : {}) } });
+    this.#csrf = s.csrf_token;
+    return s;
+  }
+
+  /** Exchanges the token of a `/login#magic=TOKEN` link for a session. */
+  async consumeMagicLink(token: string): Promise<T.Session> {
+    const s = await this.#json<T.Session>("POST", "/api/auth/magic-link/consume", { body: { token } });
+    this.#csrf = s.csrf_token;
+    return s;
+  }
+
+  async requestMagicLink(email: string): Promise<void> {
+    await this.#request("POST", "/api/auth/magic-link", { body: { email } });
+  }
+
+  async logout(): Promise<void> {
+    await this.#request("POST", "/api/auth/logout");
+    this.#csrf = "";
+  }
+
+  // ---- fleet and sites ---------------------------------------------------------------------------------
+
+  fleet(filter: T.FleetFilter = {}, signal?: AbortSignal): Promise<{ sites: T.FleetSite[]; generated_at: string }> {
+    return this.#json("GET", "/api/sites", { query: { ...filter }, signal });
+  }
+
+  site(siteId: string, opts: { days?: number } = {}, signal?: AbortSignal): Promise<T.SiteDetail> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}`, { query: { days: opts.days }, signal });
+  }
+
+  updateSettings(siteId: string, change: T.SettingsChange): Promise<T.SiteConfig> {
+    return this.#json("PUT", `/api/sites/${encodeURIComponent(siteId)}/settings`, { body: change });
+  }
+
+  previewWindow(siteId: string, w: { rrule: string; duration: string; tz?: string; count?: number }, signal?: AbortSignal): Promise<T.WindowPreview> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/windows/preview`, { query: { rrule: w.rrule, duration: w.duration, tz: w.tz, count: w.count }, signal });
+  }
+
+  // ---- enrollment --------------------------------------------------------------------------------------
+
+  createClaimCode(siteId: string, ttlDays?: number): Promise<T.ClaimCodeWithQr> {
+    return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/claim-codes`, { body: ttlDays ? { ttl_days: ttlDays } : {} });
+  }
+
+  claimCodes(siteId: string): Promise<{ claim_codes: T.ClaimCodeRecord[] }> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/claim-codes`);
+  }
+
+  revokeClaimCode(claimCodeId: string): Promise<{ id: string; revoked_at: string }> {
+    return this.#json("POST", `/api/claim-codes/${encodeURIComponent(claimCodeId)}/revoke`);
+  }
+
+  /** The QR of a code the user holds, as SVG text or PNG bytes (the code travels in the body). */
+  async claimCodeQr(siteId: string, code: string, format: "svg" | "png"): Promise<string | Uint8Array> {
+    const res = await this.#request("POST", `/api/sites/${encodeURIComponent(siteId)}/claim-codes/qr.${format}`, { body: { code } });
+    return format === "svg" ? res.text() : new Uint8Array(await res.arrayBuffer());
+  }
+
+  pendingAppliances(): Promise<{ pending: T.WaitingAppliance[] }> {
+    return this.#json("GET", "/api/pending-appliances");
+  }
+
+  acceptPending(siteId: string, pendingId: string, fingerprint: string): Promise<T.PendingRecord> {
+    return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/pending-appliances/accept`, { body: { pending_id: pendingId, fingerprint } });
+  }
+
+  // ---- orders and approvals ----------------------------------------------------------------------------
+
+  orderTypes(): Promise<{ order_types: T.OrderTypeView[] }> {
+    return this.#json("GET", "/api/order-types");
+  }
+
+  orders(siteId: string): Promise<{ orders: T.OrderView[] }> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/orders`);
+  }
+
+  issueOrder(siteId: string, order: { appliance_id: string; type: string; params: Record<string, unknown>; ttl_s?: number }): Promise<{ order_id: string; expires_at: string }> {
+    return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/orders`, { body: order });
+  }
+
+  approvals(siteId: string, state?: T.ApprovalRequest["state"]): Promise<{ approvals: T.ApprovalRequest[] }> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/approvals`, { query: { state } });
+  }
+
+  proposeOrder(siteId: string, proposal: { appliance_id: string; type: string; params: Record<string, unknown>; reason: string }): Promise<{ id: string }> {
+    return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/approvals`, { body: proposal });
+  }
+
+  approve(approvalId: string, opts: { note?: string; valid_for_s?: number } = {}): Promise<{ approval: T.ApprovalRequest; order_id: string | null }> {
+    return this.#json("POST", `/api/approvals/${encodeURIComponent(approvalId)}/approve`, { body: opts });
+  }
+
+  reject(approvalId: string, note?: string): Promise<{ approval: T.ApprovalRequest; order_id: string | null }> {
+    return this.#json("POST", `/api/approvals/${encodeURIComponent(approvalId)}/reject`, { body: note ? { note } : {} });
+  }
+
+  // ---- tenants and audit -------------------------------------------------------------------------------
+
+  partners(): Promise<{ partners: T.PartnerView[] }> {
+    return this.#json("GET", "/api/partners");
+  }
+
+  createPartner(name: string): Promise<{ id: string; name: string }> {
+    return this.#json("POST", "/api/partners", { body: { name } });
+  }
+
+  orgs(): Promise<{ organisations: T.OrgView[] }> {
+    return this.#json("GET", "/api/orgs");
+  }
+
+  createOrg(name: string, partnerId: string | null): Promise<{ id: string; name: string; partner_id: string | null }> {
+    return this.#json("POST", "/api/orgs", { body: { name, ...(partnerId ? { partner_id: partnerId } : {}) } });
+  }
+
+  createSite(orgId: string, name: string, timezone: string): Promise<{ id: string; name: string; timezone: string }> {
+    return this.#json("POST", `/api/orgs/${encodeURIComponent(orgId)}/sites`, { body: { name, timezone } });
+  }
+
+  setBranding(partnerId: string, branding: T.Branding): Promise<void> {
+    return this.#json("PUT", `/api/partners/${encodeURIComponent(partnerId)}/branding`, { body: branding });
+  }
+
+  auditLog(opts: { site_id?: string; before?: number; limit?: number } = {}): Promise<{ entries: T.AuditRecord[] }> {
+    return this.#json("GET", "/api/audit-log", { query: { site_id: opts.site_id, before: opts.before, limit: opts.limit } });
+  }
+
+  // ---- other features (answer RelayApiError.noRoute on a relay without them) ---------------------------
+
+  credentials(siteId: string): Promise<{ credentials: T.CredentialSummary[] }> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/credentials`);
+  }
+
+  /** Stores a credential; the secret is sent once and never comes back. */
+  storeCredential(siteId: string, c: { target: string; kind: T.CredentialKind; username: string; secret: string }): Promise<{ id: string }> {
+    return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/credentials`, { body: c });
+  }
+
+  deleteCredential(credentialId: string): Promise<{ deleted: string }> {
+    return this.#json("DELETE", `/api/credentials/${encodeURIComponent(credentialId)}`);
+  }
+
+  validateCredential(credentialId: string, hostId?: string): Promise<{ order_id: string; host_id: string }> {
+    return this.#json("POST", `/api/credentials/${encodeURIComponent(credentialId)}/validate`, { body: hostId ? { host_id: hostId } : {} });
+  }
+
+  escalations(siteId?: string, query: { status?: string; active?: boolean } = {}): Promise<{ escalations: T.Escalation[] }> {
+    const q = { status: query.status, active: query.active ? "true" : undefined };
+    return this.#json("GET", siteId ? `/api/sites/${encodeURIComponent(siteId)}/escalations` : "/api/escalations", { query: q });
+  }
+
+  acknowledgeEscalation(escalationId: string, note?: string): Promise<unknown> {
+    return this.#json("POST", `/api/escalations/${encodeURIComponent(escalationId)}/acknowledge`, { body: note ? { note } : {} });
+  }
+
+  resolveEscalation(escalationId: string, note: string): Promise<unknown> {
+    return this.#json("POST", `/api/escalations/${encodeURIComponent(escalationId)}/resolve`, { body: { note } });
+  }
+
+  packets(siteId: string): Promise<{ packets: T.Packet[] }> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/packets`);
+  }
+
+  archiveStatus(siteId: string): Promise<T.ArchiveStatus> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/archive`);
+  }
+
+  learningCandidates(state?: string): Promise<{ candidates: T.LearningCandidate[] }> {
+    return this.#json("GET", "/api/learning/candidates", { query: { state } });
+  }
+
+  learningCandidate(candidateId: string): Promise<T.LearningCandidateDetail> {
+    return this.#json("GET", `/api/learning/candidates/${encodeURIComponent(candidateId)}`);
+  }
+
+  learningThresholds(): Promise<T.LearningThresholds> {
+    return this.#json("GET", "/api/learning/thresholds");
+  }
+
+  decideCandidate(candidateId: string, verb: "approve" | "reject" | "retire", reason?: string): Promise<{ state: string }> {
+    return this.#json("POST", `/api/learning/candidates/${encodeURIComponent(candidateId)}/${verb}`, { body: reason ? { reason } : {} });
+  }
+}
+
+export { RelayApiError };
