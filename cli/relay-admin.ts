@@ -11,6 +11,8 @@ import { openRelayDb, type RelayDb } from "../relay/db/index.ts";
 import { secureRandom, systemClock } from "../relay/deps.ts";
 import { revokeAppliance } from "../relay/enroll/enroll.ts";
 import { createClaimCode, revokeClaimCode } from "../relay/enroll/claim-codes.ts";
+import { setApplianceConfig } from "../relay/enroll/appliance-config.ts";
+import { applianceConfigChangeFromArgs } from "../relay/enroll/appliance-config-args.ts";
 import { acceptPending, listPending } from "../relay/enroll/provision.ts";
 import { RelayError } from "../relay/errors.ts";
 import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } from "../relay/keys/index.ts";
@@ -160,6 +162,17 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const relayKey = await loadRelayKey(db, opt(v, "key-file") ?? DEFAULT_KEY_FILE, { ...env, log });
       const o = await issueOrder(db, { appliance_id: s(v, "appliance"), type: s(v, "type"), params, issued_by: opt(v, "by") ?? "cli:admin", ...(ttl ? { ttl_ms: Number(ttl) * 1000 } : {}) }, { ...env, relayKey });
       return { order_id: o.order_id, type: o.payload.type, appliance_id: o.payload.target_appliance_id, expires_at: o.payload.expires_at };
+    },
+  },
+  "appliance-config": {
+    usage: `--appliance APPLIANCE_ID [--pinned-system /nix/store/…|none] [--av-binary-sha256 HEX|none] [--firewall-baseline-file FILE|none] [--key-file ${DEFAULT_KEY_FILE}] [--by WHO]   (FILE: \`nft -j list ruleset\` output)`,
+    options: { appliance: { type: "string" }, "pinned-system": { type: "string" }, "av-binary-sha256": { type: "string" }, "firewall-baseline-file": { type: "string" }, "key-file": { type: "string" }, by: { type: "string" } },
+    required: ["appliance"],
+    run: async (db, v, log) => {
+      const change = await applianceConfigChangeFromArgs({ pinned_system: opt(v, "pinned-system"), av_binary_sha256: opt(v, "av-binary-sha256"), firewall_baseline_file: opt(v, "firewall-baseline-file") });
+      const relayKey = await loadRelayKey(db, opt(v, "key-file") ?? DEFAULT_KEY_FILE, { ...env, log });
+      const r = await setApplianceConfig({ db, clock: env.clock, relayKey }, s(v, "appliance"), change, `cli:${opt(v, "by") ?? "admin"}`);
+      return { appliance_id: r.appliance_id, version: r.version, changed: r.changed, pinned_system: r.pinned_system, av_binary_sha256: r.av_binary_sha256, baseline_sha256: r.baseline_sha256, issued_at: r.issued_at };
     },
   },
 };

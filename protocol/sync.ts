@@ -1,6 +1,6 @@
 /**
  * Sync messages between an appliance and its relay: push (outbox batches up), pull (rule set, orders, site
- * configuration, relay keys, sealed credentials down) and the one error envelope.
+ * configuration, relay keys, sealed credentials, the signed appliance config down) and the one error envelope.
  *
  * Push is idempotent by construction: every entry carries the appliance's `outbox_seq`, strictly increasing
  * within a batch, and the relay acknowledges the highest one it has durably stored; the appliance resends
@@ -241,6 +241,11 @@ export const pullRequestSchema = z.strictObject({
   ruleset_version: z.number().int().min(1).nullable(),
   /** `relay_time` of the previous pull response (orders issued since), or null. */
   since: isoTimeSchema.nullable(),
+  /**
+   * Signed appliance config version in force (null: none yet). Optional: only an appliance that sends it is
+   * sent `appliance_config` (an older appliance's strict parser would refuse the unknown field).
+   */
+  appliance_config_version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 });
 export type PullRequest = z.output<typeof pullRequestSchema>;
 
@@ -301,6 +306,11 @@ export const pullResponseSchema = z.strictObject({
   site_config: siteConfigSchema,
   relay_keys: z.array(relayKeyInfoSchema).min(1).max(MAX_RELAY_KEYS),
   credentials: z.array(sealedCredentialSchema).max(MAX_CREDENTIALS),
+  /**
+   * The appliance's signed appliance config (context `appliance_config`) when newer than the version the
+   * request reported, else null; absent when the request did not report one (an older appliance).
+   */
+  appliance_config: envelopeSchema.nullable().optional(),
 });
 export type PullResponse = z.output<typeof pullResponseSchema>;
 

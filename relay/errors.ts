@@ -104,6 +104,8 @@ export const STATUS = {
   statement_exists: 409,
   month_not_ended: 409,
   currency_mismatch: 409,
+  // appliance config (relay/enroll/appliance-config.ts): a config for a revoked appliance it would never pull
+  appliance_inactive: 409,
 } as const satisfies Record<string, number> & Record<ValidationCode | IntegrityCode, number>;
 
 export type RelayErrorCode = keyof typeof STATUS;

@@ -36,15 +36,18 @@ export const MAX_PULL_BODY_BYTES = 4 * 1024;
 export const MAX_EMPTY_BODY_BYTES = 1024;
 
 /** The only routes that may be `public`: liveness, the two ways an appliance without a token comes in, the three ways a user logs in, and the API's OpenAPI document. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json", /* dashboard pages and assets (relay/ui) */ "GET /", "GET /login", "GET /sites/*", "GET /audit", "GET /learning", "GET /admin", "GET /assets/*", "GET /favicon.svg"]);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json", /* dashboard pages and assets (relay/ui) */ "GET /", "GET /login", "GET /sites/*", "GET /audit", "GET /learning", "GET /admin", "GET /escalations", "GET /billing", "GET /assets/*", "GET /favicon.svg"]);
 
 const json = (c: RelayContext, value: unknown, status: 200 | 201 = 200) => c.json(value as object, status);
 
-function pullQuery(c: RelayContext): { ruleset_version: number | null; since: string | null } {
+function pullQuery(c: RelayContext): { ruleset_version: number | null; since: string | null; appliance_config_version?: number | null } {
   const v = c.req.query("ruleset_version");
   const since = c.req.query("since") ?? null;
   if (v !== undefined && !/^[1-9]\d{0,15}$/.test(v)) throw new RelayError("schema", `ruleset_version: expected a positive integer: current value is ${JSON.stringify(v.slice(0, 20))}`);
-  return { ruleset_version: v === undefined ? null : Number(v), since };
+  // Signed appliance config (enroll/appliance-config.ts): `0` = none in force yet; absent = an older appliance.
+  const a = c.req.query("appliance_config_version");
+  if (a !== undefined && !/^(0|[1-9]\d{0,15})$/.test(a)) throw new RelayError("schema", `appliance_config_version: expected 0 (none yet) or a positive integer: current value is ${JSON.stringify(a.slice(0, 20))}`);
+  return { ruleset_version: v === undefined ? null : Number(v), since, ...(a === undefined ? {} : { appliance_config_version: a === "0" ? null : Number(a) }) };
 }
 
 /** Appliance sync, enrollment and liveness. */

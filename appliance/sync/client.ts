@@ -14,7 +14,10 @@
  *
  * Pull. In this order: the relay's time (clock offset, one alert per episode beyond ntp.max_skew_s), key
  * rotations (only when the pull announces a key we do not pin, and only through statements signed by a
- * pinned key), a newer signed rule set (RuleBook.install), the site credentials sealed to this appliance
+ * pinned key), a newer signed rule set (RuleBook.install), a newer signed appliance config (pinned system, AV
+ * hash, firewall baseline: acceptApplianceConfig, verified with the pinned relay keys for this appliance and a
+ * higher version, stored for the root helper; before the orders, so an order in the same pull sees it), the
+ * site credentials sealed to this appliance
  * (opened in memory by HostCredentials.apply, before the orders so a `validate_credential` in the same pull
  * finds its credential), each signed order (OrderProcessor.process: verified, at most once by nonce), and the
  * site configuration (RelaySiteConfig).
@@ -34,6 +37,7 @@ import type { ApplyReport, HostCredentials } from "../credentials/index.ts";
 import type { ApplianceIdentity } from "../identity/index.ts";
 import type { OrderProcessor, OrderReport } from "../orders/index.ts";
 import type { Store } from "../store/index.ts";
+import { acceptApplianceConfig, readApplianceConfig } from "../helpers/index.ts";
 import { alertDraft, clip, raiseOnce } from "./alerts.ts";
 import { fitBatch, localCursor, outboxHead, readOutbox } from "./batch.ts";
 import { SyncError } from "./errors.ts";
@@ -88,6 +92,8 @@ export interface PullReport {
   relay_time: string;
   clock_offset_ms: number;
   ruleset_installed: number | null;
+  /** Version of the signed appliance config stored by this pull, or null (absent in reports made elsewhere). */
+  appliance_config_installed?: number | null;
   orders: OrderReport[];
   site_config: ApplyOutcome;
   keys_added: string[];
@@ -141,6 +147,10 @@ export class SyncClient {
   #unfollowed = "";
   /** The last rule set payload refused (the relay resends it until a newer one exists; log it once). */
   #refusedRuleset: string | null = null;
+  /** The same for the signed appliance config: a refused one is logged once, not at every pull. */
+  #refusedConfig: string | null = null;
+  /** The relay predates appliance configs (it refused the pull's `appliance_config_version`): stop reporting it. */
+  #relayWithoutConfig = false;
   /** Public operations run one at a time (the loop and a caller never push concurrently). */
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -368,7 +378,14 @@ export class SyncClient {
     const since = await readKv<string>(store, SYNC_KEYS.pullSince);
     const t0 = clock.now();
     const body = { schema: PULL_SCHEMA, appliance_id: this.#applianceId, ruleset_version: this.#o.rules.version, since: typeof since === "string" ? since : null };
-    const answer = await this.#call("POST", "/api/sync/pull", body, signal, undefined, MAX_PULL_BYTES);
+    const withConfig = this.#relayWithoutConfig ? body : { ...body, appliance_config_version: await this.#configVersion() };
+    let answer = await this.#call("POST", "/api/sync/pull", withConfig, signal, undefined, MAX_PULL_BYTES);
+    if (withConfig !== body && refusesConfigField(answer)) {
+      // A relay older than appliance configs refuses the unknown field: pull as before, and stop asking.
+      this.#relayWithoutConfig = true;
+      log.warn("relay_without_appliance_config", { hint: "the relay does not deliver signed appliance configs; upgrade it to pin a system or firewall baseline" });
+      answer = await this.#call("POST", "/api/sync/pull", body, signal, undefined, MAX_PULL_BYTES);
+    }
     const t1 = clock.now();
     let pulled: PullResponse;
     try {
@@ -387,6 +404,18 @@ export class SyncClient {
       } catch (e) {
         this.#refusedRuleset = pulled.ruleset.payload;
         log.error("ruleset_refused", { code: (e as { code?: string }).code ?? null, error: clip((e as Error).message, MAX_ERROR_TEXT) });
+      }
+    }
+
+    let configInstalled: number | null = null;
+    if (pulled.appliance_config && pulled.appliance_config.payload !== this.#refusedConfig) {
+      try {
+        const accepted = await acceptApplianceConfig(store, pulled.appliance_config, { relayKeys: this.#o.identity.enrolled().relayKeys, applianceId: this.#applianceId, now: clock.now() });
+        configInstalled = accepted.payload.version;
+        log.info("appliance_config_installed", { version: configInstalled, hash: accepted.hash, pinned_system: accepted.payload.pinned_system, baseline_sha256: accepted.baselineSha256 });
+      } catch (e) {
+        this.#refusedConfig = pulled.appliance_config.payload;
+        log.error("appliance_config_refused", { code: (e as { code?: string }).code ?? null, error: clip((e as Error).message, MAX_ERROR_TEXT) });
       }
     }
 
@@ -411,7 +440,13 @@ export class SyncClient {
 
     const siteConfig = await this.#o.siteConfig.apply(pulled.site_config, this.#siteId, clock.now());
     await writeKv(store, SYNC_KEYS.pullSince, pulled.relay_time, clock.now());
-    return { relay_time: pulled.relay_time, clock_offset_ms: offset, ruleset_installed: rulesetInstalled, orders, site_config: siteConfig, keys_added: keysAdded, ...(credentials ? { credentials } : {}) };
+    return { relay_time: pulled.relay_time, clock_offset_ms: offset, ruleset_installed: rulesetInstalled, appliance_config_installed: configInstalled, orders, site_config: siteConfig, keys_added: keysAdded, ...(credentials ? { credentials } : {}) };
+  }
+
+  /** Version of the signed appliance config in force (one that verifies now), or null. */
+  async #configVersion(): Promise<number | null> {
+    const stored = await readApplianceConfig(this.#o.store, { relayKeys: this.#o.identity.enrolled().relayKeys, applianceId: this.#applianceId });
+    return stored.status === "verified" ? stored.config.payload.version : null;
   }
 
   /** Records the offset; raises one alert when an episode starts, ends it once the clock is back. */
@@ -479,6 +514,12 @@ export class SyncClient {
       return answer;
     }
   }
+}
+
+/** A relay's 400 `schema` refusal of the pull's `appliance_config_version` field (a relay older than appliance configs). */
+function refusesConfigField(answer: RelayAnswer): boolean {
+  const err = answer.status === 400 ? errorOf(answer) : null;
+  return err?.code === "schema" && err.message.includes("appliance_config_version");
 }
 
 function parseAck(value: unknown): PushAck | null {

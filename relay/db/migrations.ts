@@ -12,6 +12,7 @@
  * cosignatures, e.g. after a relay key rotation); `integrity_incidents` refuses DELETE.
  */
 
+import { APPLIANCE_CONFIG_MIGRATION } from "../enroll/appliance-config-schema.ts";
 import { ARCHIVE_MIGRATION } from "../archive/schema.ts";
 import { AUTH_MIGRATION } from "../auth/schema.ts";
 import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
@@ -295,6 +296,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, ...ESCALATIONS_MIGRATION },
   { version: 8, ...ARCHIVE_MIGRATION },
   { version: 9, ...SITES_MIGRATION },
+  { version: 10, ...APPLIANCE_CONFIG_MIGRATION },
 ];
 
 /** The schema version this code writes. */

@@ -1,10 +1,11 @@
-/** MSP routes for enrolled appliances: rotate an appliance's token, revoke an appliance. */
+/** MSP routes for enrolled appliances: rotate an appliance's token, revoke an appliance, its signed appliance config. */
 import { z } from "zod";
 import { parseSchema } from "../../protocol/schema.ts";
 import { audit } from "../auth/audit.ts";
 import { parseJsonBody } from "../http/body.ts";
 import { SITE_OPERATORS, type RouteSpec } from "../http/types.ts";
 import { issueOrder } from "../orders/issue.ts";
+import { APPLIANCE_CONFIG_ROUTES } from "./appliance-config-routes.ts";
 import { revokeAppliance } from "./enroll.ts";
 
 const revokeSchema = z.strictObject({ reason: z.string().trim().min(1).max(500) });
@@ -40,4 +41,5 @@ export const ENROLL_ROUTES: readonly RouteSpec[] = [
       return c.json(r);
     },
   },
+  ...APPLIANCE_CONFIG_ROUTES,
 ];

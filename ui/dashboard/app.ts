@@ -17,6 +17,12 @@ import "./pages/site-page.ts";
 import "./pages/audit-page.ts";
 import "./pages/learning-page.ts";
 import "./pages/admin-page.ts";
+import "./pages/escalations-page.ts";
+import "./pages/billing-page.ts";
+import { billingOnly, operationsNav } from "./pages/operations-nav.ts";
+import { portalView } from "./portal/portal-route.ts";
+import "./portal/portal-home.ts";
+import "./portal/portal-site.ts";
 
 export class OsirisDashboard extends LitElement {
   static override styles = [
@@ -214,13 +220,15 @@ export class OsirisDashboard extends LitElement {
     const role = this.#session!.user.role;
     const items: [string, string, boolean][] = [
       ["/", role.startsWith("client_") ? "Our sites" : "Clinics", this.#route.page === "fleet" || this.#route.page === "site"],
+      ...operationsNav(role, this.#route.page),
       ...(role === "msp_admin" || role === "msp_tech" ? ([["/learning", "Learning", this.#route.page === "learning"]] as [string, string, boolean][]) : []),
       ["/audit", "Audit log", this.#route.page === "audit"],
       ...(role === "msp_admin" || role === "partner_admin" ? ([["/admin", "Admin", this.#route.page === "admin"]] as [string, string, boolean][]) : []),
     ];
+    const shown = items.filter(([href]) => !billingOnly(role) || href === "/billing");
     return html`<nav aria-label="Main">
       <ul>
-        ${items.map(([href, text, current]) => html`<li><a href=${href} aria-current=${current ? "page" : "false"}>${text}</a></li>`)}
+        ${shown.map(([href, text, current]) => html`<li><a href=${href} aria-current=${current ? "page" : "false"}>${text}</a></li>`)}
       </ul>
     </nav>`;
   }
@@ -247,8 +255,13 @@ export class OsirisDashboard extends LitElement {
   #page(): TemplateResult {
     const r = this.#route;
     const s = this.#session!;
+    // Clinic users (client roles) get the client portal at home and on a site's overview and reports.
+    const portal = portalView(r, s.user.role);
+    if (portal?.view === "home") return html`<osiris-portal-home .client=${this.client} .session=${s}></osiris-portal-home>`;
+    if (portal?.view === "site") return html`<osiris-portal-site .client=${this.client} .session=${s} .siteId=${portal.siteId} .tab=${portal.tab}></osiris-portal-site>`;
     switch (r.page) {
       case "fleet":
+        if (billingOnly(s.user.role)) return html`<osiris-billing-page .client=${this.client} .session=${s}></osiris-billing-page>`;
         return html`<osiris-fleet-page .client=${this.client} .session=${s} .query=${r.query}></osiris-fleet-page>`;
       case "site":
         return html`<osiris-site-page .client=${this.client} .session=${s} .siteId=${r.siteId} .tab=${r.tab}></osiris-site-page>`;
@@ -258,6 +271,10 @@ export class OsirisDashboard extends LitElement {
         return html`<osiris-learning-page .client=${this.client} .session=${s}></osiris-learning-page>`;
       case "admin":
         return html`<osiris-admin-page .client=${this.client} .session=${s}></osiris-admin-page>`;
+      case "escalations":
+        return html`<osiris-escalations-page .client=${this.client} .session=${s} .query=${r.query}></osiris-escalations-page>`;
+      case "billing":
+        return html`<osiris-billing-page .client=${this.client} .session=${s}></osiris-billing-page>`;
       case "login":
         return html``;
       case "not_found":

@@ -17,12 +17,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { SMTPServer } from "smtp-server";
 import { loadConfig } from "../../appliance/config/index.ts";
 import { Appliance } from "../../appliance/daemon/appliance.ts";
@@ -39,14 +38,10 @@ import { runRelay, type RunningRelay } from "../../relay/serve/run.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "../../relay/tenants/tenants.ts";
 import { loadDashboardAssets } from "../../relay/ui/assets.ts";
 import { buildDashboard } from "./_build.ts";
+import { DESKTOP, E2EBrowser, launchChromium, PASSWORD, PHONE } from "./_e2e.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"];
 const SHOTS = fileURLToPath(new URL("../../test-output/screenshots/dashboard/", import.meta.url));
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
-const PASSWORD = "correct horse battery staple";
 const HOUR = 3_600_000;
 const quiet: Log = { debug() {}, info() {}, warn() {}, error() {} };
 const env = { clock: { now: () => Date.now() }, random: (n: number) => new Uint8Array(randomBytes(n)) };
@@ -59,14 +54,14 @@ interface LabAppliance {
 
 let dir: string;
 let relay: RunningRelay;
-let browser: Browser;
+let ui: E2EBrowser;
 let smtp: SMTPServer;
 const mail: string[] = [];
 const ids = { msp: "", partner: "", orgA: "", orgB: "", siteA: "", siteB: "" };
 const users: Record<"admin" | "tech" | "locked" | "partner" | "client", string> = { admin: "", tech: "", locked: "", partner: "", client: "" };
 let totpSecret = "";
 const appliances: LabAppliance[] = [];
-const contexts: Record<string, { context: BrowserContext; errors: string[] }> = {};
+let contexts: E2EBrowser["contexts"];
 
 // ---- setup -------------------------------------------------------------------------------------------------
 
@@ -116,7 +111,6 @@ async function cycle(a: LabAppliance, labHours?: number): Promise<void> {
 }
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium`);
   dir = await mkdtemp(join(tmpdir(), "osiris-dashboard-e2e-"));
   const assetsDir = await buildDashboard(join(dir, "dist"));
   relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), host: "127.0.0.1", port: 0, log: memoryLog().log });
@@ -155,13 +149,13 @@ test.before(async () => {
   await setTotpSecret(db, techId, totpSecret);
   await enableTotp(db, env, techId, totpCode(totpSecret, Date.now() - 30_000));
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  await mkdir(SHOTS, { recursive: true });
-  console.log(`screenshots: ${SHOTS}`);
+  ui = new E2EBrowser(await launchChromium(), relay.url, SHOTS);
+  contexts = ui.contexts;
+  await ui.prepareShots();
 });
 
 test.after(async () => {
-  await browser?.close();
+  await ui?.browser.close();
   for (const a of appliances) await a.appliance.stop().catch(() => undefined);
   relay?.deps.mailer?.close();
   await relay?.close();
@@ -169,61 +163,13 @@ test.after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-// ---- browser helpers ---------------------------------------------------------------------------------------
+// ---- browser helpers (ui/dashboard/_e2e.ts) ----------------------------------------------------------------
 
-async function newContext(name: string, viewport = DESKTOP, mobile = false): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: mobile ? 2 : 1, isMobile: mobile, hasTouch: mobile, locale: "en-GB", baseURL: relay.url });
-  const errors: string[] = [];
-  await context.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
-  context.on("page", (p) => {
-    p.on("console", (m) => {
-      if (m.type() === "error" && !/the server responded with a status of (400|401|404|409|422|423)/.test(m.text())) errors.push(`${p.url()}: ${m.text()}`);
-    });
-    p.on("pageerror", (e) => errors.push(`${p.url()}: ${e.message}`));
-  });
-  contexts[name] = { context, errors };
-  return context;
-}
-
-async function login(context: BrowserContext, email: string, opts: { totp?: string } = {}): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto("/login");
-  await page.getByLabel("E-mail", { exact: true }).fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  if (opts.totp) {
-    await page.getByLabel(/Authenticator code/).fill(opts.totp);
-    await page.getByRole("button", { name: "Verify" }).click();
-  }
-  await page.getByRole("heading", { level: 1, name: /Clinics|Our sites/ }).waitFor();
-  return page;
-}
-
-async function shot(page: Page, name: string, fullPage = true): Promise<void> {
-  await page.waitForTimeout(150);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
-}
-
-let axeSource = "";
-/** axe-core over the page (through the DevTools protocol, which the page's CSP does not govern). */
-async function axe(page: Page, what: string): Promise<void> {
-  axeSource ||= await readFile(fileURLToPath(import.meta.resolve("axe-core/axe.min.js")), "utf8");
-  for (const s of await page.locator("summary").all()) if (await s.isVisible()) await s.click();
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const a = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[]; passes: unknown[] }> } }).axe;
-    const r = await a.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
-    return { violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length, first: JSON.stringify(v.nodes[0]?.target) })), passes: r.passes.length };
-  });
-  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  if (result.violations.length) console.log(`axe ${what}:`, JSON.stringify(result.violations));
-  assert.equal(serious, [], `axe on ${what}`);
-  assert.ok(result.passes > 10, "axe ran");
-}
-
-function noErrors(name: string): void {
-  assert.equal(contexts[name]!.errors, [], `no console errors or CSP violations (${name})`);
-}
+const newContext = (name: string, viewport = DESKTOP, mobile = false): Promise<BrowserContext> => ui.newContext(name, viewport, mobile);
+const login = (context: BrowserContext, email: string, opts: { totp?: string } = {}): Promise<Page> => ui.login(context, email, opts);
+const shot = (page: Page, name: string, fullPage = true): Promise<void> => ui.shot(page, name, fullPage);
+const axe = (page: Page, what: string): Promise<void> => ui.axe(page, what);
+const noErrors = (name: string): void => ui.noErrors(name);
 
 // ---- journeys ----------------------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ test("parseRoute() maps every dashboard address to its page", () => {
   assert.equal(parseRoute("/sites/site_abc123/nonsense"), { page: "not_found", path: "/sites/site_abc123/nonsense" });
   assert.equal(parseRoute("/audit", "?site_id=x").page, "audit");
   assert.equal(parseRoute("/admin"), { page: "admin" });
+  assert.equal(parseRoute("/escalations", "?status=resolved"), { page: "escalations", query: new URLSearchParams("status=resolved") });
+  assert.equal(parseRoute("/billing"), { page: "billing" });
   assert.equal(parseRoute("/elsewhere"), { page: "not_found", path: "/elsewhere" });
 });
 

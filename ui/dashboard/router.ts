@@ -7,7 +7,9 @@
  *                              orders, credentials, escalations, reports
  *   /audit                     audit log
  *   /learning                  learning loop
- *   /admin                     partners, organisations, sites, branding
+ *   /admin                     partners, organisations, sites, branding, notification channels
+ *   /escalations               every escalation the user may see, with SLA timers (?status=active|resolved|all)
+ *   /billing                   partner statements (partner admin and billing, MSP admin)
  */
 
 export const SITE_TABS = ["overview", "devices", "incidents", "evidence", "settings", "enrollment", "orders", "credentials", "escalations", "reports"] as const;
@@ -20,6 +22,8 @@ export type Route =
   | { page: "audit"; query: URLSearchParams }
   | { page: "learning" }
   | { page: "admin" }
+  | { page: "escalations"; query: URLSearchParams }
+  | { page: "billing" }
   | { page: "not_found"; path: string };
 
 /** The route of a location (pathname + search). */
@@ -33,6 +37,8 @@ export function parseRoute(pathname: string, search = ""): Route {
   if (pathname === "/audit") return { page: "audit", query };
   if (pathname === "/learning") return { page: "learning" };
   if (pathname === "/admin") return { page: "admin" };
+  if (pathname === "/escalations") return { page: "escalations", query };
+  if (pathname === "/billing") return { page: "billing" };
   const m = /^\/sites\/([A-Za-z0-9_-]{1,100})(?:\/([a-z]+))?\/?$/.exec(pathname);
   if (m) {
     const tab = (m[2] ?? "overview") as SiteTab;

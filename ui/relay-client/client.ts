@@ -218,41 +218,107 @@ export class RelayClient {
     return this.#json("POST", `/api/credentials/${encodeURIComponent(credentialId)}/validate`, { body: hostId ? { host_id: hostId } : {} });
   }
 
-  escalations(siteId?: string, query: { status?: string; active?: boolean } = {}): Promise<{ escalations: T.Escalation[] }> {
+  escalations(siteId?: string, query: { status?: string; active?: boolean } = {}, signal?: AbortSignal): Promise<{ escalations: T.Escalation[] }> {
     const q = { status: query.status, active: query.active ? "true" : undefined };
-    return this.#json("GET", siteId ? `/api/sites/${encodeURIComponent(siteId)}/escalations` : "/api/escalations", { query: q });
+    return this.#json("GET", siteId ? `/api/sites/${encodeURIComponent(siteId)}/escalations` : "/api/escalations", { query: q, signal });
   }
 
-  acknowledgeEscalation(escalationId: string, note?: string): Promise<unknown> {
+  acknowledgeEscalation(escalationId: string, note?: string): Promise<T.Escalation> {
     return this.#json("POST", `/api/escalations/${encodeURIComponent(escalationId)}/acknowledge`, { body: note ? { note } : {} });
   }
 
-  resolveEscalation(escalationId: string, note: string): Promise<unknown> {
+  resolveEscalation(escalationId: string, note: string): Promise<T.Escalation> {
     return this.#json("POST", `/api/escalations/${encodeURIComponent(escalationId)}/resolve`, { body: { note } });
   }
 
-  packets(siteId: string): Promise<{ packets: T.Packet[] }> {
-    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/packets`);
+  /** A site's monthly packets, newest month first; download `pdf_url` / verify `kit_url` (session cookie). */
+  packets(siteId: string, signal?: AbortSignal): Promise<{ packets: T.Packet[] }> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/packets`, { signal });
+  }
+
+  /** Generates (or returns the stored) packet of a closed month: MSP and partner staff only. */
+  generatePacket(siteId: string, month: string, framework?: string): Promise<T.Packet> {
+    return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/packets`, { body: { month, ...(framework ? { framework } : {}) } });
   }
 
   archiveStatus(siteId: string): Promise<T.ArchiveStatus> {
     return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/archive`);
   }
 
-  learningCandidates(state?: string): Promise<{ candidates: T.LearningCandidate[] }> {
-    return this.#json("GET", "/api/learning/candidates", { query: { state } });
+  learningCandidates(state?: string, signal?: AbortSignal): Promise<{ candidates: T.LearningCandidate[] }> {
+    return this.#json("GET", "/api/learning/candidates", { query: { state }, signal });
   }
 
-  learningCandidate(candidateId: string): Promise<T.LearningCandidateDetail> {
-    return this.#json("GET", `/api/learning/candidates/${encodeURIComponent(candidateId)}`);
+  learningCandidate(candidateId: string, signal?: AbortSignal): Promise<T.LearningCandidateDetail> {
+    return this.#json("GET", `/api/learning/candidates/${encodeURIComponent(candidateId)}`, { signal });
   }
 
-  learningThresholds(): Promise<T.LearningThresholds> {
-    return this.#json("GET", "/api/learning/thresholds");
+  learningThresholds(signal?: AbortSignal): Promise<T.LearningThresholds> {
+    return this.#json("GET", "/api/learning/thresholds", { signal });
   }
 
-  decideCandidate(candidateId: string, verb: "approve" | "reject" | "retire", reason?: string): Promise<{ state: string }> {
+  /** Approve (reason optional), reject or retire (reason required); approving publishes a new signed rule set. */
+  decideCandidate(candidateId: string, verb: "approve" | "reject" | "retire", reason?: string): Promise<T.CandidateDecision> {
     return this.#json("POST", `/api/learning/candidates/${encodeURIComponent(candidateId)}/${verb}`, { body: reason ? { reason } : {} });
+  }
+
+  // ---- device inventory (relay/inventory) ----------------------------------------------------------------
+
+  /** A site's discovered devices (gone ones too with `include_gone`). */
+  inventory(siteId: string, opts: { status?: T.DeviceStatus; include_gone?: boolean } = {}, signal?: AbortSignal): Promise<T.InventoryList> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/devices`, { query: { status: opts.status, include_gone: opts.include_gone ? "1" : undefined }, signal });
+  }
+
+  inventoryEvents(siteId: string, limit?: number, signal?: AbortSignal): Promise<T.InventoryEvents> {
+    return this.#json("GET", `/api/sites/${encodeURIComponent(siteId)}/device-events`, { query: { limit }, signal });
+  }
+
+  /** The MSP's decision for a device: monitored, excluded (never probed again), medical, or discovered. */
+  setDeviceStatus(deviceId: string, status: T.DeviceStatus): Promise<T.InventoryDevice> {
+    return this.#json("PUT", `/api/devices/${encodeURIComponent(deviceId)}`, { body: { status } });
+  }
+
+  // ---- notification channels (relay/notify) ----------------------------------------------------------------
+
+  channels(signal?: AbortSignal): Promise<{ channels: T.ChannelView[] }> {
+    return this.#json("GET", "/api/channels", { signal });
+  }
+
+  /** Adds a channel; its secret (webhook URL and HMAC secret, Slack URL) is sent once and never comes back. */
+  createChannel(channel: T.NewChannelInput): Promise<T.ChannelView> {
+    return this.#json("POST", "/api/channels", { body: channel });
+  }
+
+  deleteChannel(channelId: string): Promise<void> {
+    return this.#json("DELETE", `/api/channels/${encodeURIComponent(channelId)}`);
+  }
+
+  channelDeliveries(channelId: string, signal?: AbortSignal): Promise<{ deliveries: T.ChannelDelivery[] }> {
+    return this.#json("GET", `/api/channels/${encodeURIComponent(channelId)}/deliveries`, { signal });
+  }
+
+  // ---- partner billing (relay/billing) -------------------------------------------------------------------
+
+  revenueShare(partnerId: string, signal?: AbortSignal): Promise<T.RevenueShare> {
+    return this.#json("GET", `/api/partners/${encodeURIComponent(partnerId)}/revenue-share`, { signal });
+  }
+
+  statements(partnerId: string, signal?: AbortSignal): Promise<{ statements: T.StatementHeader[] }> {
+    return this.#json("GET", `/api/partners/${encodeURIComponent(partnerId)}/statements`, { signal });
+  }
+
+  statement(statementId: string, signal?: AbortSignal): Promise<T.Statement> {
+    return this.#json("GET", `/api/statements/${encodeURIComponent(statementId)}`, { signal });
+  }
+
+  /** Issues the partner's statement for a month that has ended (`YYYY-MM`); immutable once issued. */
+  issueStatement(partnerId: string, month: string): Promise<T.Statement> {
+    return this.#json("POST", `/api/partners/${encodeURIComponent(partnerId)}/statements`, { body: { month } });
+  }
+
+  /** Where a statement downloads as CSV or PDF (a plain link: the session cookie authorises the GET). */
+  statementUrl(statementId: string, format: "csv" | "pdf"): string {
+    return `${this.#base}/api/statements/${encodeURIComponent(statementId)}/${format}`;
   }
 }
 

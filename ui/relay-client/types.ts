@@ -17,6 +17,17 @@ import type { PendingRecord } from "../../relay/enroll/provision.ts";
 import type { WaitingAppliance } from "../../relay/sites/pending.ts";
 import type { SiteConfig } from "../../protocol/sync.ts";
 import type { Role } from "../../relay/http/types.ts";
+import type { z } from "zod";
+import type { EscalationView } from "../../relay/escalations/escalations.ts";
+import type { PacketRecord } from "../../relay/report/packets.ts";
+import type { CandidateDetail, CandidateSummary } from "../../relay/learning/queries.ts";
+import type { LearningThresholds as ThresholdValues } from "../../relay/learning/thresholds.ts";
+import type { deviceEventSchema, DeviceView as InventoryDevice, inventoryAlertSchema } from "../../relay/inventory/devices.ts";
+import type { DeviceStatus } from "../../relay/inventory/diff.ts";
+import type { ChannelView, newChannelSchema } from "../../relay/notify/channels.ts";
+import type { DeliveryView } from "../../relay/notify/deliver.ts";
+import type { Statement, StatementHeader, StatementLine } from "../../relay/billing/statements.ts";
+import type { Plan, revenueShareSchema } from "../../relay/billing/plans.ts";
 
 export type { ApprovalRequest, AuditRecord, Branding, ClaimCodeRecord, ClaimCodeWithQr, FleetSite, OrderTypeView, OrderView, OrgView, PartnerView, PendingRecord, Role, WaitingAppliance, SiteConfig, SiteDetail, UserRecord, WindowPreview };
 export type { ApplianceView, AttemptView, CheckResultView, ControlView, DeviceView, IncidentView } from "../../relay/sites/site-detail.ts";
@@ -56,36 +67,11 @@ export interface CredentialSummary {
   last_validation: { status: "pending" | "success" | "failed" | "expired"; host_id: string; requested_at: string; completed_at: string | null; code: string | null; detail: string | null } | null;
 }
 
-export interface Escalation {
-  escalation_id: string;
-  site_id: string;
-  host_id: string | null;
-  check: string | null;
-  category: string | null;
-  severity: string;
-  priority: "low" | "medium" | "high" | "critical";
-  reason: string;
-  status: "open" | "acknowledged" | "resolved";
-  created_at: string;
-  response_due_at: string;
-  resolution_due_at: string;
-  response_overdue: boolean;
-  resolution_overdue: boolean;
-  acknowledged_at: string | null;
-  acknowledged_by: string | null;
-  resolved_at: string | null;
-  resolution_note: string | null;
-}
+/** An L3 escalation ticket with its SLA timers (relay/escalations). */
+export type Escalation = EscalationView;
 
-export interface Packet {
-  id: string;
-  month: string;
-  framework: string;
-  generated_at: string;
-  summary: { overall: number | null; controls_ready: number; controls_total: number; incidents: number };
-  pdf_url: string;
-  kit_url: string;
-}
+/** A monthly compliance packet (relay/report): the record plus where its PDF and auditor kit download. */
+export type Packet = PacketRecord & { pdf_url: string; kit_url: string };
 
 export interface ArchiveStatus {
   pending: number;
@@ -95,29 +81,50 @@ export interface ArchiveStatus {
   last_error: { object_key: string; error: string; at: string | null } | null;
 }
 
-export interface LearningCandidate {
-  id: string;
-  check: string;
-  platform: string;
-  runbook: string;
-  state: string;
-  occurrences: number;
-  successes: number;
-  l2_resolutions: number;
-  success_pct: number;
-  sites: { id: string; name: string }[];
-  last_seen: string | null;
-  unmet: string[];
-  replay: { pass: boolean; agreement_pct: number } | null;
-  executions: { executions: number; successes: number; failures: number };
-}
+// ---- operations: learning, inventory, notification channels, billing (the relay's own shapes) ---------
 
-export interface LearningCandidateDetail extends LearningCandidate {
-  ledger: { seq: number; from: string | null; to: string; at: string; actor_name: string; reason: string }[];
-  daily: { day: string; runs: number; successes: number; success_pct: number }[];
-}
+/** A learning candidate with its current evidence (relay/learning/queries.ts). */
+export type LearningCandidate = CandidateSummary;
+/** One candidate in full: ledger (who, when, why), replay, rule, daily success series. */
+export type LearningCandidateDetail = CandidateDetail;
+export type LearningLedgerEntry = CandidateDetail["ledger"][number];
 
+/** GET /api/learning/thresholds: the thresholds in force for the caller's MSP, the defaults and a sentence each. */
 export interface LearningThresholds {
-  descriptions: { name: string; value: number; text: string }[];
+  thresholds: ThresholdValues;
+  defaults: ThresholdValues;
+  overrides: Partial<ThresholdValues>;
   auto_promote: boolean;
+  descriptions: { name: string; value: number; text: string }[];
 }
+
+/** What approve / reject / retire answer: the new state and the signed rule set version that carries it. */
+export interface CandidateDecision {
+  candidate_id: string;
+  state: CandidateSummary["state"];
+  ruleset_version: number | null;
+  published: boolean;
+}
+
+/** A discovered network device (relay/inventory); `status` is the MSP's decision. */
+export type { InventoryDevice, DeviceStatus };
+export interface InventoryList {
+  devices: InventoryDevice[];
+  /** New devices are not alerted before this (the site's baseline is being learnt). */
+  learning_until: string | null;
+  last_scan_at: string | null;
+}
+export interface InventoryEvents {
+  events: z.output<typeof deviceEventSchema>[];
+  alerts: z.output<typeof inventoryAlertSchema>[];
+}
+
+/** A notification channel as the relay shows it: never its secret (`has_secret` says one is stored). */
+export type { ChannelView };
+/** What POST /api/channels takes (defaults filled in by the relay). */
+export type NewChannelInput = z.input<typeof newChannelSchema>;
+export type { DeliveryView as ChannelDelivery };
+
+/** Partner billing (relay/billing). */
+export type { Plan as BillingPlan, Statement, StatementHeader, StatementLine };
+export type RevenueShare = z.output<typeof revenueShareSchema>;

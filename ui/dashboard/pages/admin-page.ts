@@ -2,7 +2,7 @@
  * `<osiris-admin-page>`: setting up clients. MSP administrators create partners, client organisations
  * (directly or through a partner) and their sites; partner administrators do the same for their own
  * clients. The partner's branding (name, logo, colours) is edited here and applied to its users' dashboard,
- * its clinics' portal and their packets.
+ * its clinics' portal and their packets. Notification channels are managed here too (admin-channels.ts).
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { OrgView, PartnerView } from "../../relay-client/mod.ts";
@@ -10,6 +10,7 @@ import { contrast } from "../branding.ts";
 import { Load } from "../load.ts";
 import { shared } from "../styles.ts";
 import { Page } from "./page.ts";
+import "./admin-channels.ts";
 
 /** Largest logo accepted (the relay allows a 200 000-character data URL). */
 const MAX_LOGO_BYTES = 140_000;
@@ -22,6 +23,9 @@ export class OsirisAdminPage extends Page {
         display: grid;
         gap: 1rem;
         grid-template-columns: repeat(auto-fit, minmax(18rem, 1fr));
+      }
+      .cols + form.card {
+        margin-top: 1rem;
       }
       .swatch {
         display: inline-block;
@@ -145,6 +149,7 @@ export class OsirisAdminPage extends Page {
         </section>
       </div>
       ${msp || this.userRole === "partner_admin" ? (msp && partners.length === 0 ? nothing : this.#brandingForm(partners)) : nothing}
+      ${msp || this.userRole === "partner_admin" ? html`<osiris-admin-channels .client=${this.client} .session=${this.session} .partners=${partners} .orgs=${orgs}></osiris-admin-channels>` : nothing}
     `;
   }
 }

@@ -1,12 +1,14 @@
 /**
- * Devices and their latest check results (failing first): what was expected and what the check saw, when,
- * and whether the host could not be reached.
+ * Devices: what network discovery found and the MSP's decision per device (inventory-section.ts), then the
+ * managed hosts' latest check results (failing first): what was expected and what the check saw, when, and
+ * whether the host could not be reached.
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { DeviceView } from "../../relay-client/mod.ts";
 import { fullTime, plural, relative, STATUS_CLASS, STATUS_TEXT } from "../format.ts";
 import { shared } from "../styles.ts";
 import { Section } from "./section.ts";
+import "./inventory-section.ts";
 
 export class OsirisSiteDevices extends Section {
   static override styles = [
@@ -77,7 +79,8 @@ export class OsirisSiteDevices extends Section {
   override render(): TemplateResult {
     const now = Date.now();
     const devices = this.detail.devices;
-    return html`<h2>Devices (${devices.length})</h2>
+    return html`<osiris-site-inventory .client=${this.client} .session=${this.session} .siteId=${this.siteId}></osiris-site-inventory>
+      <h2>Checks by device (${devices.length})</h2>
       ${devices.length === 0 ? html`<p class="card">No check results from this site in the last 30 days.</p>` : devices.map((d) => this.#device(d, now))}`;
   }
 }
