@@ -99,6 +99,9 @@ test("TOTP: once enabled, login needs a current code, and the same code is refus
     assert.is((await login(relay, admin.email, admin.password, code)).status, 200);
     const replay = await login(relay, admin.email, admin.password, code);
     assert.is(replay.status, 401, "a code is good once");
+    const again = await relay.app.request("/api/auth/totp/setup", userInit(admin, "POST"));
+    assert.is(again.status, 403, "a session cannot replace (and so turn off) an enabled second factor");
+    assert.is((await login(relay, admin.email, admin.password)).status, 401, "TOTP is still required");
   }));
 
 test("a change without the session's CSRF token is refused with 403 and changes nothing", () =>

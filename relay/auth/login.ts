@@ -143,7 +143,9 @@ export async function consumeMagicLink(deps: RelayDeps, input: unknown): Promise
 
 /** Starts TOTP enrolment: stores a new (not yet enabled) secret. */
 export async function setTotpSecret(db: RelayDb, userId: string, secret: string): Promise<void> {
-  await db.execute({ sql: "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?", args: [secret, userId] });
+  // Never replace an enabled second factor: a stolen session must not be able to remove it.
+  const rs = await db.execute({ sql: "UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ? AND totp_enabled = 0", args: [secret, userId] });
+  if (rs.rowsAffected === 0) throw new RelayError("forbidden", "TOTP is already on for this account; an MSP admin must reset it before a new authenticator can be set up");
 }
 
 /** Enables TOTP once the user proves the app produces codes for the stored secret. */

@@ -14,7 +14,8 @@ export const ENROLL_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/appliances/:appliance_id/rotate-token",
-    callers: SITE_OPERATORS,
+    // rotate_token is a privileged order type: MSP admins only, as on the orders route.
+    callers: ["msp_admin"],
     summary: "send the appliance a signed rotate_token order: it fetches a new token and the old one stops working",
     maxBodyBytes: 1024,
     response: z.object({ order_id: z.string(), expires_at: z.string() }),
