@@ -120,3 +120,13 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * Where a suite's relay database lives: the given file, or with `OSIRIS_TEST_DB=sqld` a fresh sqld on loopback
+ * (how the same suites run against a libSQL server). `stop()` stops that server (a file is the caller's).
+ */
+export async function testDatabase(file: string): Promise<{ location: string; stop(): Promise<void> }> {
+  if (process.env["OSIRIS_TEST_DB"] !== "sqld") return { location: file, stop: async () => undefined };
+  const sqld = await startSqld();
+  return { location: sqld.url, stop: () => sqld.stop() };
+}

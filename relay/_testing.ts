@@ -16,6 +16,7 @@ import { PUSH_SCHEMA, type OutboxEntry, type PushRequest } from "../protocol/syn
 import { createRelayApp, type RelayApp } from "./app.ts";
 import { signRequest } from "./auth/request-message.ts";
 import { openRelayDb, type RelayDb } from "./db/index.ts";
+import { startSqld } from "./_sqld.ts";
 import type { RelayDeps, RelayKey } from "./deps.ts";
 import { createClaimCode } from "./enroll/claim-codes.ts";
 import { buildEnrollRequest, type EnrollResponse } from "./enroll/enroll-message.ts";
@@ -69,7 +70,9 @@ export async function testRelay(opts: { dbPath?: string; publicUrl?: string } = 
   const dir = await mkdtemp(join(tmpdir(), "osiris-relay-"));
   const clock = testClock();
   const { log, entries } = memoryLog();
-  const db = await openRelayDb(opts.dbPath ?? join(dir, "relay.db"), { log, clock });
+  // OSIRIS_TEST_DB=sqld: the same suites on a real libSQL server (relay/_sqld.ts) instead of a file.
+  const sqld = opts.dbPath === undefined && process.env["OSIRIS_TEST_DB"] === "sqld" ? await startSqld() : undefined;
+  const db = await openRelayDb(opts.dbPath ?? sqld?.url ?? join(dir, "relay.db"), { log, clock });
   const relaySecret = random(32);
   const relayKey = await activateRelayKey(db, relaySecret, join(dir, "relay.key"), clock);
   const deps: RelayDeps = { db, clock, random, log, relayKey, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) };
@@ -93,6 +96,7 @@ export async function testRelay(opts: { dbPath?: string; publicUrl?: string } = 
     claimCode: async (siteId = site.id, ttlMs?: number) => (await createClaimCode(db, { site_id: siteId, created_by: "test", ...(ttlMs ? { ttl_ms: ttlMs } : {}) }, env)).code,
     close: async () => {
       db.close();
+      await sqld?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

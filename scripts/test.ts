@@ -19,6 +19,8 @@ const CONCURRENCY = Number(process.env.OSIRIS_TEST_JOBS ?? 2);
 const FILE_TIMEOUT_MS = 10 * 60_000;
 /** Folders whose suites also run under Deno (pure code that must stay portable). */
 const DENO_PARTS = ["protocol/"];
+/** Suites that also run with OSIRIS_TEST_DB=sqld: the relay on a real libSQL server instead of a file. */
+const SQLD_FILES = ["relay/ingest/push.test.ts", "relay/serve/loopback.test.ts"];
 
 interface Result {
   label: string;
@@ -46,10 +48,10 @@ async function findTests(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-function run(label: string, cmd: string, args: string[]): Promise<Result> {
+function run(label: string, cmd: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, detached: true });
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", ...env }, detached: true });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -98,6 +100,7 @@ const jobs: (() => Promise<Result>)[] = [];
 if (!filters.length) jobs.push(() => run("typecheck (tsc --noEmit)", node, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]));
 for (const f of selected) jobs.push(() => run(`node ${f}`, node, ["--import", "tsx", f]));
 for (const f of selected.filter((f) => DENO_PARTS.some((p) => f.startsWith(p)))) jobs.push(() => run(`deno ${f}`, deno, ["run", "-A", "--quiet", f]));
+for (const f of selected.filter((f) => SQLD_FILES.includes(f))) jobs.push(() => run(`node[sqld] ${f}`, node, ["--import", "tsx", f], { OSIRIS_TEST_DB: "sqld" }));
 
 const results: Result[] = [];
 await pool(jobs, CONCURRENCY, (r) => {

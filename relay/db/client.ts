@@ -3,35 +3,40 @@
  * Turso) by `http://`, `https://` or `libsql://` URL, through the same `@libsql/client` API and SQL.
  *
  * For a file, `openRelayDb` sets WAL (readers never block the writer) and `synchronous=FULL` (an
- * acknowledged push survives power loss) and gives every connection a busy timeout. Every operation then goes
- * through one in-process queue: the file driver is synchronous underneath, and a second connection waiting
- * for the write lock spins on the JS thread, so the transaction holding the lock could never resume to
- * commit. Other processes are kept apart by SQLite's locks and the busy timeout. `transaction` is a write
- * transaction (`BEGIN IMMEDIATE`): ingest reads the chain head, verifies and writes in one of them, so two
- * relay processes can never append the same seq twice.
+ * acknowledged push survives power loss) and gives every connection a busy timeout. Reads run at once; every
+ * write goes through one in-process queue that group-commits (group-commit.ts): concurrent requests share one
+ * write transaction and one fsync, each in its own savepoint, and each learns its outcome only after the
+ * COMMIT. Other processes are kept apart by SQLite's locks and the busy timeout (or by the libSQL server).
+ * `transaction` is a write transaction (`BEGIN IMMEDIATE`): ingest reads the chain head and writes in one of
+ * them, so two relay processes can never append the same seq twice.
  *
  * The schema is brought up to date on open (migrations.ts).
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import "../../node/libsql-statement-cache.ts";
-import { SerialDb } from "../../node/serial-db.ts";
-import { createClient, type Client, type InStatement, type ResultSet, type Transaction } from "@libsql/client";
+import { createClient, type Client, type InStatement, type ResultSet } from "@libsql/client";
 import { RelayError } from "../errors.ts";
 import type { RelayLog } from "../log.ts";
+import { GroupCommitDb, type GroupTx } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 
 /** How long a statement waits for another process's write lock before failing (ms). */
 export const BUSY_TIMEOUT_MS = 5000;
-/** Operations waiting in the queue: more means requests outrun the disk; refuse rather than grow memory. */
+/** Writes waiting in the queue: more means requests outrun the disk; refuse rather than grow memory. */
 export const MAX_QUEUED_OPERATIONS = 10_000;
-/** Connections per client (a file DB uses them one at a time through the queue; sqld may use them at once). */
+/**
+ * Connections per client: a file DB holds one for the write group and reads on another (one at a time: the
+ * driver is synchronous); over a libSQL server this is how many requests (reads) run at once.
+ */
 export const MAX_CONNECTIONS = 4;
+/** Requests in flight to a libSQL server at once (reads run in parallel there; writes are one group at a time). */
+export const MAX_REMOTE_CONCURRENCY = 16;
 const SYNCHRONOUS_FULL = 2;
 
 /** The statements a transaction body may run (`executeMultiple` is for migrations). */
-export type Tx = Pick<Transaction, "execute" | "batch" | "executeMultiple">;
+export type Tx = GroupTx;
 
 export interface RelayDb {
   /** The URL the client was opened with (`file:` URL or server URL). */
@@ -39,9 +44,12 @@ export interface RelayDb {
   /** Whether this is a local file (as opposed to a libSQL server). */
   readonly isFile: boolean;
   execute(stmt: InStatement): Promise<ResultSet>;
-  /** Runs statements atomically in one write transaction. */
+  /** Runs statements atomically in one write transaction (possibly shared with other writes: group commit). */
   batch(stmts: InStatement[]): Promise<ResultSet[]>;
-  /** Runs `fn` in one write transaction: commits when it resolves, rolls back when it throws (and rethrows). */
+  /**
+   * Runs `fn` in one write transaction (possibly shared with other writes, each in its own savepoint):
+   * resolves after the commit that made it durable; rolls its writes back when it throws (and rethrows).
+   */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   schemaVersion(): Promise<number>;
   close(): void;
@@ -81,12 +89,12 @@ export async function openRelayDb(location: string, options: OpenRelayDbOptions)
     client = createClient({
       url,
       ...(isFile ? { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS } : options.authToken ? { authToken: options.authToken } : {}),
-      concurrency: MAX_CONNECTIONS,
+      concurrency: isFile ? MAX_CONNECTIONS : MAX_REMOTE_CONCURRENCY,
     });
   } catch (e) {
     throw new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: ${(e as Error).message}`);
   }
-  const db = new QueuedDb(client, url, isFile);
+  const db = new GroupedDb(client, url, isFile);
   try {
     if (isFile) await setFilePragmas(client, url);
     await migrate(db, options.migrations ?? MIGRATIONS, options.clock, options.log);
@@ -111,19 +119,19 @@ async function setFilePragmas(client: Client, url: string): Promise<void> {
   if (sync !== SYNCHRONOUS_FULL) throw new RelayError("db_unavailable", `Database ${url} did not accept synchronous=FULL: saw synchronous=${sync}`);
 }
 
-/** See the module comment for why every operation is queued (node/serial-db.ts does the queueing). */
-class QueuedDb implements RelayDb {
-  readonly #db: SerialDb;
+/** See the module comment: reads at once, writes group-committed (group-commit.ts). */
+class GroupedDb implements RelayDb {
+  readonly #db: GroupCommitDb;
 
   constructor(
     client: Client,
     readonly url: string,
     readonly isFile: boolean,
   ) {
-    this.#db = new SerialDb(client, {
+    this.#db = new GroupCommitDb(client, {
       name: "db",
       maxQueued: MAX_QUEUED_OPERATIONS,
-      overloaded: (waiting) => new RelayError("db_busy", `The relay database has ${waiting} operations waiting; refusing more until they drain`),
+      overloaded: (waiting) => new RelayError("db_busy", `The relay database has ${waiting} writes waiting; refusing more until they drain`),
     });
   }
 

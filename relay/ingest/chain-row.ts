@@ -10,7 +10,7 @@ import { GENESIS_PREV_HASH } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import { MerkleAccumulator } from "../../protocol/merkle.ts";
 import { parseSchema } from "../../protocol/schema.ts";
-import { num, str, strOrNull, type Tx } from "../db/index.ts";
+import { num, str, strOrNull, type Row, type Tx } from "../db/index.ts";
 
 export interface ChainRow {
   verified_seq: number;
@@ -18,12 +18,33 @@ export interface ChainRow {
   chain: ChainState | null;
   tree: MerkleAccumulator;
   acked_outbox_seq: number;
+  /**
+   * The stored columns exactly as read ("" for no row): two reads with the same stamp saw the same chain
+   * state, so whatever was checked against the first still holds for the second (ingest verifies before
+   * its write transaction and compares stamps inside it).
+   */
+  stamp: string;
+}
+
+/** Something that runs a statement: the database itself (outside a transaction) or a transaction. */
+export type Reader = Pick<Tx, "execute">;
+
+const SELECT_ROW = "SELECT verified_seq, head_hash, chain_state, tree_size, tree_peaks, acked_outbox_seq FROM chain_state WHERE appliance_id = ?";
+
+function stampOf(row: Row): string {
+  return JSON.stringify([num(row, "verified_seq"), str(row, "head_hash"), strOrNull(row, "chain_state"), num(row, "tree_size"), str(row, "tree_peaks"), num(row, "acked_outbox_seq")]);
+}
+
+/** Only the stamp of the appliance's row (cheaper than loading it: nothing is parsed). */
+export async function chainRowStamp(db: Reader, applianceId: string): Promise<string> {
+  const row = (await db.execute({ sql: SELECT_ROW, args: [applianceId] })).rows[0];
+  return row ? stampOf(row) : "";
 }
 
 /** The appliance's row (an empty chain if it has none yet). */
-export async function loadChainRow(tx: Tx, applianceId: string): Promise<ChainRow> {
-  const row = (await tx.execute({ sql: "SELECT * FROM chain_state WHERE appliance_id = ?", args: [applianceId] })).rows[0];
-  if (!row) return { verified_seq: 0, head_hash: GENESIS_PREV_HASH, chain: null, tree: new MerkleAccumulator(), acked_outbox_seq: 0 };
+export async function loadChainRow(db: Reader, applianceId: string): Promise<ChainRow> {
+  const row = (await db.execute({ sql: SELECT_ROW, args: [applianceId] })).rows[0];
+  if (!row) return { verified_seq: 0, head_hash: GENESIS_PREV_HASH, chain: null, tree: new MerkleAccumulator(), acked_outbox_seq: 0, stamp: "" };
   const chainText = strOrNull(row, "chain_state");
   const peaks = (JSON.parse(str(row, "tree_peaks")) as string[]).map(fromHex);
   return {
@@ -32,6 +53,7 @@ export async function loadChainRow(tx: Tx, applianceId: string): Promise<ChainRo
     chain: chainText === null ? null : parseSchema(chainStateSchema, JSON.parse(chainText), `chain state of ${applianceId}`),
     tree: MerkleAccumulator.fromState({ size: num(row, "tree_size"), peaks }),
     acked_outbox_seq: num(row, "acked_outbox_seq"),
+    stamp: stampOf(row),
   };
 }
 

@@ -8,7 +8,10 @@ import { isoTime } from "../../protocol/ids.ts";
 import { parsePushAck, type OutboxEntry } from "../../protocol/sync.ts";
 import { createRelayApp } from "../app.ts";
 import { count, enrolledAppliance, errorOf, inProcess, random, testRelay, type TestAppliance, type TestRelay } from "../_testing.ts";
+import { applianceForToken } from "../auth/appliance-auth.ts";
+import type { RelayDb, Tx } from "../db/index.ts";
 import { listIncidents } from "./incidents.ts";
+import { ingestPush } from "./push.ts";
 
 /** A validly signed bundle at `seq` that differs from the appliance's own: what a rewritten history looks like. */
 async function forge(a: TestAppliance, seq: number, signer = a.evidence): Promise<SignedBundle> {
@@ -129,6 +132,59 @@ test("two identical pushes racing are stored once and both acknowledged", async 
     const [x, y] = await Promise.all([a.push(entries), a.push(entries)]);
     assert.equal(await ackOf(x!), await ackOf(y!));
     assert.is(await count(relay.db, "evidence"), 6);
+  } finally {
+    await relay.close();
+  }
+});
+
+test("a push verified against a chain that moved before its transaction is verified again inside it: overlapping pushes racing store each bundle once", async () => {
+  const relay = await testRelay();
+  try {
+    const a = await enrolledAppliance(relay);
+    const appliance = await applianceForToken(relay.db, a.token);
+    const entries = a.entries(await a.makeBundles(8));
+    // Both pushes finish verifying (against the empty chain) before either transaction starts.
+    let waiting = 0;
+    let release!: () => void;
+    const bothPlanned = new Promise<void>((r) => (release = r));
+    const db: RelayDb = {
+      url: relay.db.url,
+      isFile: relay.db.isFile,
+      execute: (stmt) => relay.db.execute(stmt),
+      batch: (stmts) => relay.db.batch(stmts),
+      schemaVersion: () => relay.db.schemaVersion(),
+      close: () => undefined,
+      transaction: async <T>(fn: (tx: Tx) => Promise<T>) => {
+        if (++waiting === 2) release();
+        await bothPlanned;
+        return relay.db.transaction(fn);
+      },
+    };
+    const deps = { ...relay.deps, db };
+    const [x, y] = await Promise.all([ingestPush(deps, appliance, a.pushBody(entries.slice(0, 5), await a.checkpoint(5))), ingestPush(deps, appliance, a.pushBody(entries, await a.checkpoint(8)))]);
+    assert.is(x.failure, null);
+    assert.is(y.failure, null);
+    assert.is(y.ack.acked_outbox_seq, 8);
+    assert.equal([x.replanned, y.replanned].filter(Boolean).length, 1, "whichever committed second saw the chain move and planned again");
+    assert.equal(await storedLines(relay, a.id), a.chain.map((b) => b.line));
+    assert.is(await count(relay.db, "outbox_receipts"), 8);
+    assert.is(await count(relay.db, "checkpoints"), 2);
+    assert.is(await count(relay.db, "integrity_incidents"), 0);
+  } finally {
+    await relay.close();
+  }
+});
+
+test("an earlier checkpoint pushed again returns its stored countersignature byte for byte", async () => {
+  const relay = await testRelay();
+  try {
+    const a = await enrolledAppliance(relay);
+    const first = await ackOf(await a.push(a.entries(await a.makeBundles(4)), await a.checkpoint()));
+    await ackOf(await a.push(a.entries(await a.makeBundles(3)), await a.checkpoint()));
+    relay.clock.t += 30_000;
+    const again = await ackOf(await a.push([], await a.checkpoint(4)));
+    assert.is(again.countersigned_checkpoint, first.countersigned_checkpoint);
+    assert.is(await count(relay.db, "checkpoints"), 2);
   } finally {
     await relay.close();
   }

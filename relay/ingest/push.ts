@@ -1,5 +1,5 @@
 /**
- * Ingest of one push (`POST /api/sync/push`), in one write transaction:
+ * Ingest of one push (`POST /api/sync/push`):
  *
  * 1. Entries at or below the stored outbox cursor were stored before (a retry, a lost acknowledgement): each
  *    must match its receipt byte for byte and is acknowledged again; a different body at a stored position is
@@ -15,23 +15,31 @@
  *    stored, and nothing is ever repaired.
  * 5. With no failure, the checkpoint (if any) is witnessed (checkpoint.ts).
  *
+ * Steps 1–3 and the checkpoint's signature work run BEFORE the write transaction, against the chain row as
+ * read then (`plan`): they read only rows at or below the stored cursors, which are append-only. Inside the
+ * transaction the row is read again; when its stamp is unchanged the plan still holds and is written as is
+ * (`apply`), otherwise (another relay process or a concurrent push of the same appliance got there first) the
+ * plan is made again inside the transaction. Either way every check runs against exactly the state it
+ * commits on, and signature verification (the bulk of the work) never holds the write lock.
+ *
  * The result is the PushAck, plus the failure the route turns into a 409/422 whose details carry the ack.
  */
 import { canonicalize } from "../../protocol/canonical.ts";
-import { ChainVerifier, type ChainFailure } from "../../protocol/chain.ts";
-import { toHex, utf8 } from "../../protocol/encoding.ts";
+import { ChainVerifier, type ChainFailure, type ChainState } from "../../protocol/chain.ts";
 import type { OpenedBundle } from "../../protocol/evidence.ts";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { isoTime } from "../../protocol/ids.ts";
-import { leafHash } from "../../protocol/merkle.ts";
-import { parsePushRequest, type OutboxEntry, type PushAck } from "../../protocol/sync.ts";
+import { MerkleAccumulator } from "../../protocol/merkle.ts";
+import { parsePushRequest, type OutboxEntry, type PushAck, type PushRequest } from "../../protocol/sync.ts";
 import { str, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { isRelayErrorCode, RelayError, type RelayErrorCode } from "../errors.ts";
 import type { AuthedAppliance } from "../http/types.ts";
-import { loadChainRow, saveChainRow, type ChainRow } from "./chain-row.ts";
-import { witnessCheckpoint } from "./checkpoint.ts";
+import { chainRowStamp, loadChainRow, saveChainRow, type ChainRow, type Reader } from "./chain-row.ts";
+import { prepareCheckpoint, storeCheckpoint, type PreparedCheckpoint } from "./checkpoint.ts";
 import { incidentKind, recordIncident, type IncidentInput } from "./incidents.ts";
+import { lineLeafHash } from "./leaf-hash.ts";
+import { insertRows, type Statement } from "./rows-insert.ts";
 
 export interface PushFailure {
   code: RelayErrorCode;
@@ -47,6 +55,8 @@ export interface PushOutcome {
   failure: PushFailure | null;
   stored: number;
   duplicates: number;
+  /** Whether the plan made before the transaction had to be made again inside it (the chain moved meanwhile). */
+  replanned: boolean;
 }
 
 type IngestDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log" | "relayKey">;
@@ -63,201 +73,241 @@ interface Failing {
   isIncident: boolean;
 }
 
+/** Everything decided about a push against one chain row: what to store, and how it fails (if it does). */
+interface Plan {
+  row: ChainRow;
+  failing: Failing | null;
+  /** The statements that store the accepted entries (evidence, receipts, order results). */
+  writes: Statement[];
+  stored: number;
+  duplicates: number;
+  next: ChainRow;
+  checkpoint: PreparedCheckpoint | null;
+}
+
+const EVIDENCE_COLUMNS = ["appliance_id", "seq", "line", "hash", "leaf_hash", "finished_at", "received_at"] as const;
+const RECEIPT_COLUMNS = ["appliance_id", "outbox_seq", "type", "body", "received_at"] as const;
+
+async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, req: PushRequest, row: ChainRow, receivedAt: string): Promise<Plan> {
+  const entries = req.entries;
+  let failing: Failing | null = null;
+
+  // 1. Already stored: compare with the receipts.
+  let i = 0;
+  for (; i < entries.length && entries[i]!.outbox_seq <= row.acked_outbox_seq; i++) {
+    const e = entries[i]!;
+    const r = (await db.execute({ sql: "SELECT type, body FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq = ?", args: [appliance.id, e.outbox_seq] })).rows[0];
+    const storedBody = r ? str(r, "body") : null;
+    const same =
+      r !== undefined &&
+      str(r, "type") === e.type &&
+      (e.type === "evidence" ? (JSON.parse(storedBody!) as { hash: string }).hash === sha256Hex(e.body) : storedBody === receiptBody(e, null));
+    if (!same) {
+      const storedSeq = e.type === "evidence" && storedBody ? (JSON.parse(storedBody) as { seq: number; hash: string }) : null;
+      failing = {
+        index: i,
+        isIncident: true,
+        incident: {
+          code: e.type === "evidence" ? "fork" : "outbox_conflict",
+          message:
+            e.type === "evidence"
+              ? `outbox_seq ${e.outbox_seq}: different evidence bytes for an entry already stored${storedSeq ? ` (seq ${storedSeq.seq})` : ""}`
+              : `outbox_seq ${e.outbox_seq}: a different ${e.type} body for an entry already stored as ${r ? str(r, "type") : "nothing"}`,
+          outbox_seq: e.outbox_seq,
+          ...(storedSeq ? { seq: storedSeq.seq, stored_sha256: storedSeq.hash } : {}),
+          line: e.type === "evidence" ? e.body : canonicalize(e.body),
+        },
+      };
+      break;
+    }
+  }
+  const firstNew = i;
+
+  // 2. New entries must continue the outbox without a hole.
+  let end = entries.length;
+  if (!failing) {
+    for (let k = firstNew; k < entries.length; k++) {
+      const expected = row.acked_outbox_seq + 1 + (k - firstNew);
+      if (entries[k]!.outbox_seq !== expected) {
+        failing = {
+          index: k,
+          isIncident: false,
+          incident: { code: "outbox_gap", message: `outbox_seq: expected ${expected} next, got ${entries[k]!.outbox_seq}; resend from ${row.acked_outbox_seq + 1}`, outbox_seq: entries[k]!.outbox_seq },
+        };
+        break;
+      }
+    }
+    if (failing) end = failing.index;
+  } else {
+    end = firstNew;
+  }
+
+  // 3. Verify the new evidence lines in order (signatures checked in parallel by verifyLines).
+  const verifier = new ChainVerifier(new Map([[appliance.id, { publicKey: appliance.evidence_public_key, siteId: appliance.site_id }]]), {
+    fromGenesis: true,
+    resume: row.chain ? [row.chain] : [],
+  });
+  const evidence: { index: number; line: string }[] = [];
+  for (let k = firstNew; k < end; k++) {
+    const e = entries[k]!;
+    if (e.type === "evidence") evidence.push({ index: k, line: e.body });
+  }
+  const opened = new Map<number, OpenedBundle>();
+  const duplicates = new Map<number, number>(); // entry index → seq already stored with these bytes
+  let pos = 0;
+  while (pos < evidence.length) {
+    const base = pos;
+    const { failure } = await verifier.verifyLines(
+      evidence.slice(base).map((x) => x.line),
+      { onBundle: (o, lineNumber) => void opened.set(evidence[base + lineNumber - 1]!.index, o) },
+    );
+    if (!failure) break;
+    const bad = evidence[base + failure.line - 1]!;
+    if (failure.code === "seq_duplicate" && failure.appliance_id === appliance.id && failure.seq !== undefined) {
+      const stored = (await db.execute({ sql: "SELECT line, hash FROM evidence WHERE appliance_id = ? AND seq = ?", args: [appliance.id, failure.seq] })).rows[0];
+      if (stored && str(stored, "line") === bad.line) {
+        duplicates.set(bad.index, failure.seq);
+        pos = base + failure.line;
+        continue;
+      }
+      failing = {
+        index: bad.index,
+        isIncident: true,
+        incident: {
+          code: "fork",
+          message: `seq ${failure.seq}: different bytes for a bundle the relay already holds (fork)`,
+          outbox_seq: entries[bad.index]!.outbox_seq,
+          seq: failure.seq,
+          line: bad.line,
+          ...(stored ? { stored_sha256: str(stored, "hash") } : {}),
+        },
+      };
+    } else {
+      failing = { index: bad.index, isIncident: true, incident: chainFailure(failure, appliance.id, entries[bad.index]!.outbox_seq, bad.line) };
+    }
+    break;
+  }
+  const stop = failing ? failing.index : end;
+
+  // 4. The rows that store everything before the failure, and where the cursors move.
+  const evidenceRows: (string | number)[][] = [];
+  const receiptRows: (string | number)[][] = [];
+  const orderWrites: Statement[] = [];
+  const tree = MerkleAccumulator.fromState(row.tree.state);
+  const newLeaves: Uint8Array[] = [];
+  let acked = row.acked_outbox_seq;
+  for (let k = firstNew; k < stop; k++) {
+    const e = entries[k]!;
+    let seq: number | null = null;
+    let lineHash: string | undefined;
+    if (e.type === "evidence") {
+      const o = opened.get(k);
+      if (o) {
+        const leaf = lineLeafHash(o.line);
+        tree.append(leaf.bytes);
+        newLeaves.push(leaf.bytes);
+        evidenceRows.push([appliance.id, o.bundle.seq, o.line, o.hash, leaf.hex, o.bundle.timestamps.finished_at, receivedAt]);
+        seq = o.bundle.seq;
+        lineHash = o.hash;
+      } else {
+        seq = duplicates.get(k) ?? null;
+        if (seq === null) throw new Error(`Internal: evidence entry ${e.outbox_seq} was neither verified nor a duplicate`);
+      }
+    } else if (e.type === "order_result") {
+      orderWrites.push({
+        sql: "UPDATE orders SET status = 'done', result = ?, completed_at = ? WHERE id = ? AND appliance_id = ? AND status = 'pending'",
+        args: [canonicalize(e.body), receivedAt, e.body.order_id, appliance.id],
+      });
+    }
+    receiptRows.push([appliance.id, e.outbox_seq, e.type, receiptBody(e, seq, lineHash), receivedAt]);
+    acked = e.outbox_seq;
+  }
+  const chain: ChainState | null = verifier.state(appliance.id) ?? null;
+  const next: ChainRow = {
+    verified_seq: chain?.seq ?? row.verified_seq,
+    head_hash: chain?.head_hash ?? row.head_hash,
+    chain,
+    tree,
+    acked_outbox_seq: acked,
+    stamp: "",
+  };
+  if (next.tree.size !== next.verified_seq) throw new Error(`Internal: Merkle tree size ${next.tree.size} differs from verified seq ${next.verified_seq}`);
+
+  // 5. The checkpoint's signature, root and cosignature, only over a clean push.
+  const checkpoint =
+    !failing && req.checkpoint !== null
+      ? await prepareCheckpoint(db, req.checkpoint, { stored: row.tree, newLeaves, after: tree }, { appliance, relayKey: deps.relayKey, clock: deps.clock })
+      : null;
+
+  // Receipts go last: the order-result UPDATEs and evidence rows they acknowledge are written before them.
+  const writes = [...insertRows("evidence", EVIDENCE_COLUMNS, evidenceRows), ...orderWrites, ...insertRows("outbox_receipts", RECEIPT_COLUMNS, receiptRows)];
+  return { row, failing, writes, stored: evidenceRows.length, duplicates: duplicates.size, next, checkpoint };
+}
+
+async function apply(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, p: Plan, now: number, receivedAt: string): Promise<Omit<PushOutcome, "replanned">> {
+  await tx.batch([...p.writes, saveChainRow(appliance.id, p.next, now), { sql: "UPDATE appliances SET last_seen_at = ? WHERE id = ?", args: [receivedAt, appliance.id] }]);
+
+  let failure: PushFailure | null = null;
+  if (p.failing) {
+    const f = p.failing;
+    const incidentId = f.isIncident ? await recordIncident(tx, { ...f.incident, appliance_id: appliance.id, site_id: appliance.site_id, kind: incidentKind(f.incident.code) }, deps) : null;
+    failure = { code: f.incident.code, message: f.incident.message, outbox_seq: f.incident.outbox_seq ?? null, seq: f.incident.seq ?? null, incident_id: incidentId };
+  }
+
+  let countersigned: string | null = null;
+  if (!failure && p.checkpoint) {
+    const cp = await storeCheckpoint(tx, p.checkpoint, { appliance, relayKey: deps.relayKey, clock: deps.clock });
+    if (cp.ok) countersigned = cp.countersigned;
+    else {
+      const incidentId = await recordIncident(
+        tx,
+        {
+          appliance_id: appliance.id,
+          site_id: appliance.site_id,
+          kind: cp.code === "checkpoint_mismatch" ? "fork" : "checkpoint",
+          code: cp.code,
+          message: cp.message,
+          ...(cp.size !== null ? { seq: cp.size } : {}),
+          line: p.checkpoint.note,
+        },
+        deps,
+      );
+      failure = { code: cp.code, message: cp.message, outbox_seq: null, seq: cp.size, incident_id: incidentId };
+    }
+  }
+  const ack: PushAck = {
+    acked_outbox_seq: p.next.acked_outbox_seq,
+    evidence: { verified_seq: p.next.verified_seq, head_hash: p.next.head_hash },
+    countersigned_checkpoint: countersigned,
+  };
+  return { ack, failure, stored: p.stored, duplicates: p.duplicates };
+}
+
 export async function ingestPush(deps: IngestDeps, appliance: AuthedAppliance, body: unknown): Promise<PushOutcome> {
   const req = parsePushRequest(body);
   if (req.appliance_id !== appliance.id) {
     throw new RelayError("appliance_mismatch", `appliance_id: this token belongs to ${appliance.id}, the push says ${req.appliance_id}`);
   }
   const started = deps.clock.now();
+  const receivedAt = isoTime(started);
+  // Outside the write transaction: read the chain row and verify against it.
+  const early = await plan(deps.db, deps, appliance, req, await loadChainRow(deps.db, appliance.id), receivedAt);
   const outcome = await deps.db.transaction(async (tx) => {
-    const now = deps.clock.now();
-    const row = await loadChainRow(tx, appliance.id);
-    const entries = req.entries;
-    let failing: Failing | null = null;
-
-    // 1. Already stored: compare with the receipts.
-    let i = 0;
-    for (; i < entries.length && entries[i]!.outbox_seq <= row.acked_outbox_seq; i++) {
-      const e = entries[i]!;
-      const r = (await tx.execute({ sql: "SELECT type, body FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq = ?", args: [appliance.id, e.outbox_seq] })).rows[0];
-      const storedBody = r ? str(r, "body") : null;
-      const same =
-        r !== undefined &&
-        str(r, "type") === e.type &&
-        (e.type === "evidence" ? (JSON.parse(storedBody!) as { hash: string }).hash === sha256Hex(e.body) : storedBody === receiptBody(e, null));
-      if (!same) {
-        const storedSeq = e.type === "evidence" && storedBody ? (JSON.parse(storedBody) as { seq: number; hash: string }) : null;
-        failing = {
-          index: i,
-          isIncident: true,
-          incident: {
-            code: e.type === "evidence" ? "fork" : "outbox_conflict",
-            message:
-              e.type === "evidence"
-                ? `outbox_seq ${e.outbox_seq}: different evidence bytes for an entry already stored${storedSeq ? ` (seq ${storedSeq.seq})` : ""}`
-                : `outbox_seq ${e.outbox_seq}: a different ${e.type} body for an entry already stored as ${r ? str(r, "type") : "nothing"}`,
-            outbox_seq: e.outbox_seq,
-            ...(storedSeq ? { seq: storedSeq.seq, stored_sha256: storedSeq.hash } : {}),
-            line: e.type === "evidence" ? e.body : canonicalize(e.body),
-          },
-        };
-        break;
-      }
-    }
-    const firstNew = i;
-
-    // 2. New entries must continue the outbox without a hole.
-    let end = entries.length;
-    if (!failing) {
-      for (let k = firstNew; k < entries.length; k++) {
-        const expected = row.acked_outbox_seq + 1 + (k - firstNew);
-        if (entries[k]!.outbox_seq !== expected) {
-          failing = {
-            index: k,
-            isIncident: false,
-            incident: { code: "outbox_gap", message: `outbox_seq: expected ${expected} next, got ${entries[k]!.outbox_seq}; resend from ${row.acked_outbox_seq + 1}`, outbox_seq: entries[k]!.outbox_seq },
-          };
-          break;
-        }
-      }
-      if (failing) end = failing.index;
-    } else {
-      end = firstNew;
-    }
-
-    // 3. Verify the new evidence lines in order.
-    const verifier = new ChainVerifier(new Map([[appliance.id, { publicKey: appliance.evidence_public_key, siteId: appliance.site_id }]]), {
-      fromGenesis: true,
-      resume: row.chain ? [row.chain] : [],
-    });
-    const evidence: { index: number; line: string }[] = [];
-    for (let k = firstNew; k < end; k++) {
-      const e = entries[k]!;
-      if (e.type === "evidence") evidence.push({ index: k, line: e.body });
-    }
-    const opened = new Map<number, OpenedBundle>();
-    const duplicates = new Map<number, number>(); // entry index → seq already stored with these bytes
-    let pos = 0;
-    while (pos < evidence.length) {
-      const base = pos;
-      const { failure } = await verifier.verifyLines(
-        evidence.slice(base).map((x) => x.line),
-        { onBundle: (o, lineNumber) => void opened.set(evidence[base + lineNumber - 1]!.index, o) },
-      );
-      if (!failure) break;
-      const bad = evidence[base + failure.line - 1]!;
-      if (failure.code === "seq_duplicate" && failure.appliance_id === appliance.id && failure.seq !== undefined) {
-        const stored = (await tx.execute({ sql: "SELECT line, hash FROM evidence WHERE appliance_id = ? AND seq = ?", args: [appliance.id, failure.seq] })).rows[0];
-        if (stored && str(stored, "line") === bad.line) {
-          duplicates.set(bad.index, failure.seq);
-          pos = base + failure.line;
-          continue;
-        }
-        failing = {
-          index: bad.index,
-          isIncident: true,
-          incident: {
-            code: "fork",
-            message: `seq ${failure.seq}: different bytes for a bundle the relay already holds (fork)`,
-            outbox_seq: entries[bad.index]!.outbox_seq,
-            seq: failure.seq,
-            line: bad.line,
-            ...(stored ? { stored_sha256: str(stored, "hash") } : {}),
-          },
-        };
-      } else {
-        failing = { index: bad.index, isIncident: true, incident: chainFailure(failure, appliance.id, entries[bad.index]!.outbox_seq, bad.line) };
-      }
-      break;
-    }
-    const stop = failing ? failing.index : end;
-
-    // 4. Store everything before the failure, and move the cursors with it.
-    const receivedAt = isoTime(now);
-    const writes: { sql: string; args: (string | number | null)[] }[] = [];
-    let stored = 0;
-    let acked = row.acked_outbox_seq;
-    for (let k = firstNew; k < stop; k++) {
-      const e = entries[k]!;
-      let seq: number | null = null;
-      let lineHash: string | undefined;
-      if (e.type === "evidence") {
-        const o = opened.get(k);
-        if (o) {
-          const leaf = leafHash(utf8(o.line));
-          row.tree.append(leaf);
-          writes.push({
-            sql: "INSERT INTO evidence (appliance_id, seq, line, hash, leaf_hash, finished_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args: [appliance.id, o.bundle.seq, o.line, o.hash, toHex(leaf), o.bundle.timestamps.finished_at, receivedAt],
-          });
-          seq = o.bundle.seq;
-          lineHash = o.hash;
-          stored++;
-        } else {
-          seq = duplicates.get(k) ?? null;
-          if (seq === null) throw new Error(`Internal: evidence entry ${e.outbox_seq} was neither verified nor a duplicate`);
-        }
-      } else if (e.type === "order_result") {
-        writes.push({
-          sql: "UPDATE orders SET status = 'done', result = ?, completed_at = ? WHERE id = ? AND appliance_id = ? AND status = 'pending'",
-          args: [canonicalize(e.body), receivedAt, e.body.order_id, appliance.id],
-        });
-      }
-      writes.push({ sql: "INSERT INTO outbox_receipts (appliance_id, outbox_seq, type, body, received_at) VALUES (?, ?, ?, ?, ?)", args: [appliance.id, e.outbox_seq, e.type, receiptBody(e, seq, lineHash), receivedAt] });
-      acked = e.outbox_seq;
-    }
-    const chain = verifier.state(appliance.id) ?? null;
-    const next: ChainRow = {
-      verified_seq: chain?.seq ?? row.verified_seq,
-      head_hash: chain?.head_hash ?? row.head_hash,
-      chain,
-      tree: row.tree,
-      acked_outbox_seq: acked,
-    };
-    if (next.tree.size !== next.verified_seq) throw new Error(`Internal: Merkle tree size ${next.tree.size} differs from verified seq ${next.verified_seq}`);
-    writes.push(saveChainRow(appliance.id, next, now));
-    writes.push({ sql: "UPDATE appliances SET last_seen_at = ? WHERE id = ?", args: [receivedAt, appliance.id] });
-    await tx.batch(writes);
-
-    let failure: PushFailure | null = null;
-    if (failing) {
-      const incidentId = failing.isIncident
-        ? await recordIncident(tx, { ...failing.incident, appliance_id: appliance.id, site_id: appliance.site_id, kind: incidentKind(failing.incident.code) }, deps)
-        : null;
-      failure = { code: failing.incident.code, message: failing.incident.message, outbox_seq: failing.incident.outbox_seq ?? null, seq: failing.incident.seq ?? null, incident_id: incidentId };
-    }
-
-    // 5. The checkpoint, only over a clean push.
-    let countersigned: string | null = null;
-    if (!failure && req.checkpoint !== null) {
-      const cp = await witnessCheckpoint(tx, req.checkpoint, { appliance, tree: next.tree, relayKey: deps.relayKey, clock: deps.clock });
-      if (cp.ok) countersigned = cp.countersigned;
-      else {
-        const incidentId = await recordIncident(
-          tx,
-          {
-            appliance_id: appliance.id,
-            site_id: appliance.site_id,
-            kind: cp.code === "checkpoint_mismatch" ? "fork" : "checkpoint",
-            code: cp.code,
-            message: cp.message,
-            ...(cp.size !== null ? { seq: cp.size } : {}),
-            line: req.checkpoint,
-          },
-          deps,
-        );
-        failure = { code: cp.code, message: cp.message, outbox_seq: null, seq: cp.size, incident_id: incidentId };
-      }
-    }
-    const ack: PushAck = {
-      acked_outbox_seq: next.acked_outbox_seq,
-      evidence: { verified_seq: next.verified_seq, head_hash: next.head_hash },
-      countersigned_checkpoint: countersigned,
-    };
-    return { ack, failure, stored, duplicates: duplicates.size };
+    const replanned = (await chainRowStamp(tx, appliance.id)) !== early.row.stamp;
+    const p = replanned ? await plan(tx, deps, appliance, req, await loadChainRow(tx, appliance.id), receivedAt) : early;
+    return { ...(await apply(tx, deps, appliance, p, deps.clock.now(), receivedAt)), replanned };
   });
 
-  const fields = { appliance_id: appliance.id, entries: req.entries.length, stored: outcome.stored, duplicates: outcome.duplicates, ...outcome.ack.evidence, acked_outbox_seq: outcome.ack.acked_outbox_seq, ms: deps.clock.now() - started };
+  const fields = {
+    appliance_id: appliance.id,
+    entries: req.entries.length,
+    stored: outcome.stored,
+    duplicates: outcome.duplicates,
+    ...outcome.ack.evidence,
+    acked_outbox_seq: outcome.ack.acked_outbox_seq,
+    ms: deps.clock.now() - started,
+    ...(outcome.replanned ? { replanned: true } : {}),
+  };
   if (outcome.failure) deps.log.warn("push_refused", { ...fields, code: outcome.failure.code, failed_outbox_seq: outcome.failure.outbox_seq, seq: outcome.failure.seq, incident_id: outcome.failure.incident_id });
   else deps.log.info("push_acked", { ...fields, countersigned: outcome.ack.countersigned_checkpoint !== null });
   return outcome;

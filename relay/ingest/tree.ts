@@ -5,14 +5,15 @@
  */
 import { fromHex } from "../../protocol/encoding.ts";
 import { MerkleAccumulator } from "../../protocol/merkle.ts";
-import { num, str, type RelayDb, type Tx } from "../db/index.ts";
+import { num, str } from "../db/index.ts";
 import { RelayError } from "../errors.ts";
+import type { Reader } from "./chain-row.ts";
 
 /** Leaf hashes read per query (64 hex characters each: a page is about 200 KB). */
 export const TREE_PAGE_ROWS = 2000;
 
 /** The accumulator over the first `size` leaves of an appliance's log. */
-export async function accumulatorAt(db: RelayDb | Tx, applianceId: string, size: number): Promise<MerkleAccumulator> {
+export async function accumulatorAt(db: Reader, applianceId: string, size: number): Promise<MerkleAccumulator> {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`Cannot rebuild a Merkle tree of size ${size}: expected a non-negative integer`);
   const acc = new MerkleAccumulator();
   while (acc.size < size) {

@@ -11,6 +11,7 @@ import { fromHex } from "../../protocol/encoding.ts";
 import { verifyOrder } from "../../protocol/orders.ts";
 import { parsePullResponse, parsePushAck } from "../../protocol/sync.ts";
 import { createRelayApp } from "../app.ts";
+import { testDatabase } from "../_sqld.ts";
 import { errorOf, overHttp, random, TestAppliance } from "../_testing.ts";
 import { systemClock } from "../deps.ts";
 import { createClaimCode } from "../enroll/claim-codes.ts";
@@ -31,7 +32,8 @@ async function withRelay(fn: (relay: RunningRelay, siteId: string, dir: string) 
     certs = { tlsCert: join(dir, "cert.pem"), tlsKey: join(dir, "key.pem") };
     await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", certs.tlsKey, "-out", certs.tlsCert]);
   }
-  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), host: "127.0.0.1", port: 0, log, ...(certs ?? {}) });
+  const database = await testDatabase(join(dir, "relay.db"));
+  const relay = await runRelay({ db: database.location, keyFile: join(dir, "relay.key"), host: "127.0.0.1", port: 0, log, ...(certs ?? {}) });
   try {
     const env = { clock: systemClock, random };
     const msp = await createMsp(relay.db, { name: "MSP" }, env);
@@ -40,6 +42,7 @@ async function withRelay(fn: (relay: RunningRelay, siteId: string, dir: string) 
     await fn(relay, site.id, dir);
   } finally {
     await relay.close();
+    await database.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -131,7 +134,8 @@ test("with a certificate and key the relay serves HTTPS", async () => {
 test("startServer() binds where it is told and closes cleanly", async () => {
   const dir = await mkdtemp(join(tmpdir(), "osiris-loopback-"));
   const { log } = memoryLog();
-  const relay = await runRelay({ db: join(dir, "r.db"), keyFile: join(dir, "r.key"), host: "127.0.0.1", port: 0, log });
+  const database = await testDatabase(join(dir, "r.db"));
+  const relay = await runRelay({ db: database.location, keyFile: join(dir, "r.key"), host: "127.0.0.1", port: 0, log });
   try {
     const second = await startServer({ app: createRelayApp(relay.deps), host: "127.0.0.1", port: 0 });
     assert.is.not(second.port, relay.port);
@@ -145,6 +149,7 @@ test("startServer() binds where it is told and closes cleanly", async () => {
     }
   } finally {
     await relay.close();
+    await database.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

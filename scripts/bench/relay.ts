@@ -72,6 +72,12 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+/** CPU time (user + system, ms) a process has used; /proc counts in clock ticks (100 per second on Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of the full line)
+}
+
 /** Peak RSS of a process, sampled every 100 ms until stopped. */
 function rssSampler(pid: number): { stop(): number } {
   let peak = rssMb(pid);
@@ -120,7 +126,7 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-async function rawVerify(): Promise<{ serial: number; parallel: number }> {
+async function rawVerify(): Promise<{ serial: number; parallel: number; cpuUs: number }> {
   const signer = createSigner(secureRandom(32));
   const msg = utf8("x".repeat(600)); // about a bundle line's length
   const sig = await signer.signRaw(msg);
@@ -136,12 +142,19 @@ async function rawVerify(): Promise<{ serial: number; parallel: number }> {
     return n / ((performance.now() - start) / 1000);
   };
   const serial = await measure(1, () => verifier.verifyRaw(msg, sig));
+  const before = process.cpuUsage();
+  const t = performance.now();
   const parallel = await measure(VERIFY_BATCH, () => Promise.all(Array.from({ length: VERIFY_BATCH }, () => verifier.verifyRaw(msg, sig))));
-  return { serial, parallel };
+  const used = process.cpuUsage(before);
+  // CPU per verification (both cores' worth, this process): contention from other work shows less here than in /s.
+  const cpuUs = (used.user + used.system) / (parallel * ((performance.now() - t) / 1000));
+  return { serial, parallel, cpuUs };
 }
 
 async function startRelayChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--serve", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  // BENCH_RELAY_NODE_ARGS: extra node flags for the relay child only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  const extra = (process.env["BENCH_RELAY_NODE_ARGS"] ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...extra, "--import", "tsx", new URL(import.meta.url).pathname, "--serve", dir], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`The relay child exited with ${code} before listening`)));
@@ -160,7 +173,7 @@ async function main(): Promise<void> {
 
     // (a) raw Ed25519 verification
     const raw = await rawVerify();
-    console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
+    console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s (${raw.cpuUs.toFixed(0)} µs CPU each)`);
 
     // Tenants and claim codes go straight into the database file (what `osiris relay admin` does).
     const db = await openRelayDb(join(dir, "relay.db"), { log: quietLog, clock: systemClock });
@@ -202,6 +215,7 @@ async function main(): Promise<void> {
       }),
     );
     const ingestRss = rssSampler(pid);
+    const ingestCpu0 = cpuMs(pid);
     const t0 = performance.now();
     await Promise.all(
       ingesters.map(async (a, i) => {
@@ -213,13 +227,15 @@ async function main(): Promise<void> {
     );
     const ingestS = (performance.now() - t0) / 1000;
     const ingestPerS = (per * INGEST_APPLIANCES) / ingestS;
+    const ingestCpuUs = ((cpuMs(pid) - ingestCpu0) * 1000) / (per * INGEST_APPLIANCES);
     console.log(`ingest: ${fmt(ingestPerS)} bundles/s verified and stored (${ingestS.toFixed(1)} s; relay peak RSS ${ingestRss.stop().toFixed(0)} MB)`);
     console.log(`  ratio to raw verify: ${(ingestPerS / raw.parallel * 100).toFixed(1)} % of parallel, ${(ingestPerS / raw.serial * 100).toFixed(1)} % of serial`);
+    console.log(`  relay CPU ${ingestCpuUs.toFixed(0)} µs per bundle (raw verify ${raw.cpuUs.toFixed(0)} µs: the rest is parsing, hashing, storage and HTTP)`);
 
     // (c) N appliances syncing every 60 s, compressed
     const windowMs = 60_000 / COMPRESSION;
     console.log(`sync: each appliance pushes ${BUNDLES_PER_PUSH} bundles + checkpoint and pulls once per simulated minute; ${ROUNDS} minutes, 1 minute = ${(windowMs / 1000).toFixed(1)} s real (×${COMPRESSION}), ≤ ${CONCURRENCY} requests in flight`);
-    const scaleResults = new Map<number, { p50: number; p99: number; errors: number; rss: number }>();
+    const scaleResults = new Map<number, { p50: number; p99: number; errors: number; rss: number; reqPerS: number; cpuMsPerReq: number }>();
     let pool_: TestAppliance[] = [];
     for (const n of SCALES) {
       if (pool_.length < n) pool_ = [...pool_, ...(await enrollMany(n - pool_.length))];
@@ -269,27 +285,33 @@ async function main(): Promise<void> {
         }
       };
       const rss = rssSampler(pid);
+      const cpu0 = cpuMs(pid);
       const start = performance.now();
       const running: Promise<void>[] = [];
+      // An appliance syncs one round at a time (it never pushes again before its last push was answered); a
+      // round that falls due while the previous one still runs waits, and its wait counts in its latency.
+      const previous = new Map<TestAppliance, Promise<void>>();
       for (const e of events) {
         const due = start + e.at;
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        running.push(
-          (async () => {
-            await timed(due, () => e.a.push(e.round.entries, e.round.checkpoint));
-            await timed(performance.now(), () => e.a.request("GET", "/api/sync/pull"));
-          })(),
-        );
+        const before = previous.get(e.a) ?? Promise.resolve();
+        const round = (async () => {
+          await before;
+          await timed(due, () => e.a.push(e.round.entries, e.round.checkpoint));
+          await timed(performance.now(), () => e.a.request("GET", "/api/sync/pull"));
+        })();
+        previous.set(e.a, round);
+        running.push(round);
       }
       await Promise.all(running);
       const elapsed = (performance.now() - start) / 1000;
       const peak = rss.stop();
       latencies.sort((x, y) => x - y);
-      const res = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, rss: peak };
+      const res = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, rss: peak, reqPerS: latencies.length / elapsed, cpuMsPerReq: (cpuMs(pid) - cpu0) / latencies.length };
       scaleResults.set(n, res);
       console.log(
-        `sync ${fmt(n).padStart(6)} appliances: ${fmt(latencies.length)} requests (${fmt(latencies.length / elapsed)}/s) in ${elapsed.toFixed(1)} s; p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${(latencies.at(-1) ?? 0).toFixed(0)} ms; errors ${errors}; relay peak RSS ${peak.toFixed(0)} MB`,
+        `sync ${fmt(n).padStart(6)} appliances: ${fmt(latencies.length)} requests (${fmt(latencies.length / elapsed)}/s) in ${elapsed.toFixed(1)} s; p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${(latencies.at(-1) ?? 0).toFixed(0)} ms; errors ${errors}; relay peak RSS ${peak.toFixed(0)} MB; relay CPU ${res.cpuMsPerReq.toFixed(2)} ms per request`,
       );
       for (const s of errorSamples) console.log(`  error: ${s}`);
     }
@@ -305,7 +327,11 @@ async function main(): Promise<void> {
       p99_ms_at_10000: at10k ? Number(at10k.p99.toFixed(1)) : null,
       errors_at_10000: at10k ? at10k.errors : null,
       relay_rss_mb: Math.round(Math.max(...[...scaleResults.values()].map((r) => r.rss))),
-      scales: Object.fromEntries([...scaleResults].map(([n, r]) => [n, { p50_ms: Number(r.p50.toFixed(1)), p99_ms: Number(r.p99.toFixed(1)), errors: r.errors, rss_mb: Math.round(r.rss) }])),
+      relay_cpu_us_per_bundle: Math.round(ingestCpuUs),
+      raw_verify_cpu_us: Math.round(raw.cpuUs),
+      scales: Object.fromEntries(
+        [...scaleResults].map(([n, r]) => [n, { p50_ms: Number(r.p50.toFixed(1)), p99_ms: Number(r.p99.toFixed(1)), errors: r.errors, rss_mb: Math.round(r.rss), req_per_s: Math.round(r.reqPerS), relay_cpu_ms_per_req: Number(r.cpuMsPerReq.toFixed(2)) }]),
+      ),
       compression: COMPRESSION,
     };
     if (!at10k) console.log(`(BENCH_SCALE=small: largest scale ${SCALES.at(-1)}, p99 ${largest.p99.toFixed(1)} ms; the 10,000 figures are null)`);
