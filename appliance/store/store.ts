@@ -22,6 +22,12 @@ export const BUSY_TIMEOUT_MS = 5000;
 export const MAX_CONNECTIONS = 4;
 /** Operations waiting for the store: more means callers outrun the disk; fail loudly rather than grow memory. */
 export const MAX_QUEUED_OPERATIONS = 10_000;
+/**
+ * Store operations between two forced event-loop turns (see LibsqlStore: dead native row cursors are freed
+ * only on a turn). Small enough that a tight loop of reads keeps its backlog in the kilobytes; a turn costs
+ * microseconds, so even a 10,000-row evidence export pays well under a millisecond for them.
+ */
+export const OPERATIONS_PER_TURN = 64;
 /** SQLite's value for synchronous=FULL. */
 const SYNCHRONOUS_FULL = 2;
 
@@ -92,10 +98,18 @@ export async function openStore(path: string, options: OpenStoreOptions): Promis
  * stalls for the whole busy timeout and then fails with SQLITE_BUSY. Queuing in-process and leaving the busy
  * timeout for other processes avoids that. Reads are queued too: they take microseconds, and a statement's
  * text is no reliable guide to whether it writes.
+ *
+ * Every OPERATIONS_PER_TURN operations the queue also waits for one turn of the event loop. libSQL's native
+ * row cursor (~1 KB per statement that returns rows) is released by a finaliser that Node runs only on an
+ * event-loop turn after the garbage collector found the cursor's JS wrapper dead; the driver, the lab
+ * collector and our code are otherwise promise-only, so a caller looping over the store without other I/O
+ * (the benchmark's back-to-back cycles, a long export) would hold every cursor until it stopped: measured
+ * ~50 KB per lab cycle, growing linearly. With the turn, native memory stays flat (store.test.ts).
  */
 class LibsqlStore implements Store {
   readonly #db: SerialDb;
   readonly #client: Client;
+  #sinceTurn = 0;
 
   constructor(
     client: Client,
@@ -110,14 +124,17 @@ class LibsqlStore implements Store {
   }
 
   execute(stmt: InStatement): Promise<ResultSet> {
+    this.#turnNow();
     return this.#db.execute(stmt);
   }
 
   batch(stmts: InStatement[]): Promise<ResultSet[]> {
+    this.#turnNow();
     return this.#db.batch(stmts);
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.#turnNow();
     return this.#db.transaction(fn);
   }
 
@@ -125,9 +142,25 @@ class LibsqlStore implements Store {
     return this.#db.queued("schemaVersion", () => currentVersion(this.#client));
   }
 
+  /**
+   * Every OPERATIONS_PER_TURN operations, queues a wait for the next event-loop turn ahead of the operation
+   * being submitted, so operations keep their order. A refusal (queue full, or a call from inside a
+   * transaction body) is the operation's own to report: the operation meets the same refusal.
+   */
+  #turnNow(): void {
+    if (++this.#sinceTurn < OPERATIONS_PER_TURN) return;
+    this.#sinceTurn = 0;
+    this.#db.queued("turn", nextTurn).catch(() => undefined);
+  }
+
   close(): void {
     this.#db.close();
   }
+}
+
+/** Resolves on the event loop's next check phase, after the finalisers Node queued there. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A raw write transaction on the client, before the store's queue exists (migrations need executeMultiple). */
