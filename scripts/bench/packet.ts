@@ -20,8 +20,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { applianceOrigin, formatCheckpointBody, signNote } from "../../protocol/checkpoint.ts";
 import { catalogue, controlKeysFor } from "../../protocol/catalogue/mod.ts";
-import { createSigner, createVerifier } from "../../protocol/crypto.ts";
 import { utf8 } from "../../protocol/encoding.ts";
+import { measureRawVerify } from "./_raw-verify.ts";
 import { buildBundle, type CheckResult, GENESIS_PREV_HASH, signBundle, type SignedBundle } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import { verifyKit } from "../../protocol/kit.ts";
@@ -138,26 +138,6 @@ async function main(): Promise<void> {
 
 // ---- child: generate the packet, verify the kit ---------------------------------------------------------
 
-async function rawVerify(): Promise<{ serial: number; parallel: number }> {
-  const signer = createSigner(secureRandom(32));
-  const msg = utf8("x".repeat(700)); // about a bundle line's length
-  const sig = await signer.signRaw(msg);
-  const verifier = createVerifier(signer.publicKey, "native");
-  const measure = async (perCall: number, fn: () => Promise<unknown>) => {
-    for (let i = 0; i < 50; i++) await fn();
-    let n = 0;
-    const start = performance.now();
-    while (performance.now() - start < MEASURE_MS) {
-      await fn();
-      n += perCall;
-    }
-    return n / ((performance.now() - start) / 1000);
-  };
-  return {
-    serial: await measure(1, () => verifier.verifyRaw(msg, sig)),
-    parallel: await measure(VERIFY_BATCH, () => Promise.all(Array.from({ length: VERIFY_BATCH }, () => verifier.verifyRaw(msg, sig)))),
-  };
-}
 
 async function packetChild(dbPath: string, siteId: string): Promise<void> {
   const db = await openRelayDb(dbPath, { log: quietLog, clock: systemClock });
@@ -174,7 +154,7 @@ async function packetChild(dbPath: string, siteId: string): Promise<void> {
   const zip = (await packetKit(db, packet.id))!.zip;
   db.close();
   const files = readKitZip(zip);
-  const raw = await rawVerify();
+  const raw = await measureRawVerify({ lineBytes: 700, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
   console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
   const vStart = performance.now();
   const report = await verifyKit(files);

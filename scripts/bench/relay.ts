@@ -20,8 +20,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createSigner, createVerifier } from "../../protocol/crypto.ts";
-import { utf8 } from "../../protocol/encoding.ts";
+import { measureRawVerify } from "./_raw-verify.ts";
 import { openRelayDb } from "../../relay/db/index.ts";
 import { secureRandom, systemClock } from "../../relay/deps.ts";
 import { createClaimCode } from "../../relay/enroll/claim-codes.ts";
@@ -126,30 +125,6 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-async function rawVerify(): Promise<{ serial: number; parallel: number; cpuUs: number }> {
-  const signer = createSigner(secureRandom(32));
-  const msg = utf8("x".repeat(600)); // about a bundle line's length
-  const sig = await signer.signRaw(msg);
-  const verifier = createVerifier(signer.publicKey, "native");
-  const measure = async (perCall: number, fn: () => Promise<unknown>) => {
-    for (let i = 0; i < 50; i++) await fn();
-    let n = 0;
-    const start = performance.now();
-    while (performance.now() - start < MEASURE_MS) {
-      await fn();
-      n += perCall;
-    }
-    return n / ((performance.now() - start) / 1000);
-  };
-  const serial = await measure(1, () => verifier.verifyRaw(msg, sig));
-  const before = process.cpuUsage();
-  const t = performance.now();
-  const parallel = await measure(VERIFY_BATCH, () => Promise.all(Array.from({ length: VERIFY_BATCH }, () => verifier.verifyRaw(msg, sig))));
-  const used = process.cpuUsage(before);
-  // CPU per verification (both cores' worth, this process): contention from other work shows less here than in /s.
-  const cpuUs = (used.user + used.system) / (parallel * ((performance.now() - t) / 1000));
-  return { serial, parallel, cpuUs };
-}
 
 async function startRelayChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
   // BENCH_RELAY_NODE_ARGS: extra node flags for the relay child only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
@@ -172,7 +147,7 @@ async function main(): Promise<void> {
     console.log(`relay child pid ${pid} at ${url} (libSQL file in ${dir}); idle RSS ${rssMb(pid).toFixed(1)} MB`);
 
     // (a) raw Ed25519 verification
-    const raw = await rawVerify();
+    const raw = await measureRawVerify({ lineBytes: 600, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
     console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s (${raw.cpuUs.toFixed(0)} µs CPU each)`);
 
     // Tenants and claim codes go straight into the database file (what `osiris relay admin` does).
