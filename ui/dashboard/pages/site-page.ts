@@ -10,7 +10,7 @@ import type { SiteDetail } from "../../relay-client/mod.ts";
 import { CONNECTION_CLASS, CONNECTION_TEXT, relative, scoreClass, scoreText } from "../format.ts";
 import { Load } from "../load.ts";
 import type { SiteTab } from "../router.ts";
-import { shared } from "../styles.ts";
+import { shared, tabStyles } from "../styles.ts";
 import { Page } from "./page.ts";
 import "../site/overview-section.ts";
 import "../site/devices-section.ts";
@@ -43,6 +43,7 @@ export class OsirisSitePage extends Page {
   static override properties = { ...Page.properties, siteId: { attribute: false }, tab: { attribute: false } };
   static override styles = [
     shared,
+    tabStyles,
     css`
       :host {
         display: block;
@@ -63,29 +64,6 @@ export class OsirisSitePage extends Page {
       .score small {
         display: block;
         font-size: 0.8rem;
-      }
-      nav.tabs ul {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.25rem;
-        list-style: none;
-        margin: 1rem 0;
-        padding: 0;
-        border-bottom: 1px solid var(--line);
-      }
-      nav.tabs a {
-        display: inline-block;
-        padding: 0.45rem 0.75rem;
-        text-decoration: none;
-        border-radius: 6px 6px 0 0;
-        color: var(--link, #0b5c8e);
-        font-weight: 600;
-      }
-      nav.tabs a[aria-current="page"] {
-        background: var(--card);
-        color: var(--ink);
-        border: 1px solid var(--line);
-        border-bottom: 3px solid var(--accent, #0b5c8e);
       }
       @media (max-width: 40rem) {
         nav.tabs a {

@@ -11,7 +11,7 @@ import "../components/trend-chart.ts";
 import { CONNECTION_CLASS, CONNECTION_TEXT, relative, scoreClass, scoreText } from "../format.ts";
 import { Load } from "../load.ts";
 import { Page } from "../pages/page.ts";
-import { shared } from "../styles.ts";
+import { shared, tabStyles } from "../styles.ts";
 import { attentionItems } from "./attention.ts";
 import { attentionList, escalationList, overall, packetList } from "./parts.ts";
 import { unlessMissing } from "./portal-data.ts";
@@ -27,7 +27,7 @@ interface SiteData {
 
 export class OsirisPortalSite extends Page {
   static override properties = { ...Page.properties, siteId: { attribute: false }, tab: { attribute: false } };
-  static override styles = [shared, portalStyles];
+  static override styles = [shared, tabStyles, portalStyles];
   declare siteId: string;
   declare tab: "overview" | "reports";
 

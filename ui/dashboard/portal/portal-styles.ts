@@ -113,29 +113,6 @@ export const portalStyles = css`
     font-size: 0.9rem;
     margin-bottom: 0.4rem;
   }
-  nav.tabs ul {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.25rem;
-    list-style: none;
-    margin: 1rem 0;
-    padding: 0;
-    border-bottom: 1px solid var(--line);
-  }
-  nav.tabs a {
-    display: inline-block;
-    padding: 0.45rem 0.75rem;
-    text-decoration: none;
-    border-radius: 6px 6px 0 0;
-    color: var(--link, #0b5c8e);
-    font-weight: 600;
-  }
-  nav.tabs a[aria-current="page"] {
-    background: var(--card);
-    color: var(--ink);
-    border: 1px solid var(--line);
-    border-bottom: 3px solid var(--accent, #0b5c8e);
-  }
   @media (max-width: 48rem) {
     ul.sites > li {
       grid-template-columns: 1fr auto;
