@@ -131,10 +131,11 @@ test("times out, kills the remote command's process group, and the connection st
   const pidFile = join(sshd.dir, "timeout.pids");
   const started = Date.now();
   const err = await rejects(
-    t.run({ script: `echo $$ > '${pidFile}'\nsleep 60 &\necho $! >> '${pidFile}'\nwait\n`, shell: "sh" }, { timeoutMs: 700 }),
+    // 4 s leaves a loaded CI machine time to start the remote shell before the timeout fires.
+    t.run({ script: `echo $$ > '${pidFile}'\nsleep 60 &\necho $! >> '${pidFile}'\nwait\n`, shell: "sh" }, { timeoutMs: 4_000 }),
   );
   assert.is(err.code, "timeout");
-  assert.ok(Date.now() - started < 4_000);
+  assert.ok(Date.now() - started < 10_000);
   const pids = readFileSync(pidFile, "utf8").trim().split("\n").map(Number);
   assert.is(pids.length, 2);
   for (const pid of pids) assert.ok(await waitDead(pid), `remote process ${pid} was killed`);
