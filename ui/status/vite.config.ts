@@ -8,20 +8,12 @@
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { lanBuild } from "../shared/vite-build.ts";
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "/",
   publicDir: "public",
   logLevel: "warn",
-  build: {
-    outDir: fileURLToPath(new URL("../dist/status/", import.meta.url)),
-    emptyOutDir: true,
-    target: "es2022",
-    modulePreload: { polyfill: false },
-    assetsInlineLimit: 0,
-    cssCodeSplit: false,
-    sourcemap: false,
-    reportCompressedSize: false,
-  },
+  build: lanBuild(new URL("../dist/status/", import.meta.url), { cssCodeSplit: false }),
 });

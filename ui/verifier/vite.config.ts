@@ -5,19 +5,12 @@
  */
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { lanBuild } from "../shared/vite-build.ts";
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
   logLevel: "warn",
   worker: { format: "es" },
-  build: {
-    outDir: fileURLToPath(new URL("../dist/verifier/", import.meta.url)),
-    emptyOutDir: true,
-    target: "es2022",
-    modulePreload: { polyfill: false },
-    assetsInlineLimit: 0,
-    sourcemap: false,
-    reportCompressedSize: false,
-  },
+  build: lanBuild(new URL("../dist/verifier/", import.meta.url)),
 });
