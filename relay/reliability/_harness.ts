@@ -4,7 +4,8 @@
  * appliances (relay/_testing.ts TestAppliance: protocol functions only) that keep an outbox, push it in
  * bounded batches with their latest checkpoint, and remember exactly what the relay acknowledged.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { applianceOrigin, formatCheckpointBody, signNote, verifyCosignature } from "../../protocol/checkpoint.ts";
 import { verifyChain } from "../../protocol/chain.ts";
@@ -40,6 +41,16 @@ export interface RelayProcess {
  * binary as its child, so a signal to the shim would leave the relay running).
  */
 export const DENO = new URL("../../node_modules/deno/deno", import.meta.url).pathname;
+
+/**
+ * Makes sure the npm package deno has put its binary in place: a fresh `npm ci` leaves only its launcher
+ * (node_modules/.bin/deno), which installs the binary on first use. The tests then run the binary directly,
+ * so a signal reaches Deno itself rather than the launcher.
+ */
+export function ensureDeno(): string {
+  if (!existsSync(DENO)) execFileSync(process.execPath, [new URL("../../node_modules/deno/bin.cjs", import.meta.url).pathname, "--version"], { stdio: "ignore" });
+  return DENO;
+}
 const CLI_MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 
 /**

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePullResponse } from "../../protocol/sync.ts";
 import { startSqld } from "../_sqld.ts";
-import { checkAppliance, DENO, http, openSite, OutboxAppliance, pinnedRelayKeys, startRelayProcess } from "./_harness.ts";
+import { checkAppliance, DENO, ensureDeno, http, openSite, OutboxAppliance, pinnedRelayKeys, startRelayProcess } from "./_harness.ts";
 
 async function underDeno(location: string, label: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "osiris-deno-"));
@@ -41,7 +41,7 @@ async function underDeno(location: string, label: string): Promise<void> {
 }
 
 test("under Deno 2 on a libSQL file: the relay starts, answers /healthz, ingests and countersigns", async () => {
-  assert.ok(existsSync(DENO), `${DENO} is missing (the npm package deno)`);
+  assert.ok(existsSync(ensureDeno()), `${DENO} is missing (the npm package deno)`);
   const dir = await mkdtemp(join(tmpdir(), "osiris-deno-db-"));
   try {
     await underDeno(join(dir, "relay.db"), "file");
