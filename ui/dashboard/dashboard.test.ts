@@ -444,6 +444,8 @@ test("clinic viewer: signs in with the e-mailed link, sees only its site, read-o
   await page.getByRole("heading", { level: 1, name: "Our sites" }).waitFor();
   assert.not.match(page.url(), /magic/, "the token left the address bar");
   const sites = page.getByRole("list", { name: "Clinics" }).getByRole("listitem");
+  // The heading shows before the site list has loaded: wait for both sites, then check there is nothing else.
+  await sites.locator(".name a").nth(1).waitFor();
   assert.equal(await sites.locator(".name a").allTextContents(), ["Riverside annex", "Riverside main office"], "both sites of its organisation, nothing else");
   await shot(page, "client-sites");
   await sites.getByRole("link", { name: "Riverside main office" }).click();
