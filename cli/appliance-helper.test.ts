@@ -71,7 +71,7 @@ test("the CLI refuses an unknown action and any extra argument with exit 2, writ
     ]) {
       const r = await osiris(args, results);
       assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-      assert.match(r.stderr, /^osiris appliance helper: .*\nUsage: osiris appliance helper <switch-pinned\|switch-previous\|firewall-snapshot\|firewall-baseline\|journal-vacuum\|collect-garbage> --config FILE/);
+      assert.match(r.stderr, /^osiris appliance helper: .*\nUsage: osiris appliance helper <switch-pinned\|switch-previous\|firewall-snapshot\|firewall-baseline\|journal-vacuum\|collect-garbage\|luks-status> --config FILE/);
     }
     assert.is(await lstat(results).catch(() => null), null, "nothing was written");
   });
@@ -123,6 +123,17 @@ test("the CLI runs firewall-snapshot with real nft (in a network namespace) and 
   } finally {
     await exec("ip", ["netns", "del", ns]);
   }
+});
+
+test("the CLI runs luks-status with the real lsblk of this machine and leaves its mounts as the result", async () => {
+  await withDir(async (_dir, config, results) => {
+    const r = await osiris(["appliance", "helper", "luks-status", "--config", config], results);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^luks-status success: \d+ mounted filesystems, \d+ on an encrypted device(; not encrypted: .*)? \(result in .*luks-status\.json\)\n$/);
+    const result = await readResult(results, "luks-status", { ownerUid: uid });
+    assert.ok(result.luks?.volumes.some((v) => v.mount === "/"), JSON.stringify(result.luks));
+    assert.equal(result.commands.map((c) => c.argv[0]), ["lsblk", ...result.commands.slice(1).map(() => "cryptsetup")]);
+  });
 });
 
 test.run();

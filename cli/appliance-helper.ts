@@ -2,7 +2,7 @@
  * `osiris appliance helper <action> --config FILE`: one privileged step, run as root by systemd in
  * `osiris-helper@<action>.service` (nixos/module.nix), which the unprivileged daemon may start by name through
  * polkit. Actions: switch-pinned, switch-previous, firewall-snapshot, firewall-baseline, journal-vacuum,
- * collect-garbage (appliance/helpers/).
+ * collect-garbage, luks-status (appliance/helpers/).
  *
  * The command line is exactly an action and `--config FILE`; anything else (another word, an unknown option,
  * a repeated one) is refused with exit 2 and nothing runs. What an action acts on — the pinned system, the

@@ -8,6 +8,11 @@ import { memoryLog } from "../relay/log.ts";
 import { NEW_PASSWORD_ENV, runWith, type Io } from "./relay-admin.ts";
 import { openRelayDb } from "../relay/db/index.ts";
 import { secureRandom, systemClock } from "../relay/deps.ts";
+import { asUser, testRelay, userInit } from "../relay/_testing.ts";
+import { storeCredential } from "../relay/credentials/credentials.ts";
+import { createVaultKeyFile } from "../relay/credentials/vault-key-file.ts";
+import { vaultFromKeys } from "../relay/credentials/vault.ts";
+import { createCredentialVault } from "../relay/credentials/create-vault.ts";
 
 function capture(): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
@@ -71,6 +76,23 @@ test("admin refusals exit 1 with the reason; wrong usage exits 2", async () => {
   });
 });
 
+test("admin <subcommand> --help prints that subcommand's usage on stdout and exits 0, opening no database", async () => {
+  await inTemp(async (dir) => {
+    for (const flag of ["--help", "-h"]) {
+      const io = capture();
+      assert.is(await runWith(["claim-code", flag, "--db", join(dir, "relay.db")], io), 0);
+      assert.equal(io.errors, []);
+      assert.match(io.lines.join("\n"), /^Usage: osiris relay admin claim-code --site SITE_ID \[--ttl-days 30\]/);
+      assert.match(io.lines.join("\n"), /--db URL\|PATH/);
+    }
+    const io = capture();
+    assert.is(await runWith(["issue-order", "--help"], io), 0, "--help wins over missing required options");
+    assert.match(io.lines.join("\n"), /--appliance APPLIANCE_ID --type TYPE/);
+    const created = await stat(join(dir, "relay.db")).then(() => true, () => false);
+    assert.not.ok(created, "no database file was created");
+  });
+});
+
 test("admin rotate-key writes a new 0600 key file and issue-order signs with the key file given", async () => {
   await inTemp(async (dir) => {
     const keyFile = join(dir, "relay.key");
@@ -89,6 +111,53 @@ test("admin rotate-key writes a new 0600 key file and issue-order signs with the
   });
 });
 
+
+test("admin reencrypt-credentials moves credentials and channel secrets to the new vault key, so the old key can go", async () => {
+  await inTemp(async (dir) => {
+    const dbPath = join(dir, "relay.db");
+    const oldFile = join(dir, "osiris-vault.key");
+    const newFile = join(dir, "osiris-vault-2026-11.key");
+    const oldKey = await createVaultKeyFile(oldFile, secureRandom);
+    const relay = await testRelay({ dbPath });
+    try {
+      const old = await vaultFromKeys([oldKey], secureRandom);
+      relay.deps.vault = old;
+      for (const target of ["fs01", "fs02"]) {
+        await storeCredential(relay.db, old, { site_id: relay.siteId, target, kind: "ssh_password", username: "osiris", secret: "hunter2-hunter2", created_by: "test" }, relay.deps);
+      }
+      const res = await relay.app.request("/api/channels", userInit(await asUser(relay, "msp_admin"), "POST", { type: "webhook", scope: "msp", name: "on-call", url: "https://hooks.example.test/osiris", secret: "0123456789abcdef-secret" }));
+      assert.is(res.status, 201, await res.clone().text());
+    } finally {
+      await relay.close();
+    }
+    await createVaultKeyFile(newFile, secureRandom);
+
+    const missing = capture();
+    assert.is(await runWith(["reencrypt-credentials", "--db", dbPath, "--vault-key-file", join(dir, "nope.key"), "--vault-previous-key-file", oldFile], missing), 1);
+    assert.match(missing.errors.join("\n"), /nope\.key does not exist/);
+    assert.is((await stat(join(dir, "nope.key")).then(() => true, () => false)), false, "no key file is created");
+
+    const io = capture();
+    assert.is(await runWith(["reencrypt-credentials", "--db", dbPath, "--vault-key-file", newFile, "--vault-previous-key-file", oldFile], io), 0, io.errors.join("\n"));
+    assert.match(io.lines[0]!, /^re-encrypted 2 credentials and 1 notification channel secrets to vault key /);
+    assert.match(io.lines[1]!, /nothing is left under older keys/);
+
+    const again = await admin(dir, "reencrypt-credentials", "--vault-key-file", newFile, "--vault-previous-key-file", oldFile);
+    assert.is(again.code, 0);
+    assert.equal({ c: again.json["reencrypted_credentials"], s: again.json["reencrypted_channel_secrets"], r: again.json["remaining"] }, { c: 0, s: 0, r: 0 });
+
+    // The relay now starts with the new key alone and finds nothing it cannot open.
+    const log = memoryLog();
+    const db = await openRelayDb(dbPath, { log: log.log, clock: systemClock });
+    try {
+      await createCredentialVault({ db, keyFile: newFile, random: secureRandom, log: log.log });
+      assert.not.ok(log.entries.some((e) => e.event === "vault_keys_missing"), JSON.stringify(log.entries));
+      assert.ok(log.entries.some((e) => e.event === "vault_loaded" && e.fields["credentials_under_old_keys"] === 0));
+    } finally {
+      db.close();
+    }
+  });
+});
 
 test("admin create-user takes the password from the environment only, and the user can then log in", async () => {
   await inTemp(async (dir) => {

@@ -1,7 +1,7 @@
 /**
  * `osiris relay admin <subcommand>`: automation for MSP operators against the relay database (the same one
- * `osiris relay serve` uses; another process may be serving it). Every subcommand prints `key: value` lines,
- * or one JSON object with --json. Exit 0 on success, 1 when the relay refuses (the reason is printed), 2 on
+ * `osiris relay serve` uses; another process may be serving it). Every subcommand prints `key: value` lines
+ * (or its own short human lines), or one JSON object with --json; `<subcommand> --help` prints its usage. Exit 0 on success, 1 when the relay refuses (the reason is printed), 2 on
  * wrong usage. Claim codes and keys are printed once and never logged.
  */
 import { resolve } from "node:path";
@@ -19,10 +19,14 @@ import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } fr
 import { jsonLog, type RelayLog } from "../relay/log.ts";
 import { issueOrder } from "../relay/orders/issue.ts";
 import { createUser } from "../relay/auth/users.ts";
+import { createCredentialVault, VAULT_KEY_ENV } from "../relay/credentials/create-vault.ts";
+import type { CredentialVault } from "../relay/credentials/vault.ts";
+import { readVaultKeyFile } from "../relay/credentials/vault-key-file.ts";
+import { reencryptVault } from "../relay/credentials/vault-rows.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "../relay/tenants/tenants.ts";
 import { DB_TOKEN_ENV, DEFAULT_DB, DEFAULT_KEY_FILE } from "./relay-serve.ts";
 
-export const summary = "administer the relay: tenants, sites, claim codes, appliances, relay key";
+export const summary = "administer the relay: tenants, sites, claim codes, appliances, relay key, vault re-encryption";
 
 /** Where a command's output goes (tests capture it). */
 export interface Io {
@@ -34,13 +38,15 @@ export interface Io {
 
 const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Subcommand {
   usage: string;
-  options: Record<string, { type: "string" | "boolean" }>;
+  options: Record<string, { type: "string" | "boolean"; multiple?: boolean }>;
   required: string[];
   run(db: RelayDb, v: Values, log: RelayLog): Promise<Record<string, unknown>>;
+  /** Human lines for the result (default: `key: value` lines); --json always prints the result object. */
+  human?(result: Record<string, unknown>): string[];
 }
 
 const env = { clock: systemClock, random: secureRandom };
@@ -100,7 +106,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     usage: "--appliance APPLIANCE_ID [--reason TEXT]",
     options: { appliance: { type: "string" }, reason: { type: "string" } },
     required: ["appliance"],
-    run: async (db, v, log) => ({ appliance_id: s(v, "appliance"), ...(await revokeAppliance({ db, clock: env.clock, log }, s(v, "appliance"), opt(v, "reason") ?? "revoked by admin")) }),
+    run: async (db, v, log) => {
+      const r = await revokeAppliance({ db, clock: env.clock, log }, s(v, "appliance"), opt(v, "reason") ?? "revoked by admin");
+      return { appliance_id: s(v, "appliance"), revoked_at: r.revoked_at };
+    },
   },
   "list-pending": {
     usage: "",
@@ -164,6 +173,22 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       return { order_id: o.order_id, type: o.payload.type, appliance_id: o.payload.target_appliance_id, expires_at: o.payload.expires_at };
     },
   },
+  "reencrypt-credentials": {
+    usage: `--vault-key-file FILE --vault-previous-key-file OLD_FILE [--vault-previous-key-file …]   (or $${VAULT_KEY_ENV}=NEW,OLD)`,
+    options: { "vault-key-file": { type: "string" }, "vault-previous-key-file": { type: "string", multiple: true } },
+    required: [],
+    run: async (db, v, log) => {
+      const vault = await openVaultForReencrypt(db, v, log);
+      const r = await reencryptVault(db, vault, env);
+      return { key_id: vault.currentKeyId, reencrypted_credentials: r.credentials, reencrypted_channel_secrets: r.channel_secrets, unreadable: r.unreadable, remaining: r.remaining };
+    },
+    human: (r) => [
+      `re-encrypted ${String(r["reencrypted_credentials"])} credentials and ${String(r["reencrypted_channel_secrets"])} notification channel secrets to vault key ${String(r["key_id"])}`,
+      Number(r["remaining"]) === 0
+        ? "nothing is left under older keys: restart the relay without --vault-previous-key-file"
+        : `${String(r["remaining"])} secrets are still under other keys (${String(r["unreadable"])} could not be opened): keep the previous key files`,
+    ],
+  },
   "appliance-config": {
     usage: `--appliance APPLIANCE_ID [--pinned-system /nix/store/…|none] [--av-binary-sha256 HEX|none] [--firewall-baseline-file FILE|none] [--key-file ${DEFAULT_KEY_FILE}] [--by WHO]   (FILE: \`nft -j list ruleset\` output)`,
     options: { appliance: { type: "string" }, "pinned-system": { type: "string" }, "av-binary-sha256": { type: "string" }, "firewall-baseline-file": { type: "string" }, "key-file": { type: "string" }, by: { type: "string" } },
@@ -177,8 +202,33 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
 };
 
+/**
+ * The vault for re-encryption: the current key file and previous ones must all exist (unlike `relay serve`,
+ * this never creates a key), or the keys come from $OSIRIS_VAULT_KEY.
+ */
+async function openVaultForReencrypt(db: RelayDb, v: Values, log: RelayLog): Promise<CredentialVault> {
+  const keyFile = opt(v, "vault-key-file");
+  const previous = (v["vault-previous-key-file"] as string[] | undefined) ?? [];
+  const envKeys = process.env[VAULT_KEY_ENV];
+  if (keyFile === undefined) {
+    if (!envKeys) throw new RangeError(`give --vault-key-file FILE (the new current key) and --vault-previous-key-file OLD_FILE, or set ${VAULT_KEY_ENV}=NEW,OLD`);
+    if (previous.length > 0) throw new RangeError(`--vault-previous-key-file needs --vault-key-file (with ${VAULT_KEY_ENV}, list every key in it, current first)`);
+    return createCredentialVault({ db, envKeys, random: env.random, log });
+  }
+  for (const path of [keyFile, ...previous]) {
+    if (!(await readVaultKeyFile(resolve(path)))) throw new RelayError("config", `Vault key file ${resolve(path)} does not exist`);
+  }
+  if (previous.length === 0) log.warn("vault_no_previous_keys", { hint: "without --vault-previous-key-file nothing can be moved to the current key" });
+  return createCredentialVault({ db, keyFile, previousKeyFiles: previous, random: env.random, log });
+}
+
 function stderrLog(): RelayLog {
   return jsonLog((line) => process.stderr.write(line), systemClock);
+}
+
+/** One subcommand's usage line, with the options every subcommand takes. */
+function subcommandUsage(name: string, sub: Subcommand): string {
+  return `Usage: osiris relay admin ${name} ${sub.usage}`.trimEnd() + `\n  every subcommand also takes --db URL|PATH (default ./${DEFAULT_DB}) and --json`;
 }
 
 function usage(): string {
@@ -202,6 +252,10 @@ export async function runWith(args: string[], io: Io): Promise<number> {
     io.err(`osiris relay admin: unknown subcommand ${JSON.stringify(name)}\n${usage()}`);
     return 2;
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(subcommandUsage(name, sub));
+    return 0;
+  }
   let values: Values;
   try {
     values = parseArgs({ args: rest, options: { ...sub.options, db: { type: "string" }, json: { type: "boolean" } } }).values as Values;
@@ -220,6 +274,7 @@ export async function runWith(args: string[], io: Io): Promise<number> {
     db = await openRelayDb(opt(values, "db") ?? DEFAULT_DB, { log, clock: systemClock, ...(process.env[DB_TOKEN_ENV] ? { authToken: process.env[DB_TOKEN_ENV] } : {}) });
     const result = await sub.run(db, values, log);
     if (values["json"]) io.out(JSON.stringify(result));
+    else if (sub.human) for (const line of sub.human(result)) io.out(line);
     else for (const [k, v] of Object.entries(result)) io.out(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     return 0;
   } catch (e) {

@@ -95,7 +95,7 @@ test("osiris relay serve runs on loopback: enroll, push with checkpoint, revoke 
   }
 });
 
-test("osiris relay serve refuses a bad port (exit 2) and a certificate without its key (exit 1)", async () => {
+test("osiris relay serve refuses a bad port or --trust-proxy (exit 2), a certificate without its key and an unreadable --db-token-file (exit 1)", async () => {
   const dir = await mkdtemp(join(tmpdir(), "osiris-serve-"));
   try {
     const runOnce = (args: string[]) =>
@@ -109,9 +109,25 @@ test("osiris relay serve refuses a bad port (exit 2) and a certificate without i
     const noKey = await runOnce(["--port", "0", "--db", join(dir, "r.db"), "--key-file", join(dir, "r.key"), "--tls-cert", join(dir, "cert.pem")]);
     assert.is(noKey.code, 1);
     assert.match(noKey.stderr, /both --tls-cert and --tls-key/);
+    const badProxy = await runOnce(["--trust-proxy", "10.0.0.0/8,proxy.example"]);
+    assert.is(badProxy.code, 2);
+    assert.match(badProxy.stderr, /--trust-proxy: expected an IP address or CIDR .*"proxy\.example"/);
+    const noToken = await runOnce(["--port", "0", "--db", "http://127.0.0.1:9/", "--db-token-file", join(dir, "missing-token")]);
+    assert.is(noToken.code, 1);
+    assert.match(noToken.stderr, /cannot start: .*missing-token/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("osiris relay serve --help lists --trust-proxy and --db-token-file", async () => {
+  const child = spawn(process.execPath, [OSIRIS, "relay", "serve", "--help"]);
+  let stdout = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.is(code, 0);
+  assert.match(stdout, /--trust-proxy CIDR\[,CIDR\]/);
+  assert.match(stdout, /--db-token-file/);
 });
 
 test.run();

@@ -4,7 +4,7 @@
  * printed), 2 on wrong usage.
  */
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { systemClock } from "../relay/deps.ts";
 import { jsonLog } from "../relay/log.ts";
 import { smtpMailer } from "../relay/mail/mailer.ts";
@@ -13,6 +13,7 @@ import { ARCHIVE_ACCESS_KEY_ENV, ARCHIVE_SECRET_KEY_ENV, archiveConfig, archiveC
 import { readFile } from "node:fs/promises";
 import { FRAMEWORKS, type Framework } from "../protocol/catalogue/mod.ts";
 import { runRelay } from "../relay/serve/run.ts";
+import { parseTrustedProxies, type TrustedProxies } from "../relay/http/client-address.ts";
 
 export const summary = "run the relay (HTTPS with --tls-cert/--tls-key)";
 
@@ -30,15 +31,18 @@ export const DEFAULT_VAULT_KEY_FILE = "osiris-vault.key";
 export const SMTP_USER_ENV = "OSIRIS_SMTP_USER";
 export const SMTP_PASS_ENV = "OSIRIS_SMTP_PASS";
 
-const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--key-file PATH] [--tls-cert PEM --tls-key PEM] [--public-url URL]
+const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}] [--host ${DEFAULT_HOST}] [--key-file PATH] [--tls-cert PEM --tls-key PEM] [--public-url URL] [--trust-proxy CIDR[,CIDR]]
   --db          relay database: a file path or file: URL (default ./${DEFAULT_DB}), or a libSQL server
-                URL (http://, https://, libsql://; auth token from $${DB_TOKEN_ENV})
+                URL (http://, https://, libsql://; auth token from --db-token-file or $${DB_TOKEN_ENV})
+  --db-token-file  file holding the libSQL server's auth token (0600)
   --port        TCP port (0 picks a free one; default ${DEFAULT_PORT})
   --host        address to bind (default ${DEFAULT_HOST}: loopback only)
   --key-file    the relay's private key, mode 0600 (default ./${DEFAULT_KEY_FILE}; created on first start)
   --tls-cert    PEM certificate chain: serve HTTPS (with --tls-key)
   --tls-key     PEM private key of the certificate
   --public-url  the URL appliances and users reach this relay at (drop-ship answers, sign-in links)
+  --trust-proxy CIDR[,CIDR]  reverse proxies whose X-Forwarded-For names the client for rate limits
+                (default none: the TCP peer is the client, X-Forwarded-For is ignored)
   --smtp-url    smtp://host:port or smtps://host:port for sign-in links and notifications
   --smtp-from   sender address (default osiriscare@<smtp host>)
   --metrics-token-file  file with the bearer token Prometheus sends to GET /metrics (off without it)
@@ -53,37 +57,44 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
 Environment: ${DB_TOKEN_ENV} (libSQL server token), ${ARCHIVE_ACCESS_KEY_ENV} / ${ARCHIVE_SECRET_KEY_ENV} (archive), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
 
+/** The flags of `osiris relay serve` (nixos/relay.test.ts checks the NixOS module's command line against them). */
+export const SERVE_OPTIONS = {
+  db: { type: "string", default: DEFAULT_DB },
+  "db-token-file": { type: "string" },
+  port: { type: "string", default: String(DEFAULT_PORT) },
+  host: { type: "string", default: DEFAULT_HOST },
+  "key-file": { type: "string", default: DEFAULT_KEY_FILE },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "public-url": { type: "string" },
+  "smtp-url": { type: "string" },
+  "smtp-from": { type: "string" },
+  "metrics-token-file": { type: "string" },
+  "vault-key-file": { type: "string" },
+  "vault-previous-key-file": { type: "string", multiple: true },
+  "l2-config": { type: "string" },
+  "l2-url": { type: "string" },
+  "l2-model": { type: "string" },
+  "l2-key-file": { type: "string" },
+  "archive-endpoint": { type: "string" },
+  "packet-frameworks": { type: "string" },
+  "archive-bucket": { type: "string" },
+  "archive-region": { type: "string" },
+  "archive-retention-days": { type: "string" },
+  "archive-credentials-file": { type: "string" },
+  "trust-proxy": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Parses the command line (TypeError on an unknown flag or a missing value); checks values only in `run`. */
+export function parseServeArgs(args: string[]) {
+  return parseArgs({ args, options: SERVE_OPTIONS, strict: true, allowPositionals: false }).values;
+}
+
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
-    values = parseArgs({
-      args,
-      options: {
-        db: { type: "string", default: DEFAULT_DB },
-        port: { type: "string", default: String(DEFAULT_PORT) },
-        host: { type: "string", default: DEFAULT_HOST },
-        "key-file": { type: "string", default: DEFAULT_KEY_FILE },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "public-url": { type: "string" },
-        "smtp-url": { type: "string" },
-        "smtp-from": { type: "string" },
-        "metrics-token-file": { type: "string" },
-        "vault-key-file": { type: "string" },
-        "vault-previous-key-file": { type: "string", multiple: true },
-        "l2-config": { type: "string" },
-        "l2-url": { type: "string" },
-        "l2-model": { type: "string" },
-        "l2-key-file": { type: "string" },
-        "archive-endpoint": { type: "string" },
-        "packet-frameworks": { type: "string" },
-        "archive-bucket": { type: "string" },
-        "archive-region": { type: "string" },
-        "archive-retention-days": { type: "string" },
-        "archive-credentials-file": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
+    values = parseServeArgs(args);
   } catch (e) {
     console.error(`osiris relay serve: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -95,6 +106,13 @@ export async function run(args: string[]): Promise<number> {
   const port = Number(values.port);
   if (!/^\d{1,5}$/.test(values.port) || port > 65535) {
     console.error(`osiris relay serve: --port must be 0..65535: current value is ${JSON.stringify(values.port)}\n${USAGE}`);
+    return 2;
+  }
+  let trustedProxies: TrustedProxies = [];
+  try {
+    trustedProxies = parseTrustedProxies(values["trust-proxy"] ?? "");
+  } catch (e) {
+    console.error(`osiris relay serve: --trust-proxy: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
   const log = jsonLog((line) => process.stdout.write(line), systemClock);
@@ -118,6 +136,7 @@ export async function run(args: string[]): Promise<number> {
   }
   let relay;
   try {
+    const dbAuthToken = values["db-token-file"] ? (await readFile(values["db-token-file"], "utf8")).trim() : process.env[DB_TOKEN_ENV];
     const smtpUrl = values["smtp-url"];
     const mailer = smtpUrl
       ? smtpMailer({
@@ -159,7 +178,8 @@ export async function run(args: string[]): Promise<number> {
       host: values.host,
       port,
       log,
-      ...(process.env[DB_TOKEN_ENV] ? { dbAuthToken: process.env[DB_TOKEN_ENV] } : {}),
+      ...(dbAuthToken ? { dbAuthToken } : {}),
+      ...(trustedProxies.length > 0 ? { trustedProxies } : {}),
       ...(values["tls-cert"] ? { tlsCert: values["tls-cert"] } : {}),
       ...(values["tls-key"] ? { tlsKey: values["tls-key"] } : {}),
       ...(values["public-url"] ? { publicUrl: values["public-url"] } : {}),

@@ -1,5 +1,5 @@
 # Pure functions from the module's option values (camelCase) to what the system needs: the appliance's YAML
-# config (snake_case keys of appliance/config/schema.ts) and the egress allow-list. Only `builtins`, no
+# config (snake_case keys of appliance/config/schema.ts), the egress allow-list, and the relay's command line. Only `builtins`, no
 # nixpkgs, so CI evaluates exactly this file with `nix-instantiate --eval --strict --json` and feeds the
 # result to the appliance's own config loader (nixos/module.test.ts).
 #
@@ -159,26 +159,83 @@ let
       };
       egress = { allowed_hosts = cfg.allowedEgressHosts; };
     };
-  # The relay's YAML config for `osiris relay serve --config FILE` (nixos/relay.nix). The relay's loader is
-  # not written yet: these keys are the contract it must accept (nixos/README.md).
+  # ---- the relay (nixos/relay.nix) ----
+  # `osiris relay serve` takes flags only (cli/relay-serve.ts); these functions turn the module's options into
+  # its argument list and into the unit's ExecStart line. Secret files reach the service by LoadCredential
+  # and the flags name the copies under $CREDENTIALS_DIRECTORY (nixos/relay.test.ts runs the real CLI parser
+  # on the result).
   relayCredentialsDirectory = "/run/credentials/osiris-relay.service";
-  relayCredential = name: file: if isNull file then null else "${relayCredentialsDirectory}/${name}";
-  relayConfig = cfg: dropNulls {
-    state_dir = cfg.stateDir;
-    log_level = cfg.logLevel;
-    public_url = cfg.publicUrl;
-    database = dropNulls {
-      url = cfg.database;
-      auth_token_file = relayCredential "database-token" cfg.databaseAuthTokenFile;
-    };
-    listen = { address = cfg.listenAddress; port = cfg.port; };
-    tls = if isNull cfg.tlsCertFile then null else {
-      cert_file = relayCredential "tls-cert" cfg.tlsCertFile;
-      key_file = relayCredential "tls-key" cfg.tlsKeyFile;
-    };
-    signing_key_file = relayCredential "signing-key" cfg.signingKeyFile;
-  };
+
+  # Every secret file the options name, as { name; file; } with its LoadCredential name (unset ones left out).
+  relaySecretFiles = cfg:
+    let
+      l2 = if isNull cfg.l2 then { } else cfg.l2;
+      archive = if isNull cfg.archive then { } else cfg.archive;
+      previous = builtins.genList
+        (i: { name = "vault-previous-key-${toString i}"; file = builtins.elemAt cfg.vaultPreviousKeyFiles i; })
+        (builtins.length cfg.vaultPreviousKeyFiles);
+    in
+    filter (s: !(isNull s.file)) ([
+      { name = "signing-key"; file = cfg.signingKeyFile; }
+      { name = "database-token"; file = cfg.databaseAuthTokenFile; }
+      { name = "tls-cert"; file = cfg.tlsCertFile; }
+      { name = "tls-key"; file = cfg.tlsKeyFile; }
+      { name = "metrics-token"; file = cfg.metricsTokenFile; }
+      { name = "vault-key"; file = cfg.vaultKeyFile; }
+    ] ++ previous ++ [
+      { name = "l2-api-key"; file = l2.apiKeyFile or null; }
+      { name = "archive-credentials"; file = archive.credentialsFile or null; }
+    ]);
+
+  # systemd LoadCredential entries "NAME:FILE".
+  relayLoadCredential = cfg: map (s: "${s.name}:${toString s.file}") (relaySecretFiles cfg);
+
+  # The arguments after `osiris`: [ "relay" "serve" "--db" ... ].
+  relayArgs = cfg:
+    let
+      cred = name: "${relayCredentialsDirectory}/${name}";
+      flag = name: value: if isNull value then [ ] else [ "--${name}" (toString value) ];
+      secret = name: credential: file: if isNull file then [ ] else [ "--${name}" (cred credential) ];
+      l2 = cfg.l2;
+      archive = cfg.archive;
+      previous = builtins.genList (i: [ "--vault-previous-key-file" (cred "vault-previous-key-${toString i}") ])
+        (builtins.length cfg.vaultPreviousKeyFiles);
+    in
+    [
+      "relay" "serve"
+      "--db" (if isNull cfg.database then "${cfg.stateDir}/relay.db" else cfg.database)
+      "--host" cfg.listenAddress
+      "--port" (toString cfg.port)
+      # Null key files: the relay creates them in the state directory on its first start (mode 0600).
+      "--key-file" (if isNull cfg.signingKeyFile then "${cfg.stateDir}/osiris-relay.key" else cred "signing-key")
+      "--vault-key-file" (if isNull cfg.vaultKeyFile then "${cfg.stateDir}/osiris-vault.key" else cred "vault-key")
+    ]
+    ++ builtins.concatLists previous
+    ++ secret "db-token-file" "database-token" cfg.databaseAuthTokenFile
+    ++ secret "tls-cert" "tls-cert" cfg.tlsCertFile
+    ++ secret "tls-key" "tls-key" cfg.tlsKeyFile
+    ++ flag "public-url" cfg.publicUrl
+    ++ (if cfg.trustedProxies == [ ] then [ ] else [ "--trust-proxy" (builtins.concatStringsSep "," cfg.trustedProxies) ])
+    ++ (if isNull cfg.smtp then [ ] else [ "--smtp-url" cfg.smtp.url ] ++ flag "smtp-from" cfg.smtp.from)
+    ++ secret "metrics-token-file" "metrics-token" cfg.metricsTokenFile
+    ++ (if isNull l2 then [ ] else
+      flag "l2-config" l2.configFile ++ flag "l2-url" l2.url ++ flag "l2-model" l2.model
+      ++ secret "l2-key-file" "l2-api-key" l2.apiKeyFile)
+    ++ (if isNull archive then [ ] else
+      [ "--archive-endpoint" archive.endpoint "--archive-bucket" archive.bucket ]
+      ++ flag "archive-region" archive.region
+      ++ flag "archive-retention-days" archive.retentionDays
+      ++ secret "archive-credentials-file" "archive-credentials" archive.credentialsFile)
+    ++ (if isNull cfg.packetFrameworks then [ ] else [ "--packet-frameworks" (builtins.concatStringsSep "," cfg.packetFrameworks) ]);
+
+  # One word of a systemd command line: JSON-quoted (systemd reads the same C escapes in double quotes), with
+  # `%` and `$` doubled so systemd expands no specifier or variable (as nixpkgs' utils.escapeSystemdExecArg).
+  systemdExecArg = arg: builtins.replaceStrings [ "%" "$" ] [ "%%" "$$" ] (builtins.toJSON (toString arg));
+
+  # The unit's ExecStart for the `osiris` executable at `exe`.
+  relayExecStart = exe: cfg: builtins.concatStringsSep " " (map systemdExecArg ([ exe ] ++ relayArgs cfg));
 in
 {
-  inherit applianceConfig egressEntries parseUrl isLoopback credentialNames credentialsDirectory relayConfig;
+  inherit applianceConfig egressEntries parseUrl isLoopback credentialNames credentialsDirectory;
+  inherit relayCredentialsDirectory relaySecretFiles relayLoadCredential relayArgs systemdExecArg relayExecStart;
 }

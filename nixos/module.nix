@@ -126,11 +126,12 @@ let
   outputToSite =
     lib.optional (subnets4 != [ ]) "ip daddr ${nftSet subnets4} tcp dport ${nftSet sitePorts} accept"
     ++ lib.optional (subnets6 != [ ]) "ip6 daddr ${nftSet subnets6} tcp dport ${nftSet sitePorts} accept"
-    # Discovery: TCP connect probes and NetBIOS name queries to the configured discovery subnets only.
-    ++ lib.optionals (cfg.discoverySubnets != [ ]) [
+    # Discovery: TCP connect probes, NetBIOS name queries and ICMP echo requests (unless ping is off) to the
+    # configured discovery subnets only; replies and ICMP errors come back as established/related.
+    ++ lib.optionals (cfg.discoverySubnets != [ ]) ([
       "ip daddr ${nftSet cfg.discoverySubnets} tcp flags & (syn | ack) == syn accept"
       "ip daddr ${nftSet cfg.discoverySubnets} udp dport 137 accept"
-    ];
+    ] ++ lib.optional (cfg.discoveryPingPath != null) "ip daddr ${nftSet cfg.discoverySubnets} icmp type echo-request accept");
   outputMdns = lib.optionals (cfg.mdns && hasLan) [
     "oifname ${lan} ip daddr 224.0.0.251 udp dport 5353 accept"
     "oifname ${lan} ip6 daddr ff02::fb udp dport 5353 accept"
@@ -445,7 +446,13 @@ in
     discoveryConnectTimeoutMs = mkOption {
       type = types.ints.between 100 30000;
       default = 1500;
-      description = "TCP connect timeout per probe, in milliseconds.";
+      description = "Timeout per probe, in milliseconds: each TCP connect, and each host's ICMP echo (rounded up to whole seconds).";
+    };
+    discoveryPingPath = mkOption {
+      type = types.nullOr types.str;
+      # The config schema's default; the config below sets iputils' own binary (see "discovery: ICMP echo").
+      default = "ping";
+      description = "The ping program for ICMP echo liveness (a name on the daemon's fixed PATH or an absolute path); null: TCP liveness only. On the appliance it defaults (mkDefault) to iputils' plain binary, since the capability wrapper in /run/wrappers/bin cannot work for a daemon without capabilities.";
     };
     discoveryNameTimeoutMs = mkOption {
       type = types.ints.between 100 10000;
@@ -698,6 +705,15 @@ in
         RandomizedDelaySec = "30s";
       };
     };
+
+    # ---- discovery: ICMP echo ----
+    # The daemon has an empty capability bounding set and NoNewPrivileges, so a ping that relies on a
+    # capability cannot run for it: /run/wrappers/bin/ping (first on the daemon's fixed PATH) fails with
+    # "failed to inherit capabilities", and a cap_net_raw=ep binary is refused at exec. iputils' plain binary
+    # from the store opens an unprivileged ICMP datagram socket instead, which the kernel allows to the groups
+    # in net.ipv4.ping_group_range (systemd's own default, stated here because discovery relies on it).
+    services.osiris-appliance.discoveryPingPath = lib.mkDefault "${pkgs.iputils}/bin/ping";
+    boot.kernel.sysctl."net.ipv4.ping_group_range" = lib.mkDefault "0 2147483647";
 
     # ---- time and logs ----
     services.timesyncd.enable = true;

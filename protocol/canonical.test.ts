@@ -320,6 +320,28 @@ test("parseCanonical() refuses valid JSON that canonical JSON cannot carry with 
   throwsCode(() => parseCanonical("[".repeat(MAX_DEPTH + 2) + "]".repeat(MAX_DEPTH + 2)), "unsupported");
 });
 
+test("parseCanonical() orders integer-like member names by code units, not as JavaScript enumerates them", () => {
+  // JavaScript lists "9" before "10"; canonical JSON sorts "10" first. Neither order may fool the check.
+  assert.equal(parseCanonical('{"10":1,"9":2,"a":{"10":[],"2":null}}'), { 10: 1, 9: 2, a: { 10: [], 2: null } });
+  throwsCode(() => parseCanonical('{"9":2,"10":1}'), "not_canonical");
+});
+
+test("parseCanonical() refuses a lone surrogate however it is written, and accepts text that only looks like one", () => {
+  throwsCode(() => parseCanonical('"a\\ud800"'), "unsupported"); // escaped, in a string
+  throwsCode(() => parseCanonical('{"\\udc00":1}'), "unsupported"); // escaped, in a member name
+  throwsCode(() => parseCanonical('["\\uD800"]'), "unsupported"); // upper-case escape
+  throwsCode(() => parseCanonical(`"${String.fromCharCode(0xd800)}"`), "unsupported"); // the raw code unit
+  throwsCode(() => parseCanonical('"\\ud83d\\ude91"'), "not_canonical"); // a valid pair is written as the character
+  assert.is(parseCanonical('"\u{1F691}"'), "\u{1F691}");
+  assert.is(parseCanonical('"\\\\ud800"'), "\\ud800"); // a backslash, then the letters "ud800"
+});
+
+test("parseCanonical() refuses objects nested deeper than MAX_DEPTH with unsupported, never a RangeError", () => {
+  throwsCode(() => parseCanonical('{"a":'.repeat(MAX_DEPTH + 1) + "1" + "}".repeat(MAX_DEPTH + 1)), "unsupported");
+  throwsCode(() => parseCanonical('{"a":'.repeat(5_000) + "1" + "}".repeat(5_000)), "unsupported");
+  assert.ok(parseCanonical('{"a":'.repeat(MAX_DEPTH) + "1" + "}".repeat(MAX_DEPTH)));
+});
+
 // ---- properties ----------------------------------------------------------------------------------------
 
 test("canonicalize() is idempotent through JSON.parse for arbitrary JSON values", () => {

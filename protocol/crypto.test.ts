@@ -9,6 +9,7 @@ import {
   generateKeyPair,
   hasNativeEd25519,
   keyFingerprint,
+  nativeVerifyBackend,
   keyId,
   publicKeyOf,
   sign,
@@ -123,6 +124,37 @@ test("verifyRaw() returns false, never throws, for a public key that is not a cu
     assert.not.ok(await verifyRaw(TEST1.signature, TEST1.message, notAPoint, impl), impl);
     assert.not.ok(await createVerifier(notAPoint, impl).verifyRaw(TEST1.message, TEST1.signature), `createVerifier (${impl})`);
   }
+});
+
+test("createVerifier() (node:crypto's one-shot verify where offered) accepts the RFC 8032 signatures and refuses flips, other keys and S + L", async () => {
+  const s = TEST1.signature.slice(32).reduceRight((n, b) => (n << 8n) | BigInt(b), 0n);
+  let twin = s + L;
+  const malleated = TEST1.signature.slice();
+  for (let i = 32; i < 64; i++, twin >>= 8n) malleated[i] = Number(twin & 0xffn);
+  for (const impl of [...IMPLS, "auto"] as const) {
+    for (const v of vectors) assert.ok(await createVerifier(v.publicKey, impl).verifyRaw(v.message, v.signature), `${v.name} (${impl})`);
+    const v3 = createVerifier(TEST3.publicKey, impl);
+    for (const bit of [0, 7, 8, 15]) assert.not.ok(await v3.verifyRaw(flipBit(TEST3.message, bit), TEST3.signature), `message bit ${bit} (${impl})`);
+    for (const bit of [0, 100, 255, 256, 400, 511]) assert.not.ok(await v3.verifyRaw(TEST3.message, flipBit(TEST3.signature, bit)), `signature bit ${bit} (${impl})`);
+    assert.not.ok(await createVerifier(TEST2.publicKey, impl).verifyRaw(TEST1.message, TEST1.signature), `another key (${impl})`);
+    assert.not.ok(await createVerifier(TEST1.publicKey, impl).verifyRaw(TEST1.message, malleated), `S + L (${impl})`);
+  }
+});
+
+test("where the runtime exposes node:crypto (Node ≥ 20.16, Deno 2), native Verifiers use its one-shot verify", async () => {
+  const exposed = typeof (globalThis as { process?: { getBuiltinModule?: unknown } }).process?.getBuiltinModule === "function";
+  assert.is(await nativeVerifyBackend(), exposed ? "node:crypto" : "webcrypto");
+});
+
+test("one native Verifier checks many signatures at once and gets each answer right", async () => {
+  const kp = generateKeyPair(new Uint8Array(32).fill(3));
+  const signer = createSigner(kp.secretKey, "portable");
+  const verifier = createVerifier(kp.publicKey, "native");
+  const messages = Array.from({ length: 200 }, (_, i) => utf8(`message ${i}`));
+  const signatures = await Promise.all(messages.map((m) => signer.signRaw(m)));
+  // Every third signature belongs to the next message: those must fail, and only those.
+  const answers = await Promise.all(messages.map((m, i) => verifier.verifyRaw(m, signatures[i % 3 === 0 ? (i + 1) % messages.length : i]!)));
+  assert.equal(answers, messages.map((_, i) => i % 3 !== 0));
 });
 
 // ---- signing contexts ----------------------------------------------------------------------------------

@@ -9,13 +9,17 @@
  *
  * Two implementations produce and accept exactly the same signatures (Ed25519 is deterministic):
  * - `portable`: @noble/ed25519, pure JS, runs anywhere;
- * - `native`: WebCrypto `crypto.subtle` Ed25519 (Node 20+, Deno, current browsers), several times faster.
+ * - `native`: the platform's Ed25519 (Node 20+, Deno, current browsers), several times faster: WebCrypto
+ *   `crypto.subtle`, except that a `Verifier` uses `node:crypto`'s one-shot `verify` where the runtime offers it
+ *   (node-crypto.ts): the same OpenSSL verification in Node, on the same worker threads, but with a fraction of
+ *   WebCrypto's per-call work on the main thread, which is what limits chain verification and ingest.
  * `auto` uses native when the runtime offers it and falls back to portable otherwise.
  */
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { concatBytes, fromHex, toHex, utf8 } from "./encoding.ts";
 import { sha256 } from "./hash.ts";
+import { nodeCrypto, type NodeCrypto } from "./node-crypto.ts";
 
 // noble's synchronous API needs a SHA-512; the same pure implementation is used in every runtime.
 ed.hashes.sha512 = sha512;
@@ -28,10 +32,14 @@ export type Ed25519Impl = "auto" | "native" | "portable";
 
 const CONTEXT_PREFIX = "OsirisCare/v1 ";
 
+/** Each context's prefix as UTF-8, encoded once (every verification of a bundle needs one). */
+const CONTEXT_BYTES: ReadonlyMap<string, Uint8Array> = new Map(SIGNING_CONTEXTS.map((c) => [c, utf8(`${CONTEXT_PREFIX}${c}\n`)]));
+
 /** The exact bytes an Ed25519 signature covers for `message` in `context`. */
 export function signingInput(context: SigningContext, message: Uint8Array): Uint8Array {
-  if (!SIGNING_CONTEXTS.includes(context)) throw new TypeError(`Unknown signing context ${JSON.stringify(context)}: expected one of ${SIGNING_CONTEXTS.join(", ")}`);
-  return concatBytes(utf8(`${CONTEXT_PREFIX}${context}\n`), message);
+  const prefix = CONTEXT_BYTES.get(context);
+  if (!prefix) throw new TypeError(`Unknown signing context ${JSON.stringify(context)}: expected one of ${SIGNING_CONTEXTS.join(", ")}`);
+  return concatBytes(prefix, message);
 }
 
 export interface KeyPair {
@@ -85,6 +93,66 @@ async function importNativePrivate(secretKey: Uint8Array): Promise<CryptoKey> {
 
 async function importNativePublic(publicKey: Uint8Array): Promise<CryptoKey> {
   return subtle!.importKey("raw", bs(publicKey), { name: "Ed25519" }, false, ["verify"]);
+}
+
+/** Verifies one message and signature against a key fixed beforehand; resolves false on any error. */
+type KeyedVerify = (message: Uint8Array, signature: Uint8Array) => Promise<boolean>;
+
+function webCryptoVerify(publicKey: Uint8Array): Promise<KeyedVerify | null> {
+  return importNativePublic(publicKey).then(
+    (key): KeyedVerify => async (message, signature) => subtle!.verify({ name: "Ed25519" }, key, bs(signature), bs(message)).catch(() => false),
+    () => null,
+  );
+}
+
+/** DER SubjectPublicKeyInfo header of an Ed25519 key (RFC 8410): the raw 32 bytes follow. */
+const SPKI_ED25519_PREFIX = fromHex("302a300506032b6570032100");
+
+/** Verification with node:crypto's one-shot `verify` (its callback form runs on the worker threads), or null. */
+function nodeVerify(nc: Partial<NodeCrypto> | undefined, publicKey: Uint8Array): KeyedVerify | null {
+  if (typeof nc?.createPublicKey !== "function" || typeof nc.verify !== "function") return null;
+  const { createPublicKey, verify } = nc as NodeCrypto;
+  let key: ReturnType<NodeCrypto["createPublicKey"]>;
+  try {
+    key = createPublicKey({ key: concatBytes(SPKI_ED25519_PREFIX, publicKey), format: "der", type: "spki" });
+  } catch {
+    return null;
+  }
+  return (message, signature) =>
+    new Promise<boolean>((resolve) => {
+      try {
+        verify(null, message, key, signature, (error, ok) => resolve(error === null && ok === true));
+      } catch {
+        resolve(false);
+      }
+    });
+}
+
+let nodeProbe: Promise<boolean> | undefined;
+/** Whether node:crypto's Ed25519 verification is there and right: accepts a good signature, refuses a bad one. */
+function hasNodeEd25519Verify(): Promise<boolean> {
+  nodeProbe ??= (async () => {
+    const kp = generateKeyPair(new Uint8Array(32).fill(7));
+    const message = new Uint8Array([1]);
+    const check = nodeVerify(nodeCrypto, kp.publicKey);
+    if (!check) return false;
+    const good = ed.sign(message, kp.secretKey);
+    const bad = good.slice();
+    bad[0]! ^= 1;
+    return (await check(message, good)) && !(await check(message, bad));
+  })().catch(() => false);
+  return nodeProbe;
+}
+
+/** Which platform API native verifiers use here ("none" without native Ed25519): for tests and benchmark reports. */
+export async function nativeVerifyBackend(): Promise<"node:crypto" | "webcrypto" | "none"> {
+  if (await hasNodeEd25519Verify()) return "node:crypto";
+  return (await hasNativeEd25519()) ? "webcrypto" : "none";
+}
+
+/** The fastest native verification for one key: node:crypto's if it passed its probe, else WebCrypto's. */
+async function nativeVerify(publicKey: Uint8Array): Promise<KeyedVerify | null> {
+  return ((await hasNodeEd25519Verify()) && nodeVerify(nodeCrypto, publicKey)) || webCryptoVerify(publicKey);
 }
 
 let nativeProbe: Promise<boolean> | undefined;
@@ -180,7 +248,7 @@ export function createSigner(secretKey: Uint8Array, impl: Ed25519Impl = "auto"):
   };
 }
 
-/** Something that verifies signatures of one public key; imports it into WebCrypto once. */
+/** Something that verifies signatures of one public key; imports it into the platform's crypto once. */
 export interface Verifier {
   readonly publicKey: Uint8Array;
   verify(context: SigningContext, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
@@ -190,13 +258,13 @@ export interface Verifier {
 /** A Verifier for one public key. Hot paths (chain verification, ingest) should use this. */
 export function createVerifier(publicKey: Uint8Array, impl: Ed25519Impl = "auto"): Verifier {
   checkLength("public key", publicKey, 32);
-  let nativeKey: Promise<CryptoKey | null> | undefined;
+  let native: Promise<KeyedVerify | null> | undefined;
   const raw = async (message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
     if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
-    nativeKey ??= useNative(impl).then((ok) => (ok ? importNativePublic(publicKey).catch(() => null) : null));
-    const key = await nativeKey;
+    native ??= useNative(impl).then((ok) => (ok ? nativeVerify(publicKey) : null));
+    const check = await native;
     try {
-      if (key) return await subtle!.verify({ name: "Ed25519" }, key, bs(signature), bs(message));
+      if (check) return await check(message, signature);
       return ed.verify(signature, message, publicKey, { zip215: false });
     } catch {
       return false;

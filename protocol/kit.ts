@@ -209,7 +209,7 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
               { appliance_id: bundle.appliance_id, seq: bundle.seq },
             );
           }
-          acc.append(leafHash(utf8(line)));
+          acc.append(leafHash(line));
           const cp = checkpoints.get(bundle.appliance_id)?.get(bundle.seq);
           if (cp && toHex(acc.root()) !== toHex(cp.rootBytes)) {
             throw new IntegrityError("checkpoint_mismatch", `the Merkle root of seq 1..${bundle.seq} does not match the signed checkpoint ${cp.path}`, {

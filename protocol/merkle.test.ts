@@ -37,6 +37,13 @@ test("leafHash and nodeHash match the RFC 6962 hasher vectors", () => {
   assert.is(hex(nodeHash(utf8("N123"), utf8("N456"))), reference.hasher.nodeN123N456);
 });
 
+test("leafHash() of a string is the leaf hash of its UTF-8 bytes", () => {
+  for (const line of ["", "L123456", '{"note":"Zürich – 東京 – 🚑"}', "\u0000", "x".repeat(100_000)]) {
+    assert.equal(leafHash(line), leafHash(utf8(line)), JSON.stringify(line.slice(0, 20)));
+  }
+  assert.is(hex(leafHash("L123456")), reference.hasher.leafL123456);
+});
+
 test("a leaf hash never equals the node hash of the same bytes (domain separation)", () => {
   const [a, b] = [leafHash(utf8("Hello")), leafHash(utf8("World"))];
   assert.is.not(hex(nodeHash(a, b)), hex(leafHash(new Uint8Array([...a, ...b]))));

@@ -36,9 +36,12 @@ export const MAX_PROOF_HASHES = 64;
 const LEAF_PREFIX = new Uint8Array([0x00]);
 const NODE_PREFIX = new Uint8Array([0x01]);
 
-/** RFC 6962 leaf hash of one log entry: SHA-256(0x00 ‖ line). */
-export function leafHash(line: Uint8Array): Uint8Array {
-  return sha256(concatBytes(LEAF_PREFIX, line));
+/**
+ * RFC 6962 leaf hash of one log entry: SHA-256(0x00 ‖ line). A string line stands for its UTF-8 bytes and is
+ * hashed without encoding it here: U+0000 encodes as the single byte 0x00, so "\u0000" + line is the same input.
+ */
+export function leafHash(line: Uint8Array | string): Uint8Array {
+  return sha256(typeof line === "string" ? "\u0000" + line : concatBytes(LEAF_PREFIX, line));
 }
 
 /** RFC 6962 interior node hash: SHA-256(0x01 ‖ left ‖ right). */

@@ -9,4 +9,5 @@ export { parseArpTable, readArpTable, DEFAULT_ARP_PATH, type ArpEntry } from "./
 export { DEFAULT_OUI_TABLE, ouiTable, vendorFor, type OuiTable, type Vendor, type VendorKind } from "./oui.ts";
 export { nodeNameSources, mdnsNameSource, netbiosSource, reverseDnsSource, type NameSources, type NetbiosInfo } from "./names.ts";
 export { tcpConnectProbe, type ConnectProbe, type ProbeResult } from "./probe.ts";
+export { echoAnswer, pingArgv, systemPing, PING_PATH_PATTERN, type EchoAnswer, type EchoProbe, type EchoResult } from "./icmp.ts";
 export { Throttle, realSleep, type Sleep } from "./throttle.ts";

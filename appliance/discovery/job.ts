@@ -16,6 +16,7 @@ import { TimeZone } from "../heal/index.ts";
 import type { OrderContext, OrderHandler, OrderHandlerResult } from "../orders/index.ts";
 import { readArpTable, type ArpEntry } from "./arp.ts";
 import { ScanScope } from "./cidr.ts";
+import { systemPing, type EchoProbe } from "./icmp.ts";
 import { DiscoveryError } from "./errors.ts";
 import { nodeNameSources, type NameSources } from "./names.ts";
 import type { DiscoveryConfig } from "./options.ts";
@@ -40,6 +41,8 @@ export interface DiscoveryJobDeps {
   relayExclusions?: () => readonly string[];
   /** Overrides for tests: the probe, name sources, ARP reader, OUI table, timers. */
   connect?: ConnectProbe;
+  /** ICMP echo probe; default the system ping at `ping_path` (none when it is null). */
+  echo?: EchoProbe | null;
   names?: NameSources;
   arp?: () => Promise<ArpEntry[]>;
   oui?: OuiTable;
@@ -88,6 +91,7 @@ export class DiscoveryJob {
     this.#d = deps;
     const c = deps.config;
     this.scope = new ScanScope(c.subnets);
+    const echo = deps.echo !== undefined ? deps.echo : c.ping_path === null ? null : systemPing({ path: c.ping_path });
     this.#scanner = new Scanner(
       { scope: this.scope, concurrency: c.concurrency, ratePerSecond: c.rate_per_second, connectTimeoutMs: c.connect_timeout_ms, livenessProbes: c.liveness_probes },
       {
@@ -96,6 +100,7 @@ export class DiscoveryJob {
         names: deps.names ?? nodeNameSources({ timeoutMs: c.name_timeout_ms, random: deps.random, dnsServers: c.dns_servers }),
         arp: deps.arp ?? (() => readArpTable(c.arp_path)),
         ...(deps.connect ? { connect: deps.connect } : {}),
+        ...(echo ? { echo } : {}),
         ...(deps.oui ? { oui: deps.oui } : {}),
         ...(deps.sleep ? { sleep: deps.sleep } : {}),
       },

@@ -10,6 +10,7 @@ import { IPV4_PATTERN, MAC_PATTERN, MAX_DISCOVERY_SUBNETS, MAX_INVENTORY_HOSTS }
 import { DEFAULT_ARP_PATH } from "./arp.ts";
 import { parseCidr } from "./cidr.ts";
 import { DiscoveryError } from "./errors.ts";
+import { PING_PATH_PATTERN } from "./icmp.ts";
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -37,7 +38,18 @@ export const discoveryConfigSchema = z.strictObject({
   concurrency: int(1, 256).default(16).meta({ description: "Hosts probed at once (each host sees one probe at a time)." }),
   /** Probe starts per second overall: 50/s scans a /24 at the quick depth in about three minutes. */
   rate_per_second: int(1, 2000).default(50).meta({ description: "Probe starts per second overall." }),
-  connect_timeout_ms: int(100, 30_000).default(1500).meta({ description: "TCP connect timeout per probe, in milliseconds." }),
+  connect_timeout_ms: int(100, 30_000).default(1500).meta({ description: "Timeout per probe, in milliseconds: each TCP connect, and each host's ICMP echo (rounded up to whole seconds)." }),
+  /**
+   * The system `ping` for ICMP echo liveness: a name found on the appliance's fixed PATH, or an absolute path;
+   * null: no ICMP, TCP liveness only. It needs an unprivileged ICMP socket (net.ipv4.ping_group_range) or
+   * CAP_NET_RAW; a capability wrapper cannot help a daemon with NoNewPrivileges (icmp.ts).
+   */
+  ping_path: z
+    .string()
+    .regex(PING_PATH_PATTERN, "expected a program name like ping or an absolute path like /run/current-system/sw/bin/ping")
+    .nullable()
+    .default("ping")
+    .meta({ description: "The ping program for ICMP echo liveness (a name on the fixed PATH or an absolute path); null: TCP liveness only." }),
   name_timeout_ms: int(100, 10_000).default(1500).meta({ description: "Timeout of each name lookup (reverse DNS, NetBIOS, mDNS), in milliseconds." }),
   /** Silent probes before a host not in the ARP table is given up. */
   liveness_probes: int(1, 64).default(6).meta({ description: "Silent probes before a host not in the ARP table is given up." }),

@@ -12,7 +12,10 @@
  * - a host that is unreachable, or silent for its first `livenessProbes` probes and absent from the ARP
  *   table, is given up at once instead of being probed on every port.
  *
- * Liveness without ICMP (raw sockets need privileges): a host is alive when a port is open, when it answers a
+ * Liveness: with an echo probe (icmp.ts, the system `ping`), each host first gets one ICMP echo request, through
+ * the same scope check and the same rate limit as every TCP probe: a reply makes it alive (all its ports are
+ * probed), "unreachable" gives it up at once, silence leaves it to the TCP probes (Windows drops echo by
+ * default). Otherwise, and when ping cannot run here, a host is alive when a port is open, when it answers a
  * probe with a reset (closed port), or when it appears in the ARP table after being probed.
  */
 import { setMaxListeners } from "node:events";
@@ -22,6 +25,7 @@ import type { Clock, Log } from "../engine/types.ts";
 import { readArpTable, type ArpEntry } from "./arp.ts";
 import { hostCount, hostsOf, ipToInt, type ScanScope, type Subnet } from "./cidr.ts";
 import { classifyDevice } from "./classify.ts";
+import type { EchoProbe } from "./icmp.ts";
 import { DiscoveryError } from "./errors.ts";
 import type { NameSources, NetbiosInfo } from "./names.ts";
 import { DEFAULT_OUI_TABLE, vendorFor, type OuiTable } from "./oui.ts";
@@ -50,6 +54,8 @@ export interface ScannerOptions {
 export interface ScannerDeps {
   clock: Clock;
   connect?: ConnectProbe;
+  /** ICMP echo before the TCP probes (icmp.ts `systemPing`); none: TCP liveness only. */
+  echo?: EchoProbe;
   names?: NameSources;
   /** Reads the ARP table (default `/proc/net/arp`). */
   arp?: () => Promise<ArpEntry[]>;
@@ -77,6 +83,10 @@ export interface ScanResult {
   probed_hosts: number;
   excluded_hosts: number;
   probes: number;
+  /** ICMP echo requests sent (one per probed host while ping works here). */
+  echoes: number;
+  /** Hosts that answered an echo request. */
+  echo_replies: number;
   devices: DiscoveredDevice[];
 }
 
@@ -141,6 +151,9 @@ export class Scanner {
     let probedHosts = 0;
     let excludedHosts = 0;
     let probes = 0;
+    let echoes = 0;
+    let echoReplies = 0;
+    let echo = this.#d.echo;
     let arpSeen = new Set(arpBefore.map((e) => e.ip));
     let arpReadAt = clock.now();
 
@@ -157,6 +170,22 @@ export class Scanner {
       return arpSeen.has(ip);
     };
 
+    /** One echo request; `unreachable` gives the host up. Ping that cannot run here is switched off for the scan. */
+    const ping = async (ip: string): Promise<"alive" | "unreachable" | null> => {
+      const send = echo;
+      if (!send) return null;
+      this.#o.scope.check(ip); // every target passed the scope already; the one gate is asked again per packet
+      echoes++;
+      const r = await throttle.run(() => send(ip, this.#o.connectTimeoutMs, signal), signal);
+      if (r.result === "unavailable") {
+        if (echo) this.#d.log?.warn("discovery_icmp_unavailable", { detail: r.detail ?? "", fallback: "tcp liveness only" });
+        echo = undefined;
+        return null;
+      }
+      if (r.result === "alive") echoReplies++;
+      return r.result === "alive" || r.result === "unreachable" ? r.result : null;
+    };
+
     const scanHost = async (ip: string): Promise<void> => {
       if (exclude.has(ip)) {
         excludedHosts++;
@@ -164,7 +193,9 @@ export class Scanner {
       }
       probedHosts++;
       const open: number[] = [];
-      let answered = false;
+      const echoed = await ping(ip);
+      if (echoed === "unreachable") return;
+      let answered = echoed === "alive";
       for (let i = 0; i < ports.length && !signal.aborted; i++) {
         const r = await probe(ip, ports[i]!);
         if (r === "unreachable") return;
@@ -207,9 +238,11 @@ export class Scanner {
       probed_hosts: probedHosts,
       excluded_hosts: excludedHosts,
       probes,
+      echoes,
+      echo_replies: echoReplies,
       devices,
     };
-    this.#d.log?.info("discovery_scan", { subnets: result.subnets, hosts: hosts.total, probed: probedHosts, excluded: excludedHosts, devices: devices.length, probes, complete: result.complete, duration_ms: clock.now() - started });
+    this.#d.log?.info("discovery_scan", { subnets: result.subnets, hosts: hosts.total, probed: probedHosts, excluded: excludedHosts, devices: devices.length, probes, echoes, echo_replies: echoReplies, complete: result.complete, duration_ms: clock.now() - started });
     if (truncated) this.#d.log?.warn("discovery_truncated", { devices: alive.length, limit: MAX_INVENTORY_HOSTS });
     return result;
   }

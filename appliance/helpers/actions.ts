@@ -6,7 +6,7 @@
  */
 import type { Json } from "../../protocol/catalogue/schema.ts";
 
-export const HELPER_ACTIONS = ["switch-pinned", "switch-previous", "firewall-snapshot", "firewall-baseline", "journal-vacuum", "collect-garbage"] as const;
+export const HELPER_ACTIONS = ["switch-pinned", "switch-previous", "firewall-snapshot", "firewall-baseline", "journal-vacuum", "collect-garbage", "luks-status"] as const;
 export type HelperAction = (typeof HELPER_ACTIONS)[number];
 
 /** The systemd unit that runs `action` as root (a template instance the daemon may start through polkit). */

@@ -44,6 +44,7 @@ export interface ActionReport {
   readonly params?: HelperResult["params"];
   readonly system?: HelperResult["system"];
   readonly firewall?: HelperResult["firewall"];
+  readonly luks?: HelperResult["luks"];
 }
 
 export interface ActionContext {
@@ -69,4 +70,8 @@ export const TIMEOUTS = {
   vacuumMs: 5 * 60_000,
   /** nix-collect-garbage on a small appliance store. */
   gcMs: 20 * 60_000,
+  /** lsblk reads sysfs and the udev database: instant, unless udev is wedged. */
+  lsblkMs: 30_000,
+  /** cryptsetup status asks device-mapper about one device. */
+  cryptsetupMs: 30_000,
 } as const;

@@ -4,7 +4,7 @@
  *
  *   helper (root):  runHelperAction(action, deps) → result file in /run/osiris/helper/<action>.json
  *   daemon:         const bridge = createHelperBridge({ stateDir, now });
- *                   gather = bridge.gather(createApplianceGatherer(...));   // firewall.* from the helper
+ *                   gather = bridge.gather(createApplianceGatherer(...));   // firewall.*, luks.* from the helper
  *                   runner = bridge.runner(createShStepRunner(...));        // root steps through the helper
  *   signed data:    acceptApplianceConfig / readApplianceConfig / applianceContextOf (signed-config.ts)
  */
@@ -13,6 +13,7 @@ import type { StepRunner } from "../engine/types.ts";
 import { createHelperClient, type HelperClient } from "./client.ts";
 import { createCommandRunner, type CommandRunner } from "./command.ts";
 import { withHelperFirewallFacts } from "./facts.ts";
+import { withHelperLuksFacts } from "./luks-facts.ts";
 import { DEFAULT_RESULT_DIR } from "./result.ts";
 import { createHelperStepRunner } from "./step-runner.ts";
 
@@ -22,6 +23,8 @@ export { createHelperClient, unavailableReason, type HelperClient, type HelperIn
 export { DEFAULT_HELPER_PATHS, type HelperDeps, type HelperPaths } from "./context.ts";
 export { HelperError, type HelperErrorCode } from "./errors.ts";
 export { withHelperFirewallFacts } from "./facts.ts";
+export { containingMount, unencryptedVolumes, withHelperLuksFacts } from "./luks-facts.ts";
+export { LSBLK_ARGV, parseBlockDevices } from "./luks.ts";
 export { DEFAULT_RESULT_DIR, HELPER_OUTCOMES, HELPER_RESULT_SCHEMA, readResult, writeResult, type HelperOutcome, type HelperResult } from "./result.ts";
 export { runHelperAction, type HelperRun } from "./run-helper.ts";
 export {
@@ -48,11 +51,13 @@ export interface HelperBridgeOptions {
   /** Owner of result files (root on the appliance). */
   readonly resultOwnerUid?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Data volumes that must be encrypted (fact luks.unencrypted_volumes); default /var/lib/osiris. */
+  readonly encryptedVolumes?: readonly string[];
 }
 
 export interface HelperBridge {
   readonly helper: HelperClient;
-  /** The appliance gatherer with firewall facts from `firewall-snapshot`. */
+  /** The appliance gatherer with firewall facts from `firewall-snapshot` and encryption from `luks-status`. */
   gather(inner: Gather): Gather;
   /** The appliance's step runner with root steps through the helper units. */
   runner(inner: StepRunner): StepRunner;
@@ -65,7 +70,7 @@ export function createHelperBridge(o: HelperBridgeOptions): HelperBridge {
   const helper = createHelperClient({ run, now: o.now, resultDir: o.resultDir ?? DEFAULT_RESULT_DIR, ...(o.resultOwnerUid !== undefined ? { resultOwnerUid: o.resultOwnerUid } : {}) });
   return {
     helper,
-    gather: (inner) => withHelperFirewallFacts(inner, { helper, run }),
+    gather: (inner) => withHelperLuksFacts(withHelperFirewallFacts(inner, { helper, run }), { helper, ...(o.encryptedVolumes ? { volumes: o.encryptedVolumes } : {}) }),
     runner: (inner) => createHelperStepRunner({ inner, helper, run, now: o.now, sleep, stateDir: o.stateDir }),
   };
 }

@@ -42,6 +42,14 @@ export type HelperOutcome = (typeof HELPER_OUTCOMES)[number];
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const storePath = z.string().max(300).regex(/^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+._?=-]{1,200}$/);
 
+/** Kernel block-device and device-mapper names (sda1, nvme0n1p3, dm-0, osiris-data; dm names are < 128 bytes). */
+export const DEVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:+@-]{0,126}$/;
+/** A mount point as lsblk prints it: an absolute path without control characters, or `[SWAP]`. */
+export const MOUNT_PATTERN = /^(\/[^\u0000-\u001f\u007f]{0,511}|\[SWAP\])$/;
+/** Mounted filesystems a luks-status result may list (an appliance has a handful; keeps results far below 64 KiB). */
+export const MAX_LUKS_VOLUMES = 128;
+const deviceName = z.string().regex(DEVICE_NAME_PATTERN);
+
 const commandSchema = z.strictObject({
   argv: z.array(z.string().max(200)).min(1).max(64),
   exit_code: z.number().int().min(0).max(255),
@@ -79,8 +87,25 @@ export const helperResultSchema = z.strictObject({
       baseline_sha256: sha256.nullable().optional(),
     })
     .optional(),
+  /** luks-status: each mounted filesystem, its device and whether it sits on an encrypted device (luks.ts). */
+  luks: z
+    .strictObject({
+      volumes: z
+        .array(
+          z.strictObject({
+            mount: z.string().regex(MOUNT_PATTERN),
+            device: deviceName,
+            encrypted: z.boolean(),
+            crypt_name: deviceName.nullable(),
+            crypt_type: z.string().regex(/^[A-Z0-9_-]{1,16}$/).nullable(),
+          }),
+        )
+        .max(MAX_LUKS_VOLUMES),
+    })
+    .optional(),
 });
 export type HelperResult = z.output<typeof helperResultSchema>;
+export type LuksVolume = NonNullable<HelperResult["luks"]>["volumes"][number];
 
 /** Exit code of the helper process for an outcome. */
 export function exitCodeFor(outcome: HelperOutcome): number {

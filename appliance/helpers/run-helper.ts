@@ -7,6 +7,7 @@ import type { HelperAction } from "./actions.ts";
 import { commandRecord, type CommandRecord } from "./command.ts";
 import type { ActionContext, ActionReport, HelperDeps } from "./context.ts";
 import { firewallBaseline, firewallSnapshot } from "./firewall.ts";
+import { luksStatus } from "./luks.ts";
 import { collectGarbage, journalVacuum } from "./maintenance.ts";
 import { exitCodeFor, HELPER_RESULT_SCHEMA, MAX_COMMANDS, MAX_DETAIL_CHARS, writeResult, type HelperResult } from "./result.ts";
 import type { SignedState } from "./store-reader.ts";
@@ -19,6 +20,7 @@ const ACTIONS: Readonly<Record<HelperAction, (ctx: ActionContext) => Promise<Act
   "firewall-baseline": firewallBaseline,
   "journal-vacuum": journalVacuum,
   "collect-garbage": collectGarbage,
+  "luks-status": luksStatus,
 };
 
 export interface HelperRun {
@@ -64,6 +66,7 @@ export async function runHelperAction(action: HelperAction, deps: HelperDeps): P
     ...(report.params ? { params: report.params } : {}),
     ...(report.system ? { system: report.system } : {}),
     ...(report.firewall ? { firewall: report.firewall } : {}),
+    ...(report.luks ? { luks: report.luks } : {}),
   };
   const path = await writeResult(deps.paths.resultDir, result, deps.resultGid !== undefined ? { gid: deps.resultGid } : {});
   return { result, path };

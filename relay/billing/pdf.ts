@@ -49,7 +49,7 @@ export function statementPdf(s: Statement): Promise<Uint8Array> {
   doc.moveDown(0.3).font("Helvetica").fontSize(10);
   for (const line of [
     `Partner: ${s.partner_name}`,
-    `Month: ${monthTitle(s.month)} (${s.days_in_month} days, UTC)`,
+    `Month: ${monthTitle(s.month)} (${s.days_in_month} days, each clinic's local time)`,
     `Statement: ${s.id}, issued ${s.issued_at} by ${s.issued_by}`,
     `Currency: ${s.currency}. Partner revenue share: ${formatBp(s.share_bp)} for ${s.clinics} clinic(s).`,
   ]) doc.text(line);

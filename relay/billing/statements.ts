@@ -1,12 +1,12 @@
 /**
- * Monthly partner statements: issued once per partner and month (after the month ended, UTC), immutable from
- * then on (database triggers refuse UPDATE and DELETE, and more clinic lines than were counted at issue);
- * corrections are new lines. Totals are always sums of the stored lines.
+ * Monthly partner statements: issued once per partner and month (after the month ended for every clinic),
+ * immutable from then on (database triggers refuse UPDATE and DELETE, and more clinic lines than were counted
+ * at issue); corrections are new lines. Totals are always sums of the stored lines.
  *
- * What a clinic line counts, for the month's UTC days:
- * - active appliances: enrolled before the month ended and not revoked before it began;
- * - monitored devices: devices the MSP marked `monitored` (their current status), first seen before the
- *   month ended and not gone before it began.
+ * Each site's month runs on its own wall clock (`sites.timezone`; month-window.ts). What a clinic line counts:
+ * - active appliances: enrolled before its site's month ended and not revoked before it began;
+ * - monitored devices: devices the MSP marked `monitored` (their current status), first seen before their
+ *   site's month ended and not gone before it began.
  */
 import { z } from "zod";
 import { isoTime, newId } from "../../protocol/ids.ts";
@@ -15,7 +15,8 @@ import { num, str, strOrNull, type RelayDb, type Row, type Tx } from "../db/inde
 import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { computeStatement, type ClinicInput } from "./compute.ts";
-import { monthBounds, shareOf } from "./money.ts";
+import { shareOf } from "./money.ts";
+import { FALLBACK_ZONE, monthWindow, utcSeconds } from "./month-window.ts";
 import { getTiers, planFromRow } from "./plans.ts";
 
 /** Statements listed at once (ten years of months). */
@@ -120,22 +121,49 @@ function headerFromRow(r: Row): StatementHeader {
   };
 }
 
-/** The partner's clinics with a plan, and what they used in the month. */
-export async function clinicInputs(db: RelayDb | Tx, partnerId: string, month: string): Promise<ClinicInput[]> {
-  const { first, next } = monthBounds(month);
-  const start = `${first}T00:00:00.000Z`;
-  const end = `${next}T00:00:00.000Z`;
+/**
+ * The time zones the partner's statement spans: those of the sites of its clinics with a plan, and UTC for a
+ * clinic without a site (nothing of it to count, but its month still has to end somewhere).
+ */
+export async function statementZones(db: RelayDb | Tx, partnerId: string): Promise<string[]> {
   const rs = await db.execute({
-    sql: `SELECT o.id AS org, o.name AS org_name, p.*,
-            (SELECT COUNT(*) FROM appliances a JOIN sites s ON s.id = a.site_id
-              WHERE s.org_id = o.id AND a.enrolled_at < ? AND (a.revoked_at IS NULL OR a.revoked_at >= ?)) AS active_appliances,
-            (SELECT COUNT(*) FROM devices d JOIN sites s ON s.id = d.site_id
-              WHERE s.org_id = o.id AND d.status = 'monitored' AND d.first_seen < ? AND (d.gone_at IS NULL OR d.gone_at >= ?)) AS monitored_devices
-          FROM organisations o JOIN billing_plans p ON p.org_id = o.id
-          WHERE o.partner_id = ?`,
-    args: [end, start, end, start, partnerId],
+    sql: `SELECT DISTINCT COALESCE(s.timezone, ?) AS zone FROM organisations o JOIN billing_plans p ON p.org_id = o.id
+          LEFT JOIN sites s ON s.org_id = o.id WHERE o.partner_id = ? ORDER BY zone`,
+    args: [FALLBACK_ZONE, partnerId],
   });
-  return rs.rows.map((r) => ({ org_id: str(r, "org"), org_name: str(r, "org_name"), plan: planFromRow(r), active_appliances: num(r, "active_appliances"), monitored_devices: num(r, "monitored_devices") }));
+  const zones = rs.rows.map((r) => str(r, "zone"));
+  return zones.length ? zones : [FALLBACK_ZONE];
+}
+
+/** The partner's clinics with a plan, and what they used in the month (each site counted in its own zone). */
+export async function clinicInputs(db: RelayDb | Tx, partnerId: string, month: string): Promise<ClinicInput[]> {
+  const orgs = await db.execute({
+    sql: "SELECT o.id AS org, o.name AS org_name, p.* FROM organisations o JOIN billing_plans p ON p.org_id = o.id WHERE o.partner_id = ?",
+    args: [partnerId],
+  });
+  const used = new Map<string, { appliances: number; devices: number }>();
+  // One query per distinct zone (a partner's clinics share a handful), each with that zone's month.
+  for (const zone of await statementZones(db, partnerId)) {
+    const w = monthWindow(month, zone);
+    const start = isoTime(w.start);
+    const end = isoTime(w.end);
+    const rs = await db.execute({
+      sql: `SELECT s.org_id AS org,
+              (SELECT COUNT(*) FROM appliances a WHERE a.site_id = s.id AND a.enrolled_at < ? AND (a.revoked_at IS NULL OR a.revoked_at >= ?)) AS active_appliances,
+              (SELECT COUNT(*) FROM devices d WHERE d.site_id = s.id AND d.status = 'monitored' AND d.first_seen < ? AND (d.gone_at IS NULL OR d.gone_at >= ?)) AS monitored_devices
+            FROM sites s JOIN organisations o ON o.id = s.org_id
+            WHERE o.partner_id = ? AND s.timezone = ?`,
+      args: [end, start, end, start, partnerId, zone],
+    });
+    for (const r of rs.rows) {
+      const u = used.get(str(r, "org")) ?? { appliances: 0, devices: 0 };
+      used.set(str(r, "org"), { appliances: u.appliances + num(r, "active_appliances"), devices: u.devices + num(r, "monitored_devices") });
+    }
+  }
+  return orgs.rows.map((r) => {
+    const u = used.get(str(r, "org"));
+    return { org_id: str(r, "org"), org_name: str(r, "org_name"), plan: planFromRow(r), active_appliances: u?.appliances ?? 0, monitored_devices: u?.devices ?? 0 };
+  });
 }
 
 /** Runs inside the writing transaction (the route's audit entry commits with the change, or neither does). */
@@ -146,10 +174,11 @@ export type InTx = (tx: Tx, statement: Statement) => Promise<void>;
  * month_not_ended, currency_mismatch.
  */
 export async function issueStatement(db: RelayDb, partnerId: string, month: string, by: string, env: Env, inTx?: InTx): Promise<Statement> {
-  const { next } = monthBounds(month);
   const now = env.clock.now();
-  if (now < Date.parse(`${next}T00:00:00Z`)) {
-    throw new RelayError("month_not_ended", `month ${month} has not ended yet (it ends ${next}T00:00:00Z UTC): a statement is issued once the month is over`, { month, now: isoTime(now) });
+  // The month is over when it is over for every clinic: in the westernmost of their zones.
+  const last = (await statementZones(db, partnerId)).map((z) => monthWindow(month, z)).reduce((a, b) => (b.end > a.end ? b : a));
+  if (now < last.end) {
+    throw new RelayError("month_not_ended", `month ${month} has not ended yet for every clinic (in ${last.zone} it ends ${utcSeconds(last.end)}): a statement is issued once the month is over`, { month, zone: last.zone, now: isoTime(now) });
   }
   const id = newId("stm", env.random);
   await db.transaction(async (tx) => {

@@ -3,16 +3,18 @@
  * comma-separated, current first; the CLI reads the variable and passes it as `envKeys`) or from key files
  * (`--vault-key-file`, plus `--vault-previous-key-file` for keys being rotated out). A missing key file is
  * created on the very first start; when the database already holds credentials it is refused instead, since
- * a fresh key could never open them. Rows under a key the vault does not hold are reported at start-up.
+ * a fresh key could never open them. Rows under a key the vault does not hold are reported at start-up. "Rows"
+ * are site credentials and notification channel secrets alike (vault-rows.ts).
  */
 import { resolve } from "node:path";
 import { fromBase64Url } from "../../protocol/encoding.ts";
-import { num, str, type RelayDb } from "../db/index.ts";
+import type { RelayDb } from "../db/index.ts";
 import type { Random } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { RelayLog } from "../log.ts";
 import { createVaultKeyFile, readVaultKeyFile } from "./vault-key-file.ts";
 import { VAULT_KEY_BYTES, vaultFromKeys, vaultKeyId, type CredentialVault } from "./vault.ts";
+import { storedKeyIds } from "./vault-rows.ts";
 
 /** The environment variable the CLI reads vault keys from. */
 export const VAULT_KEY_ENV = "OSIRIS_VAULT_KEY";
@@ -46,11 +48,6 @@ function parseEnvKeys(text: string): Uint8Array[] {
   });
 }
 
-async function storedKeyIds(db: RelayDb): Promise<Map<string, number>> {
-  const rs = await db.execute("SELECT key_id, COUNT(*) AS n FROM site_credentials GROUP BY key_id");
-  return new Map(rs.rows.map((r) => [str(r, "key_id"), num(r, "n")]));
-}
-
 /** Loads (or on the first start creates) the vault keys; see the module comment. RelayError `config`. */
 export async function createCredentialVault(opts: CredentialVaultOptions): Promise<CredentialVault> {
   const hasEnv = opts.envKeys !== undefined && opts.envKeys.trim() !== "";
@@ -70,7 +67,7 @@ export async function createCredentialVault(opts: CredentialVaultOptions): Promi
       if (stored.size > 0) {
         throw new RelayError(
           "config",
-          `Vault key file ${path} does not exist, but the database holds credentials under vault key(s) ${[...stored.keys()].join(", ")}; ` +
+          `Vault key file ${path} does not exist, but the database holds credentials or notification channel secrets under vault key(s) ${[...stored.keys()].join(", ")}; ` +
             "restore the key file from backup (a new key could not open them)",
         );
       }
@@ -94,7 +91,7 @@ export async function createCredentialVault(opts: CredentialVaultOptions): Promi
   }
   const missing = [...stored].filter(([id]) => !vault.has(id));
   if (missing.length > 0) {
-    opts.log.error("vault_keys_missing", { key_ids: missing.map(([id]) => id), credentials: missing.reduce((n, [, c]) => n + c, 0), hint: "these credentials cannot be sent to appliances until their vault key is given again" });
+    opts.log.error("vault_keys_missing", { key_ids: missing.map(([id]) => id), credentials: missing.reduce((n, [, c]) => n + c, 0), hint: "these credentials and channel secrets cannot be used until their vault key is given again" });
   }
   const behind = [...stored].filter(([id]) => id !== vault.currentKeyId && vault.has(id));
   opts.log.info("vault_loaded", { key_id: vault.currentKeyId, previous_key_ids: vault.keyIds.slice(1), source, credentials_under_old_keys: behind.reduce((n, [, c]) => n + c, 0) });

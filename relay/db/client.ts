@@ -10,10 +10,13 @@
  * `transaction` is a write transaction (`BEGIN IMMEDIATE`): ingest reads the chain head and writes in one of
  * them, so two relay processes can never append the same seq twice.
  *
- * The schema is brought up to date on open (migrations.ts).
+ * The schema is brought up to date on open (migrations.ts). A database file and its `-wal`/`-shm` files are
+ * readable by the relay's user only (0600), whatever the process umask: they hold password hashes, tokens and
+ * sealed credentials.
  */
+import { chmod, open } from "node:fs/promises";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import "../../node/libsql-statement-cache.ts";
 import { createClient, type Client, type InStatement, type ResultSet } from "@libsql/client";
 import { RelayError } from "../errors.ts";
@@ -34,6 +37,9 @@ export const MAX_CONNECTIONS = 4;
 /** Requests in flight to a libSQL server at once (reads run in parallel there; writes are one group at a time). */
 export const MAX_REMOTE_CONCURRENCY = 16;
 const SYNCHRONOUS_FULL = 2;
+
+/** Permissions of the database file and its -wal/-shm companions. */
+export const DB_FILE_MODE = 0o600;
 
 /** The statements a transaction body may run (`executeMultiple` is for migrations). */
 export type Tx = GroupTx;
@@ -84,6 +90,8 @@ export function databaseUrl(location: string): string {
 export async function openRelayDb(location: string, options: OpenRelayDbOptions): Promise<RelayDb> {
   const url = databaseUrl(location);
   const isFile = url.startsWith("file:");
+  const path = isFile ? filePath(url) : null;
+  if (path) await restrictFile(path, url, true);
   let client: Client;
   try {
     client = createClient({
@@ -98,12 +106,36 @@ export async function openRelayDb(location: string, options: OpenRelayDbOptions)
   try {
     if (isFile) await setFilePragmas(client, url);
     await migrate(db, options.migrations ?? MIGRATIONS, options.clock, options.log);
+    // SQLite gives -wal/-shm the main file's mode, but ones left by an older relay may be wider.
+    if (path) for (const suffix of ["-wal", "-shm"]) await restrictFile(path + suffix, url, false);
   } catch (e) {
     client.close();
     if (e instanceof RelayError) throw e;
     throw new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: ${(e as Error).message}`);
   }
   return db;
+}
+
+/** The file path of a `file:` URL (`file:///abs`, `file:rel`, with or without `?query`); null for in-memory. */
+function filePath(url: string): string | null {
+  const noQuery = url.replace(/[?#].*$/, "");
+  if (noQuery.startsWith("file://")) return fileURLToPath(noQuery);
+  const rest = decodeURIComponent(noQuery.slice("file:".length));
+  return rest === "" || rest === ":memory:" ? null : resolve(rest);
+}
+
+/**
+ * Makes `path` mode 0600: creates it empty with that mode when `create` (an open with O_CREAT and 0600 is not
+ * widened by any umask), and narrows an existing file. A missing file is left missing when not `create`.
+ */
+async function restrictFile(path: string, url: string, create: boolean): Promise<void> {
+  try {
+    if (create) await (await open(path, "a", DB_FILE_MODE)).close();
+    await chmod(path, DB_FILE_MODE);
+  } catch (e) {
+    if (!create && (e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: cannot make ${path} readable by its owner only: ${(e as Error).message}`);
+  }
 }
 
 /** A URL without credentials, for messages and logs. */

@@ -1,5 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { count, enrolledAppliance, testRelay } from "../_testing.ts";
 import { RelayError } from "../errors.ts";
@@ -29,6 +31,33 @@ test("openRelayDb() migrates a new file to the latest version and records each m
     assert.is(String(mode.rows[0]?.[0]).toLowerCase(), "wal");
   } finally {
     await relay.close();
+  }
+});
+
+test("the database file and its -wal/-shm files are 0600 under a 022 umask, and a wider existing file is narrowed", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-db-mode-"));
+  const previous = process.umask(0o022);
+  const env = { log: memoryLog().log, clock: { now: () => Date.now() } };
+  const mode = async (p: string) => (await stat(p)).mode & 0o777;
+  try {
+    const path = join(dir, "relay.db");
+    const db = await openRelayDb(path, env);
+    try {
+      await db.execute("CREATE TABLE t (x INTEGER)");
+      await db.execute("INSERT INTO t VALUES (1)");
+      for (const p of [path, `${path}-wal`, `${path}-shm`]) assert.is((await mode(p)).toString(8), "600", p);
+    } finally {
+      db.close();
+    }
+    const old = join(dir, "old.db");
+    await writeFile(old, "", { mode: 0o644 });
+    assert.is((await mode(old)).toString(8), "644");
+    const reopened = await openRelayDb(`file:${old}`, env);
+    reopened.close();
+    assert.is((await mode(old)).toString(8), "600", "an existing 0644 file is narrowed to 0600");
+  } finally {
+    process.umask(previous);
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

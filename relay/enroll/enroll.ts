@@ -12,7 +12,7 @@ import { GENESIS_PREV_HASH } from "../../protocol/evidence.ts";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { newToken, tokenSha256 } from "../auth/token.ts";
-import { str, type Tx } from "../db/index.ts";
+import { str, strOrNull, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { publishedRelayKeys } from "../keys/index.ts";
@@ -109,16 +109,20 @@ export async function enrollAppliance(deps: Pick<RelayDeps, "db" | "clock" | "ra
 }
 
 /** Revokes an appliance: every later request fails with 401 "appliance revoked". Idempotent. */
-export async function revokeAppliance(deps: Pick<RelayDeps, "db" | "clock" | "log">, applianceId: string, reason: string): Promise<{ revoked_at: string }> {
+export async function revokeAppliance(deps: Pick<RelayDeps, "db" | "clock" | "log">, applianceId: string, reason: string): Promise<{ revoked_at: string; site_id: string | null; org_id: string | null }> {
   const now = isoTime(deps.clock.now());
   const result = await deps.db.transaction(async (tx) => {
-    const rs = await tx.execute({ sql: "SELECT state, revoked_at FROM appliances WHERE id = ?", args: [applianceId] });
+    const rs = await tx.execute({
+      sql: "SELECT a.state, a.revoked_at, a.site_id, s.org_id FROM appliances a LEFT JOIN sites s ON s.id = a.site_id WHERE a.id = ?",
+      args: [applianceId],
+    });
     const row = rs.rows[0];
     if (!row) throw new RelayError("appliance_unknown", `No appliance ${JSON.stringify(applianceId)}`);
-    if (str(row, "state") === "revoked") return { revoked_at: str(row, "revoked_at"), changed: false };
+    const where = { site_id: strOrNull(row, "site_id"), org_id: strOrNull(row, "org_id") };
+    if (str(row, "state") === "revoked") return { revoked_at: str(row, "revoked_at"), changed: false, ...where };
     await tx.execute({ sql: "UPDATE appliances SET state = 'revoked', revoked_at = ?, revoked_reason = ? WHERE id = ?", args: [now, reason.slice(0, 500), applianceId] });
-    return { revoked_at: now, changed: true };
+    return { revoked_at: now, changed: true, ...where };
   });
-  if (result.changed) deps.log.info("appliance_revoked", { appliance_id: applianceId, reason: reason.slice(0, 500) });
-  return { revoked_at: result.revoked_at };
+  if (result.changed) deps.log.info("appliance_revoked", { appliance_id: applianceId, site_id: result.site_id, reason: reason.slice(0, 500) });
+  return { revoked_at: result.revoked_at, site_id: result.site_id, org_id: result.org_id };
 }

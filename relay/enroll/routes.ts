@@ -38,8 +38,8 @@ export const ENROLL_ROUTES: readonly RouteSpec[] = [
       const applianceId = c.req.param("appliance_id")!;
       const { reason } = parseSchema(revokeSchema, parseJsonBody(c.var.body), "revoke");
       const r = await revokeAppliance(deps, applianceId, reason);
-      await audit(deps.db, deps.clock, c.var.principal, { action: "appliance.revoke", target: applianceId, details: { reason } });
-      return c.json(r);
+      await audit(deps.db, deps.clock, c.var.principal, { action: "appliance.revoke", target: applianceId, site_id: r.site_id, ...(r.org_id ? { org_id: r.org_id } : {}), details: { reason } });
+      return c.json({ revoked_at: r.revoked_at });
     },
   },
   ...APPLIANCE_CONFIG_ROUTES,

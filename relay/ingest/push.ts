@@ -12,7 +12,8 @@
  * 4. Everything before the first failing entry is stored (the exact line bytes, hash, Merkle leaf hash), the
  *    Merkle accumulator and chain state advance, the outbox cursor moves to the last stored entry, and the
  *    failure (if any) is recorded as an incident — all in the same transaction. Nothing after a failure is
- *    stored, and nothing is ever repaired.
+ *    stored, and nothing is ever repaired. The newly stored entries also feed their features in that
+ *    transaction (`applyFeatures`: learning, escalations, inventory).
  * 5. With no failure, the checkpoint (if any) is witnessed (checkpoint.ts).
  *
  * Steps 1–3 and the checkpoint's signature work run BEFORE the write transaction, against the chain row as
@@ -34,12 +35,15 @@ import { parsePushRequest, type OutboxEntry, type PushAck, type PushRequest } fr
 import { str, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { isRelayErrorCode, RelayError, type RelayErrorCode } from "../errors.ts";
+import { ingestEscalation } from "../escalations/escalations.ts";
 import type { AuthedAppliance } from "../http/types.ts";
 import { chainRowStamp, loadChainRow, saveChainRow, type ChainRow, type Reader } from "./chain-row.ts";
 import { prepareCheckpoint, storeCheckpoint, type PreparedCheckpoint } from "./checkpoint.ts";
 import { incidentKind, recordIncident, type IncidentInput } from "./incidents.ts";
 import { lineLeafHash } from "./leaf-hash.ts";
 import { insertRows, type Statement } from "./rows-insert.ts";
+import { ingestInventory } from "../inventory/ingest.ts";
+import { recordHealingAttempts } from "../learning/attempts.ts";
 
 export interface PushFailure {
   code: RelayErrorCode;
@@ -79,6 +83,8 @@ interface Plan {
   failing: Failing | null;
   /** The statements that store the accepted entries (evidence, receipts, order results). */
   writes: Statement[];
+  /** The entries stored by this push for the first time (past the cursor, before any failure), in order. */
+  accepted: OutboxEntry[];
   stored: number;
   duplicates: number;
   next: ChainRow;
@@ -241,11 +247,12 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
 
   // Receipts go last: the order-result UPDATEs and evidence rows they acknowledge are written before them.
   const writes = [...insertRows("evidence", EVIDENCE_COLUMNS, evidenceRows), ...orderWrites, ...insertRows("outbox_receipts", RECEIPT_COLUMNS, receiptRows)];
-  return { row, failing, writes, stored: evidenceRows.length, duplicates: duplicates.size, next, checkpoint };
+  return { row, failing, writes, accepted: entries.slice(firstNew, stop), stored: evidenceRows.length, duplicates: duplicates.size, next, checkpoint };
 }
 
 async function apply(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, p: Plan, now: number, receivedAt: string): Promise<Omit<PushOutcome, "replanned">> {
   await tx.batch([...p.writes, saveChainRow(appliance.id, p.next, now), { sql: "UPDATE appliances SET last_seen_at = ? WHERE id = ?", args: [receivedAt, appliance.id] }]);
+  await applyFeatures(tx, deps, appliance, p.accepted, receivedAt);
 
   let failure: PushFailure | null = null;
   if (p.failing) {
@@ -281,6 +288,21 @@ async function apply(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, p: Pl
     countersigned_checkpoint: countersigned,
   };
   return { ack, failure, stored: p.stored, duplicates: p.duplicates };
+}
+
+/**
+ * The features fed by pushed entries, in the push transaction and only for entries stored for the first time
+ * (a resent entry at or below the cursor is acknowledged again, never applied again; each feature is also
+ * idempotent by its own key): healing attempts → learning, escalations → tickets, discovery reports →
+ * device inventory. Evidence is already written, so an attempt finds its `remediation` bundle.
+ */
+async function applyFeatures(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, accepted: readonly OutboxEntry[], receivedAt: string): Promise<void> {
+  if (accepted.length === 0) return;
+  await recordHealingAttempts(tx, appliance, accepted, receivedAt);
+  for (const e of accepted) {
+    if (e.type === "escalation") await ingestEscalation(tx, appliance, e, deps);
+    else if (e.type === "inventory") await ingestInventory(tx, appliance, e, { notify: deps });
+  }
 }
 
 export async function ingestPush(deps: IngestDeps, appliance: AuthedAppliance, body: unknown): Promise<PushOutcome> {

@@ -3,13 +3,17 @@
  * the site's device inventory, inside the push transaction: devices upserted, events appended, the learning
  * period started on the site's first report, and new devices found after it alerted — at most
  * `alertsPerDay` raised per site per 24 h; the rest are recorded as `suppressed` (still listed, not pushed
- * to people). The push ingest calls this for each newly stored inventory entry, so a resent entry (already
+ * to people). Raised alerts are queued to the site's staff notification channels in the same transaction
+ * (notify/dispatch.ts `enqueueInventoryAlert`, PHI-free) when `opts.notify` is given, as the push ingest
+ * does. The push ingest calls this for each newly stored inventory entry, so a resent entry (already
  * acknowledged) is never applied twice.
  */
 import { isoTime, parseIsoTime } from "../../protocol/ids.ts";
 import type { OutboxEntry } from "../../protocol/sync.ts";
 import { DEVICE_TYPE_TITLES, type DeviceType } from "../../protocol/catalogue/mod.ts";
 import type { Tx } from "../db/index.ts";
+import type { Env } from "../deps.ts";
+import { enqueueInventoryAlert } from "../notify/dispatch.ts";
 import type { AuthedAppliance } from "../http/types.ts";
 import { derivedId, diffInventory, type StoredDevice } from "./diff.ts";
 import { deviceFromRow } from "./devices.ts";
@@ -23,6 +27,8 @@ const DAY_MS = 24 * 3600_000;
 export interface InventoryOptions {
   learningMs?: number;
   alertsPerDay?: number;
+  /** Queue raised alerts to the notification channels (clock and randomness for the delivery rows). */
+  notify?: Env;
 }
 
 export interface InventoryOutcome {
@@ -89,16 +95,21 @@ export async function ingestInventory(tx: Tx, appliance: Pick<AuthedAppliance, "
   if (at >= learningUntil && diff.inserts.length) {
     const since = isoTime(parseIsoTime(at) - DAY_MS);
     const recent = Number((await tx.execute({ sql: "SELECT COUNT(*) AS n FROM inventory_alerts WHERE site_id = ? AND state = 'raised' AND raised_at > ?", args: [siteId, since] })).rows[0]!["n"]);
+    const raisedIds: string[] = [];
     const alerts = diff.inserts.map((d) => {
+      const id = derivedId("ial", report.scan_id, d.id);
       const state = recent + raised < perDay ? "raised" : "suppressed";
-      if (state === "raised") raised++;
-      else suppressed++;
+      if (state === "raised") {
+        raised++;
+        raisedIds.push(id);
+      } else suppressed++;
       const name = d.hostname ?? d.netbios_name ?? d.mdns_name ?? d.ip;
       const type = DEVICE_TYPE_TITLES[d.device_type as DeviceType] ?? d.device_type;
       const message = `New device on the network: ${name} (${d.ip}${d.vendor ? `, ${d.vendor}` : ""}), looks like: ${type.toLowerCase()}`;
-      return { sql: "INSERT INTO inventory_alerts (id, site_id, device_id, kind, state, message, raised_at) VALUES (?, ?, ?, 'new_device', ?, ?, ?)", args: [derivedId("ial", report.scan_id, d.id), siteId, d.id, state, message, at] };
+      return { sql: "INSERT INTO inventory_alerts (id, site_id, device_id, kind, state, message, raised_at) VALUES (?, ?, ?, 'new_device', ?, ?, ?)", args: [id, siteId, d.id, state, message, at] };
     });
     await tx.batch(alerts);
+    if (opts.notify) for (const id of raisedIds) await enqueueInventoryAlert(tx, opts.notify, id);
   }
   return {
     devices: report.devices.length,

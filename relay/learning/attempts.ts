@@ -7,6 +7,8 @@
  *   counters move the moment a push is acknowledged;
  * - `importPushedAttempts`, which reads `outbox_receipts` past a cursor. It catches up on anything pushed
  *   before this feature existed or while the push hook was not wired, and is what the scheduler runs first.
+ * It is the one owner of pushed attempts: the dashboard's incident timeline reads them through the
+ * `site_attempts` view (learning/schema.ts), so it also keeps each attempt's `deferred_until` and `detail`.
  * The facts before an attempt (`pre_state`, for shadow replay) come from its `remediation` evidence bundle,
  * which the appliance appends in the same transaction as the outbox entry; when that bundle is not stored
  * yet, replay looks it up later (`attemptFacts`).
@@ -20,6 +22,8 @@ import type { Clock } from "../deps.ts";
 import type { AuthedAppliance } from "../http/types.ts";
 import { canonicalParams, groupKey, type MinedAttempt } from "./mining.ts";
 
+/** Longest `detail` kept per attempt (the incident timeline shows it; the full text stays in the receipt). */
+export const MAX_ATTEMPT_DETAIL = 500;
 /** Receipts scanned per import step (one short transaction each). */
 export const IMPORT_SCAN_ROWS = 5_000;
 /** Import steps per call: one call catches up at most this × IMPORT_SCAN_ROWS receipts; the next tick goes on. */
@@ -67,7 +71,7 @@ export interface AttemptInsert {
   msp_id: string;
   site_id: string;
   outbox_seq: number | null;
-  body: Omit<HealingAttemptBody, "attempt_id" | "evidence_seq" | "detail" | "deferred_until">;
+  body: Omit<HealingAttemptBody, "attempt_id" | "evidence_seq" | "detail" | "deferred_until"> & Partial<Pick<HealingAttemptBody, "detail" | "deferred_until">>;
   pre_state: JsonObject | null;
   provenance: "appliance" | `simulated:${string}`;
   received_at: string;
@@ -79,8 +83,8 @@ export async function insertAttempt(db: Db, a: AttemptInsert): Promise<boolean> 
   const params = canonicalParams(b.params);
   const rs = await db.execute({
     sql: `INSERT INTO healing_attempts (appliance_id, attempt_id, msp_id, site_id, outbox_seq, incident_id, host_id, check_id, platform,
-            runbook, params, group_key, tier, outcome, duration_ms, rule_id, started_at, finished_at, pre_state, provenance, received_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            runbook, params, group_key, tier, outcome, duration_ms, rule_id, started_at, finished_at, pre_state, provenance, received_at, deferred_until, detail)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT (appliance_id, attempt_id) DO NOTHING`,
     args: [
       a.appliance_id,
@@ -104,6 +108,8 @@ export async function insertAttempt(db: Db, a: AttemptInsert): Promise<boolean> 
       a.pre_state === null ? null : JSON.stringify(a.pre_state),
       a.provenance,
       a.received_at,
+      b.deferred_until ?? null,
+      b.detail == null ? null : b.detail.slice(0, MAX_ATTEMPT_DETAIL),
     ],
   });
   return rs.rowsAffected > 0;

@@ -4,7 +4,8 @@
  * - `healing_attempts`: every healing attempt appliances pushed (check, platform, runbook, canonical params,
  *   tier, outcome, duration, site, rule id), in a queryable form, plus the labelled simulated history the demo
  *   seeds (`provenance` starts with `simulated:`). Natural key (appliance_id, attempt_id): an attempt pushed
- *   twice is stored once. Append-only by trigger (it is evidence of what healed what).
+ *   twice is stored once. Append-only by trigger (it is evidence of what healed what). The one owner of
+ *   pushed attempts: the dashboard's `site_attempts` is a view over it (HEALING_ATTEMPTS_OWNER_MIGRATION).
  * - `learning_candidates`: one per (MSP, check, platform, runbook, canonical params) that met the thresholds;
  *   its id is also the id of the rule it becomes. `state` changes only through a ledgered transition: a
  *   trigger refuses an UPDATE of `state` unless the newest ledger row of the candidate says exactly that
@@ -122,5 +123,34 @@ CREATE TABLE learning_leases (
 
 ALTER TABLE rulesets ADD COLUMN msp_id TEXT REFERENCES msps (id);
 CREATE INDEX rulesets_msp ON rulesets (msp_id, version);
+`,
+};
+
+/**
+ * One owner for pushed healing attempts: `healing_attempts` also keeps `deferred_until` and `detail` (clipped
+ * to MAX_ATTEMPT_DETAIL characters), filled from the stored receipts for rows recorded before, and the
+ * dashboard digest's copy (`site_attempts`, sites/schema.ts) becomes a view over the appliances' attempts
+ * (never the demo's simulated history), indexed for the incident timeline's lookup by appliance + incident.
+ * The update trigger is dropped only for the backfill and recreated in the same migration.
+ */
+export const HEALING_ATTEMPTS_OWNER_MIGRATION: FeatureMigration = {
+  name: "healing_attempts_single_owner",
+  sql: `
+ALTER TABLE healing_attempts ADD COLUMN deferred_until TEXT;
+ALTER TABLE healing_attempts ADD COLUMN detail TEXT;
+DROP TRIGGER healing_attempts_no_update;
+UPDATE healing_attempts SET
+  deferred_until = (SELECT json_extract(r.body, '$.deferred_until') FROM outbox_receipts r
+                    WHERE r.appliance_id = healing_attempts.appliance_id AND r.outbox_seq = healing_attempts.outbox_seq AND r.type = 'healing_attempt'),
+  detail = (SELECT substr(json_extract(r.body, '$.detail'), 1, 500) FROM outbox_receipts r
+            WHERE r.appliance_id = healing_attempts.appliance_id AND r.outbox_seq = healing_attempts.outbox_seq AND r.type = 'healing_attempt')
+WHERE outbox_seq IS NOT NULL AND provenance = 'appliance';
+CREATE TRIGGER healing_attempts_no_update BEFORE UPDATE ON healing_attempts
+BEGIN SELECT RAISE(ABORT, 'healing_attempts is append-only: UPDATE refused'); END;
+CREATE INDEX healing_attempts_incident ON healing_attempts (appliance_id, incident_id, finished_at);
+DROP TABLE site_attempts;
+CREATE VIEW site_attempts AS
+  SELECT appliance_id, attempt_id, site_id, incident_id, host_id, check_id, runbook, tier, outcome, started_at, finished_at, deferred_until, detail
+  FROM healing_attempts WHERE provenance = 'appliance';
 `,
 };

@@ -6,15 +6,17 @@
  *
  * Who wants what: staff e-mail gets new tickets and SLA misses (things that need someone); webhooks, Slack
  * and syslog get every lifecycle event (machines do not tire of them); a clinic's e-mail gets only a
- * PHI-free notice of a new ticket (and the digest, digest.ts).
+ * PHI-free notice of a new ticket (and the digest, digest.ts). Inventory alerts (a new device after the site's
+ * learning period, raised and rate-limited by inventory/ingest.ts) go to staff channels only, filtered like a
+ * medium-priority ticket, keyed by the alert id.
  */
-import { findCheck } from "../../protocol/catalogue/mod.ts";
+import { DEVICE_TYPE_TITLES, findCheck, type DeviceType } from "../../protocol/catalogue/mod.ts";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import { str, strOrNull, type Tx } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { priorityRank, type Priority } from "../escalations/priority.ts";
 import { channelsForSite, type Channel } from "./channels.ts";
-import { NOTIFY_SCHEMA, type ClientNotice, type EscalationEvent, type EscalationEventName, type NotifyEvent } from "./events.ts";
+import { INVENTORY_ALERT_PRIORITY, INVENTORY_EVENT, NOTIFY_SCHEMA, type ClientNotice, type EscalationEvent, type EscalationEventName, type InventoryAlertEvent, type NotifyEvent } from "./events.ts";
 
 export interface EventSpec {
   event: EscalationEventName;
@@ -25,7 +27,8 @@ export interface EventSpec {
 }
 
 /** Whether a channel takes an event (priority is checked separately). */
-export function wants(channel: Pick<Channel, "type" | "audience">, event: EscalationEventName): boolean {
+export function wants(channel: Pick<Channel, "type" | "audience">, event: EscalationEventName | typeof INVENTORY_EVENT): boolean {
+  if (event === INVENTORY_EVENT) return channel.audience !== "client";
   if (channel.type === "email") return channel.audience === "client" ? event === "escalation.opened" : event === "escalation.opened" || event === "escalation.sla_missed";
   return true;
 }
@@ -85,6 +88,47 @@ export async function enqueueEscalationEvent(tx: Tx, env: Env, escalationId: str
   for (const channel of await channelsForSite(tx, str(r, "site_id"))) {
     if (!wants(channel, spec.event) || priorityRank(priority) < priorityRank(channel.min_priority)) continue;
     await enqueueDelivery(tx, env, channel, key, channel.audience === "client" ? client : staff, { escalation_id: escalationId, site_id: str(r, "site_id") });
+    queued++;
+  }
+  return queued;
+}
+
+/**
+ * Queues a raised inventory alert to every staff channel covering its site that takes medium priority. Returns
+ * how many deliveries were queued (0 for an unknown or suppressed alert).
+ */
+export async function enqueueInventoryAlert(tx: Tx, env: Env, alertId: string): Promise<number> {
+  const rs = await tx.execute({
+    sql: `SELECT a.id, a.site_id, a.state, a.raised_at, d.device_type, d.vendor, s.name AS site_name, o.id AS org_id, o.name AS org_name
+          FROM inventory_alerts a JOIN devices d ON d.id = a.device_id JOIN sites s ON s.id = a.site_id JOIN organisations o ON o.id = s.org_id WHERE a.id = ?`,
+    args: [alertId],
+  });
+  const r = rs.rows[0];
+  if (!r || str(r, "state") !== "raised") return 0;
+  const siteId = str(r, "site_id");
+  const deviceType = str(r, "device_type");
+  const key = `${alertId}:${INVENTORY_EVENT}`;
+  const payload: InventoryAlertEvent = {
+    schema: NOTIFY_SCHEMA,
+    event: INVENTORY_EVENT,
+    event_id: key,
+    occurred_at: isoTime(env.clock.now()),
+    alert: {
+      id: alertId,
+      site_id: siteId,
+      site_name: str(r, "site_name"),
+      org_id: str(r, "org_id"),
+      org_name: str(r, "org_name"),
+      device_type: deviceType,
+      device_type_title: DEVICE_TYPE_TITLES[deviceType as DeviceType] ?? deviceType,
+      vendor: strOrNull(r, "vendor"),
+      seen_at: str(r, "raised_at"),
+    },
+  };
+  let queued = 0;
+  for (const channel of await channelsForSite(tx, siteId)) {
+    if (!wants(channel, INVENTORY_EVENT) || priorityRank(INVENTORY_ALERT_PRIORITY) < priorityRank(channel.min_priority)) continue;
+    await enqueueDelivery(tx, env, channel, key, payload, { escalation_id: null, site_id: siteId });
     queued++;
   }
   return queued;

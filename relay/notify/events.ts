@@ -6,6 +6,11 @@
  * scrubbed reason. Client channels (a clinic's own inbox) get a payload that has no such fields in the first
  * place, `client.notice` or `digest`, rendered without clinic, host or patient details: a count and a link
  * to the portal, where the details sit behind a login.
+ *
+ * Inventory alerts (`inventory.new_device`, a device first seen on a clinic network after the site's learning
+ * period) go to staff channels only, and carry what a technician needs to triage without opening anything
+ * personal: site, organisation, the device's type and vendor and when it was seen. Never its IP, MAC or
+ * names (a hostname such as "jsmith-laptop" may name a person); those are in the dashboard behind a login.
  */
 import { CATEGORY_TITLES, isCategory } from "../../protocol/catalogue/mod.ts";
 import type { Priority } from "../escalations/priority.ts";
@@ -74,7 +79,37 @@ export interface DigestEvent {
   by_category: { category: string; title: string; opened: number }[];
 }
 
-export type NotifyEvent = EscalationEvent | ClientNotice | DigestEvent;
+export const INVENTORY_EVENT = "inventory.new_device";
+
+export interface InventoryAlertEvent {
+  schema: typeof NOTIFY_SCHEMA;
+  event: typeof INVENTORY_EVENT;
+  event_id: string;
+  occurred_at: string;
+  alert: {
+    id: string;
+    site_id: string;
+    site_name: string;
+    org_id: string;
+    org_name: string;
+    /** The catalogue's device type id and its title ("Medical imaging device"). */
+    device_type: string;
+    device_type_title: string;
+    /** The network card's vendor (from the MAC prefix), when known. */
+    vendor: string | null;
+    seen_at: string;
+  };
+}
+
+export type NotifyEvent = EscalationEvent | ClientNotice | DigestEvent | InventoryAlertEvent;
+
+/** Whether an event is an inventory alert. */
+export function isInventoryAlert(e: NotifyEvent): e is InventoryAlertEvent {
+  return e.event === INVENTORY_EVENT;
+}
+
+/** The priority inventory alerts are filtered by (a channel's `min_priority`): an unknown device is worth a look, not a page. */
+export const INVENTORY_ALERT_PRIORITY: Priority = "medium";
 
 export interface Links {
   /** The staff dashboard's page for the ticket, or null when the relay's public URL is unknown. */
@@ -88,7 +123,11 @@ export function linksFor(publicUrl: string | undefined, event: NotifyEvent): Lin
   if (!publicUrl) return { dashboard: null, portal: null };
   const base = publicUrl.replace(/\/+$/, "");
   return {
-    dashboard: event.event.startsWith("escalation.") ? `${base}/dashboard/escalations/${encodeURIComponent((event as EscalationEvent).escalation.id)}` : null,
+    dashboard: event.event.startsWith("escalation.")
+      ? `${base}/dashboard/escalations/${encodeURIComponent((event as EscalationEvent).escalation.id)}`
+      : isInventoryAlert(event)
+        ? `${base}/dashboard/sites/${encodeURIComponent(event.alert.site_id)}/devices`
+        : null,
     portal: `${base}/portal`,
   };
 }
@@ -177,4 +216,36 @@ export function categoryTitle(category: string | null): string {
 /** One line for logs and syslog messages. */
 export function summaryLine(e: EscalationEvent): string {
   return `${headline(e)}: ${e.escalation.reason}`;
+}
+
+function inventoryHeadline(e: InventoryAlertEvent): string {
+  return `New device on the network at ${e.alert.site_name}: ${e.alert.device_type_title.toLowerCase()}${e.alert.vendor ? ` (${e.alert.vendor})` : ""}`;
+}
+
+/** A staff e-mail about a new device (no address or name of the device: see the module comment). */
+export function inventoryEmail(e: InventoryAlertEvent, links: Links): { subject: string; text: string } {
+  const a = e.alert;
+  const lines = [
+    inventoryHeadline(e),
+    "",
+    `Site:        ${a.site_name} (${a.org_name})`,
+    `Looks like:  ${a.device_type_title}`,
+    `Vendor:      ${a.vendor ?? "unknown"}`,
+    `First seen:  ${a.seen_at}`,
+    "",
+    "A device the appliance had not seen before joined the clinic network. Check that it belongs there; mark it",
+    "monitored, medical or excluded in the device list.",
+  ];
+  if (links.dashboard) lines.push("", `Open the device list: ${links.dashboard}`);
+  return { subject: `[${PRIORITY_WORD[INVENTORY_ALERT_PRIORITY]}] ${inventoryHeadline(e)}`.slice(0, 200), text: lines.join("\n") + "\n" };
+}
+
+/** A Slack-compatible body for a new device. */
+export function inventorySlackMessage(e: InventoryAlertEvent, links: Links): { text: string } {
+  return { text: `[${PRIORITY_WORD[INVENTORY_ALERT_PRIORITY]}] ${inventoryHeadline(e)}${links.dashboard ? ` <${links.dashboard}|Open>` : ""}` };
+}
+
+/** One line for logs and syslog messages about a new device. */
+export function inventorySummaryLine(e: InventoryAlertEvent): string {
+  return inventoryHeadline(e);
 }

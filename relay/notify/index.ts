@@ -6,7 +6,7 @@
 export { channelsForSite, createChannel, deleteChannel, listChannels, newChannelSchema, CHANNEL_TYPES, type Channel, type ChannelView } from "./channels.ts";
 export { deliverDue, listDeliveries, backoffMs, DELIVERY_POLICY, type DeliverReport } from "./deliver.ts";
 export { buildDigest, dueDigestKey, enqueueDueDigests, DIGEST_HOUR } from "./digest.ts";
-export { enqueueDelivery, enqueueEscalationEvent, wants } from "./dispatch.ts";
+export { enqueueDelivery, enqueueEscalationEvent, enqueueInventoryAlert, wants } from "./dispatch.ts";
 export { clientEmail, staffEmail, slackMessage, NOTIFY_SCHEMA, type NotifyEvent } from "./events.ts";
 export { sendOnce, webhookSignature, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, type NotifyEffects } from "./send.ts";
 export { NOTIFY_ROUTES } from "./routes.ts";

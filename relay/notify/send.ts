@@ -18,7 +18,21 @@ import { toHex, utf8 } from "../../protocol/encoding.ts";
 import type { Clock } from "../deps.ts";
 import type { Mailer } from "../mail/mailer.ts";
 import type { Channel, ChannelSecret } from "./channels.ts";
-import { clientEmail, linksFor, slackMessage, staffEmail, summaryLine, syslogSeverity, type EscalationEvent, type NotifyEvent } from "./events.ts";
+import {
+  clientEmail,
+  INVENTORY_ALERT_PRIORITY,
+  inventoryEmail,
+  inventorySlackMessage,
+  inventorySummaryLine,
+  isInventoryAlert,
+  linksFor,
+  slackMessage,
+  staffEmail,
+  summaryLine,
+  syslogSeverity,
+  type EscalationEvent,
+  type NotifyEvent,
+} from "./events.ts";
 import { urlProblem } from "./url-policy.ts";
 
 export const SIGNATURE_HEADER = "X-Osiris-Signature";
@@ -99,7 +113,16 @@ export async function sendOnce(deps: SendDeps, effects: NotifyEffects, channel: 
       if (!deps.mailer) return { ok: false, retry: true, error: "SMTP is not configured on this relay", status: null };
       if (channel.config.type !== "email") return { ok: false, retry: false, error: "channel config is not an e-mail config", status: null };
       // A clinic's inbox only ever gets the PHI-free renderings, whatever the payload says.
-      const mail = channel.audience === "client" ? (e.event === "client.notice" || e.event === "digest" ? clientEmail(e, links) : null) : isEscalation(e) ? staffEmail(e, links) : null;
+      const mail =
+        channel.audience === "client"
+          ? e.event === "client.notice" || e.event === "digest"
+            ? clientEmail(e, links)
+            : null
+          : isEscalation(e)
+            ? staffEmail(e, links)
+            : isInventoryAlert(e)
+              ? inventoryEmail(e, links)
+              : null;
       if (mail === null) return { ok: false, retry: false, error: `a ${channel.audience} e-mail channel does not take ${e.event} events`, status: null };
       try {
         for (const to of channel.config.to) await deps.mailer.send({ to, subject: mail.subject, text: mail.text });
@@ -121,25 +144,27 @@ export async function sendOnce(deps: SendDeps, effects: NotifyEffects, channel: 
     }
     case "slack": {
       if (!secret?.url) return { ok: false, retry: false, error: "slack channel has no URL", status: null };
-      if (!isEscalation(e)) return { ok: false, retry: false, error: `slack channels do not take ${e.event} events`, status: null };
-      return post(effects, secret.url, JSON.stringify(slackMessage(e, links)), {}, [secret.url]);
+      const message = isEscalation(e) ? slackMessage(e, links) : isInventoryAlert(e) ? inventorySlackMessage(e, links) : null;
+      if (message === null) return { ok: false, retry: false, error: `slack channels do not take ${e.event} events`, status: null };
+      return post(effects, secret.url, JSON.stringify(message), {}, [secret.url]);
     }
     case "syslog": {
       if (channel.config.type !== "syslog") return { ok: false, retry: false, error: "channel config is not a syslog config", status: null };
-      if (!isEscalation(e)) return { ok: false, retry: false, error: `syslog channels do not take ${e.event} events`, status: null };
+      if (!isEscalation(e) && !isInventoryAlert(e)) return { ok: false, retry: false, error: `syslog channels do not take ${e.event} events`, status: null };
       const cfg = channel.config;
       const endpoint: SyslogEndpoint = { transport: cfg.transport, host: cfg.host, port: cfg.port, ...(cfg.pin_sha256 ? { tls: { pinSha256: cfg.pin_sha256 } } : {}) };
-      const x = e.escalation;
       const text = formatSyslog(
         {
           facility: cfg.facility,
-          severity: syslogSeverity(e),
+          severity: isEscalation(e) ? syslogSeverity(e) : "warning",
           time: Date.parse(e.occurred_at),
           hostname: effects.hostname ?? "osiris-relay",
           appName: "osiris-relay",
           msgId: e.event,
-          data: { event: e.event, escalation: x.id, site: x.site_id, priority: x.priority, status: x.status, check: x.check, host: x.host_id, sla: e.sla, delivery: delivery.id },
-          message: summaryLine(e),
+          data: isEscalation(e)
+            ? { event: e.event, escalation: e.escalation.id, site: e.escalation.site_id, priority: e.escalation.priority, status: e.escalation.status, check: e.escalation.check, host: e.escalation.host_id, sla: e.sla, delivery: delivery.id }
+            : { event: e.event, alert: e.alert.id, site: e.alert.site_id, priority: INVENTORY_ALERT_PRIORITY, device_type: e.alert.device_type, delivery: delivery.id },
+          message: isEscalation(e) ? summaryLine(e) : inventorySummaryLine(e),
         },
         { maxBytes: cfg.transport === "udp" ? 2048 : 8192 },
       );

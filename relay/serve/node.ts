@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { RelayApp } from "../app.ts";
+import { clientAddress, type TrustedProxies } from "../http/client-address.ts";
 
 /** A request (headers and body) must arrive within this time: slow-loris clients are cut off. */
 export const REQUEST_TIMEOUT_MS = 60_000;
@@ -36,6 +37,15 @@ export interface RunningServer {
 export function nodeClientAddress(_request: Request, env: unknown): string {
   const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? "unknown";
+}
+
+/**
+ * deps.clientAddress for a relay behind `trusted` reverse proxies: X-Forwarded-For counts only when the peer is
+ * one of them (http/client-address.ts); with none it is `nodeClientAddress`.
+ */
+export function nodeClientAddressBehind(trusted: TrustedProxies): (request: Request, env: unknown) => string {
+  if (trusted.length === 0) return nodeClientAddress;
+  return (request, env) => clientAddress(nodeClientAddress(request, env), request.headers.get("x-forwarded-for"), trusted);
 }
 
 export function startServer(opts: ServeOptions): Promise<RunningServer> {

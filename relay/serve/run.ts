@@ -22,7 +22,8 @@ import { startPacketScheduler } from "../report/scheduler.ts";
 import { startSiteDigestScheduler } from "../sites/digest-scheduler.ts";
 import { loadDashboardAssets } from "../ui/assets.ts";
 import type { Framework } from "../../protocol/catalogue/mod.ts";
-import { nodeClientAddress, startServer, type RunningServer } from "./node.ts";
+import type { TrustedProxies } from "../http/client-address.ts";
+import { nodeClientAddressBehind, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
   /** Database path, `file:` URL or libSQL server URL. */
@@ -58,6 +59,8 @@ export interface RunRelayOptions {
   uiDir?: string;
   /** Frameworks whose monthly packet is generated automatically after each month closes (default HIPAA). */
   packetFrameworks?: readonly Framework[];
+  /** Reverse proxies whose X-Forwarded-For names the caller for rate limits (`--trust-proxy`); none by default. */
+  trustedProxies?: TrustedProxies;
   /** The S3 Object Lock archive (archive/config.ts archiveConfig); without it bundles wait in the archive queue. */
   archive?: ArchiverOptions;
 }
@@ -93,7 +96,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       random: secureRandom,
       log: opts.log,
       relayKey,
-      clientAddress: nodeClientAddress,
+      clientAddress: nodeClientAddressBehind(opts.trustedProxies ?? []),
       // Session cookies are Secure whenever browsers reach the relay over HTTPS (itself, or a TLS proxy in front).
       secureCookies: Boolean(tls) || (opts.publicUrl?.startsWith("https://") ?? false),
       ...(opts.mailer ? { mailer: opts.mailer } : {}),

@@ -113,7 +113,10 @@ test("incidents, healing attempts and pending approvals are taken from the outbo
     await refreshSiteDigest(relay.db, relay.siteId, relay.deps);
     const row = (await relay.db.execute("SELECT occurrences, updated_at FROM site_incidents")).rows;
     assert.equal(row.map((r) => [Number(r["occurrences"]), r["updated_at"]]), [[3, isoTime(T0 - HOUR)]], "an older incident update arriving later does not win");
-    assert.is(await count(relay.db, "site_attempts"), 2);
+    const attempts = (await relay.db.execute("SELECT outcome, detail FROM site_attempts ORDER BY finished_at")).rows.map((r) => [r["outcome"], r["detail"]]);
+    assert.equal(attempts, [["pending_approval", "needs a signed approval"], ["pending_approval", null]], "the timeline's attempts, detail included");
+    const kind = (await relay.db.execute("SELECT type FROM sqlite_master WHERE name = 'site_attempts'")).rows[0]?.["type"];
+    assert.is(kind, "view", "one owner: the timeline reads the learning loop's healing_attempts, not a copy");
     const approvals = (await relay.db.execute("SELECT order_type, runbook_id, host_id, params, state FROM approval_requests")).rows;
     assert.is(approvals.length, 1, "asked twice, filed once");
     assert.is(approvals[0]!["order_type"], "approve_runbook");

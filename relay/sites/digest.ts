@@ -10,8 +10,9 @@
  *   a day is inside the window exactly when any of that day's winners could be. The same holds for
  *   "host unreachable" markers (`check_id = ''`), kept as the day's latest per host. Inputs are produced by
  *   `resultsFromBundleLines`, the scoring module's own adapter.
- * - `site_incidents` / `site_attempts` / `site_hosts` from the appliance's incident, healing-attempt and
- *   inventory entries, and version / clock offset from heartbeats.
+ * - `site_incidents` / `site_hosts` from the appliance's incident and inventory entries, and version / clock
+ *   offset from heartbeats. Healing attempts are not copied: the push records them in the learning loop's
+ *   `healing_attempts` (their one owner), which the incident timeline reads through the `site_attempts` view.
  * - approval requests for healing attempts that ended `pending_approval` (approvals.ts).
  *
  * Everything is written with idempotent upserts and the cursor only moves forward (`max`), in one batch per
@@ -20,7 +21,7 @@
  */
 import { parseBundleLine, type Bundle, type CheckStatus } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
-import { healingAttemptBodySchema, heartbeatBodySchema, incidentBodySchema, inventoryBodySchema, type HealingAttemptBody } from "../../protocol/sync.ts";
+import { healingAttemptBodySchema, heartbeatBodySchema, incidentBodySchema, inventoryBodySchema } from "../../protocol/sync.ts";
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { resultsFromBundleLines, type ScoreInput } from "../scores/mod.ts";
@@ -174,7 +175,6 @@ async function receiptPage(db: RelayDb, c: Cursor, env: Env): Promise<{ stmts: S
     } else if (type === "healing_attempt") {
       const p = healingAttemptBodySchema.safeParse(body);
       if (!p.success) continue;
-      stmts.push(attemptRow(c, p.data));
       const approval = approvalFromAttempt(c, p.data, env);
       if (approval) stmts.push(approval);
     } else if (type === "heartbeat") {
@@ -197,14 +197,6 @@ async function receiptPage(db: RelayDb, c: Cursor, env: Env): Promise<{ stmts: S
   }
   if (rs.rows.length > 0) stmts.push({ sql: "UPDATE site_digest_cursors SET outbox_seq = max(outbox_seq, ?) WHERE appliance_id = ?", args: [last, c.appliance_id] });
   return { stmts, rows: rs.rows.length, last };
-}
-
-function attemptRow(c: Cursor, a: HealingAttemptBody): Stmt {
-  return {
-    sql: `INSERT INTO site_attempts (appliance_id, attempt_id, site_id, incident_id, host_id, check_id, runbook, tier, outcome, started_at, finished_at, deferred_until, detail)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (appliance_id, attempt_id) DO NOTHING`,
-    args: [c.appliance_id, a.attempt_id, c.site_id, a.incident_id, a.host_id, a.check, a.runbook, a.tier, a.outcome, a.started_at, a.finished_at, a.deferred_until, a.detail === null ? null : a.detail.slice(0, 500)],
-  };
 }
 
 export interface DigestRefresh {

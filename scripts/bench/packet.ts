@@ -155,7 +155,7 @@ async function packetChild(dbPath: string, siteId: string): Promise<void> {
   db.close();
   const files = readKitZip(zip);
   const raw = await measureRawVerify({ lineBytes: 700, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
-  console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
+  console.log(`raw Ed25519 verify (native, ${raw.backend}): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
   const vStart = performance.now();
   const report = await verifyKit(files);
   const vS = (performance.now() - vStart) / 1000;
@@ -172,6 +172,7 @@ async function packetChild(dbPath: string, siteId: string): Promise<void> {
       kit_verify_ratio_serial: Number((perS / raw.serial).toFixed(3)),
       raw_verify_per_s: Math.round(raw.parallel),
       raw_verify_serial_per_s: Math.round(raw.serial),
+      raw_verify_backend: raw.backend,
       pdf_bytes: packet.bytes,
       kit_bytes: zip.length,
       kit_bundles: report.bundles,

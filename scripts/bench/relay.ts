@@ -39,7 +39,7 @@ const env = (name: string, fallback: number): number => {
 
 /** How long each raw verify measurement runs: long enough to smooth JIT and GC noise on 2 cores. */
 const MEASURE_MS = env("BENCH_MS", 2000);
-/** Verifications started together in the parallel measurement (WebCrypto runs them on libuv's pool). */
+/** Verifications started together in the parallel measurement (native verification runs on libuv's pool). */
 const VERIFY_BATCH = 64;
 /** Bundles pushed in the ingest measurement, by INGEST_APPLIANCES appliances in batches of INGEST_BATCH. */
 const INGEST_BUNDLES = env("BENCH_INGEST_BUNDLES", 20_000);
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
 
     // (a) raw Ed25519 verification
     const raw = await measureRawVerify({ lineBytes: 600, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
-    console.log(`raw Ed25519 verify (native WebCrypto): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s (${raw.cpuUs.toFixed(0)} µs CPU each)`);
+    console.log(`raw Ed25519 verify (native, ${raw.backend}): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s (${raw.cpuUs.toFixed(0)} µs CPU each)`);
 
     // Tenants and claim codes go straight into the database file (what `osiris relay admin` does).
     const db = await openRelayDb(join(dir, "relay.db"), { log: quietLog, clock: systemClock });
@@ -298,6 +298,7 @@ async function main(): Promise<void> {
       ingest_per_s: Math.round(ingestPerS),
       raw_verify_per_s: Math.round(raw.parallel),
       raw_verify_serial_per_s: Math.round(raw.serial),
+      raw_verify_backend: raw.backend,
       ingest_ratio: Number((ingestPerS / raw.parallel).toFixed(3)),
       p99_ms_at_10000: at10k ? Number(at10k.p99.toFixed(1)) : null,
       errors_at_10000: at10k ? at10k.errors : null,

@@ -297,6 +297,47 @@ export class RelayClient {
     return this.#json("GET", `/api/channels/${encodeURIComponent(channelId)}/deliveries`, { signal });
   }
 
+  // ---- users and API keys (relay/auth) -------------------------------------------------------------------
+
+  /** Users the caller administers (MSP admin: the MSP's; partner admin: the partner's and its clinics'). */
+  users(signal?: AbortSignal): Promise<{ users: T.UserRecord[] }> {
+    return this.#json("GET", "/api/users", { signal });
+  }
+
+  createUser(user: T.NewUserInput): Promise<T.UserRecord> {
+    return this.#json("POST", "/api/users", { body: user });
+  }
+
+  /** Disables a user and ends their sessions (MSP admin only). */
+  disableUser(userId: string): Promise<void> {
+    return this.#json("POST", `/api/users/${encodeURIComponent(userId)}/disable`);
+  }
+
+  /** The MSP's own keys (partnerId null, MSP admin only) or a partner's keys; never the key text. */
+  apiKeys(partnerId: string | null, signal?: AbortSignal): Promise<{ api_keys: T.ApiKeyRecord[] }> {
+    return this.#json("GET", partnerId ? `/api/partners/${encodeURIComponent(partnerId)}/api-keys` : "/api/api-keys", { signal });
+  }
+
+  /** Creates a key for the MSP (partnerId null) or a partner; the key text is in this answer only. */
+  createApiKey(partnerId: string | null, key: { name: string; role?: T.Role }): Promise<T.CreatedApiKey> {
+    return this.#json("POST", partnerId ? `/api/partners/${encodeURIComponent(partnerId)}/api-keys` : "/api/api-keys", { body: key });
+  }
+
+  revokeApiKey(apiKeyId: string): Promise<void> {
+    return this.#json("POST", `/api/api-keys/${encodeURIComponent(apiKeyId)}/revoke`);
+  }
+
+  // ---- L2 planner settings (relay/l2) ----------------------------------------------------------------------
+
+  l2Settings(signal?: AbortSignal): Promise<T.L2SettingsView> {
+    return this.#json("GET", "/api/l2/settings", { signal });
+  }
+
+  /** Changes the kill switch, budgets or confidence floor; answers the settings now in force. */
+  updateL2Settings(change: T.L2SettingsChange): Promise<T.L2SettingsView> {
+    return this.#json("PUT", "/api/l2/settings", { body: change });
+  }
+
   // ---- partner billing (relay/billing) -------------------------------------------------------------------
 
   revenueShare(partnerId: string, signal?: AbortSignal): Promise<T.RevenueShare> {

@@ -125,6 +125,22 @@ export type { ChannelView };
 export type NewChannelInput = z.input<typeof newChannelSchema>;
 export type { DeliveryView as ChannelDelivery };
 
+// ---- users, API keys and L2 planner settings (relay/auth, relay/l2) --------------------------------------
+
+/** What POST /api/users takes: partner roles need `partner_id`, client roles `org_id`; only client users may have no password. */
+export type NewUserInput = import("../../relay/auth/users.ts").NewUser;
+/** An API key as the relay lists it (never the key text). */
+export type ApiKeyRecord = import("../../relay/auth/api-keys.ts").ApiKeyRecord;
+/** A new API key: its text is in this answer only. */
+export interface CreatedApiKey {
+  id: string;
+  key: string;
+}
+/** GET /api/l2/settings: kill switch, budgets, confidence floor, whether a model is configured, recent usage. */
+export type L2SettingsView = import("../../relay/l2/settings.ts").L2SettingsView;
+/** What PUT /api/l2/settings takes (omitted fields keep their value). */
+export type L2SettingsChange = z.input<typeof import("../../relay/l2/settings.ts").l2SettingsUpdateSchema>;
+
 /** Partner billing (relay/billing). */
 export type { Plan as BillingPlan, Statement, StatementHeader, StatementLine };
 export type RevenueShare = z.output<typeof revenueShareSchema>;

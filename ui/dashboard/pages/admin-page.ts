@@ -2,7 +2,9 @@
  * `<osiris-admin-page>`: setting up clients. MSP administrators create partners, client organisations
  * (directly or through a partner) and their sites; partner administrators do the same for their own
  * clients. The partner's branding (name, logo, colours) is edited here and applied to its users' dashboard,
- * its clinics' portal and their packets. Notification channels are managed here too (admin-channels.ts).
+ * its clinics' portal and their packets. Users (admin-users.ts), API keys (admin-api-keys.ts), notification
+ * channels (admin-channels.ts) and, for MSP administrators, the L2 planner's settings (admin-l2.ts) are
+ * managed here too.
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { OrgView, PartnerView } from "../../relay-client/mod.ts";
@@ -10,7 +12,10 @@ import { contrast } from "../branding.ts";
 import { Load } from "../load.ts";
 import { shared } from "../styles.ts";
 import { Page } from "./page.ts";
+import "./admin-api-keys.ts";
 import "./admin-channels.ts";
+import "./admin-l2.ts";
+import "./admin-users.ts";
 
 /** Largest logo accepted (the relay allows a 200 000-character data URL). */
 const MAX_LOGO_BYTES = 140_000;
@@ -149,7 +154,12 @@ export class OsirisAdminPage extends Page {
         </section>
       </div>
       ${msp || this.userRole === "partner_admin" ? (msp && partners.length === 0 ? nothing : this.#brandingForm(partners)) : nothing}
+      ${msp || this.userRole === "partner_admin"
+        ? html`<osiris-admin-users .client=${this.client} .session=${this.session} .partners=${partners} .orgs=${orgs}></osiris-admin-users>
+            <osiris-admin-api-keys .client=${this.client} .session=${this.session} .partners=${partners}></osiris-admin-api-keys>`
+        : nothing}
       ${msp || this.userRole === "partner_admin" ? html`<osiris-admin-channels .client=${this.client} .session=${this.session} .partners=${partners} .orgs=${orgs}></osiris-admin-channels>` : nothing}
+      ${msp ? html`<osiris-admin-l2 .client=${this.client}></osiris-admin-l2>` : nothing}
     `;
   }
 }
