@@ -137,6 +137,7 @@ let
         liveness_probes = cfg.discoveryLivenessProbes;
         dns_servers = cfg.discoveryDnsServers;
         arp_path = cfg.discoveryArpPath;
+        ping_path = cfg.discoveryPingPath;
         exclude = cfg.discoveryExclude;
         max_duration_s = cfg.discoveryMaxDurationSec;
       };

@@ -202,6 +202,7 @@ let
     "firewall-baseline" # nft.restore_baseline
     "journal-vacuum" # journal.vacuum
     "collect-garbage" # nix.collect_garbage
+    "luks-status" # facts luks.* (`cryptsetup status` needs root)
   ];
 
   memoryMax = "${toString cfg.memoryMaxMiB}M";

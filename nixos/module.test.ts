@@ -52,6 +52,7 @@ const YAML_KEY_OF: Readonly<Record<string, string>> = {
   evidenceRetentionDays: "evidence.retention_days",
   ntpMaxSkewSec: "ntp.max_skew_s",
   discoverySubnets: "discovery.subnets",
+  discoveryPingPath: "discovery.ping_path",
   discoverySchedule: "discovery.schedule",
   discoveryNightlyAt: "discovery.nightly_at",
   discoveryDepth: "discovery.depth",
@@ -583,7 +584,7 @@ test("output accepts only established, loopback, DNS, NTP, DHCP, ND, the egress 
     /^udp dport 123 accept$/, /^udp sport 68 udp dport 67 accept$/, /^udp sport 546 udp dport 547 accept$/,
     /^icmpv6 type \{[a-z0-9-, ]+\} accept$/, /^ip6? daddr \. meta l4proto \. th dport @egress_v[46] accept$/,
     /^ip daddr \{ 192\.168\.10\.0\/24 \} tcp dport \{ 22, 5985, 5986, 2222 \} accept$/,
-    /^ip daddr \{ 192\.168\.10\.0\/24 \} (tcp flags & \(syn \| ack\) == syn|udp dport 137) accept$/,
+    /^ip daddr \{ 192\.168\.10\.0\/24 \} (tcp flags & \(syn \| ack\) == syn|udp dport 137|icmp type echo-request) accept$/,
     /^oifname \{ "enp1s0" \} (ip daddr 224\.0\.0\.251 udp dport 5353|ip6 daddr ff02::fb udp dport 5353|ip protocol igmp) accept$/,
   ];
   for (const line of chain(ruleset(RULESET_CASES.reseller), "output").filter((l) => l.endsWith("accept"))) {
