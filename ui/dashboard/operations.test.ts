@@ -14,7 +14,8 @@
  * Journeys: accept a candidate rule (its state and ledger change on screen, a new signed rule set carries it);
  * acknowledge and resolve escalations whose SLA timers count down, then find both in the audit log; mark
  * discovered devices monitored / excluded / medical; issue a partner's October statement and download it as
- * CSV and PDF as the partner's billing user; add and delete notification channels whose secrets never come
+ * CSV and PDF as the partner's billing user; change the partner's revenue share and a clinic's plan (typos and
+ * the relay's refusals change nothing; issued statements keep their plan); add and delete notification channels whose secrets never come
  * back. Every view: axe-core finds no serious issue, no CSP violation or console error, the phone layout
  * fits. Screenshots: test-output/screenshots/operations/.
  */
@@ -425,6 +426,70 @@ test("billing: the MSP admin issues Bayside's October statement; its billing use
   assert.is(await pa.getByRole("button", { name: "Issue statement" }).count(), 0);
   await pa.close();
   ui.noErrors("partner");
+});
+
+test("billing settings: the MSP admin changes Bayside's revenue share and Birch Dental's plan; typos and the relay's refusals change nothing; the billing user has no forms", async () => {
+  const page = await adminPage("/billing", "Billing");
+  await page.getByLabel("Partner").selectOption({ label: "Bayside IT Partners" });
+  const share = page.getByRole("region", { name: "Revenue share" });
+  await share.getByText("20 % of what its clinics pay, from 1 clinic").waitFor();
+  await share.getByText("Change the revenue share").click();
+  const form = share.getByRole("form", { name: "Change the revenue share" });
+  assert.is(await form.getByLabel("Tier 2: share in percent").inputValue(), "25", "the form starts from the share in force");
+  await form.getByLabel("Tier 2: share in percent").fill("twenty");
+  await form.getByRole("button", { name: "Save revenue share" }).click();
+  await form.getByRole("alert").filter({ hasText: 'Tier 2, share: enter a percentage like 20 or 12.5 (at most two decimals); current value is "twenty".' }).waitFor();
+  await form.getByLabel("Tier 2: share in percent").fill("120");
+  await form.getByRole("button", { name: "Save revenue share" }).click();
+  await form.getByRole("alert").filter({ hasText: "The revenue share was not changed:" }).waitFor();
+  const tiers = async () => JSON.parse(String((await server.relay.db.execute({ sql: "SELECT tiers FROM partner_revenue_shares WHERE partner_id = ?", args: [ids.partner] })).rows[0]?.["tiers"])) as unknown[];
+  const before = await tiers();
+  assert.is(before.length, 2);
+  assert.equal(await tiers(), before, "the refused share changed nothing");
+  await form.getByLabel("Tier 2: share in percent").fill("27.5");
+  await form.getByRole("button", { name: "Add a tier" }).click();
+  assert.is(await form.getByLabel("Tier 3: from how many clinics").inputValue(), "4");
+  await form.getByLabel("Tier 3: share in percent").fill("30");
+  await form.getByRole("button", { name: "Save revenue share" }).click();
+  await form.getByRole("status").filter({ hasText: "Revenue share saved: 20 % from 1 clinic, 27.5 % from 3 clinics, 30 % from 4 clinics." }).waitFor();
+  await share.getByText("27.5 % of what its clinics pay, from 3 clinics").waitFor();
+
+  const plans = page.getByRole("region", { name: "Client plans" });
+  const birch = plans.getByRole("row").filter({ hasText: "Birch Dental" });
+  assert.match((await birch.textContent()) ?? "", /\$300\.00 a month, 5 devices included, \$10\.00 per extra device\s*from 16 Oct 2026/);
+  await birch.getByRole("button", { name: "Change plan of Birch Dental" }).click();
+  const planForm = plans.getByRole("form", { name: "Plan of Birch Dental" });
+  assert.is(await planForm.getByLabel(/^Price per month/).inputValue(), "300.00");
+  await planForm.getByLabel(/^Price per month/).fill("3,50");
+  await planForm.getByRole("button", { name: "Save plan of Birch Dental" }).click();
+  await plans.getByRole("alert").filter({ hasText: 'Price per month: enter an amount like 500 or 499.99 (at most two decimals); current value is "3,50".' }).waitFor();
+  await planForm.getByLabel(/^Price per month/).fill("-5");
+  await planForm.getByRole("button", { name: "Save plan of Birch Dental" }).click();
+  await plans.getByRole("alert").filter({ hasText: "The plan of Birch Dental was not changed:" }).waitFor();
+  await planForm.getByLabel(/^Price per month/).fill("349.99");
+  await planForm.getByLabel(/^Price per extra device/).fill("12.5");
+  await planForm.getByLabel(/^Devices included/).fill("6");
+  await planForm.getByRole("button", { name: "Save plan of Birch Dental" }).click();
+  await plans.getByRole("status").filter({ hasText: "Plan of Birch Dental saved: $349.99 a month, 6 devices included, $12.50 per extra device, from 16 Oct 2026." }).waitFor();
+  const stored = (await server.relay.db.execute({ sql: "SELECT monthly_price_cents, included_devices, extra_device_cents FROM billing_plans WHERE org_id = ?", args: [ids.birch] })).rows.map((r) => ({ ...r }));
+  assert.equal(stored, [{ monthly_price_cents: 34999, included_devices: 6, extra_device_cents: 1250 }], "what the relay stored is exactly the typed amounts in cents");
+  await page.reload();
+  assert.match((await plans.getByRole("row").filter({ hasText: "Birch Dental" }).textContent()) ?? "", /\$349\.99 a month, 6 devices included, \$12\.50 per extra device/, "still there after a reload");
+  await ui.axe(page, "/billing (settings)");
+  await ui.shot(page, "billing-settings");
+  await page.close();
+
+  // The issued October statement keeps the plan it used.
+  const bp = await ui.contexts["billing"]!.context.newPage();
+  await bp.goto("/billing");
+  const stmt = bp.getByRole("region", { name: "Statement for October 2026" });
+  await stmt.waitFor();
+  assert.match((await stmt.getByRole("table").locator("tbody tr").nth(1).textContent()) ?? "", /Birch Dental[\s\S]*\$300\.00 a month[\s\S]*\$154\.84/);
+  assert.is(await bp.getByRole("region", { name: "Client plans" }).count(), 0, "a billing user does not set plans");
+  assert.is(await bp.getByText("Change the revenue share").count(), 0);
+  await bp.close();
+  ui.noErrors("admin");
+  ui.noErrors("billing");
 });
 
 test("notification channels: the MSP admin adds e-mail and webhook channels, the webhook's secret never comes back, and deletes one", async () => {

@@ -257,6 +257,11 @@ export class RelayClient {
     return this.#json("GET", "/api/learning/thresholds", { signal });
   }
 
+  /** Changes threshold overrides (`null` puts one back to its default) and auto-promotion (MSP admin only). */
+  setLearningThresholds(change: T.LearningThresholdsChange): Promise<T.LearningThresholds> {
+    return this.#json("PUT", "/api/learning/thresholds", { body: change });
+  }
+
   /** Approve (reason optional), reject or retire (reason required); approving publishes a new signed rule set. */
   decideCandidate(candidateId: string, verb: "approve" | "reject" | "retire", reason?: string): Promise<T.CandidateDecision> {
     return this.#json("POST", `/api/learning/candidates/${encodeURIComponent(candidateId)}/${verb}`, { body: reason ? { reason } : {} });
@@ -342,6 +347,21 @@ export class RelayClient {
 
   revenueShare(partnerId: string, signal?: AbortSignal): Promise<T.RevenueShare> {
     return this.#json("GET", `/api/partners/${encodeURIComponent(partnerId)}/revenue-share`, { signal });
+  }
+
+  /** Sets a partner's revenue share tiers (MSP admin only): the highest tier reached applies. */
+  setRevenueShare(partnerId: string, share: T.RevenueShareInput): Promise<T.RevenueShare> {
+    return this.#json("PUT", `/api/partners/${encodeURIComponent(partnerId)}/revenue-share`, { body: share });
+  }
+
+  /** A client organisation's plan (null when none is set). */
+  plan(orgId: string, signal?: AbortSignal): Promise<{ plan: T.BillingPlan | null }> {
+    return this.#json("GET", `/api/orgs/${encodeURIComponent(orgId)}/plan`, { signal });
+  }
+
+  /** Creates or replaces a client organisation's plan (prices in integer cents). */
+  setPlan(orgId: string, plan: T.BillingPlanInput): Promise<T.BillingPlan> {
+    return this.#json("PUT", `/api/orgs/${encodeURIComponent(orgId)}/plan`, { body: plan });
   }
 
   statements(partnerId: string, signal?: AbortSignal): Promise<{ statements: T.StatementHeader[] }> {

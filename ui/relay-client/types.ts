@@ -98,6 +98,9 @@ export interface LearningThresholds {
   descriptions: { name: string; value: number; text: string }[];
 }
 
+/** What PUT /api/learning/thresholds takes: overrides to set (`null` restores a default) and auto-promotion. */
+export type LearningThresholdsChange = z.input<typeof import("../../relay/learning/thresholds.ts").policyUpdateSchema>;
+
 /** What approve / reject / retire answer: the new state and the signed rule set version that carries it. */
 export interface CandidateDecision {
   candidate_id: string;
@@ -144,3 +147,7 @@ export type L2SettingsChange = z.input<typeof import("../../relay/l2/settings.ts
 /** Partner billing (relay/billing). */
 export type { Plan as BillingPlan, Statement, StatementHeader, StatementLine };
 export type RevenueShare = z.output<typeof revenueShareSchema>;
+/** What PUT /api/orgs/:org_id/plan takes: prices in integer cents, dates YYYY-MM-DD. */
+export type BillingPlanInput = z.input<typeof import("../../relay/billing/plans.ts").planInputSchema>;
+/** What PUT /api/partners/:partner_id/revenue-share takes: tiers with increasing `min_clinics`. */
+export type RevenueShareInput = z.input<typeof import("../../relay/billing/plans.ts").revenueShareInputSchema>;

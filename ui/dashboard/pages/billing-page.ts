@@ -3,7 +3,9 @@
  * partner's; MSP administrators pick a partner and may issue the statement of a month that has ended. Each
  * statement shows, per clinic, the plan, the days it was active, its appliances and monitored devices and
  * what that comes to, the partner's share, the totals, and downloads as CSV and PDF. Statements never change
- * once issued (corrections are new lines), so the page only ever adds.
+ * once issued (corrections are new lines), so the page only ever adds. Below them, the settings statements
+ * are computed from: the partner's revenue share (MSP administrators change it) and its clinics' plans (MSP
+ * and partner administrators set them).
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { PartnerView, RevenueShare, Statement, StatementHeader, StatementLine } from "../../relay-client/mod.ts";
@@ -11,8 +13,13 @@ import { fullTime, plural } from "../format.ts";
 import { Load } from "../load.ts";
 import { shared } from "../styles.ts";
 import { lastClosedMonth, money, monthText } from "./billing-format.ts";
+import "./billing-plans.ts";
+import "./billing-share-form.ts";
 import { Page } from "./page.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
+
+/** Who sets clinic plans here: the relay lets partner billing users too, but they may not list organisations. */
+const PLAN_SETTERS: readonly string[] = ["msp_admin", "partner_admin"];
 
 export class OsirisBillingPage extends Page {
   static override styles = [
@@ -68,6 +75,13 @@ export class OsirisBillingPage extends Page {
       }
       .actions a + a {
         margin-left: 0.5rem;
+      }
+      summary {
+        cursor: pointer;
+        color: var(--link, #0b5c8e);
+        font-weight: 600;
+        padding: 0.2rem 0;
+        margin-top: 0.4rem;
       }
       @media (max-width: 40rem) {
         td.num,
@@ -235,6 +249,12 @@ export class OsirisBillingPage extends Page {
         ? html`<p>No revenue share is set for this partner.</p>`
         : html`<ul>${r.tiers.map((t) => html`<li>${t.share_percent} % of what its clinics pay, from ${plural(t.min_clinics, "clinic")}</li>`)}</ul>
             <p class="muted">The highest tier the month's number of clinics reaches applies to every clinic on that statement.</p>`}
+      ${this.userRole === "msp_admin"
+        ? html`<details>
+            <summary>Change the revenue share</summary>
+            <osiris-revenue-share-form .client=${this.client} .share=${r} @osiris-share-saved=${(e: CustomEvent<RevenueShare>) => ((this.#share.value = e.detail), this.requestUpdate())}></osiris-revenue-share-form>
+          </details>`
+        : nothing}
     </section>`;
   }
 
@@ -281,6 +301,7 @@ export class OsirisBillingPage extends Page {
             <h2>Statements</h2>
             ${this.#statements.render("statements", (v) => this.#list(v))}
             ${this.#open ? this.#statement(this.#open) : nothing}
+            ${PLAN_SETTERS.includes(this.userRole) ? html`<osiris-billing-plans .client=${this.client} .partnerId=${partnerId}></osiris-billing-plans>` : nothing}
           `}
     `;
   }
