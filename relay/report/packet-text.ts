@@ -81,7 +81,7 @@ export function keyFigures(d: PacketData): { label: string; value: string; note:
   const fixed = d.incidents.filter((i) => i.resolved_at !== null).length;
   return [
     { label: "Compliance score", value: formatPct(d.score.overall), note: d.score.previous === null ? "previous month: no data" : `previous month: ${formatPct(d.score.previous)}` },
-    { label: `${FRAMEWORK_NAMES[d.framework].short} controls ready`, value: `${ready} of ${d.controls.length}`, note: "all mapped checks pass" },
+    { label: `${FRAMEWORK_NAMES[d.framework].short} controls ready`, value: `${ready} of ${d.controls.length}`, note: "every mapped check passes, with evidence fresh at month end" },
     { label: "Incidents", value: formatInt(d.incidents.length), note: `${fixed} fixed, ${d.incidents.length - fixed} open at month end` },
     { label: "Evidence bundles", value: formatInt(d.manifest.bundles), note: d.manifest.bundles === 0 ? "none received this month" : `${plural(d.manifest.appliances.length, "appliance")}, all verified` },
   ];

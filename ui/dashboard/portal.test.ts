@@ -370,14 +370,16 @@ test("'Verify our evidence': the browser fetches the month's kit and checks it i
     }).observe(root, { subtree: true, childList: true });
   });
   const kit = page.waitForResponse((r) => r.url().endsWith(packet.kit_url));
-  await card.getByRole("button", { name: "Verify our evidence" }).click();
+  const verify = card.getByRole("button", { name: "Verify our evidence" });
+  assert.is(await verify.evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(168, 50, 122)", "the button wears the partner's accent colour");
+  await verify.click();
   assert.is((await kit).status(), 200);
   const result = card.locator("[data-outcome]");
   await result.waitFor({ timeout: 60_000 });
   assert.is(await result.getAttribute("data-outcome"), "verified", await result.innerText());
   const text = await result.innerText();
   assert.match(text, /Verified: the evidence is intact/);
-  assert.match(text, new RegExp(`${new Intl.NumberFormat("en-US").format(packet.summary.bundles)} signed records from 1 appliance`), text);
+  assert.match(text, new RegExp(`${new Intl.NumberFormat("en-US").format(packet.summary.bundles)} signed records from 1 appliance,[^]*by 1 witness check out`), text);
   assert.match(text, new RegExp(packet.kit_sha256), "the kit checked is the one the packet references");
   assert.is(await verifier.getAttribute("data-saw-progress"), "yes", "a progress bar showed while verifying");
   assert.ok(workers.length === 1 && new URL(workers[0]!).origin === new URL(relay.url).origin && /\/assets\/verify-worker-[\w-]+\.js$/.test(workers[0]!), `the worker is the bundle's own, same origin: ${workers}`);

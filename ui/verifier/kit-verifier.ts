@@ -6,6 +6,7 @@
  */
 import { css, html, LitElement, nothing } from "lit";
 import type { KitReport } from "../../protocol/kit.ts";
+import { plural } from "../dashboard/format.ts";
 import type { VerifyMessage } from "./messages.ts";
 
 type State =
@@ -21,7 +22,7 @@ export class KitVerifier extends LitElement {
   static override properties = { kitUrl: { type: String, attribute: "kit-url" }, label: { type: String }, state: { state: true } };
   static override styles = css`
     :host { display: block; font: inherit; color: inherit; }
-    button { font: inherit; padding: 0.5rem 1rem; border-radius: 6px; border: 1px solid #1d4ed8; background: #1d4ed8; color: #fff; cursor: pointer; }
+    button { font: inherit; padding: 0.5rem 1rem; border-radius: 6px; border: 1px solid var(--accent, #1d4ed8); background: var(--accent, #1d4ed8); color: var(--accent-ink, #fff); cursor: pointer; }
     button:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
     button[disabled] { background: #64748b; border-color: #64748b; cursor: progress; }
     progress { width: 100%; height: 1rem; margin: 0.75rem 0 0.25rem; }
@@ -115,8 +116,8 @@ export class KitVerifier extends LitElement {
     const witnesses = new Set(r.checkpoints.flatMap((c) => c.witnesses.map((w) => w.name)));
     return html`<div class="result ok" role="status" data-outcome="verified">
       <h3>Verified: the evidence is intact</h3>
-      <p>${number.format(r.bundles)} signed records from ${r.appliances.length} appliance(s)${r.first_time ? html`, ${r.first_time.slice(0, 10)} to ${r.last_time?.slice(0, 10)}` : nothing}: every signature, the hash chain and
-        ${r.checkpoints.length} checkpoint(s) countersigned by ${witnesses.size} witness(es) check out.</p>
+      <p>${number.format(r.bundles)} signed records from ${plural(r.appliances.length, "appliance")}${r.first_time ? html`, ${r.first_time.slice(0, 10)} to ${r.last_time?.slice(0, 10)}` : nothing}: every signature, the hash chain and
+        ${plural(r.checkpoints.length, "checkpoint")} countersigned by ${plural(witnesses.size, "witness", "witnesses")} check out.</p>
       <ul>
         ${r.appliances.map((a) => html`<li>Appliance <code>${a.appliance_id}</code>: records ${a.first_seq}–${a.last_seq}</li>`)}
       </ul>

@@ -76,7 +76,7 @@ function packetCard(p: PacketView, latest: boolean): TemplateResult {
   const label = latest ? "Verify our evidence" : `Verify the evidence of ${month}${p.site_name ? ` (${p.site_name})` : ""}`;
   return html`<li class="card packet ${latest ? "latest" : ""}" data-packet=${p.id}>
     <h3>${month} report${p.site_name ? html` <span class="muted">· ${p.site_name}</span>` : nothing} ${latest ? html`<span class="badge info">Latest</span>` : nothing}</h3>
-    <p>Score <strong>${scoreText(p.summary.overall)}</strong> · ${p.summary.controls_ready} of ${p.summary.controls_total} ${framework} controls ready · ${plural(p.summary.incidents, "incident")}</p>
+    <p>Score <strong>${scoreText(p.summary.overall)}</strong> · ${p.summary.controls_ready} of ${p.summary.controls_total} ${framework} controls ready at month end · ${plural(p.summary.incidents, "incident")}</p>
     <p class="facts-line">Backed by ${number.format(p.summary.bundles)} signed records from ${plural(p.summary.appliances, "appliance")}.</p>
     <div class="actions">
       <a class="button secondary" href=${p.pdf_url} download>Download PDF<span class="sr-only"> of the ${month} report${p.site_name ? ` for ${p.site_name}` : ""}</span></a>
