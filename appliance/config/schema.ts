@@ -12,7 +12,7 @@ import { isAbsolute, join, normalize, resolve } from "node:path";
 import { z } from "zod";
 import { discoveryConfigSchema } from "../discovery/options.ts";
 import { HOST_ID_PATTERN, ID_PATTERN } from "../../protocol/ids.ts";
-import { parseWindow, TimeZone, WindowError } from "../heal/windows.ts";
+import { parseWindow, TimeZone, WindowError } from "../../protocol/windows/windows.ts";
 
 /** HIPAA §164.316(b)(2)(i): documentation is kept six years; evidence may never be configured to expire sooner. */
 export const MIN_RETENTION_DAYS = 2190;

@@ -10,7 +10,7 @@ import { withHarness, type Harness } from "./_test-harness.ts";
 import { parseConfig } from "../config/index.ts";
 import type { SiteSettings } from "./engine.ts";
 import { COOLDOWN_MS, FLAP_MAX_REOPENS, MAX_ACTIONS_PER_SCAN } from "./policy.ts";
-import { nextWindows, parseWindow } from "./windows.ts";
+import { nextWindows, parseWindow } from "../../protocol/windows/windows.ts";
 
 const MIN = 60_000;
 const FW = "windows.firewall_profiles";

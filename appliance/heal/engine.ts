@@ -32,7 +32,7 @@ import { IncidentBook, type Incident, type IncidentStatus } from "./incidents.ts
 import { relevantFacts, type Planner } from "./l2-client.ts";
 import { clip, COOLDOWN_MS, ESCALATED_RECHECK_MS, FAILURE_BUDGET, FAILURE_WINDOW_MS, MAX_ACTIONS_PER_SCAN, MAX_FLUSH_PER_CALL, MAX_TIER_HISTORY, safeText } from "./policy.ts";
 import type { RuleBook } from "./rules.ts";
-import { parseWindow, type MaintenanceWindow, type WindowSpec } from "./windows.ts";
+import { parseWindow, type MaintenanceWindow, type WindowSpec } from "../../protocol/windows/windows.ts";
 
 /** The site settings healing reads, fresh at every decision (the relay or an order may change them). */
 export interface SiteSettings {

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { evaluateGates, GATES, type GateInput } from "./gates.ts";
 import { COOLDOWN_MS, FAILURE_BUDGET, FAILURE_WINDOW_MS, FLAP_MAX_REOPENS, FLAP_WINDOW_MS, NO_WINDOW_RECHECK_MS } from "./policy.ts";
-import { nextWindows, parseWindow } from "./windows.ts";
+import { nextWindows, parseWindow } from "../../protocol/windows/windows.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 15, 0, 0, 0); // Friday 10:00 in New York
 const SATURDAY_NIGHT = parseWindow({ rrule: "FREQ=WEEKLY;BYDAY=SA;BYHOUR=22;BYMINUTE=0", duration: "PT4H", tz: "America/New_York" });

@@ -24,7 +24,7 @@
 import type { Runbook } from "../../protocol/catalogue/mod.ts";
 import type { HealingMode } from "../../protocol/sync.ts";
 import { COOLDOWN_MS, FAILURE_BUDGET, FAILURE_WINDOW_MS, FLAP_MAX_REOPENS, FLAP_WINDOW_MS, NO_WINDOW_RECHECK_MS } from "./policy.ts";
-import { isInWindow, type MaintenanceWindow } from "./windows.ts";
+import { isInWindow, type MaintenanceWindow } from "../../protocol/windows/windows.ts";
 
 export const GATES = ["mode", "window", "approval", "flap", "cooldown", "failure_budget", "dry_run"] as const;
 export type GateName = (typeof GATES)[number];

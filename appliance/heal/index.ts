@@ -35,4 +35,4 @@ export { AttemptLog, IN_PROGRESS, isTransactional, type TransactionalSink } from
 export * from "./policy.ts";
 export { healOrderHandlers, type HealOrderContext, type HealOrderDeps, type HealOrderHandler } from "./order-handlers.ts";
 export { HealError, type HealErrorCode } from "./errors.ts";
-export { formatOffsetIso, isInWindow, nextWindows, parseWindow, MaintenanceWindow, TimeZone, WindowError, type WindowErrorCode, type WindowOccurrence, type WindowSpec, type WindowStatus } from "./windows.ts";
+export { formatOffsetIso, isInWindow, nextWindows, parseWindow, MaintenanceWindow, TimeZone, WindowError, type WindowErrorCode, type WindowOccurrence, type WindowSpec, type WindowStatus } from "../../protocol/windows/windows.ts";

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatOffsetIso, nextWindows, parseWindow } from "./windows.ts";
+import { formatOffsetIso, nextWindows, parseWindow } from "../../protocol/windows/windows.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Generous: each run starts Node and the TypeScript loader. */

@@ -4,8 +4,8 @@
  * rule before deploying it. Invalid input → one line on stderr and exit code 2.
  */
 import { parseArgs } from "node:util";
-import { formatOccurrence, MAX_WINDOWS_PER_CALL, nextWindows, parseWindow, WindowError } from "./windows.ts";
-import { floatingMs, TimeZone } from "./windows-zone.ts";
+import { formatOccurrence, MAX_WINDOWS_PER_CALL, nextWindows, parseWindow, WindowError } from "../../protocol/windows/windows.ts";
+import { floatingMs, TimeZone } from "../../protocol/windows/zone.ts";
 
 export const summary = "print the next maintenance windows of an RRULE + duration + time zone";
 

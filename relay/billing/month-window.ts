@@ -11,7 +11,7 @@
  * Wall time → instant (daylight saving included) is the appliance's maintenance-window code, the one place
  * the product converts zoned wall times.
  */
-import { TimeZone } from "../../appliance/heal/index.ts";
+import { TimeZone } from "../../protocol/windows/windows.ts";
 import { RelayError } from "../errors.ts";
 import { monthBounds } from "./money.ts";
 

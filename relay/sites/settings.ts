@@ -6,7 +6,7 @@
  * site's appliances pick the new configuration up at their next pull.
  */
 import { z } from "zod";
-import { parseWindow, WindowError } from "../../appliance/heal/windows.ts";
+import { parseWindow, WindowError } from "../../protocol/windows/windows.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { HEALING_MODES, MAX_MAINTENANCE_WINDOWS, type SiteConfig } from "../../protocol/sync.ts";
 import { audit } from "../auth/audit.ts";

@@ -1,10 +1,10 @@
 /**
  * Maintenance window preview for the settings editor: the next occurrences of an RRULE + duration + time
- * zone, computed by the appliance's own window code (appliance/heal/windows.ts — pure: `rrule` and `Intl`, no
+ * zone, computed by the same window code the appliance enforces (protocol/windows/windows.ts — pure: `rrule` and `Intl`, no
  * Node APIs), so the preview shows exactly what the appliance's gate will do. Each occurrence comes with a
  * human-readable line in the window's zone, and the rule with a one-sentence description.
  */
-import { nextWindows, parseWindow, WindowError, type WindowOccurrence } from "../../appliance/heal/windows.ts";
+import { nextWindows, parseWindow, WindowError, type WindowOccurrence } from "../../protocol/windows/windows.ts";
 import { RelayError } from "../errors.ts";
 
 /** Most occurrences one preview lists. */

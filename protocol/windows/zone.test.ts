@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { WindowError } from "./windows-error.ts";
-import { formatOffsetIso, TimeZone, type WallTime } from "./windows-zone.ts";
+import { WindowError } from "./error.ts";
+import { formatOffsetIso, TimeZone, type WallTime } from "./zone.ts";
 
 const wall = (y: number, mo: number, d: number, h: number, mi = 0, s = 0): WallTime => ({ year: y, month: mo, day: d, hour: h, minute: mi, second: s, millisecond: 0 });
 const iso = (ms: number) => new Date(ms).toISOString();

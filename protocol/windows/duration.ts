@@ -6,7 +6,7 @@
  * a 22:00 + `PT4H` window on the fall-back night ends at 01:00, four real hours later. Years and months are
  * refused: their length depends on the calendar and no clinic needs a month-long window.
  */
-import { WindowError } from "./windows-error.ts";
+import { WindowError } from "./error.ts";
 
 /** A parsed duration: `days` of calendar arithmetic, then `exactMs` of elapsed time. */
 export interface WindowDuration {

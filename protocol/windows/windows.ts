@@ -5,17 +5,17 @@
  * BYHOUR=22" + "PT4H" + "America/New_York". The RRULE's times are wall-clock times in that zone. `rrule`'s own
  * TZID support converts through the host's zone and goes wrong around DST, so we let it generate *floating*
  * wall-clock times (UTC fields standing for local fields) and convert each one to the real instant with Intl
- * (windows-zone.ts: gap → shifted forward, overlap → first). The gate (`heal/gates.ts`) and
+ * (zone.ts: gap → shifted forward, overlap → first). The appliance's gate (`appliance/heal/gates.ts`) and
  * `osiris windows preview` both call these functions, so the preview shows exactly what the gate will do.
  */
-import { parseDuration, type WindowDuration } from "./windows-duration.ts";
-import { WindowError } from "./windows-error.ts";
-import { parseRule, RRule, type ParsedRule } from "./windows-rrule.ts";
-import { floatingMs, floatingWall, formatOffsetIso, TimeZone } from "./windows-zone.ts";
+import { parseDuration, type WindowDuration } from "./duration.ts";
+import { WindowError } from "./error.ts";
+import { parseRule, RRule, type ParsedRule } from "./rrule.ts";
+import { floatingMs, floatingWall, formatOffsetIso, TimeZone } from "./zone.ts";
 
-export { formatOffsetIso, TimeZone } from "./windows-zone.ts";
-export { WindowError, type WindowErrorCode } from "./windows-error.ts";
-export { MAX_WINDOW_DAYS } from "./windows-duration.ts";
+export { formatOffsetIso, TimeZone } from "./zone.ts";
+export { WindowError, type WindowErrorCode } from "./error.ts";
+export { MAX_WINDOW_DAYS } from "./duration.ts";
 
 /** A window as written in config: `tz` is the site's zone unless the window names its own. */
 export interface WindowSpec {
@@ -87,7 +87,7 @@ export class MaintenanceWindow {
   /** Runs the rule over floating [lo, hi]; `visit` returns false to stop. Results sorted by start, de-duplicated. */
   #collect(lo: number, hi: number, visit: (occ: WindowOccurrence, found: WindowOccurrence[]) => boolean): WindowOccurrence[] {
     const found: WindowOccurrence[] = [];
-    // Without DTSTART the rule names every day and time itself (windows-rrule.ts), so any start at or before
+    // Without DTSTART the rule names every day and time itself (rrule.ts), so any start at or before
     // `lo` gives the same occurrences; starting at `lo` keeps each look-up short. `noCache`: a long-lived window
     // asked about ever-new instants would otherwise grow rrule's memo without bound.
     const rule = new RRule({ ...this.#rule.options, dtstart: this.#rule.dtstart ?? new Date(lo) }, true);

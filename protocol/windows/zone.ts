@@ -8,7 +8,7 @@
  *   forward by the length of the gap (→ 03:30 daylight time);
  * - a wall time in the fall-back overlap (01:30 when clocks go 02:00 → 01:00) happens twice; we take the first.
  */
-import { WindowError } from "./windows-error.ts";
+import { WindowError } from "./error.ts";
 
 /** A calendar date and time of day with no zone attached. `month` is 1–12. */
 export interface WallTime {

@@ -9,8 +9,8 @@
  */
 import * as rruleModule from "rrule";
 import type { Options, Weekday } from "rrule";
-import { WindowError } from "./windows-error.ts";
-import { floatingMs, type TimeZone, type WallTime } from "./windows-zone.ts";
+import { WindowError } from "./error.ts";
+import { floatingMs, type TimeZone, type WallTime } from "./zone.ts";
 
 // rrule publishes a UMD bundle as "main": Node's ESM loader exposes its CommonJS exports only as `default`,
 // while its types (and bundlers) describe named exports. Accept both shapes.
