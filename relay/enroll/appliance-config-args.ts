@@ -4,7 +4,7 @@
  * field. What the values must look like is checked by the change schema, which names the field.
  */
 import { readFile, stat } from "node:fs/promises";
-import { MAX_BASELINE_BYTES } from "../../appliance/helpers/signed-config.ts";
+import { MAX_BASELINE_BYTES } from "../../protocol/appliance-config.ts";
 
 /** Largest baseline file read: the canonical limit, with room for `nft -j`'s or an editor's whitespace. */
 export const MAX_BASELINE_FILE_BYTES = 4 * MAX_BASELINE_BYTES;

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { parseJsonBody } from "../http/body.ts";
 import { SITE_OPERATORS, type RouteSpec } from "../http/types.ts";
 import { applianceConfigChangeSchema, currentApplianceConfig, setApplianceConfig } from "./appliance-config.ts";
-import { MAX_BASELINE_BYTES } from "../../appliance/helpers/signed-config.ts";
+import { MAX_BASELINE_BYTES } from "../../protocol/appliance-config.ts";
 
 /** Largest PUT body: a baseline of MAX_BASELINE_BYTES canonical bytes, pretty-printed, plus the other fields. */
 export const MAX_APPLIANCE_CONFIG_BODY_BYTES = 4 * MAX_BASELINE_BYTES;

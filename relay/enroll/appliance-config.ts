@@ -1,7 +1,7 @@
 /**
  * The signed appliance config on the relay's side: what the MSP pins for ONE appliance — the NixOS system
  * closure, the antivirus binary's expected SHA-256, the firewall baseline ruleset — signed with the relay key
- * (context `appliance_config`, schema `osiris.appliance-config/v1`, appliance/helpers/signed-config.ts) and
+ * (context `appliance_config`, schema `osiris.appliance-config/v1`, protocol/appliance-config.ts) and
  * handed out by the next pull (orders/pull.ts). The appliance verifies it with its pinned relay keys, stores it,
  * and its root helper acts only on what verifies (`osiris appliance helper switch-pinned|firewall-baseline`).
  *
@@ -23,7 +23,7 @@ import {
   signApplianceConfig,
   verifyApplianceConfig,
   type ApplianceConfigPayload,
-} from "../../appliance/helpers/signed-config.ts";
+} from "../../protocol/appliance-config.ts";
 import { audit } from "../auth/audit.ts";
 import { num, str, strOrNull, type RelayDb, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";

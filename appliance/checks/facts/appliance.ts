@@ -9,8 +9,7 @@
  */
 import type { Transport } from "../../collect/transport.ts";
 import type { Clock } from "../../engine/types.ts";
-import { canonicalize } from "../../../protocol/canonical.ts";
-import { sha256Hex } from "../../../protocol/hash.ts";
+import { rulesetSha256 } from "../../../protocol/appliance-config.ts";
 import { buildScript, fullestMount, MAX_RAW_BYTES, parseProbes, probesFromDoc, RAW_OUTPUT_SLACK_BYTES, round2, shellSettings, unescapeMountPoint, type Probes } from "./_raw.ts";
 import { lsblkEncrypted } from "./_lsblk.ts";
 import { FactsBuilder, type Gather, type GatheredFacts } from "./gathered.ts";
@@ -180,24 +179,7 @@ export function createApplianceGatherer(transport: Transport, deps: ApplianceGat
 
 // ---- parsing -------------------------------------------------------------------------------------------
 
-/**
- * SHA-256 of an `nft -j list ruleset` document in canonical form: the `metainfo` element (tool version) and
- * every `handle` member (kernel-assigned numbers) are dropped, then RFC 8785 canonical JSON is hashed. The
- * signed baseline is hashed the same way, so a reload of the same rules gives the same hash. Null when no
- * table is loaded; undefined when the document is not an nft ruleset.
- */
-export function rulesetSha256(doc: unknown): string | null | undefined {
-  const items = (doc as { nftables?: unknown } | null)?.nftables;
-  if (!Array.isArray(items)) return undefined;
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "handle").map(([k, x]) => [k, strip(x)]));
-    return v;
-  };
-  const rules = items.filter((it) => !(it !== null && typeof it === "object" && "metainfo" in it)).map(strip);
-  if (!rules.some((it) => it !== null && typeof it === "object" && "table" in it)) return null;
-  return sha256Hex(canonicalize({ nftables: rules }));
-}
+export { rulesetSha256 };
 
 function jsonOf(text: string | undefined): unknown {
   if (text === undefined) return undefined;
