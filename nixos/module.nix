@@ -509,9 +509,11 @@ in
     };
     managedUnits = mkOption {
       type = types.listOf (types.strMatching "[A-Za-z0-9@._-]{1,120}[.](service|timer)");
-      default = [ ];
-      example = [ "clamav-daemon.service" ];
-      description = "Units the daemon may start and restart (runbook actions systemd.start / systemd.restart), via polkit; nothing else.";
+      # The module runs systemd-timesyncd (below) and the catalogue's appliance.restart_time_sync runbook
+      # restarts it, so the polkit rule must allow that by default.
+      default = [ "systemd-timesyncd.service" ];
+      example = [ "systemd-timesyncd.service" "clamav-daemon.service" ];
+      description = "Units the daemon may start and restart (runbook actions systemd.start / systemd.restart), via polkit; nothing else. Keep systemd-timesyncd.service when you set this: the appliance.restart_time_sync runbook restarts it.";
     };
   };
 

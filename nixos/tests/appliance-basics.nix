@@ -24,9 +24,12 @@ in
         sink.wait_for_unit("sink-443.service")
         sink.wait_for_open_port(443)
 
-    with subtest("the service starts (Type=notify: active means the daemon sent READY=1)"):
+    with subtest("the service starts once enrolled (Type=notify: active means the daemon sent READY=1)"):
+        # With a relay URL the daemon refuses to run before `osiris appliance enroll` has succeeded.
+        site, app = enroll()
         appliance.wait_for_unit("osiris-appliance.service")
         appliance.wait_for_open_port(${toString common.statusPort})
+        assert status(appliance)["relay"]["state"] in ("never", "ok"), status(appliance)["relay"]
 
     with subtest("the service runs under its hardening"):
         shown = appliance.succeed(
@@ -112,7 +115,6 @@ in
         appliance.wait_for_unit("osiris-appliance.service")
 
     with subtest("state directory 0700 and key files 0600, owned by the service user"):
-        enroll()
         appliance.succeed("test \"$(stat -c '%a %U' /var/lib/osiris)\" = '700 osiris'")
         for key in ("identity.key", "evidence.key", "credentials.key", "relay-token"):
             appliance.succeed(f"test \"$(stat -c '%a %U' /var/lib/osiris/{key})\" = '600 osiris'")

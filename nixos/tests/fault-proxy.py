@@ -5,12 +5,17 @@ Modes, read from --mode-file on every request (missing file: pass):
   down                     answer 503 without contacting the relay ("relay down" as the appliance sees it)
   tamper-order-signatures  forward, then flip one hex digit of every order envelope's signature in JSON
                            responses (`orders: [{payload, key_id, signature}]`, protocol/sync.ts pull)
+  hold-orders              forward, but take every order envelope out of pull responses and keep it (the
+                           relay does not send an expired order, so a late delivery has to be staged here)
+  release-orders           forward, and add every kept envelope to the next pull response (then forget them)
 Only the Python standard library is used.
 """
 import argparse
+import base64
 import json
 import ssl
 import sys
+import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,7 +46,57 @@ def tamper(body):
     return json.dumps(data, separators=(",", ":")).encode(), count
 
 
+def order_id(envelope):
+    """The order id inside an envelope's base64url payload (for the log), or "?"."""
+    try:
+        payload = envelope["payload"]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["order_id"]
+    except (KeyError, TypeError, ValueError):
+        return "?"
+
+
+class HeldOrders:
+    """Order envelopes taken out of pull responses, by signature (the relay repeats them until they expire)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.held = {}
+
+    def hold(self, body):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        if not (isinstance(data, dict) and isinstance(data.get("orders"), list) and data["orders"]):
+            return body
+        with self.lock:
+            for envelope in data["orders"]:
+                if isinstance(envelope, dict) and envelope.get("signature") not in self.held:
+                    self.held[envelope.get("signature")] = envelope
+                    sys.stderr.write(f"fault-proxy: held order {order_id(envelope)}\n")
+        data["orders"] = []
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    def release(self, body):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        if not (isinstance(data, dict) and isinstance(data.get("orders"), list)):
+            return body
+        with self.lock:
+            if not self.held:
+                return body
+            released, self.held = list(self.held.values()), {}
+        for envelope in released:
+            sys.stderr.write(f"fault-proxy: released order {order_id(envelope)}\n")
+        data["orders"] = data["orders"] + released
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 def make_handler(upstream, mode_file, upstream_context):
+    held = HeldOrders()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -77,6 +132,10 @@ def make_handler(upstream, mode_file, upstream_context):
                 payload, count = tamper(payload)
                 if count:
                     sys.stderr.write(f"fault-proxy: corrupted {count} order signature(s) on {self.path}\n")
+            elif mode == "hold-orders":
+                payload = held.hold(payload)
+            elif mode == "release-orders":
+                payload = held.release(payload)
             out = {k: v for k, v in response_headers.items() if k.lower() not in HOP_BY_HOP}
             self.reply(status, out, payload)
 

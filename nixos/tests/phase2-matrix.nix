@@ -46,61 +46,65 @@ in
     relay.wait_for_unit("osiris-relay.service")
     relay.wait_for_unit("fault-proxy.service")
     relay.wait_for_unit("dnsmasq.service")
-    appliance.wait_for_unit("osiris-appliance.service")
     site, app = enroll()
 
-
-    def healing_mode():
-        return status(appliance)["healing_mode"]
-
-
-    def set_mode_order(mode, ttl_s):
-        params = json.dumps({"mode": mode})
-        return relay_json(f"order issue --appliance {app} --type set_healing_mode --params '{params}' --ttl-s {ttl_s}")["order_id"]
+    # The relay's site settings override the YAML's healing mode at every pull (new sites start in observe);
+    # the MSP sets enforce, as the web UI does, so the switch runbook below may act.
+    assert msp_api("PUT", f"/api/sites/{site}/settings", {"healing_mode": "enforce"})["healing_mode"] == "enforce"
+    wait_until(lambda: applied_healing_mode() == "enforce", "healing in enforce mode on the appliance", timeout=120)
 
 
-    assert healing_mode() == "enforce"
+    def scan_order(ttl_s):
+        """A `force_scan` order: executed, it leaves `success` order evidence with its id."""
+        return issue_order(app, "force_scan", {"host_id": APPLIANCE_TARGET}, ttl_s)
+
+
+    def executed(order):
+        return [b for b in appliance_bundles() if b.get("order_id") == order and b["outcome"] not in ("rejected", "expired")]
+
 
     with subtest("bad order signature: not executed, `rejected` evidence"):
         set_fault("tamper-order-signatures")
-        set_mode_order("advise", 60)
-        wait_for_bundle(lambda b: b["kind"] == "order" and b["outcome"] == "rejected", "rejecting the tampered order")
-        assert healing_mode() == "enforce"
-        # Let the order expire before the proxy passes it unaltered, so it can never run.
+        tampered = scan_order(60)
+        wait_for_bundle(lambda b: b["kind"] == "order" and b["outcome"] == "rejected"
+                        and (b.get("post_state") or {}).get("reason") == "bad_signature", "rejecting the tampered order")
+        # Let the order expire before the proxy passes traffic unaltered, so it can never run.
         time.sleep(70)
         set_fault("pass")
+        time.sleep(30)
+        assert executed(tampered) == [], executed(tampered)
 
     with subtest("expired order: not executed, `expired` evidence"):
-        set_fault("down")
-        order = set_mode_order("observe", 60)
-        time.sleep(75)
-        set_fault("pass")
+        # The relay never sends an expired order: the proxy keeps it until it has expired, then delivers it.
+        set_fault("hold-orders")
+        order = scan_order(60)
+        relay.wait_until_succeeds(f"journalctl -u fault-proxy.service --no-pager | grep -q 'held order {order}'", timeout=120)
+        time.sleep(65)
+        set_fault("release-orders")
         wait_for_bundle(lambda b: b["kind"] == "order" and b.get("order_id") == order and b["outcome"] == "expired",
                         f"expiring order {order}")
-        assert healing_mode() == "enforce"
+        set_fault("pass")
+        assert executed(order) == [], executed(order)
 
     with subtest("relay down: evidence queues, then is flushed and acknowledged"):
         relay.succeed("systemctl stop osiris-relay.service")
-        appliance.wait_until_succeeds(
-            f"runuser -u osiris -- osiris appliance status --config {APPLIANCE_CONFIG} --json | jq -e '.outbox_pending > 0'",
-            timeout=180)
+        wait_until(lambda: outbox_pending() > 0, "queuing evidence in the outbox")
         queued_seq = max(b["seq"] for b in appliance_bundles())
         relay.succeed("systemctl start osiris-relay.service")
         relay.wait_for_unit("osiris-relay.service")
-        appliance.wait_until_succeeds(
-            f"runuser -u osiris -- osiris appliance status --config {APPLIANCE_CONFIG} --json"
-            f" | jq -e '.outbox_pending == 0 and .last_ack_seq >= {queued_seq}'",
-            timeout=180)
-        at_relay = bundles(relay, "osiris-relay", RELAY_CONFIG, f"--site {site}")
-        assert max(b["seq"] for b in at_relay if b["appliance_id"] == app) >= queued_seq
+        wait_until(lambda: outbox_pending() == 0 and last_ack_seq() >= queued_seq,
+                   f"flushing the outbox and acknowledging seq {queued_seq}")
+        # The kit holds each chain up to its last relay-countersigned checkpoint, which may trail by a sync.
+        wait_until(lambda: max([b["seq"] for b in relay_bundles(site) if b["appliance_id"] == app] or [0]) >= queued_seq,
+                   f"the relay's verified kit reaching seq {queued_seq}", every=10)
 
     with subtest("failed rebuild: switched back, `reverted` evidence"):
         before = appliance.succeed("readlink -f /run/current-system").strip()
         broken = appliance.succeed("readlink -f /run/current-system/specialisation/broken").strip()
-        relay_json(f"appliance pin-system --appliance {app} --system {broken}")
-        params = json.dumps({"runbook": "appliance.nixos_switch_pinned", "host_id": app, "ignore_window": True,
-                             "runbook_params": {"health_timeout_s": 60}})
-        order = relay_json(f"order issue --appliance {app} --type run_runbook --params '{params}'")["order_id"]
+        relay_admin(f"appliance-config --appliance {app} --pinned-system {broken} --key-file {RELAY_KEY}")
+        params = {"runbook": "appliance.nixos_switch_pinned", "host_id": APPLIANCE_TARGET, "ignore_window": True,
+                  "runbook_params": {"health_timeout_s": 60}}
+        order = issue_order(app, "run_runbook", params)
         wait_for_bundle(lambda b: b["kind"] == "remediation" and b.get("order_id") == order and b["outcome"] == "reverted",
                         f"reverting the switch of order {order}", timeout=900)
         assert appliance.succeed("readlink -f /run/current-system").strip() == before
@@ -117,8 +121,6 @@ in
         assert appliance.succeed("nft list set inet osiris egress_v4") == egress_before
         appliance.succeed("nft list chain inet osiris output | grep -q 'policy drop'")
         relay.succeed("systemctl start dnsmasq.service")
-        appliance.wait_until_succeeds(
-            f"runuser -u osiris -- osiris appliance status --config {APPLIANCE_CONFIG} --json | jq -e '.outbox_pending == 0'",
-            timeout=180)
+        wait_until(lambda: outbox_pending() == 0, "flushing the outbox after DNS came back")
   '';
 }

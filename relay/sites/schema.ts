@@ -12,8 +12,10 @@
  *   result of that day (ties: the worse status, then the smaller appliance id, exactly the order of
  *   scores/score.ts). `check_id = ''` marks "host unreachable". Feeding these rows to `scoreSite` gives the
  *   same score as feeding every bundle (see digest.ts for why), at a cost bounded by days × checks × hosts.
- * - `site_incidents` / `site_attempts`: the appliance's incident records and healing attempts (tier, outcome)
- *   for the incident timeline, latest state per incident.
+ * - `site_incidents`: the appliance's incident records for the incident timeline, latest state per incident.
+ * - `site_attempts`: healing attempts (tier, outcome) for that timeline. Created as a table here; since
+ *   migration 11 (HEALING_ATTEMPTS_OWNER_MIGRATION, relay/learning/schema.ts) it is a view over
+ *   `healing_attempts`, the one owner of pushed attempts.
  * - `site_hosts`: the latest inventory entry per host (names for the device list).
  * - `site_summaries`: per-site cache of score and 30-day trend, valid for one digest version and one hour.
  * - `site_digest_versions`: bumped whenever a site's digest rows change (cache key).
