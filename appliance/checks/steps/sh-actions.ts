@@ -4,7 +4,10 @@
  * against the action's schema before anything is sent), and `OSIRIS_ROOT` prefixes the files it writes (empty
  * in production; a scratch directory in tests). Each script prints one line saying what it did, or why it
  * failed, and exits 0 only when the action completed. Privileged commands run directly as root, through
- * `sudo -n` otherwise, and fail cleanly when neither is possible.
+ * `sudo -n` otherwise, and fail cleanly when neither is possible. The appliance's own daemon is neither
+ * (NoNewPrivileges, no capabilities): its steps run with `OSIRIS_PRIVILEGE=polkit`, and what they may do is
+ * what the polkit rule of nixos/module.nix grants — start the helper units (osiris-helper@ACTION, which do
+ * the root work from the verified signed config) and restart the managed units.
  */
 
 /** Shared start of every action script. */
@@ -14,6 +17,7 @@ export PATH
 umask 022
 R=$OSIRIS_ROOT
 if [ "$(id -u)" = 0 ]; then S=
+elif [ "$OSIRIS_PRIVILEGE" = polkit ]; then S=
 elif command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then S="sudo -n --"
 else echo "needs root or passwordless sudo on this host"; exit 3; fi
 die() { echo "$*"; exit 1; }

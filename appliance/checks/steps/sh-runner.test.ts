@@ -168,4 +168,25 @@ test("the appliance's firewall restore refuses an unverified baseline and passes
   assert.ok(existsSync(root));
 });
 
+test("the appliance's unprivileged daemon runs its steps through polkit; a Linux host without root or sudo is refused up front", () => {
+  if (process.getuid?.() !== 0) throw new Error("this test drops to an unprivileged user with setpriv: run it as root (CI does)");
+  /** Runs a step's exact command as `nobody` (no sudo rights), as the hardened daemon runs. */
+  const asNobody = (platform: "appliance" | "linux") => {
+    const cmd = shStepCommand(platform, { action: "systemd.restart", params: { unit: "osiris-no-such-unit.service" } });
+    if (typeof cmd === "string") throw new Error(cmd);
+    try {
+      return { code: 0, out: execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", cmd.program, ...cmd.args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }) };
+    } catch (e) {
+      const err = e as { status: number; stdout: string };
+      return { code: err.status, out: err.stdout };
+    }
+  };
+  const appliance = asNobody("appliance");
+  assert.is(appliance.code, 1, appliance.out);
+  assert.match(appliance.out, /systemctl restart osiris-no-such-unit\.service failed/, "the step went on to systemctl (polkit decides), and says what failed");
+  const linux = asNobody("linux");
+  assert.is(linux.code, 3);
+  assert.match(linux.out, /needs root or passwordless sudo on this host/);
+});
+
 test.run();

@@ -8,6 +8,7 @@
  * Success here means the action completed (exit 0). Whether the check is fixed is decided by the healing
  * engine's re-check, never by this exit code.
  */
+import { MAX_BASELINE_BYTES, NIX_STORE_PATH } from "../../../protocol/appliance-config.ts";
 import { stepParamsSchema } from "../../../protocol/catalogue/actions.ts";
 import { validateParams } from "../../../protocol/catalogue/params.ts";
 import type { Json } from "../../../protocol/catalogue/schema.ts";
@@ -20,9 +21,6 @@ import { APPLIANCE_ACTIONS, LINUX_ACTIONS, MACOS_ACTIONS, STEP_PRELUDE } from ".
 export const STEP_MAX_OUTPUT_BYTES = 64 * 1024;
 /** Longest detail kept (it goes into evidence). */
 export const MAX_STEP_DETAIL = 200;
-/** Largest signed firewall baseline passed to nft (a clinic appliance's ruleset is a few KiB). */
-export const MAX_BASELINE_BYTES = 64 * 1024;
-const NIX_STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+._?=-]{1,200}$/;
 
 const ACTIONS: Readonly<Record<"linux" | "appliance" | "macos", Readonly<Record<string, string>>>> = { linux: LINUX_ACTIONS, appliance: APPLIANCE_ACTIONS, macos: MACOS_ACTIONS };
 
@@ -68,7 +66,7 @@ export function shStepCommand(platform: TargetRef["platform"], step: Pick<StepRe
   if (platform === "appliance") {
     const extra = applianceEnv(step.action, o.appliance ?? {});
     if (typeof extra === "string") return extra;
-    env.push(...extra);
+    env.push("OSIRIS_PRIVILEGE=polkit", ...extra);
   }
   return { program: "env", args: [...env, "sh", "-c", `${STEP_PRELUDE}${script}\n`, "osiris-step"] };
 }
