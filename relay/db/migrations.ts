@@ -18,7 +18,7 @@ import { AUTH_MIGRATION } from "../auth/schema.ts";
 import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
 import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
 import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
-import { HEALING_ATTEMPTS_OWNER_MIGRATION, LEARNING_MIGRATION } from "../learning/schema.ts";
+import { HEALING_ATTEMPTS_OWNER_MIGRATION, LEARNING_MIGRATION, SITE_SCOPED_RULES_MIGRATION } from "../learning/schema.ts";
 import { REPORT_MIGRATION } from "../report/schema.ts";
 import { SITES_MIGRATION } from "../sites/schema.ts";
 
@@ -298,6 +298,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, ...SITES_MIGRATION },
   { version: 10, ...APPLIANCE_CONFIG_MIGRATION },
   { version: 11, ...HEALING_ATTEMPTS_OWNER_MIGRATION },
+  { version: 12, ...SITE_SCOPED_RULES_MIGRATION },
 ];
 
 /** The schema version this code writes. */

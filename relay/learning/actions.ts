@@ -9,7 +9,7 @@ import type { Clock, RelayKey } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal } from "../http/types.ts";
 import { getCandidate, listCandidates } from "./candidates.ts";
-import { syncMspRuleset, type SyncResult } from "./distribute.ts";
+import { carrierOf, syncMspRuleset, type SyncResult } from "./distribute.ts";
 import { promotedRule } from "./rules.ts";
 import { LIVE_STATES, transition, type Actor, type CandidateState } from "./transitions.ts";
 
@@ -20,18 +20,20 @@ export interface ActionDeps {
 
 /**
  * Moves every approved candidate of the MSP to active, proven by the signed rule set version that now
- * carries its rule (published here when the live rules changed). Returns the ids activated and the set.
+ * carries its rule (the MSP's set, or its site's for a site-scoped rule; published here when the live rules
+ * changed). Returns the ids activated and the sets.
  */
 export async function activateApproved(tx: Tx, deps: ActionDeps, mspId: string): Promise<{ activated: string[]; sync: SyncResult }> {
   const approved = await listCandidates(tx, mspId, ["approved"]);
   const sync = await syncMspRuleset(tx, deps, mspId, approved.map((c) => c.id));
   for (const c of approved) {
+    const set = carrierOf(sync, c.scope_site_id);
     await transition(tx, deps.clock, {
       candidate_id: c.id,
       to: "active",
       actor: { kind: "system", name: "distribution" },
-      reason: `rule is in signed rule set version ${sync.current?.version}`,
-      proof: { ruleset_version: sync.current?.version ?? null, ruleset_hash: sync.current?.ruleset_hash ?? null, rule: promotedRule(c) },
+      reason: `rule is in signed rule set version ${set?.version}${c.scope_site_id === null ? "" : ` for site ${c.scope_site_id}`}`,
+      proof: { ruleset_version: set?.version ?? null, ruleset_hash: set?.ruleset_hash ?? null, scope_site_id: c.scope_site_id, rule: promotedRule(c) },
     });
   }
   return { activated: approved.map((c) => c.id), sync };
@@ -58,10 +60,11 @@ export async function approveCandidate(tx: Tx, deps: ActionDeps, id: string, act
   if (blocked) throw new RelayError("transition_refused", `Cannot approve candidate ${id}: ${blocked}`, { candidate_id: id, from: c.state, to: "approved", replay: c.replay });
   await transition(tx, deps.clock, { candidate_id: id, to: "approved", actor, reason, proof: { stats: c.stats, replay: c.replay } });
   const { sync } = await activateApproved(tx, deps, c.msp_id);
+  const version = carrierOf(sync, c.scope_site_id)?.version ?? null;
   if (actor.kind === "user") {
-    await audit(tx, deps.clock, actor.principal, { action: "learning.candidate.approve", target: id, details: { check: c.check_id, platform: c.platform, runbook: c.runbook, ruleset_version: sync.current?.version ?? null } });
+    await audit(tx, deps.clock, actor.principal, { action: "learning.candidate.approve", target: id, details: { check: c.check_id, platform: c.platform, runbook: c.runbook, scope_site_id: c.scope_site_id, ruleset_version: version } });
   }
-  return { candidate_id: id, state: "active", ruleset_version: sync.current?.version ?? null, published: sync.published };
+  return { candidate_id: id, state: "active", ruleset_version: version, published: sync.published };
 }
 
 /** A person turns a candidate down before it was approved: proposed | shadow → retired. */
@@ -81,6 +84,7 @@ export async function retireCandidate(tx: Tx, deps: ActionDeps, id: string, prin
   await transition(tx, deps.clock, { candidate_id: id, to: "retired", actor: { kind: "user", principal }, reason, proof: { from: c.state, stats: c.stats } });
   const wasLive = (LIVE_STATES as readonly string[]).includes(c.state);
   const sync = wasLive ? await syncMspRuleset(tx, deps, c.msp_id) : null;
-  await audit(tx, deps.clock, principal, { action: "learning.candidate.retire", target: id, details: { check: c.check_id, platform: c.platform, runbook: c.runbook, from: c.state, ruleset_version: sync?.current?.version ?? null } });
-  return { candidate_id: id, state: "retired", ruleset_version: sync?.current?.version ?? null, published: sync?.published ?? false };
+  const version = sync ? (carrierOf(sync, c.scope_site_id)?.version ?? null) : null;
+  await audit(tx, deps.clock, principal, { action: "learning.candidate.retire", target: id, details: { check: c.check_id, platform: c.platform, runbook: c.runbook, from: c.state, ruleset_version: version } });
+  return { candidate_id: id, state: "retired", ruleset_version: version, published: sync?.published ?? false };
 }

@@ -3,7 +3,9 @@
  *
  * `runLearningCycle`: import newly pushed attempts, then for each MSP, in one transaction:
  *   1. mine: groups that meet the thresholds and are not candidates yet are proposed (skipped, with the
- *      reason logged, when their rule would be refused by appliances, e.g. an encryption check);
+ *      reason logged, when their rule would be refused by appliances, e.g. an encryption check): fleet-wide
+ *      when proven at enough sites, else scoped to the one site whose own runs prove it, unless the fix
+ *      already has a fleet-wide candidate (mining.ts `mineScopedGroups`);
  *   2. shadow: proposed and shadow candidates are replayed against past incidents; the result is stored and
  *      a proposed candidate moves to shadow with it as proof;
  *   3. policy: with auto-promotion on, a shadow candidate whose replay passed and whose current numbers still
@@ -23,9 +25,9 @@ import type { Clock, Random, RelayKey } from "../deps.ts";
 import type { RelayLog } from "../log.ts";
 import { activateApproved, approveCandidate } from "./actions.ts";
 import { activeMsps, importPushedAttempts, loadMinedAttempts } from "./attempts.ts";
-import { activatedAt, listCandidates } from "./candidates.ts";
-import { promotedRules } from "./distribute.ts";
-import { candidateId, canonicalParams, mineGroups, unmetThresholds } from "./mining.ts";
+import { activatedAt, candidateExists, listCandidates } from "./candidates.ts";
+import { promotedRules, rulesFor } from "./distribute.ts";
+import { candidateId, canonicalParams, mineScopedGroups } from "./mining.ts";
 import { judgeRule, ruleRuns } from "./monitor.ts";
 import { loadReplayCases, replayRule } from "./replay.ts";
 import { builtinRules, promotedRule, ruleProblems } from "./rules.ts";
@@ -49,7 +51,10 @@ export interface MspReport {
   graduated: string[];
   /** Groups that met the thresholds but whose rule appliances would refuse. */
   skipped: { group_key: string; check: string; runbook: string; problems: string[] }[];
+  /** The MSP's newest rule set version (fleet-wide rules). */
   ruleset_version: number | null;
+  /** The newest set version of each site with site-scoped rules (or a set of its own). */
+  site_ruleset_versions: Record<string, number | null>;
   published: boolean;
 }
 
@@ -64,32 +69,34 @@ export async function learnForMsp(deps: LearningDeps, mspId: string): Promise<Ms
     const now = deps.clock.now();
     const policy = await learningPolicy(tx, mspId);
     const t = policy.thresholds;
-    const report: MspReport = { msp_id: mspId, proposed: [], shadowed: [], approved: [], activated: [], disabled: [], graduated: [], skipped: [], ruleset_version: null, published: false };
+    const report: MspReport = { msp_id: mspId, proposed: [], shadowed: [], approved: [], activated: [], disabled: [], graduated: [], skipped: [], ruleset_version: null, site_ruleset_versions: {}, published: false };
 
     // 1. mine
-    const groups = mineGroups(await loadMinedAttempts(tx, mspId, isoTime(now - t.window_days * DAY_MS)), t, now);
-    const byKey = new Map(groups.map((g) => [g.group_key, g]));
+    const groups = mineScopedGroups(await loadMinedAttempts(tx, mspId, isoTime(now - t.window_days * DAY_MS)), t, now);
+    const byKey = new Map(groups.map((g) => [g.key, g]));
     for (const g of groups) {
-      if (g.unmet.length) continue;
-      const id = candidateId(mspId, g.group_key);
+      if (!g.proposable) continue;
+      const id = candidateId(mspId, g.key);
+      if (g.scope_site_id !== null && (await candidateExists(tx, candidateId(mspId, g.group_key)))) continue;
       const problems = ruleProblems([promotedRule({ id, check_id: g.check, platform: g.platform, runbook: g.runbook, params: g.params })]);
       if (problems.length) {
         report.skipped.push({ group_key: g.group_key, check: g.check, runbook: g.runbook, problems });
         continue;
       }
-      const { unmet: _unmet, ...stats } = g;
-      const reason = `${g.occurrences} runs, ${g.l2_resolutions} L2 resolutions, ${g.success_pct} % success at ${g.sites.length} sites in ${t.window_days} days`;
-      if (await proposeCandidate(tx, deps.clock, { id, msp_id: mspId, group_key: g.group_key, check_id: g.check, platform: g.platform, runbook: g.runbook, params: canonicalParams(g.params), stats: { ...stats, thresholds: t } }, reason)) {
+      const { unmet: _unmet, key: _key, proposable: _p, scope_site_id: scope, ...stats } = g;
+      const where = scope === null ? `at ${g.sites.length} sites` : `at site ${scope} alone (a rule for that site only)`;
+      const reason = `${g.occurrences} runs, ${g.l2_resolutions} L2 resolutions, ${g.success_pct} % success ${where} in ${t.window_days} days`;
+      const candidate = { id, msp_id: mspId, group_key: g.key, scope_site_id: scope, check_id: g.check, platform: g.platform, runbook: g.runbook, params: canonicalParams(g.params), stats: { ...stats, scope_site_id: scope, thresholds: t } };
+      if (await proposeCandidate(tx, deps.clock, candidate, reason)) {
         report.proposed.push(id);
       }
     }
 
     // 2. shadow replay
     const live = await promotedRules(tx, mspId);
-    const others = [...builtinRules(), ...live];
     for (const c of await listCandidates(tx, mspId, ["proposed", "shadow"])) {
-      const { cases, from, to } = await loadReplayCases(tx, mspId, c.check_id, c.platform, t, now);
-      const result = replayRule(promotedRule(c), others, cases, t, { from, to });
+      const { cases, from, to } = await loadReplayCases(tx, mspId, c.check_id, c.platform, t, now, c.scope_site_id);
+      const result = replayRule(promotedRule(c), [...builtinRules(), ...rulesFor(live, c.scope_site_id)], cases, t, { from, to });
       const { from: _f, to: _t, ...comparable } = result;
       const prev = c.replay ? (({ from: _pf, to: _pt, ...rest }) => rest)(c.replay) : null;
       if (prev === null || canonicalize(prev) !== canonicalize(comparable)) {
@@ -107,7 +114,7 @@ export async function learnForMsp(deps: LearningDeps, mspId: string): Promise<Ms
       }
       // 3. policy
       const g = byKey.get(c.group_key);
-      if (policy.auto_promote && result.pass && g && unmetThresholds(g, t).length === 0) {
+      if (policy.auto_promote && result.pass && g && g.unmet.length === 0) {
         // Approval by policy activates at once (a new signed rule set), like a person's.
         const done = await approveCandidate(tx, deps, c.id, { kind: "policy", name: "auto_promote" }, `auto-promotion: replay agreed ${result.agreement_pct} % and the thresholds are met`);
         report.approved.push(c.id);
@@ -131,6 +138,7 @@ export async function learnForMsp(deps: LearningDeps, mspId: string): Promise<Ms
     const { activated, sync } = await activateApproved(tx, deps, mspId);
     report.activated.push(...activated);
     report.ruleset_version = sync.current?.version ?? null;
+    report.site_ruleset_versions = Object.fromEntries(Object.entries(sync.sites).map(([site, set]) => [site, set?.version ?? null]));
     report.published ||= sync.published;
     return report;
   });

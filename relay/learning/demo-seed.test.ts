@@ -29,12 +29,20 @@ test("seedSimulatedHistory() writes a labelled simulated history at two sites fr
   }
 });
 
-test("seedSimulatedHistory() with one site proposes nothing (fleet-wide rules need two sites) and refuses unknown sites", async () => {
+test("seedSimulatedHistory() with one site: 3 runs per fix propose nothing, 6 propose rules for that site only; unknown sites are refused", async () => {
   const relay = await testRelay();
   try {
-    await seedSimulatedHistory(relay.db, { sites: [relay.siteId], now: relay.clock.now(), perSite: 6 });
-    await runLearningCycle({ db: relay.db, clock: relay.clock, relayKey: relay.relayKey, log: relay.log });
-    assert.is(await count(relay.db, "learning_candidates"), 0);
+    const learn = () => runLearningCycle({ db: relay.db, clock: relay.clock, relayKey: relay.relayKey, log: relay.log });
+    await seedSimulatedHistory(relay.db, { sites: [relay.siteId], now: relay.clock.now() });
+    await learn();
+    assert.is(await count(relay.db, "learning_candidates"), 0, "3 runs per fix at one site: under 5, and one site is not fleet-wide");
+    await seedSimulatedHistory(relay.db, { sites: [relay.siteId], now: relay.clock.now() + 60_000, perSite: 6 });
+    await learn();
+    const candidates = await listCandidates(relay.db, relay.mspId);
+    assert.equal(candidates.map((c) => [c.check_id, c.scope_site_id, c.state, c.replay?.pass]).sort(), [
+      ["windows.defender_realtime", relay.siteId, "shadow", true],
+      ["windows.update_service", relay.siteId, "shadow", true],
+    ]);
     try {
       await seedSimulatedHistory(relay.db, { sites: ["site_doesnotexist1"], now: relay.clock.now() });
       assert.unreachable("unknown site");

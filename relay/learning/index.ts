@@ -1,7 +1,8 @@
 /**
  * The learning loop (ARCHITECTURE §3.3, §7): healing attempts pushed by appliances → candidates grouped by
- * (check, platform, runbook, canonical params) per MSP → shadow replay → approval (person or policy) → a rule
- * in the MSP's next signed rule set → executions counted back → canary / drift monitoring, with a ledger of
+ * (check, platform, runbook, canonical params) per MSP, fleet-wide or scoped to the one site that proved it →
+ * shadow replay → approval (person or policy) → a rule in the MSP's (or that site's) next signed rule set →
+ * executions counted back → canary / drift monitoring, with a ledger of
  * every state change. This is the folder's public surface.
  */
 export { recordHealingAttempts, importPushedAttempts } from "./attempts.ts";

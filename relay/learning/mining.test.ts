@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { canonicalize } from "../../protocol/canonical.ts";
 import { isoTime, ID_PATTERN } from "../../protocol/ids.ts";
 import { RULE_ID_PATTERN } from "../../protocol/ruleset.ts";
-import { candidateId, groupKey, mineGroups, unmetThresholds, type MinedAttempt } from "./mining.ts";
+import { candidateId, candidateKey, groupKey, mineGroups, mineScopedGroups, unmetThresholds, type MinedAttempt } from "./mining.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -73,6 +73,25 @@ test("thresholds are read from the argument: a 1-site policy makes the single-si
   const C = mineGroups(fixture(), { ...t, min_sites: 1 }, NOW).find((g) => g.runbook === "windows.restart_windows_update")!;
   assert.equal(C.unmet, []);
   assert.equal(unmetThresholds({ occurrences: 0, successes: 0, l2_resolutions: 0, sites: [] }, t), ["0 occurrences, needs 5", "0 L2 resolutions, needs 3", "success rate 0 %, needs 90 %", "0 site(s), needs 2"]);
+});
+
+test("mineScopedGroups(): fleet-wide groups as before; a fix proven by one site's own runs becomes a group for that site only", () => {
+  const scoped = mineScopedGroups(fixture(), t, NOW);
+  const proposable = scoped.filter((g) => g.proposable).map((g) => [g.runbook, g.params, g.scope_site_id, g.occurrences, g.l2_resolutions]);
+  // A (fleet: 5 runs, 2 sites) and D (fleet: 10 runs, 90 %) as before; C: 6 L2 successes at site_s1 alone.
+  assert.equal(proposable.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)), [
+    ["windows.enable_defender_realtime", {}, null, 5, 3],
+    ["windows.restart_windows_update", {}, "site_s1", 6, 6],
+    ["windows.set_screen_lock", { timeout_s: 600 }, null, 10, 3],
+  ]);
+  const C = scoped.find((g) => g.runbook === "windows.restart_windows_update" && g.scope_site_id === "site_s1")!;
+  assert.is(C.key, candidateKey(groupKey("windows.update_service", "windows", "windows.restart_windows_update", {}), "site_s1"));
+  assert.is.not(C.key, C.group_key, "a site-scoped candidate never shares its fix's fleet-wide key");
+  // E at site_s2 alone: 4 L2 successes and 1 failure → 5 runs, 80 %: the same thresholds apply to one site.
+  const E2 = scoped.find((g) => g.params["timeout_s"] === 900 && g.scope_site_id === "site_s2")!;
+  assert.equal([E2.occurrences, E2.success_pct, E2.unmet, E2.proposable], [5, 80, ["success rate 80 %, needs 90 %"], false]);
+  // A's fix is proven fleet-wide, so none of its per-site groups is proposable.
+  assert.ok(scoped.filter((g) => g.runbook === "windows.enable_defender_realtime" && g.scope_site_id !== null).every((g) => !g.proposable));
 });
 
 test("groupKey() ignores parameter member order; candidateId() is a stable id and a valid rule id, different per MSP", () => {

@@ -12,12 +12,18 @@
  * The group key is the SHA-256 of the canonical JSON (RFC 8785) of {check, platform, runbook, params}, so
  * parameter member order never splits a group, and the candidate id is derived from (MSP, key), so two relay
  * processes mining the same data propose the same candidate once.
+ *
+ * Scope (`mineScopedGroups`): a group that meets every threshold across the MSP's sites (at least `min_sites`
+ * of them) may become a fleet-wide candidate, keyed by its group key. Otherwise each site's own runs of the fix
+ * are a group of their own, judged by the same thresholds over that site alone; one that meets them may become
+ * a candidate scoped to that site, keyed by `candidateKey(group key, site)`, so it never collides with the
+ * fix's fleet-wide candidate.
  */
 import { canonicalize } from "../../protocol/canonical.ts";
 import { sha256, sha256Hex } from "../../protocol/hash.ts";
 import { isoTime, toBase32Lower } from "../../protocol/ids.ts";
 import type { JsonObject } from "../../protocol/evidence.ts";
-import { DAY_MS, type LearningThresholds } from "./thresholds.ts";
+import { DAY_MS, siteScopedThresholds, type LearningThresholds } from "./thresholds.ts";
 
 /** Outcomes of an attempt that ran its runbook. */
 export const ACTED_OUTCOMES = ["success", "failed", "reverted"] as const;
@@ -40,6 +46,14 @@ export function groupKey(check: string, platform: string, runbook: string, param
 /** The candidate id (and promoted rule id) of a group for an MSP: `lrn_` + 26 base32 characters. */
 export function candidateId(mspId: string, key: string): string {
   return `lrn_${toBase32Lower(sha256(`${mspId}:${key}`).slice(0, 16))}`;
+}
+
+/**
+ * The key of a candidate: the fix's group key when it is fleet-wide; for one scoped to a site, SHA-256 hex of
+ * canonical {group_key, site_id}.
+ */
+export function candidateKey(fixKey: string, scopeSiteId: string | null): string {
+  return scopeSiteId === null ? fixKey : sha256Hex(canonicalize({ group_key: fixKey, site_id: scopeSiteId }));
 }
 
 /** One attempt as mining reads it. */
@@ -125,4 +139,34 @@ export function mineGroups(attempts: readonly MinedAttempt[], t: LearningThresho
       return { ...stats, unmet: unmetThresholds(stats, t) };
     })
     .sort((a, b) => (a.group_key < b.group_key ? -1 : a.group_key > b.group_key ? 1 : 0));
+}
+
+/** A group with the scope it would have as a candidate. */
+export interface ScopedGroup extends MinedGroup {
+  /** The candidate key: `candidateKey(group_key, scope_site_id)`. */
+  key: string;
+  /** null: the MSP's runs at all its sites; else the runs at this one site only. */
+  scope_site_id: string | null;
+  /** Whether it may be proposed: it meets its thresholds, and a site group only when its fix is not proven fleet-wide. */
+  proposable: boolean;
+}
+
+/** Fleet-wide groups and per-site groups of the attempts (see the module comment), sorted by candidate key. */
+export function mineScopedGroups(attempts: readonly MinedAttempt[], t: LearningThresholds, now: number): ScopedGroup[] {
+  const fleet = mineGroups(attempts, t, now);
+  const fleetProven = new Set(fleet.filter((g) => g.unmet.length === 0).map((g) => g.group_key));
+  const bySite = new Map<string, MinedAttempt[]>();
+  for (const a of attempts) {
+    const list = bySite.get(a.site_id);
+    if (list) list.push(a);
+    else bySite.set(a.site_id, [a]);
+  }
+  const out: ScopedGroup[] = fleet.map((g) => ({ ...g, key: g.group_key, scope_site_id: null, proposable: g.unmet.length === 0 }));
+  const siteT = siteScopedThresholds(t);
+  for (const [siteId, list] of bySite) {
+    for (const g of mineGroups(list, siteT, now)) {
+      out.push({ ...g, key: candidateKey(g.group_key, siteId), scope_site_id: siteId, proposable: g.unmet.length === 0 && !fleetProven.has(g.group_key) });
+    }
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

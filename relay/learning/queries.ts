@@ -1,7 +1,7 @@
 /**
  * What the dashboard reads: an MSP's candidates with their current numbers (mined live over the window, from
- * the organisations the viewer may see), and one candidate in full (ledger, replay, rule, execution counters,
- * daily success series).
+ * the organisations the viewer may see; a site-scoped candidate's numbers are its site's alone) and scope, and
+ * one candidate in full (ledger, replay, rule, execution counters, daily success series).
  */
 import { isoTime } from "../../protocol/ids.ts";
 import type { Rule } from "../../protocol/ruleset.ts";
@@ -9,7 +9,7 @@ import { visibleOrgsWhere } from "../auth/scope.ts";
 import { num, str, type RelayDb } from "../db/index.ts";
 import type { Principal } from "../http/types.ts";
 import { getCandidate, listCandidates, type Candidate } from "./candidates.ts";
-import { mineGroups, pct, type MinedAttempt, type MinedGroup } from "./mining.ts";
+import { mineScopedGroups, pct, type MinedAttempt, type MinedGroup } from "./mining.ts";
 import { NO_RUNS, ruleCounters, type RuleCounters } from "./monitor.ts";
 import { promotedRule } from "./rules.ts";
 import { DAY_MS, learningPolicy, type LearningThresholds } from "./thresholds.ts";
@@ -26,6 +26,8 @@ export interface CandidateSummary {
   runbook: string;
   params: Candidate["params"];
   state: CandidateState;
+  /** Where its rule applies: null for every site of the MSP, else the one site it was proven at. */
+  scope_site: { id: string; name: string } | null;
   created_at: string;
   updated_at: string;
   /** Numbers over the current window (they move as attempts arrive). */
@@ -41,14 +43,16 @@ export interface CandidateSummary {
   executions: RuleCounters;
 }
 
-async function visibleAttempts(db: RelayDb, viewer: Principal, since: string, groupKey?: string): Promise<MinedAttempt[]> {
+/** The runs the viewer may see since `since` (of one candidate's fix, at its site when scoped, with `of`). */
+async function visibleAttempts(db: RelayDb, viewer: Principal, since: string, of?: Pick<Candidate, "fix_key" | "scope_site_id">): Promise<MinedAttempt[]> {
   const orgs = visibleOrgsWhere(viewer);
+  const only = of ? ` AND h.group_key = ?${of.scope_site_id === null ? "" : " AND h.site_id = ?"}` : "";
   const rs = await db.execute({
     sql: `SELECT h.site_id, h.check_id, h.platform, h.runbook, h.params, h.tier, h.outcome, h.finished_at
           FROM healing_attempts h JOIN sites s ON s.id = h.site_id JOIN organisations o ON o.id = s.org_id
-          WHERE ${orgs.sql} AND h.msp_id = ? AND h.finished_at >= ? AND h.runbook IS NOT NULL${groupKey ? " AND h.group_key = ?" : ""}
+          WHERE ${orgs.sql} AND h.msp_id = ? AND h.finished_at >= ? AND h.runbook IS NOT NULL${only}
           ORDER BY h.finished_at, h.appliance_id, h.attempt_id`,
-    args: [...orgs.args, viewer.msp_id, since, ...(groupKey ? [groupKey] : [])],
+    args: [...orgs.args, viewer.msp_id, since, ...(of ? [of.fix_key, ...(of.scope_site_id === null ? [] : [of.scope_site_id])] : [])],
   });
   return rs.rows.map((r) => ({ site_id: str(r, "site_id"), check: str(r, "check_id"), platform: str(r, "platform"), runbook: str(r, "runbook"), params: str(r, "params"), tier: str(r, "tier") as MinedAttempt["tier"], outcome: str(r, "outcome"), finished_at: str(r, "finished_at") }));
 }
@@ -74,6 +78,7 @@ function summarise(c: Candidate, g: MinedGroup | undefined, t: LearningThreshold
     runbook: c.runbook,
     params: c.params,
     state: c.state,
+    scope_site: c.scope_site_id === null ? null : { id: c.scope_site_id, name: names.get(c.scope_site_id) ?? c.scope_site_id },
     created_at: c.created_at,
     updated_at: c.updated_at,
     occurrences: stats.occurrences,
@@ -92,8 +97,8 @@ function summarise(c: Candidate, g: MinedGroup | undefined, t: LearningThreshold
 export async function candidateSummaries(db: RelayDb, viewer: Principal, now: number, state?: CandidateState): Promise<CandidateSummary[]> {
   const { thresholds: t } = await learningPolicy(db, viewer.msp_id);
   const candidates = await listCandidates(db, viewer.msp_id, state ? [state] : undefined);
-  const groups = new Map(mineGroups(await visibleAttempts(db, viewer, isoTime(now - t.window_days * DAY_MS)), t, now).map((g) => [g.group_key, g]));
-  const names = await siteNames(db, viewer, [...new Set([...groups.values()].flatMap((g) => g.sites))]);
+  const groups = new Map(mineScopedGroups(await visibleAttempts(db, viewer, isoTime(now - t.window_days * DAY_MS)), t, now).map((g) => [g.key, g]));
+  const names = await siteNames(db, viewer, [...new Set([...[...groups.values()].flatMap((g) => g.sites), ...candidates.flatMap((c) => c.scope_site_id ?? [])])]);
   const counters = await ruleCounters(db, viewer.msp_id, candidates.map((c) => c.id));
   return candidates
     .map((c) => summarise(c, groups.get(c.group_key), t, names, counters.get(c.id)))
@@ -122,17 +127,17 @@ export async function candidateDetail(db: RelayDb, viewer: Principal, id: string
   const c = await getCandidate(db, id);
   const { thresholds: t } = await learningPolicy(db, c.msp_id);
   const from = now - SERIES_DAYS * DAY_MS;
-  const attempts = await visibleAttempts(db, viewer, isoTime(Math.min(from, now - t.window_days * DAY_MS)), c.group_key);
-  const g = mineGroups(attempts, t, now).find((x) => x.group_key === c.group_key);
-  const names = await siteNames(db, viewer, g?.sites ?? []);
+  const attempts = await visibleAttempts(db, viewer, isoTime(Math.min(from, now - t.window_days * DAY_MS)), c);
+  const g = mineScopedGroups(attempts, t, now).find((x) => x.key === c.group_key);
+  const names = await siteNames(db, viewer, [...(g?.sites ?? []), ...(c.scope_site_id === null ? [] : [c.scope_site_id])]);
   const counters = (await ruleCounters(db, c.msp_id, [c.id])).get(c.id);
   const orgs = visibleOrgsWhere(viewer);
   const rs = await db.execute({
     sql: `SELECT substr(h.finished_at, 1, 10) AS day, COUNT(*) AS runs, SUM(h.outcome = 'success') AS successes, SUM(h.rule_id IS NOT NULL AND h.rule_id = ?) AS by_rule
           FROM healing_attempts h JOIN sites s ON s.id = h.site_id JOIN organisations o ON o.id = s.org_id
-          WHERE ${orgs.sql} AND h.msp_id = ? AND h.group_key = ? AND h.finished_at >= ? AND h.outcome IN ('success', 'failed', 'reverted')
+          WHERE ${orgs.sql} AND h.msp_id = ? AND h.group_key = ? AND h.finished_at >= ? AND h.outcome IN ('success', 'failed', 'reverted')${c.scope_site_id === null ? "" : " AND h.site_id = ?"}
           GROUP BY day`,
-    args: [c.id, ...orgs.args, c.msp_id, c.group_key, isoTime(from)],
+    args: [c.id, ...orgs.args, c.msp_id, c.fix_key, isoTime(from), ...(c.scope_site_id === null ? [] : [c.scope_site_id])],
   });
   const byDay = new Map(rs.rows.map((r) => [str(r, "day"), { runs: num(r, "runs"), successes: num(r, "successes"), by_rule: num(r, "by_rule") }]));
   const daily: DayPoint[] = [];

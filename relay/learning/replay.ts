@@ -1,7 +1,8 @@
 /**
  * Shadow replay: before a candidate can be approved, its rule is run (with the one matcher, protocol/rules.ts)
  * against the past attempts for its check and platform, next to the rules appliances already run (built-in
- * and this MSP's live promoted rules), using the facts each appliance saw before the attempt.
+ * and this MSP's live promoted rules), using the facts each appliance saw before the attempt. A site-scoped
+ * candidate is replayed against that site's attempts only.
  *
  * For each past attempt that ran a runbook, the question is: would this rule have chosen the runbook that
  * actually worked?
@@ -131,15 +132,18 @@ export function replayRule(rule: Rule, otherRules: readonly Rule[], cases: reado
   return r;
 }
 
-/** The MSP's past attempts at a check on a platform that ran a runbook, newest first, with their facts. */
-export async function loadReplayCases(db: RelayDb | Tx, mspId: string, check: string, platform: string, t: Pick<LearningThresholds, "replay_days">, now: number): Promise<{ cases: ReplayCase[]; from: string; to: string }> {
+/**
+ * The MSP's past attempts at a check on a platform that ran a runbook (only at `siteId` when given: a
+ * site-scoped rule is judged where it would run), newest first, with their facts.
+ */
+export async function loadReplayCases(db: RelayDb | Tx, mspId: string, check: string, platform: string, t: Pick<LearningThresholds, "replay_days">, now: number, siteId: string | null = null): Promise<{ cases: ReplayCase[]; from: string; to: string }> {
   const from = isoTime(now - t.replay_days * DAY_MS);
   const to = isoTime(now);
   const rs = await db.execute({
     sql: `SELECT appliance_id, attempt_id, site_id, runbook, params, outcome, finished_at, pre_state FROM healing_attempts
-          WHERE msp_id = ? AND check_id = ? AND platform = ? AND finished_at >= ? AND runbook IS NOT NULL AND outcome IN ('success', 'failed', 'reverted')
+          WHERE msp_id = ? AND check_id = ? AND platform = ? AND finished_at >= ? AND runbook IS NOT NULL AND outcome IN ('success', 'failed', 'reverted')${siteId === null ? "" : " AND site_id = ?"}
           ORDER BY finished_at DESC, appliance_id, attempt_id LIMIT ?`,
-    args: [mspId, check, platform, from, MAX_REPLAY_CASES],
+    args: [mspId, check, platform, from, ...(siteId === null ? [] : [siteId]), MAX_REPLAY_CASES],
   });
   const cases: ReplayCase[] = [];
   for (const row of rs.rows) {

@@ -40,6 +40,7 @@ const summary = z.object({
   runbook: z.string(),
   params: z.record(z.string(), z.unknown()),
   state: z.enum(CANDIDATE_STATES),
+  scope_site: z.strictObject({ id: z.string(), name: z.string() }).nullable(),
   created_at: isoTimeSchema,
   updated_at: isoTimeSchema,
   occurrences: z.number(),

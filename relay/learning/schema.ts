@@ -154,3 +154,27 @@ CREATE VIEW site_attempts AS
   FROM healing_attempts WHERE provenance = 'appliance';
 `,
 };
+
+/**
+ * Site-scoped rules. `learning_candidates.scope_site_id`: NULL for a fleet-wide candidate (a rule for every
+ * site of the MSP); else the one site whose own runs proved the fix, the only site that receives its rule (its
+ * `group_key` is then the candidate key, mining.ts `candidateKey`). `rulesets.site_id`: a set published for
+ * one site's appliances (the MSP's fleet-wide rules plus that site's), with the site's MSP in `msp_id`. The
+ * database refuses a scope or a set naming another MSP's site, and a scope that changes.
+ */
+export const SITE_SCOPED_RULES_MIGRATION: FeatureMigration = {
+  name: "learning_site_scoped_rules",
+  sql: `
+ALTER TABLE learning_candidates ADD COLUMN scope_site_id TEXT REFERENCES sites (id);
+CREATE TRIGGER learning_candidates_scope_fixed BEFORE UPDATE OF scope_site_id ON learning_candidates
+BEGIN SELECT RAISE(ABORT, 'learning_candidates.scope_site_id cannot change'); END;
+CREATE TRIGGER learning_candidates_scope_of_msp BEFORE INSERT ON learning_candidates
+WHEN NEW.scope_site_id IS NOT NULL AND NEW.msp_id IS NOT (SELECT o.msp_id FROM sites s JOIN organisations o ON o.id = s.org_id WHERE s.id = NEW.scope_site_id)
+BEGIN SELECT RAISE(ABORT, 'learning_candidates.scope_site_id must be a site of the candidate''s MSP'); END;
+ALTER TABLE rulesets ADD COLUMN site_id TEXT REFERENCES sites (id);
+CREATE INDEX rulesets_site ON rulesets (site_id, version);
+CREATE TRIGGER rulesets_site_of_msp BEFORE INSERT ON rulesets
+WHEN NEW.site_id IS NOT NULL AND NEW.msp_id IS NOT (SELECT o.msp_id FROM sites s JOIN organisations o ON o.id = s.org_id WHERE s.id = NEW.site_id)
+BEGIN SELECT RAISE(ABORT, 'rulesets.site_id must be a site of the set''s msp_id'); END;
+`,
+};

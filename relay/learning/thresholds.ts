@@ -23,7 +23,10 @@ export const DEFAULT_THRESHOLDS = Object.freeze({
   min_success_pct: 90,
   /** Only attempts finished within this many days count. */
   window_days: 7,
-  /** Distinct sites with a success: a fleet-wide rule needs proof from more than one clinic. */
+  /**
+   * Distinct sites with a success: a fleet-wide rule needs proof from more than one clinic. A fix whose proof
+   * comes from one site alone (that site's own runs meet every other threshold) becomes a rule for that site only.
+   */
   min_sites: 2,
   /** Shadow replay looks at this many days of past attempts for the check. */
   replay_days: 30,
@@ -86,7 +89,7 @@ export function describeThresholds(t: LearningThresholds): { name: ThresholdName
     min_l2_resolutions: `at least ${t.min_l2_resolutions} of them found and proven by the L2 planner`,
     min_success_pct: `with a success rate of at least ${t.min_success_pct} %`,
     window_days: `counting only the last ${t.window_days} days`,
-    min_sites: `seen succeed at ${t.min_sites} or more sites before it can become a fleet-wide rule.`,
+    min_sites: `seen succeed at ${t.min_sites} or more sites before it can become a fleet-wide rule; a fix proven by one site's own runs can become a rule for that site only.`,
     replay_days: `Before approval, the rule is replayed against the last ${t.replay_days} days of incidents for that check`,
     replay_min_agreement_pct: `and must have chosen the fix that actually worked at least ${t.replay_min_agreement_pct} % of the time.`,
     canary_hours: `After going live, a rule is watched for ${t.canary_hours} hours:`,
@@ -109,6 +112,14 @@ export interface LearningPolicy {
   overrides: ThresholdOverrides;
   /** Whether candidates whose replay passed are approved by policy, without a person. */
   auto_promote: boolean;
+}
+
+/**
+ * The thresholds a site-scoped candidate meets: the same ones, counted over that one site's runs, with the
+ * site itself as the only site needed.
+ */
+export function siteScopedThresholds(t: LearningThresholds): LearningThresholds {
+  return { ...t, min_sites: 1 };
 }
 
 /** Defaults merged with overrides, validated (ValidationError `schema` naming the threshold and value). */

@@ -130,7 +130,10 @@ export async function ledger(db: Pick<Tx, "execute">, candidateId: string): Prom
 export interface NewCandidate {
   id: string;
   msp_id: string;
+  /** The candidate key (mining.ts `candidateKey`). */
   group_key: string;
+  /** The one site a site-scoped candidate applies to; null or absent: fleet-wide. */
+  scope_site_id?: string | null;
   check_id: string;
   platform: string;
   runbook: string;
@@ -142,14 +145,14 @@ export interface NewCandidate {
 /**
  * Records a candidate's birth: the row in `proposed` and its first ledger entry (from nothing, by the loop,
  * with the mining stats as proof). Returns false when the candidate already exists (any state): a group is
- * proposed once per MSP.
+ * proposed once per MSP and scope.
  */
 export async function proposeCandidate(tx: Tx, clock: Clock, c: NewCandidate, reason: string): Promise<boolean> {
   const at = isoTime(clock.now());
   const ins = await tx.execute({
-    sql: `INSERT INTO learning_candidates (id, msp_id, group_key, check_id, platform, runbook, params, state, stats, replay, created_at, updated_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
-    args: [c.id, c.msp_id, c.group_key, c.check_id, c.platform, c.runbook, c.params, JSON.stringify(c.stats), at, at],
+    sql: `INSERT INTO learning_candidates (id, msp_id, group_key, scope_site_id, check_id, platform, runbook, params, state, stats, replay, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
+    args: [c.id, c.msp_id, c.group_key, c.scope_site_id ?? null, c.check_id, c.platform, c.runbook, c.params, JSON.stringify(c.stats), at, at],
   });
   if (ins.rowsAffected === 0) return false;
   await tx.execute({

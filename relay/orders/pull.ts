@@ -1,5 +1,7 @@
 /**
- * What an appliance pulls (`GET|POST /api/sync/pull`): the newest signed rule set when its version is older,
+ * What an appliance pulls (`GET|POST /api/sync/pull`): the newest signed rule set it may receive (one for
+ * every appliance, its MSP's, or its own site's with the rules scoped to that site: orders/rulesets.ts) when
+ * its version is older,
  * its unexpired pending orders (signed at issue time; they are handed out again until a result comes back or
  * they expire, and the appliance runs each nonce once), its site's configuration, the relay keys and the
  * relay's time, and its site's credentials sealed to its registered X25519 key (credentials/seal-for-appliance.ts:

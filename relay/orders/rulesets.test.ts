@@ -4,7 +4,7 @@ import { isoTime } from "../../protocol/ids.ts";
 import { RULESET_SCHEMA, type RulesetPayload } from "../../protocol/ruleset.ts";
 import { random, testRelay } from "../_testing.ts";
 import { createMsp, createOrganisation, createSite } from "../tenants/tenants.ts";
-import { latestRuleset, latestRulesetRow, publishRuleset, storedRulesetPayload } from "./rulesets.ts";
+import { insertRuleset, latestRuleset, latestRulesetRow, publishRuleset, storedRulesetPayload } from "./rulesets.ts";
 
 const payload = (version: number, at: number): RulesetPayload => ({ schema: RULESET_SCHEMA, version, issued_at: isoTime(at), rules: [] });
 
@@ -36,6 +36,20 @@ test("an MSP's rule set reaches only that MSP's sites; a set for every appliance
     }
     const stored = await latestRulesetRow(relay.db);
     assert.equal(storedRulesetPayload(stored!.envelope), payload(3, now));
+
+    // A set for one site reaches only that site; one naming another MSP's site is refused and nothing is stored.
+    const org2 = await createOrganisation(relay.db, { msp_id: relay.mspId, name: "Lakeside Pediatrics" }, env);
+    const lakeside = await createSite(relay.db, { org_id: org2.id, name: "Lakeside main" }, env);
+    await relay.db.transaction((tx) => insertRuleset(tx, payload(4, now), relay.relayKey, relay.mspId, lakeside.id));
+    assert.equal([await versionFor(relay.siteId), await versionFor(lakeside.id), await versionFor(otherSite.id)], [3, 4, 3]);
+    assert.is((await latestRulesetRow(relay.db, { msp_id: relay.mspId }))?.version, 3, "the MSP-wide look-up ignores site sets");
+    try {
+      await relay.db.transaction((tx) => insertRuleset(tx, payload(5, now), relay.relayKey, relay.mspId, otherSite.id));
+      assert.unreachable("another MSP's site");
+    } catch (e) {
+      assert.match((e as Error).message, "rulesets.site_id must be a site of the set's msp_id");
+    }
+    assert.is((await latestRuleset(relay.db))?.version, 4);
   } finally {
     await relay.close();
   }

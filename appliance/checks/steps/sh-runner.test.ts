@@ -173,7 +173,7 @@ test("the appliance's unprivileged daemon runs its steps through polkit; a Linux
   /** Runs a step's exact command as `nobody` (no sudo rights), as the hardened daemon runs. */
   const asNobody = (platform: "appliance" | "linux") => {
     const cmd = shStepCommand(platform, { action: "systemd.restart", params: { unit: "osiris-no-such-unit.service" } });
-    if (typeof cmd === "string") throw new Error(cmd);
+    if (typeof cmd === "string" || !("program" in cmd)) throw new Error(`not an argument vector: ${JSON.stringify(cmd)}`);
     try {
       return { code: 0, out: execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", cmd.program, ...cmd.args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }) };
     } catch (e) {

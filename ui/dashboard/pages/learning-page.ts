@@ -1,7 +1,8 @@
 /**
  * `<osiris-learning-page>`: the learning loop, for MSP staff. Shows the thresholds in force (from the relay,
- * the one place they are set), the candidates waiting for a decision with their evidence held against those
- * thresholds (runs, L2 resolutions, success rate, sites, last seen, shadow replay) and approve / reject, the
+ * the one place they are set), the candidates waiting for a decision with their scope (all sites, or the one
+ * site whose own runs proved a fix) and their evidence held against those thresholds (runs, L2 resolutions,
+ * success rate, sites, last seen, shadow replay) and approve / reject, the
  * promoted rules with their state history (who, when, why) and daily success chart, and the rules switched
  * off or retired. Approving answers with the signed rule set version that now carries the rule.
  */
@@ -28,6 +29,15 @@ const GROUPS: { title: string; names: string[] }[] = [
   { title: "Drift, later on", names: ["drift_recent_hours", "drift_min_runs", "drift_baseline_days", "drift_drop_points"] },
   { title: "Graduation", names: ["graduate_min_runs", "graduate_after_days"] },
 ];
+
+/** Where a candidate's rule applies: "all sites", or "site: <name>" for a fix proven at one site alone. */
+export function scopeText(c: Pick<LearningCandidate, "scope_site">): string {
+  return c.scope_site ? `site: ${c.scope_site.name}` : "all sites";
+}
+
+function scopeBadge(c: LearningCandidate): TemplateResult {
+  return html`<span class="badge ${c.scope_site ? "warn" : "info"}" title=${c.scope_site ? "Proven at this site only: its rule applies to this site's appliances" : "Proven at enough sites: its rule applies to every site"}>${scopeText(c)}</span>`;
+}
 
 interface Evidence {
   what: string;
@@ -123,8 +133,8 @@ export class OsirisLearningPage extends Page {
       {
         what: "Sites where it worked",
         value: c.sites.length ? html`${c.sites.length}: ${c.sites.map((s, i) => html`${i ? ", " : ""}<a href=${`/sites/${s.id}`}>${s.name}</a>`)}` : "0",
-        needs: t ? `at least ${t.min_sites}` : "",
-        met: !t || c.sites.length >= t.min_sites,
+        needs: c.scope_site ? "this site (a rule for this site only)" : t ? `at least ${t.min_sites}` : "",
+        met: c.scope_site ? c.sites.some((s) => s.id === c.scope_site!.id) : !t || c.sites.length >= t.min_sites,
       },
       {
         what: "Last seen",
@@ -168,6 +178,7 @@ export class OsirisLearningPage extends Page {
       <code>${c.check}</code> → <code>${c.runbook}</code>
       <span class="badge none">${c.platform}</span>
       <span class="badge ${STATE_CLASS[c.state] ?? "none"}">${STATE_TEXT[c.state] ?? c.state}</span>
+      ${scopeBadge(c)}
     </h3>
     ${Object.keys(c.params).length ? html`<p class="muted">Parameters <code>${JSON.stringify(c.params)}</code></p>` : nothing}`;
   }
@@ -278,13 +289,13 @@ export class OsirisLearningPage extends Page {
     const t = this.#thresholds.value?.thresholds;
     return html`
       <h1 tabindex="-1">Learning</h1>
-      <p class="muted">Fixes that worked at several sites become rules every appliance applies at once (L1), after a person approves them.</p>
+      <p class="muted">Fixes that worked at several sites become rules every appliance applies at once (L1), after a person approves them; a fix proven by one site's own runs becomes a rule for that site only.</p>
       ${this.#thresholds.render("the learning thresholds", (v) => this.#thresholdsCard(v))}
       <div aria-live="polite">${this.#message ? html`<p class=${this.#message.ok ? "success" : "error"}>${this.#message.text}</p>` : nothing}</div>
       ${this.#list.render("learning candidates", (v) => {
         const by = (states: string[]) => v.candidates.filter((c) => states.includes(c.state));
         return html`
-          ${this.#section("waiting-h", "Waiting for a decision", "Proposed from healing history; approve one to make it a rule at every site.", by(WAITING), (c) => this.#waiting(c, t), "No candidates are waiting. They appear when the same fix has worked often enough at enough sites.")}
+          ${this.#section("waiting-h", "Waiting for a decision", "Proposed from healing history; approve one to make it a rule at every site, or at its one site when scoped to a site.", by(WAITING), (c) => this.#waiting(c, t), "No candidates are waiting. They appear when the same fix has worked often enough at enough sites.")}
           ${this.#section("promoted-h", "Promoted rules", "Rules in the signed rule set appliances run, with how they have done since.", by(PROMOTED), (c) => this.#promoted(c, t), "No promoted rules yet.")}
           ${this.#section("ended-h", "Switched off or retired", "Rules the loop switched off because they stopped working, and candidates people rejected or retired.", by(["auto_disabled", "retired"]), (c) => this.#ended(c), "None.")}
         `;
