@@ -12,6 +12,7 @@
  * only while the October history is set up (appliances enrolled and devices first seen in October 2026).
  *
  * Journeys: accept a candidate rule (its state and ledger change on screen, a new signed rule set carries it);
+ * change the learning policy (thresholds, auto-promotion);
  * acknowledge and resolve escalations whose SLA timers count down, then find both in the audit log; mark
  * discovered devices monitored / excluded / medical; issue a partner's October statement and download it as
  * CSV and PDF as the partner's billing user; change the partner's revenue share and a clinic's plan (typos and
@@ -274,6 +275,44 @@ test("learning: MSP admin reads a candidate's evidence against the thresholds in
   await ended.getByRole("table").getByText("Restarting the update service hides the real fault at these sites.").waitFor();
   await ui.axe(page, "/learning");
   await ui.shot(page, "learning");
+  await page.close();
+  ui.noErrors("admin");
+});
+
+test("learning policy: the MSP admin changes a threshold and auto-promotion; typos and out-of-bounds values change nothing; back to defaults", async () => {
+  const page = await adminPage("/learning", "Learning");
+  const thresholds = page.getByRole("region", { name: "Thresholds in force" });
+  await thresholds.getByText(/A candidate needs at least 5 runs/).waitFor();
+  await thresholds.getByText("Change the learning policy").click();
+  const form = thresholds.getByRole("form", { name: "Change the learning policy" });
+  assert.is(await form.getByLabel(/^Sites for a fleet-wide rule/).inputValue(), "2");
+  const stored = async () => (await server.relay.db.execute("SELECT thresholds, auto_promote FROM learning_settings")).rows.map((r) => ({ ...r }));
+  const before = await stored();
+
+  await form.getByLabel(/^Sites for a fleet-wide rule/).fill("2.5");
+  await form.getByRole("button", { name: "Save learning policy" }).click();
+  await form.getByRole("alert").filter({ hasText: 'Sites for a fleet-wide rule: enter a whole number; current value is "2.5".' }).waitFor();
+  await form.getByLabel(/^Sites for a fleet-wide rule/).fill("3");
+  await form.getByLabel(/^Success rate needed/).fill("150");
+  await form.getByRole("button", { name: "Save learning policy" }).click();
+  await form.getByRole("alert").filter({ hasText: /The learning policy was not changed: .*min_success_pct/ }).waitFor();
+  assert.equal(await stored(), before, "a refused policy changes nothing");
+
+  await form.getByLabel(/^Success rate needed/).fill("90");
+  await form.getByLabel(/^Auto-promotion/).check();
+  await form.getByRole("button", { name: "Save learning policy" }).click();
+  await form.getByRole("status").filter({ hasText: "Learning policy saved: 1 threshold changed from the default, auto-promotion on." }).waitFor();
+  await thresholds.getByText("Auto-promotion on", { exact: true }).waitFor();
+  assert.match((await thresholds.textContent()) ?? "", /seen succeed at 3 or more sites[^(]*\(changed for your MSP; default 2\)/);
+  assert.equal(JSON.parse(String((await stored())[0]?.["thresholds"])), { min_sites: 3 }, "only the changed threshold is an override");
+  await ui.shot(page, "learning-policy");
+
+  await form.getByLabel(/^Sites for a fleet-wide rule/).fill("2");
+  await form.getByLabel(/^Auto-promotion/).uncheck();
+  await form.getByRole("button", { name: "Save learning policy" }).click();
+  await form.getByRole("status").filter({ hasText: "Learning policy saved: every threshold at its default, auto-promotion off." }).waitFor();
+  assert.equal(JSON.parse(String((await stored())[0]?.["thresholds"])), {}, "a value equal to its default is no override");
+  await ui.axe(page, "/learning (policy form)");
   await page.close();
   ui.noErrors("admin");
 });

@@ -2,9 +2,10 @@
  * `<osiris-learning-page>`: the learning loop, for MSP staff. Shows the thresholds in force (from the relay,
  * the one place they are set), the candidates waiting for a decision with their scope (all sites, or the one
  * site whose own runs proved a fix) and their evidence held against those thresholds (runs, L2 resolutions,
- * success rate, sites, last seen, shadow replay) and approve / reject, the
- * promoted rules with their state history (who, when, why) and daily success chart, and the rules switched
- * off or retired. Approving answers with the signed rule set version that now carries the rule.
+ * success rate, sites, last seen, shadow replay) and approve / reject, the promoted rules with their state
+ * history (who, when, why) and daily success chart, and the rules switched
+ * off or retired. Approving answers with the signed rule set version that now carries the rule. The MSP
+ * administrator changes the thresholds and auto-promotion there too (learning-policy-form.ts).
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
@@ -16,6 +17,7 @@ import { STATE_TEXT } from "./learning-history.ts";
 import { Page } from "./page.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
 import "./learning-history.ts";
+import "./learning-policy-form.ts";
 
 const STATE_CLASS: Readonly<Record<string, string>> = { proposed: "info", shadow: "info", approved: "ok", active: "ok", graduated: "ok", auto_disabled: "bad", retired: "none" };
 const WAITING = ["proposed", "shadow"];
@@ -274,6 +276,12 @@ export class OsirisLearningPage extends Page {
         <summary>After approval: replay, canary, drift and graduation</summary>
         ${GROUPS.slice(1).map((g) => html`<h3>${g.title}</h3><p>${group(g.names)}</p>`)}
       </details>
+      ${this.userRole === "msp_admin"
+        ? html`<details>
+            <summary>Change the learning policy</summary>
+            <osiris-learning-policy-form .client=${this.client} .policy=${t} @osiris-policy-saved=${() => void this.#thresholds.run(true)}></osiris-learning-policy-form>
+          </details>`
+        : nothing}
     </section>`;
   }
 
