@@ -6,10 +6,15 @@
  * `--pending` (drop-ship) it registers the appliance for an MSP to accept and prints the fingerprint to
  * compare; run it again after acceptance to finish.
  *
- * Without --code, --code-file or --pending, the code is read from the config's `enrollment.claim_code_file`.
+ * With none of --code, --code-file or --pending (first boot, iso/provisioning.nix), the claim code comes from
+ * the provisioning file matching the config's `enrollment.usb_config_glob` (appliance/provision/usb-config.ts:
+ * `relay_url` and `claim_code`; a relay_url other than `relay.url` is refused), else from
+ * `enrollment.claim_code_file`; with neither, the appliance registers as pending with its MACs. An appliance
+ * already enrolled answers at once, whatever the stick holds. The claim code is never printed or logged.
  *
- * Exit codes: 0 enrolled (or already enrolled), 1 refused or unreachable (the reason is printed), 2 wrong
- * usage or config, 3 registered and waiting for an MSP to accept (run again later).
+ * Exit codes: 0 enrolled (or already enrolled), 1 refused by the relay (the reason is printed), 2 wrong usage,
+ * config or provisioning file, 75 registered and waiting for an MSP to accept, or the relay unreachable (run
+ * again later).
  */
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
@@ -19,6 +24,7 @@ import { ConfigError, loadConfig, type Config } from "../appliance/config/index.
 import type { Clock } from "../appliance/engine/types.ts";
 import { loadOrCreateIdentity } from "../appliance/identity/index.ts";
 import { ensurePrivateDir, openStore } from "../appliance/store/index.ts";
+import { findProvisioningFile, ProvisionError, provisionedRelay, readLocalStatus, readProvisioningFile } from "../appliance/provision/index.ts";
 import { checkRelayUrl, createRelayFetch, enrollPending, enrollWithClaimCode, RelayHttp, SyncError, type FetchLike } from "../appliance/sync/index.ts";
 import { normaliseClaimCode } from "../relay/enroll/claim-code.ts";
 import { normaliseMac } from "../relay/enroll/enroll-message.ts";
@@ -107,10 +113,33 @@ export async function runWith(args: string[], io: EnrollIo): Promise<number> {
     if (e instanceof ConfigError) return usage(e.message);
     throw e;
   }
-  // With none given, the config's enrollment.claim_code_file (first boot from a provisioning stick) is the code.
-  const codeFile = values["code-file"] ?? (ways === 0 ? config.enrollment.claim_code_file : undefined);
-  if (ways === 0 && codeFile === undefined) return usage("give one of --code CODE, --code-file FILE or --pending (the config has no enrollment.claim_code_file)");
-  const relayUrl = values.relay ?? config.relay.url;
+  // An appliance enrolled already has nothing to read from a stick (which may be long gone or replaced).
+  if (ways === 0) {
+    const done = await enrolledAlready(config);
+    if (done !== null) return io.out(`already enrolled: ${done}`), EXIT.ok;
+  }
+  // With none given (first boot): the stick's provisioning file, else the config's claim code file, else pending.
+  let provisioned: { code: string; relay: string; from: string } | null = null;
+  if (ways === 0 && config.enrollment.usb_config_glob !== undefined) {
+    try {
+      const found = await findProvisioningFile(config.enrollment.usb_config_glob);
+      if (found !== null) {
+        const file = await readProvisioningFile(found);
+        provisioned = { code: file.claim_code, relay: provisionedRelay(file, values.relay ?? config.relay.url), from: found };
+      }
+    } catch (e) {
+      if (!(e instanceof ProvisionError)) throw e;
+      io.err(`osiris appliance enroll: ${e.message}`);
+      return EXIT.usage;
+    }
+  }
+  let codeFile = values["code-file"] ?? (ways === 0 && provisioned === null ? config.enrollment.claim_code_file : undefined);
+  if (ways === 0 && codeFile !== undefined && values["code-file"] === undefined && !(await exists(codeFile))) {
+    io.err(`osiris appliance enroll: no claim code file at ${codeFile} (enrollment.claim_code_file)`);
+    codeFile = undefined;
+  }
+  if (ways === 0 && provisioned === null && codeFile === undefined) io.err("osiris appliance enroll: no claim code (no provisioning file, no claim code file): registering this appliance as pending");
+  const relayUrl = provisioned?.relay ?? values.relay ?? config.relay.url;
   if (!relayUrl) return usage("--relay URL is required (the config has no relay.url)");
   if (values.relay && config.relay.url && checkUrl(values.relay) !== checkUrl(config.relay.url)) {
     return usage(`--relay ${values.relay} differs from relay.url ${config.relay.url} in ${values.config}: the daemon would sync somewhere else`);
@@ -122,8 +151,9 @@ export async function runWith(args: string[], io: EnrollIo): Promise<number> {
     throw e;
   }
 
-  let code: string | null = null;
-  if (values.code !== undefined || codeFile !== undefined) {
+  let code: string | null = provisioned?.code ?? null;
+  if (provisioned !== null) io.err(`osiris appliance enroll: using the claim code in the provisioning file ${provisioned.from}`);
+  else if (values.code !== undefined || codeFile !== undefined) {
     try {
       code = values.code ?? (await readCodeFile(codeFile!));
     } catch (e) {
@@ -133,7 +163,7 @@ export async function runWith(args: string[], io: EnrollIo): Promise<number> {
   }
   const macs = values.mac ?? (io.macs ?? localMacs)();
   if (macs.some((m) => normaliseMac(m) === null)) return usage(`--mac must be a MAC address like aa:bb:cc:dd:ee:ff; saw ${macs.find((m) => normaliseMac(m) === null)}`);
-  if (code === null && macs.length === 0) return usage("--pending needs at least one MAC address (none found on this machine: pass --mac)");
+  if (code === null && macs.length === 0) return usage("registering as pending needs at least one MAC address (none found on this machine: pass --mac)");
 
   const clock = io.clock ?? { now: () => Date.now() };
   const random = io.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
@@ -165,6 +195,19 @@ export async function runWith(args: string[], io: EnrollIo): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+/** The appliance id when the store says this appliance is enrolled, else null (read without creating anything). */
+async function enrolledAlready(config: Config): Promise<string | null> {
+  const s = await readLocalStatus(config);
+  return s.enrollment === "enrolled" && s.token_file ? (s.appliance_id ?? "?") : null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readCodeFile(path: string): Promise<string> {

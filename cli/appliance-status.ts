@@ -1,14 +1,23 @@
 /**
+ * `osiris appliance status --config FILE [--json]`: the appliance's state from its own files, without the
+ * daemon (appliance/provision/local-status.ts): enrollment (`unclaimed | pending | enrolled`), ids, key
+ * fingerprint, healing mode in force, outbox and acknowledgements, last sync. Short lines for the console
+ * banner (iso/console-banner.sh); `--json` with the same fields.
+ *
  * `osiris appliance status [--url URL] [--json]`: reads a running appliance's status page JSON (the same
  * report the clinic's page shows, through the page's typed client) and prints it as plain text — for a
- * technician on an SSH session or a monitoring check. Read-only, like the page. Exit 0 when the report was
- * read (whatever it says), 1 when it could not be, 2 on wrong usage.
+ * technician on an SSH session or a monitoring check.
+ *
+ * Read-only either way. Exit 0 when the state or report was read (whatever it says), 1 when it could not be,
+ * 2 on wrong usage or a bad config.
  */
 import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../appliance/config/index.ts";
+import { formatLocalStatus, readLocalStatus } from "../appliance/provision/index.ts";
 import { parseStatusReport, type StatusReport } from "../ui/status/api.ts";
 
-export const summary = "print a running appliance's status page (--url, default http://127.0.0.1:8080/)";
-const USAGE = "Usage: osiris appliance status [--url http://osiriscare-appliance.local:8080/] [--json]";
+export const summary = "print the appliance's state (--config FILE, without the daemon) or its status page (--url)";
+const USAGE = "Usage: osiris appliance status --config FILE [--json]\n       osiris appliance status [--url http://osiriscare-appliance.local:8080/] [--json]";
 export const DEFAULT_URL = "http://127.0.0.1:8080/";
 /** The page answers in milliseconds; a slow answer means something is wrong. */
 export const FETCH_TIMEOUT_MS = 10_000;
@@ -34,17 +43,23 @@ export function formatStatus(r: StatusReport): string {
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { url: { type: "string", default: DEFAULT_URL }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
+    ({ values } = parseArgs({ args, options: { config: { type: "string", short: "c" }, url: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
   } catch (e) {
     console.error(`osiris appliance status: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
   if (values.help) return console.log(USAGE), 0;
+  if (values.config !== undefined && values.url !== undefined) {
+    console.error(`osiris appliance status: give --config FILE or --url URL, not both\n${USAGE}`);
+    return 2;
+  }
+  if (values.config !== undefined) return localStatus(values.config, values.json === true);
+  const target = values.url ?? DEFAULT_URL;
   let url: URL;
   try {
-    url = new URL("api/status", values.url.endsWith("/") ? values.url : `${values.url}/`);
+    url = new URL("api/status", target.endsWith("/") ? target : `${target}/`);
   } catch {
-    console.error(`osiris appliance status: --url must be a URL such as ${DEFAULT_URL}: current value is ${JSON.stringify(values.url)}\n${USAGE}`);
+    console.error(`osiris appliance status: --url must be a URL such as ${DEFAULT_URL}: current value is ${JSON.stringify(target)}\n${USAGE}`);
     return 2;
   }
   try {
@@ -56,6 +71,25 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     console.error(`osiris appliance status: cannot read ${url.href}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+async function localStatus(configPath: string, json: boolean): Promise<number> {
+  let config;
+  try {
+    config = await loadConfig(configPath);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`osiris appliance status: ${e.message}`);
+    return 2;
+  }
+  try {
+    const s = await readLocalStatus(config);
+    console.log(json ? JSON.stringify(s, null, 2) : formatLocalStatus(s));
+    return 0;
+  } catch (e) {
+    console.error(`osiris appliance status: ${(e as Error).message}`);
     return 1;
   }
 }

@@ -8,10 +8,19 @@
  *
  * Checks for each line: canonical JSON and schema (`evidence.ts`, which includes `started_at ≤ finished_at`);
  * the appliance has a registered key (never one carried in the data) and `key_id` names it; the signature;
+ * evidence key rotations (below);
  * `site_id` is the registered site and never changes; `seq` is exactly last + 1 (`seq_gap` / `seq_duplicate`);
  * `prev_hash` is the SHA-256 of the previous line; `finished_at` is not more than the tolerance behind the
  * latest one seen (against the latest, not the previous, so a slow drift backwards is caught too). When a line
  * fails both its signature and a chain check, the signature wins: a tampered seq is a bad signature.
+ *
+ * Evidence key rotation (key-rotation.ts): the switch is a `system` bundle at seq N, signed by the key in force,
+ * that names the key signing N+1 onwards. The caller's records (`ApplianceKey.rotations`) say from which seq each
+ * later key signs; a bundle is checked only with the key its seq falls under, so a new key before its switch
+ * point (or the old one after it) fails. A recorded switch must be announced by the bundle before it, and an
+ * announced key must be the recorded one, or (relay ingest, before it recorded the seq) the `pending` key the
+ * relay accepted from a statement signed by the appliance's identity key: a key named in the chain is never
+ * trusted on its own say-so.
  *
  * Throughput: signature checks dominate, and WebCrypto runs them off the main thread, so `verifyLines` keeps
  * up to PIPELINE_WINDOW of them in flight while it parses and chain-checks the following lines against a
@@ -23,6 +32,7 @@ import { createVerifier, keyId, type Ed25519Impl, type Verifier } from "./crypto
 import { IntegrityError, ValidationError, type IntegrityCode, type ValidationCode } from "./errors.ts";
 import { badBundleSignature, bundleSignatureValid, checkBundleKeyId, openBundleLine, type OpenedBundle } from "./evidence.ts";
 import { idSchema, isoTimeSchema, parseIsoTime, sha256HexSchema } from "./ids.ts";
+import { announcedEvidenceKey } from "./key-rotation.ts";
 import { parseSchema } from "./schema.ts";
 
 /** How far `finished_at` may go back behind the latest one seen: NTP steps and clock fixes, not back-dating. */
@@ -32,10 +42,28 @@ export const PROGRESS_INTERVAL = 1000;
 /** Signature checks in flight at once in `verifyLines`: enough to keep WebCrypto's worker threads busy. */
 export const PIPELINE_WINDOW = 32;
 
-/** An appliance's registered evidence key, and its site if the caller knows it. */
+/** A later evidence key and the first seq it signs. */
+export interface EvidenceKeyEpoch {
+  publicKey: Uint8Array;
+  from_seq: number;
+}
+
+/** An appliance's registered evidence key (from enrollment), its site if the caller knows it, and later keys. */
 export interface ApplianceKey {
+  /** The key that signs from seq 1 (until the first rotation). */
   publicKey: Uint8Array;
   siteId?: string;
+  /** Recorded rotations, by ascending `from_seq` (each > 1). */
+  rotations?: readonly EvidenceKeyEpoch[];
+  /** A successor accepted but not yet announced in the chain (relay ingest): an announcement may name it. */
+  pending?: Uint8Array;
+}
+
+/** The key in force for `seq`: the last epoch starting at or before it. */
+export function keyForSeq(key: ApplianceKey, seq: number, learned: readonly EvidenceKeyEpoch[] = []): Uint8Array {
+  let current = key.publicKey;
+  for (const e of [...(key.rotations ?? []), ...learned]) if (e.from_seq <= seq) current = e.publicKey;
+  return current;
 }
 export type ApplianceKeys = ReadonlyMap<string, ApplianceKey>;
 
@@ -94,6 +122,8 @@ interface Head {
   readonly state: Readonly<ChainState>;
   readonly lastMs: number;
   readonly summary: Readonly<ApplianceSummary>;
+  /** Switches to the `pending` key announced by verified lines (not yet in the caller's records). */
+  readonly learned: readonly EvidenceKeyEpoch[];
 }
 
 interface InFlight {
@@ -146,7 +176,7 @@ export class ChainVerifier {
     for (const raw of opts.resume ?? []) {
       const state = parseSchema(chainStateSchema, raw, "chain state");
       const summary = { ...summaryOf(state, state.last_time, 0), first_seq: state.seq + 1 };
-      this.#heads.set(state.appliance_id, { state, lastMs: parseIsoTime(state.last_time), summary });
+      this.#heads.set(state.appliance_id, { state, lastMs: parseIsoTime(state.last_time), summary, learned: [] });
     }
   }
 
@@ -167,7 +197,7 @@ export class ChainVerifier {
   push(line: string): Promise<OpenedBundle> {
     return this.#serialise(async () => {
       const opened = openBundleLine(line);
-      const { verifier, keyId } = this.#verifierFor(opened);
+      const { verifier, keyId } = this.#verifierFor(opened, this.#heads.get(opened.bundle.appliance_id));
       checkBundleKeyId(opened.bundle, keyId);
       if (!(await bundleSignatureValid(opened, verifier))) throw badBundleSignature(opened.bundle, keyId);
       this.#heads.set(opened.bundle.appliance_id, this.#advance(opened, this.#heads.get(opened.bundle.appliance_id)));
@@ -217,7 +247,7 @@ export class ChainVerifier {
         let v: { verifier: Verifier; keyId: string };
         try {
           opened = openBundleLine(line);
-          v = this.#verifierFor(opened);
+          v = this.#verifierFor(opened, speculative.get(opened.bundle.appliance_id) ?? this.#heads.get(opened.bundle.appliance_id));
           checkBundleKeyId(opened.bundle, v.keyId);
         } catch (e) {
           return stop(e, lineNumber, line);
@@ -244,16 +274,43 @@ export class ChainVerifier {
     });
   }
 
-  #verifierFor(opened: OpenedBundle): { verifier: Verifier; keyId: string } {
+  /** The verifier of the key in force for this bundle's seq (given the head it follows). */
+  #verifierFor(opened: OpenedBundle, head: Head | undefined): { verifier: Verifier; keyId: string } {
     const id = opened.bundle.appliance_id;
-    let v = this.#verifiers.get(id);
+    const key = this.#keys.get(id);
+    if (!key) throw new IntegrityError("unknown_key", `appliance_id: ${id} has no registered key`, { appliance_id: id, seq: opened.bundle.seq });
+    const publicKey = keyForSeq(key, opened.bundle.seq, head?.learned);
+    const kid = keyId(publicKey);
+    let v = this.#verifiers.get(kid);
     if (!v) {
-      const key = this.#keys.get(id);
-      if (!key) throw new IntegrityError("unknown_key", `appliance_id: ${id} has no registered key`, { appliance_id: id, seq: opened.bundle.seq });
-      v = { verifier: createVerifier(key.publicKey, this.#impl), keyId: keyId(key.publicKey) };
-      this.#verifiers.set(id, v);
+      v = { verifier: createVerifier(publicKey, this.#impl), keyId: kid };
+      this.#verifiers.set(kid, v);
     }
     return v;
+  }
+
+  /** Checks a bundle against the recorded switches; returns the head's learned switches after it. */
+  #rotations(b: OpenedBundle["bundle"], learned: readonly EvidenceKeyEpoch[]): readonly EvidenceKeyEpoch[] {
+    const key = this.#keys.get(b.appliance_id);
+    const announced = announcedEvidenceKey(b);
+    const next = [...(key?.rotations ?? []), ...learned].find((e) => e.from_seq === b.seq + 1);
+    const where = { appliance_id: b.appliance_id, seq: b.seq };
+    if (next && !announced) {
+      throw new IntegrityError("unknown_key", `key_id: the evidence key ${keyId(next.publicKey)} is recorded from seq ${b.seq + 1}, but bundle seq ${b.seq} does not announce the switch`, where);
+    }
+    if (!announced) return learned;
+    const named = keyId(announced);
+    if (next) {
+      if (keyId(next.publicKey) !== named) throw new IntegrityError("unknown_key", `post_state.new_key_id: bundle seq ${b.seq} announces evidence key ${named}, but ${keyId(next.publicKey)} is recorded from seq ${b.seq + 1}`, where);
+      return learned;
+    }
+    if (key?.pending && keyId(key.pending) === named) return [...learned, { publicKey: key.pending, from_seq: b.seq + 1 }];
+    throw new IntegrityError("unknown_key", `post_state.new_key_id: bundle seq ${b.seq} announces evidence key ${named}, which is not on record for appliance ${b.appliance_id}`, where);
+  }
+
+  /** Switches to keys announced in verified lines and not yet in the caller's records (the relay records them). */
+  learnedRotations(applianceId: string): EvidenceKeyEpoch[] {
+    return [...(this.#heads.get(applianceId)?.learned ?? [])];
   }
 
   /** The chain checks: returns the head after `opened`, or throws IntegrityError. Pure (never mutates `prior`). */
@@ -270,7 +327,7 @@ export class ChainVerifier {
     if (!prior) {
       if (this.#fromGenesis && b.seq !== 1) fail("seq_gap", `seq: chain of appliance ${b.appliance_id} starts at seq ${b.seq}, expected 1`);
       const state = { appliance_id: b.appliance_id, site_id: b.site_id, seq: b.seq, head_hash: opened.hash, last_time: b.timestamps.finished_at };
-      return { state, lastMs: finishedMs, summary: summaryOf(state, b.timestamps.started_at, 1) };
+      return { state, lastMs: finishedMs, summary: summaryOf(state, b.timestamps.started_at, 1), learned: this.#rotations(b, []) };
     }
 
     const { state } = prior;
@@ -290,6 +347,7 @@ export class ChainVerifier {
     const s = prior.summary;
     return {
       state: next,
+      learned: this.#rotations(b, prior.learned),
       lastMs: later ? finishedMs : prior.lastMs,
       summary: { ...s, first_time: s.count === 0 ? b.timestamps.started_at : s.first_time, last_seq: b.seq, count: s.count + 1, last_time: next.last_time, head_hash: opened.hash },
     };

@@ -5,7 +5,9 @@
  * Layout (docs/protocol.md "Auditor kit"):
  *   bundles.jsonl                                   one canonical bundle per line, by appliance then seq
  *   checkpoints/<appliance_id>/<size:12 digits>.note signed notes: appliance signature + relay cosignatures
- *   keys.json                                       appliance keys from enrollment, relay witness keys
+ *   keys.json                                       appliance keys from enrollment and their recorded
+ *                                                   rotations (from which seq each later key signs), relay
+ *                                                   witness keys
  *   frontiers.json (optional)                       Merkle peaks before the first bundle of a partial range
  *   README.md                                       how to verify by hand
  *
@@ -20,9 +22,9 @@
  * a truncated tail is detected too.
  */
 import { z } from "zod";
-import { type ApplianceKey, type ApplianceSummary, ChainVerifier } from "./chain.ts";
+import { type ApplianceKey, type ApplianceSummary, ChainVerifier, type EvidenceKeyEpoch, keyForSeq } from "./chain.ts";
 import { applianceOrigin, openCheckpoint, parseNote, verifyCosignature } from "./checkpoint.ts";
-import type { Ed25519Impl } from "./crypto.ts";
+import { keyId, type Ed25519Impl } from "./crypto.ts";
 import { fromHex, fromUtf8, toBase64, toHex, utf8 } from "./encoding.ts";
 import { IntegrityError, ValidationError, type IntegrityCode, type ValidationCode } from "./errors.ts";
 import { idSchema, isoTimeSchema, keyIdSchema, publicKeyHexSchema, sha256HexSchema } from "./ids.ts";
@@ -47,6 +49,8 @@ export const kitKeysSchema = z.strictObject({
         public_key: publicKeyHexSchema,
         key_id: keyIdSchema,
         enrolled_at: isoTimeSchema,
+        /** Evidence key rotations the relay recorded, by ascending from_seq: each key signs from its from_seq on. */
+        rotations: z.array(z.strictObject({ public_key: publicKeyHexSchema, key_id: keyIdSchema, from_seq: z.number().int().min(2), recorded_at: isoTimeSchema })).max(1000).optional(),
       }),
     )
     .max(10_000),
@@ -133,6 +137,18 @@ function problem(file: string, e: unknown, extra: Partial<KitFailure> = {}): Kit
   throw e;
 }
 
+/** A kit's rotation records as epochs, refusing a key id that is not its key's or seqs out of order. */
+function kitRotations(applianceId: string, rows: readonly { public_key: string; key_id: string; from_seq: number }[]): EvidenceKeyEpoch[] {
+  let last = 1;
+  return rows.map((r) => {
+    const publicKey = fromHex(r.public_key);
+    if (keyId(publicKey) !== r.key_id) throw new ValidationError("schema", `${KIT_KEYS}: appliance ${applianceId}: rotation key_id ${r.key_id} is not the id of its public key`);
+    if (r.from_seq <= last) throw new ValidationError("schema", `${KIT_KEYS}: appliance ${applianceId}: rotations must be ordered by from_seq: ${r.from_seq} follows ${last}`);
+    last = r.from_seq;
+    return { publicKey, from_seq: r.from_seq };
+  });
+}
+
 /** Verifies a whole kit offline. Never throws for bad kit content: the report names the first failure. */
 export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): Promise<KitReport> {
   let bundles = 0;
@@ -144,7 +160,7 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
       if (toHex(fromHex(a.public_key)) !== a.public_key || applianceKeys.has(a.appliance_id)) {
         throw new ValidationError("schema", `${KIT_KEYS}: appliance ${a.appliance_id} is listed twice`);
       }
-      applianceKeys.set(a.appliance_id, { publicKey, siteId: a.site_id });
+      applianceKeys.set(a.appliance_id, { publicKey, siteId: a.site_id, ...(a.rotations ? { rotations: kitRotations(a.appliance_id, a.rotations) } : {}) });
     }
 
     // Frontiers: where a partial range's Merkle tree starts.
@@ -172,7 +188,8 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
         const key = applianceKeys.get(applianceId);
         if (!key) throw new IntegrityError("unknown_key", `appliance ${applianceId} has no key in ${KIT_KEYS}`, { appliance_id: applianceId });
         const note = parseNote(text(files, path, true)!);
-        const cp = await openCheckpoint(note, applianceOrigin(applianceId), key.publicKey);
+        // A checkpoint of size S is signed by the key in force after bundle S, i.e. the one for seq S + 1.
+        const cp = await openCheckpoint(note, applianceOrigin(applianceId), keyForSeq(key, fileSize + 1));
         if (cp.size !== fileSize) throw new IntegrityError("checkpoint_mismatch", `the note is for tree size ${cp.size}, its file name says ${fileSize}`, { appliance_id: applianceId });
         const witnesses: KitCheckpoint["witnesses"] = [];
         for (const relay of keys.relay) {

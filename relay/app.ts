@@ -34,7 +34,7 @@ export function createRelayApp(deps: RelayDeps, routes: readonly RouteSpec[] = R
     const guards = route.callers.includes("public")
       ? publicGuards(deps, route, limiter)
       : route.callers.includes("appliance")
-        ? [applianceAuth(deps, route.maxBodyBytes, authState)]
+        ? [applianceAuth(deps, route.maxBodyBytes, authState, route.recordsNonce === true)]
         : route.callers.includes("monitor")
           ? [monitorAuth(deps)]
           : [userAuth(deps, route)];

@@ -94,6 +94,7 @@ export const SYNC_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/sync/push",
     callers: ["appliance"],
+    recordsNonce: true,
     summary: "push outbox entries (evidence, incidents, results, …) and the latest checkpoint; returns the ack",
     maxBodyBytes: MAX_PUSH_BYTES,
     handler: async (c, deps) => {

@@ -25,7 +25,7 @@ import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
 import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport, type SiteSettings } from "../heal/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
 import { DiscoveryJob } from "../discovery/index.ts";
-import { OrderProcessor, type OrderHandler } from "../orders/index.ts";
+import { HealingModeOrders, OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
@@ -183,7 +183,12 @@ export class Appliance {
       const rules = await RuleBook.open({ catalogue: d.catalogue, store, relayKeys: () => identity.enrolled().relayKeys, clock, log });
       const byId = new Map(targets.targets.map((t) => [t.ref.id, t]));
       const approvals = new KvApprovals(store, clock);
-      const site = () => siteSettings(config.site, relaySite.current);
+      // A set_healing_mode order overrides the relay's (or the YAML's) mode until the relay's setting changes.
+      const modeOrders = await HealingModeOrders.open(store, clock, log);
+      const site = () => {
+        const s = siteSettings(config.site, relaySite.current);
+        return { ...s, healing_mode: modeOrders.mode(s.healing_mode, relaySite.current?.healing_mode ?? null) };
+      };
       const outputs = await resellerOutputs(config, log);
       const healing = new HealingEngine({
         store,
@@ -245,6 +250,13 @@ export class Appliance {
           await running.client.rotateToken((t) => replaceToken(config.state_dir, store, t, clock.now()), ctx.signal);
           return { outcome: "success", detail: "relay token replaced; the old one stops working at the next request" };
         };
+        const rotateKeys: OrderHandler = async (order, ctx) => {
+          if (!running.client) return { outcome: "failed", detail: "the sync client is not running" };
+          const kind = ctx.params["key"];
+          if (kind !== "identity" && kind !== "evidence" && kind !== "credentials") return { outcome: "rejected", detail: "key must be identity, evidence or credentials" };
+          const r = await running.client.rotateKey(kind, order.order_id, ctx.signal);
+          return { outcome: "success", detail: `${r.key} key ${r.old_key_id} replaced by ${r.new_key_id}` };
+        };
         const orders = new OrderProcessor({
           evidence,
           identity: enrolled,
@@ -252,6 +264,8 @@ export class Appliance {
             ...healOrderHandlers({ engine: healing, approvals, target: (id) => byId.get(id)?.ref ?? null, catalogue: d.catalogue }),
             force_scan: forceScan,
             rotate_token: rotateToken,
+            rotate_keys: rotateKeys,
+            set_healing_mode: modeOrders.handler(() => ({ mode: site().healing_mode, relayMode: relaySite.current?.healing_mode ?? null })),
             ...(appliance.#discovery ? { discovery_scan: appliance.#discovery.orderHandler() } : {}),
             ...(hostCredentials ? credentialOrderHandlers({ credentials: hostCredentials, targets: config.targets, pins, clock, log }) : {}),
           },

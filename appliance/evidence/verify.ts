@@ -37,12 +37,14 @@ export type LocalVerification =
   | { ok: false; bundles: number; failure: { code: string; seq?: number; reason: string } };
 
 /** Verifies the stored log; see the module comment. */
-export async function verifyStored(tx: Executor, identity: Pick<EnrolledIdentity, "appliance_id" | "site_id" | "evidenceSigner">): Promise<LocalVerification> {
+export async function verifyStored(tx: Executor, identity: Pick<EnrolledIdentity, "appliance_id" | "site_id" | "evidenceSigner" | "evidenceKeys">): Promise<LocalVerification> {
   const anchor = await readAnchor(tx);
   const head = await readHead(tx);
   const fail = (code: string, reason: string, bundles: number, seq?: number): LocalVerification => ({ ok: false, bundles, failure: { code, reason, ...(seq === undefined ? {} : { seq }) } });
   const { appliance_id, site_id, evidenceSigner } = identity;
-  const verifier = new ChainVerifier(new Map([[appliance_id, { publicKey: evidenceSigner.publicKey, siteId: site_id }]]), {
+  // Every evidence key this appliance has signed with, by seq (a rotation switches keys mid-chain).
+  const keys = identity.evidenceKeys ?? { publicKey: evidenceSigner.publicKey };
+  const verifier = new ChainVerifier(new Map([[appliance_id, { ...keys, siteId: site_id }]]), {
     // Structure only: clock regressions are reported separately (see above).
     timeToleranceMs: Number.MAX_SAFE_INTEGER,
     fromGenesis: anchor.seq === 0,

@@ -14,7 +14,7 @@ import type { HealingMode } from "../../protocol/sync.ts";
 import type { TargetRef } from "../engine/types.ts";
 import { isInWindow, parseWindow, TimeZone, type IncidentStatus, type WindowSpec } from "../heal/index.ts";
 import { clockPhrase, sameLocalDay, timePhrase, timeText } from "./_time-text.ts";
-import type { CategoryStatus, DeviceKind, DeviceStatus, ItemState, RelayStatus, StaffCategory, StatusItem, StatusLevel, StatusReport } from "./status-types.ts";
+import type { CategoryStatus, DeviceKind, EnrollmentState, DeviceStatus, ItemState, RelayStatus, StaffCategory, StatusItem, StatusLevel, StatusReport } from "./status-types.ts";
 
 /** The relay counts as unreachable after this many sync intervals without a successful sync. */
 export const OFFLINE_AFTER_INTERVALS = 3;
@@ -93,7 +93,8 @@ export interface SyncSnapshot {
 export interface StatusInput {
   now: number;
   site: { id: string; name: string | null; timezone: string; healing_mode: HealingMode; maintenance_windows: readonly WindowSpec[] };
-  appliance: { id: string; fingerprint: string };
+  /** `enrollment` absent: enrolled (or standalone). */
+  appliance: { id: string; fingerprint: string; enrollment?: EnrollmentState };
   devices: readonly TargetRef[];
   /** Latest scan per device id (devices never scanned are absent). */
   latest: ReadonlyMap<string, LatestScan>;
@@ -262,6 +263,7 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
     appliance: {
       id: input.appliance.id,
       fingerprint: input.appliance.fingerprint,
+      enrollment: input.appliance.enrollment ?? "enrolled",
       evidence: { seq: head.seq, short_hash: shortHash, text: head.seq > 0 ? `record ${head.seq}, ${shortHash}` : "no records yet" },
     },
   };
@@ -272,6 +274,16 @@ function relayStatus(input: StatusInput, zone: TimeZone): RelayStatus {
   const offset = relay.sync?.clock_offset_ms ?? null;
   if (!relay.configured) {
     return { state: "standalone", text: "Not connected to a relay (standalone)", last_sync: null, banner: null, clock_offset_ms: null };
+  }
+  const enrollment = input.appliance.enrollment ?? "enrolled";
+  if (enrollment !== "enrolled") {
+    return {
+      state: "waiting_enrollment",
+      text: enrollment === "pending" ? "Waiting for enrollment: registered, waiting for your IT provider to accept it" : "Waiting for enrollment",
+      last_sync: null,
+      banner: `This appliance is waiting for enrollment. Checks run here; their evidence is recorded and sent from enrollment on, once your IT provider has accepted it after comparing the key fingerprint ${input.appliance.fingerprint}.`,
+      clock_offset_ms: null,
+    };
   }
   const last = relay.sync?.last_success_at ?? null;
   const limit = OFFLINE_AFTER_INTERVALS * relay.interval_ms;

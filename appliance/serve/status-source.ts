@@ -17,6 +17,7 @@ import type { HeadInfo } from "../evidence/index.ts";
 import type { Incident, SiteSettings } from "../heal/index.ts";
 import type { Store } from "../store/index.ts";
 import type { LatestScan, OpenIncident, StatusInput, SyncSnapshot } from "./status-api.ts";
+import type { EnrollmentState } from "./status-types.ts";
 
 /** Rows of the newest `check_cycle` bundles read at the first read, per device (a few cycles' worth). */
 export const BACKFILL_ROWS_PER_DEVICE = 8;
@@ -36,6 +37,10 @@ export interface StatusAppliance {
   readonly store: Pick<Store, "execute">;
   readonly evidence: { head(): Promise<HeadInfo> };
   readonly healing: { readonly incidents: { get(host: string, check: string): Promise<Incident | null> } };
+  /** Enrollment with the relay; absent: enrolled (daemon/waiting.ts answers before enrollment). */
+  enrollment?(): EnrollmentState;
+  /** The newest scan per device when they are not in the evidence log (before enrollment); absent: read from it. */
+  latestScans?(): ReadonlyMap<string, LatestScan> | null;
 }
 
 /** Produces a fresh snapshot for `buildStatus`. */
@@ -150,12 +155,13 @@ export function syncSnapshot(status: ApplianceStatus["sync"]): SyncSnapshot | nu
 /** A StatusSource over a running appliance and its config. */
 export function applianceStatusSource(appliance: StatusAppliance, config: Config, options: ApplianceSourceOptions): StatusSource {
   const startedAt = options.startedAt ?? options.clock.now();
-  const scans = new LatestScans(appliance.store);
+  // Read through `appliance` at each use: the daemon hands the page over from its waiting state once enrolled.
+  const scans = new LatestScans({ execute: (stmt) => appliance.store.execute(stmt) });
   return {
     async read(): Promise<StatusInput> {
       const status = appliance.status();
       const site = appliance.site?.() ?? config.site;
-      const [latest, incidents, head] = [await scans.read(status.targets.length), await openIncidents(appliance), await appliance.evidence.head()];
+      const [latest, incidents, head] = [appliance.latestScans?.() ?? (await scans.read(status.targets.length)), await openIncidents(appliance), await appliance.evidence.head()];
       return {
         now: options.clock.now(),
         site: {
@@ -165,7 +171,7 @@ export function applianceStatusSource(appliance: StatusAppliance, config: Config
           healing_mode: site.healing_mode,
           maintenance_windows: site.maintenance_windows,
         },
-        appliance: { id: status.appliance_id, fingerprint: status.fingerprint },
+        appliance: { id: status.appliance_id, fingerprint: status.fingerprint, ...(appliance.enrollment ? { enrollment: appliance.enrollment() } : {}) },
         devices: status.targets,
         latest,
         incidents,

@@ -87,9 +87,14 @@ export interface DeviceStatus {
  * - `standalone`: no relay configured;
  * - `never`: configured, no sync has succeeded yet;
  * - `ok`: synced recently;
- * - `offline`: no successful sync for more than OFFLINE_AFTER_INTERVALS sync intervals.
+ * - `offline`: no successful sync for more than OFFLINE_AFTER_INTERVALS sync intervals;
+ * - `waiting_enrollment`: configured, but the appliance is not enrolled yet (unclaimed, or pending until the
+ *   IT provider accepts it after comparing the key fingerprint).
  */
-export type RelayState = "standalone" | "never" | "ok" | "offline";
+export type RelayState = "standalone" | "never" | "ok" | "offline" | "waiting_enrollment";
+
+/** The appliance's enrollment with its relay (a standalone appliance counts as enrolled). */
+export type EnrollmentState = "unclaimed" | "pending" | "enrolled";
 
 export interface RelayStatus {
   state: RelayState;
@@ -128,6 +133,7 @@ export interface StatusReport {
     id: string;
     /** Public evidence key fingerprint, compared by the MSP when it accepts a drop-shipped appliance. */
     fingerprint: string;
+    enrollment: EnrollmentState;
     evidence: { seq: number; short_hash: string; text: string };
   };
 }

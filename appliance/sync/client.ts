@@ -28,6 +28,7 @@
  */
 import { z } from "zod";
 import { ValidationError } from "../../protocol/errors.ts";
+import type { ApplianceKeyKind } from "../../protocol/key-rotation.ts";
 import { isoTime, parseIsoTime } from "../../protocol/ids.ts";
 import { MAX_PULL_BYTES, MAX_PUSH_ENTRIES, PULL_SCHEMA, PUSH_SCHEMA, parsePullResponse, pushAckSchema, type PullResponse, type PushAck, type RelayKeyInfo } from "../../protocol/sync.ts";
 import type { Clock, Log } from "../engine/types.ts";
@@ -43,6 +44,7 @@ import { fitBatch, localCursor, outboxHead, readOutbox } from "./batch.ts";
 import { SyncError } from "./errors.ts";
 import { deleteKv, readKv, SYNC_KEYS, writeKv } from "./kv.ts";
 import { errorOf, expectOk, PUSH_TIMEOUT_MS, refusal, type RelayAnswer, type RelayHttp, type RequestAuth } from "./relay-http.ts";
+import { finishRotations, ROTATE_KEY_PATH, rotateKey, type KeyRotationDeps, type RotationResult } from "./key-rotation.ts";
 import { followRotations, MAX_ROTATION_STATEMENTS } from "./relay-keys.ts";
 import type { ApplyOutcome, RelaySiteConfig } from "./site-config.ts";
 
@@ -63,7 +65,7 @@ export interface SyncClientOptions {
   token: string;
   store: Store;
   evidence: EvidenceLog;
-  identity: Pick<ApplianceIdentity, "identitySigner" | "enrolled" | "pinnedRelayKeys" | "pinRelayKeys">;
+  identity: Pick<ApplianceIdentity, "identitySigner" | "enrolled" | "pinnedRelayKeys" | "pinRelayKeys"> & Partial<Pick<ApplianceIdentity, "prepareRotation" | "pendingRotation" | "switchKey" | "abandonRotation">>;
   rules: Pick<RuleBook, "version" | "install">;
   orders: Pick<OrderProcessor, "process">;
   siteConfig: RelaySiteConfig;
@@ -160,7 +162,8 @@ export class SyncClient {
     const enrolled = o.identity.enrolled();
     this.#applianceId = enrolled.appliance_id;
     this.#siteId = enrolled.site_id;
-    this.#auth = { signer: o.identity.identitySigner, token: o.token, clockOffsetMs: () => this.#offsetMs ?? 0 };
+    // The identity key is read at each request: a key rotation replaces it.
+    this.#auth = { signer: { sign: (context, message) => o.identity.identitySigner.sign(context, message) }, token: o.token, clockOffsetMs: () => this.#offsetMs ?? 0 };
     this.#halt = halt;
     this.#clockAlert = clockAlert;
   }
@@ -227,6 +230,30 @@ export class SyncClient {
     this.#o.log.info("relay_token_rotated", {});
   }
 
+  /**
+   * Appliance key rotation (the `rotate_keys` order, key-rotation.ts): a new key of `kind`, stated to the relay
+   * with the identity key in force, used once the relay accepted it. Not serialised with sync rounds: orders run
+   * inside a pull.
+   */
+  rotateKey(kind: ApplianceKeyKind, orderId: string, signal?: AbortSignal): Promise<RotationResult> {
+    return rotateKey(this.#rotationDeps(signal), kind, orderId);
+  }
+
+  #rotationDeps(signal?: AbortSignal): KeyRotationDeps {
+    const { identity, evidence, store, clock, log } = this.#o;
+    const { prepareRotation, pendingRotation, switchKey, abandonRotation } = identity;
+    if (!prepareRotation || !pendingRotation || !switchKey || !abandonRotation) throw new TypeError("Cannot rotate keys: this sync client's identity does not keep key files");
+    const bound = { prepareRotation: prepareRotation.bind(identity), pendingRotation: pendingRotation.bind(identity), switchKey: switchKey.bind(identity), abandonRotation: abandonRotation.bind(identity) };
+    return {
+      identity: { ...bound, enrolled: () => identity.enrolled(), get identitySigner() { return identity.identitySigner; } },
+      evidence,
+      store,
+      clock,
+      log,
+      send: (statement) => this.#call("POST", ROTATE_KEY_PATH, statement, signal),
+    };
+  }
+
   /** Fetches the relay's rotation statements and pins every key a pinned key vouches for. Returns the ids added. */
   followRotations(signal?: AbortSignal): Promise<string[]> {
     return this.#serial(() => this.#followRotations(signal));
@@ -240,6 +267,8 @@ export class SyncClient {
 
   async #sync(signal?: AbortSignal): Promise<SyncReport> {
     try {
+      // A key rotation interrupted by a crash (or a relay that was away) is finished before anything else.
+      if (this.#o.identity.pendingRotation) await finishRotations(this.#rotationDeps(signal));
       const push = await this.#push(signal);
       const before = await outboxHead(this.#o.store);
       const pull = await this.#pull(signal);

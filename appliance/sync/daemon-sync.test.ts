@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueOrder } from "../../relay/orders/issue.ts";
 import { Appliance } from "../daemon/appliance.ts";
+import { WaitingAppliance } from "../daemon/waiting.ts";
 import { KEY_FILES } from "../store/index.ts";
 import { enrollConfig, fetchProbe, labConfig, loopbackRelay, random, recordingLog, relayCount, unacked, type LoopbackRelay } from "./_testing.ts";
 
@@ -73,19 +74,19 @@ test("a pulled force_scan order for one host runs a cycle through the daemon, an
   });
 });
 
-test("with relay.url, an appliance that is not enrolled, or lost its token file, refuses to start with a clear reason", async () => {
+test("with relay.url, an appliance not enrolled yet waits for its enrollment (daemon/waiting.ts); one that lost its token file refuses to start", async () => {
   const lr = await loopbackRelay();
   const dir = await mkdtemp(join(tmpdir(), "osiris-daemon-sync-"));
   try {
     const config = labConfig(dir, lr.url);
     const deps = { clock: lr.relay.clock, random, log: recordingLog() };
-    try {
-      await Appliance.open(config, deps);
-      assert.unreachable("not enrolled");
-    } catch (e) {
-      assert.match((e as Error).message, /not enrolled yet: run `osiris appliance enroll/);
-    }
+    const waiting = await WaitingAppliance.open(config, deps);
+    assert.ok(waiting, "not enrolled: the daemon waits instead of refusing to start");
+    assert.is(waiting.enrollment(), "unclaimed");
     await enrollConfig(lr, config);
+    assert.is(await waiting.checkEnrollment(), "enrolled", "the enrollment another process made is picked up");
+    await waiting.enrolled;
+    await waiting.stop();
     await unlink(join(config.state_dir, KEY_FILES.relayToken));
     try {
       await Appliance.open(config, deps);

@@ -17,7 +17,7 @@ import { consumeMagicLink, enableTotp, loginRequestSchema, loginWithPassword, ma
 import { visibleOrgsWhere } from "./scope.ts";
 import { clearedSessionCookie, endSession, endUserSessions, sessionCookie } from "./sessions.ts";
 import { newTotpSecret } from "./totp.ts";
-import { createUser, mayCreateRole, newUserSchema, userFromRow } from "./users.ts";
+import { createUser, disableUser, listUsers, mayCreateRole, newUserSchema, userFromRow } from "./users.ts";
 
 const SMALL_BODY = 4 * 1024;
 const EMPTY_BODY = 1024;
@@ -158,18 +158,17 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     callers: ["msp_admin", "partner_admin", "client_owner"],
     summary: "users the caller administers",
     maxBodyBytes: EMPTY_BODY,
-    response: z.object({ users: z.array(userSchema) }),
+    response: z.object({ users: z.array(userSchema.extend({ last_login_at: z.string().nullable() })) }),
     handler: async (c, deps) => {
       const p = principal(c);
       const orgs = visibleOrgsWhere(p);
-      const sql =
+      const where =
         p.role === "msp_admin"
-          ? { sql: "SELECT * FROM users WHERE msp_id = ? ORDER BY email", args: [p.msp_id] }
+          ? { sql: "u.msp_id = ?", args: [p.msp_id] }
           : p.role === "partner_admin"
-            ? { sql: `SELECT * FROM users WHERE msp_id = ? AND (partner_id = ? OR org_id IN (SELECT o.id FROM organisations o WHERE ${orgs.sql})) ORDER BY email`, args: [p.msp_id, p.partner_id ?? "-", ...orgs.args] }
-            : { sql: "SELECT * FROM users WHERE msp_id = ? AND org_id = ? ORDER BY email", args: [p.msp_id, p.org_id ?? "-"] };
-      const rs = await deps.db.execute(sql);
-      return c.json({ users: rs.rows.map(userFromRow) });
+            ? { sql: `u.msp_id = ? AND (u.partner_id = ? OR u.org_id IN (SELECT o.id FROM organisations o WHERE ${orgs.sql}))`, args: [p.msp_id, p.partner_id ?? "-", ...orgs.args] }
+            : { sql: "u.msp_id = ? AND u.org_id = ?", args: [p.msp_id, p.org_id ?? "-"] };
+      return c.json({ users: await listUsers(deps.db, where) });
     },
   },
   {
@@ -193,11 +192,11 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/users/:user_id/disable",
     callers: ["msp_admin"],
-    summary: "disable a user and end their sessions",
+    summary: "disable a user and end their sessions (409 user_change_refused for yourself or the MSP's last active MSP admin)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => {
       const id = c.req.param("user_id")!;
-      await deps.db.execute({ sql: "UPDATE users SET disabled = 1 WHERE id = ?", args: [id] });
+      if (!(await disableUser(deps.db, principal(c), id))) return c.body(null, 204);
       await endUserSessions(deps.db, id, deps.clock);
       await audit(deps.db, deps.clock, principal(c), { action: "user.disable", target: id });
       return c.body(null, 204);

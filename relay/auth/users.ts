@@ -103,6 +103,46 @@ export async function userById(db: RelayDb, id: string): Promise<UserRecord | nu
   return rs.rows[0] ? userFromRow(rs.rows[0]) : null;
 }
 
+/** A user as GET /api/users lists it: the record plus when they last signed in (their newest session), if ever. */
+export interface UserListing extends UserRecord {
+  last_login_at: string | null;
+}
+
+/** The users of `where` (a condition on `u`), by e-mail, each with the start of their newest session. */
+export async function listUsers(db: RelayDb, where: { sql: string; args: (string | number)[] }): Promise<UserListing[]> {
+  const rs = await db.execute({
+    sql: `SELECT u.*, (SELECT max(s.created_at) FROM sessions s WHERE s.user_id = u.id) AS last_login_at FROM users u WHERE ${where.sql} ORDER BY u.email`,
+    args: where.args,
+  });
+  return rs.rows.map((r) => ({ ...userFromRow(r), last_login_at: strOrNull(r, "last_login_at") }));
+}
+
+/**
+ * Disables user `id` (already known to be in the actor's MSP). Refused with 409 `user_change_refused`, and
+ * nothing changes, for one's own account (an API key's creator included) and for the MSP's last active
+ * MSP admin; the guard sits in the UPDATE itself, so two admins disabling each other at once cannot both
+ * succeed. Answers whether anything changed (false: the user was already disabled).
+ */
+export async function disableUser(db: RelayDb, actor: Principal, id: string): Promise<boolean> {
+  if (id === actor.user_id) {
+    const whose = actor.kind === "api_key" ? "the account of the user who created this API key" : "your own account";
+    throw new RelayError("user_change_refused", `You cannot disable ${whose}: ask another MSP admin`, { user_id: id, reason: "self" });
+  }
+  const rs = await db.execute({
+    sql: `UPDATE users SET disabled = 1 WHERE id = ? AND msp_id = ? AND disabled = 0
+            AND (role <> 'msp_admin' OR EXISTS (SELECT 1 FROM users o WHERE o.msp_id = users.msp_id AND o.role = 'msp_admin' AND o.disabled = 0 AND o.id <> users.id))`,
+    args: [id, actor.msp_id],
+  });
+  if (rs.rowsAffected === 1) return true;
+  const user = await userById(db, id);
+  if (!user || user.msp_id !== actor.msp_id) throw new RelayError("not_found", `No user ${JSON.stringify(id.slice(0, 100))} here`);
+  if (user.disabled) return false;
+  throw new RelayError("user_change_refused", `${user.email} is the last active MSP admin: make another user an MSP admin before disabling them, or nobody could administer the MSP`, {
+    user_id: id,
+    reason: "last_msp_admin",
+  });
+}
+
 /** Roles a principal may create: MSP admins anything under their MSP; partner admins their partner's and client roles; client owners viewers. */
 export function mayCreateRole(creator: Principal, role: Role): boolean {
   if (creator.role === "msp_admin") return true;

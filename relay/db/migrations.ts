@@ -13,6 +13,7 @@
  */
 
 import { APPLIANCE_CONFIG_MIGRATION } from "../enroll/appliance-config-schema.ts";
+import { APPLIANCE_KEY_ROTATION_MIGRATION } from "../enroll/key-rotation-schema.ts";
 import { ARCHIVE_MIGRATION } from "../archive/schema.ts";
 import { AUTH_MIGRATION } from "../auth/schema.ts";
 import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
@@ -299,6 +300,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, ...APPLIANCE_CONFIG_MIGRATION },
   { version: 11, ...HEALING_ATTEMPTS_OWNER_MIGRATION },
   { version: 12, ...SITE_SCOPED_RULES_MIGRATION },
+  { version: 13, ...APPLIANCE_KEY_ROTATION_MIGRATION },
 ];
 
 /** The schema version this code writes. */

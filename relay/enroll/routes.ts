@@ -1,4 +1,4 @@
-/** MSP routes for enrolled appliances: rotate an appliance's token, revoke an appliance, its signed appliance config. */
+/** Routes for enrolled appliances: rotate an appliance's token, revoke an appliance, its signed appliance config, its key rotations. */
 import { z } from "zod";
 import { parseSchema } from "../../protocol/schema.ts";
 import { audit } from "../auth/audit.ts";
@@ -6,6 +6,7 @@ import { parseJsonBody } from "../http/body.ts";
 import { SITE_OPERATORS, type RouteSpec } from "../http/types.ts";
 import { issueOrder } from "../orders/issue.ts";
 import { APPLIANCE_CONFIG_ROUTES } from "./appliance-config-routes.ts";
+import { KEY_ROTATION_ROUTES } from "./key-rotation-routes.ts";
 import { revokeAppliance } from "./enroll.ts";
 
 const revokeSchema = z.strictObject({ reason: z.string().trim().min(1).max(500) });
@@ -43,4 +44,5 @@ export const ENROLL_ROUTES: readonly RouteSpec[] = [
     },
   },
   ...APPLIANCE_CONFIG_ROUTES,
+  ...KEY_ROTATION_ROUTES,
 ];

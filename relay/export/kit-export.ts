@@ -9,12 +9,15 @@
  * Deterministic: the same database contents and arguments give the same files (no "now" anywhere), so the
  * ZIP (protocol kit-files.ts) is byte-identical.
  */
+import { keyId } from "../../protocol/crypto.ts";
+import { fromHex } from "../../protocol/encoding.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import { buildKitFiles, type KitContents, type KitKeys } from "../../protocol/kit.ts";
 import type { KitFiles } from "../../protocol/kit-files.ts";
 import type { AccumulatorState } from "../../protocol/merkle.ts";
 import { num, str, type RelayDb } from "../db/index.ts";
 import { RelayError } from "../errors.ts";
+import { evidenceHistory } from "../enroll/key-history.ts";
 import { accumulatorAt } from "../ingest/tree.ts";
 import { listRelayKeys } from "../keys/index.ts";
 import { siteExists } from "../tenants/tenants.ts";
@@ -97,7 +100,16 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
     const notes = await db.execute({ sql: "SELECT size, countersigned_note FROM checkpoints WHERE appliance_id = ? AND size >= ? AND size <= ? ORDER BY size", args: [id, first, last] });
     for (const n of notes.rows) checkpoints.push({ appliance_id: id, size: num(n, "size"), note: str(n, "countersigned_note") });
     if (first > 1) frontiers.push({ appliance_id: id, state: (await accumulatorAt(db, id, first - 1)).state });
-    keys.push({ appliance_id: id, site_id: range.siteId, public_key: str(row, "evidence_public_key"), key_id: str(row, "evidence_key_id"), enrolled_at: str(row, "enrolled_at") });
+    // The enrollment key and every recorded switch (enroll/key-history.ts): bundles verify by seq against them.
+    const history = await evidenceHistory(db, id, str(row, "evidence_public_key"));
+    keys.push({
+      appliance_id: id,
+      site_id: range.siteId,
+      public_key: history.enrollment,
+      key_id: keyId(fromHex(history.enrollment)),
+      enrolled_at: str(row, "enrolled_at"),
+      ...(history.rotations.length > 0 ? { rotations: history.rotations } : {}),
+    });
     exported.push({ appliance_id: id, first_seq: first, last_seq: last, last_in_range: lastInRange });
   }
 
@@ -134,8 +146,9 @@ missing tail would be detected. Relay keys: ${relayKeyIds.join(", ")}.
   appliance and \`seq\`. Bundles hold settings and status of the clinic's computers; no patient data.
 - \`checkpoints/<appliance_id>/<size, 12 digits>.note\`: signed checkpoints of each appliance's log (C2SP
   signed notes), each with the relay's witness cosignature.
-- \`keys.json\`: each appliance's evidence public key with its enrollment record (\`enrolled_at\`, site), and
-  the relay's witness keys. These are the only keys to check against: never trust a key found in a bundle.
+- \`keys.json\`: each appliance's evidence public key with its enrollment record (\`enrolled_at\`, site), its
+  recorded key rotations (\`rotations\`: each later key and the first \`seq\` it signs), and the relay's
+  witness keys. These are the only keys to check against: never trust a key found in a bundle.
 - \`frontiers.json\` (only when a range starts after seq 1): the Merkle subtree roots before the first line.
 
 ## Verify
@@ -154,7 +167,9 @@ relay-cosigned checkpoint) or a swapped checkpoint.
    member \`"signature":"…"\` (and the comma before it) from the line; the result is the signed text. The
    Ed25519 signature (hex, field \`signature\`) is over the UTF-8 bytes of \`OsirisCare/v1 evidence\` plus a
    newline (0x0A), followed by the signed text. Verify it with the appliance's \`public_key\` from
-   \`keys.json\`; \`key_id\` in the bundle must equal that key's \`key_id\`.
+   \`keys.json\` or, from a rotation's \`from_seq\` on, with that rotation's key; \`key_id\` in the bundle must
+   equal that key's \`key_id\`. The bundle just before each \`from_seq\` is the switch itself (\`action_taken\`
+   \`rotate_evidence_key\`, signed by the old key, naming the new \`new_key_id\` in \`post_state\`).
 2. How hashes chain. For each appliance, \`seq\` goes 1, 2, 3, … without gaps, and each bundle's
    \`prev_hash\` is the SHA-256 (hex) of the previous line's bytes (without the newline); seq 1 has 64 zeros.
    \`finished_at\` never goes back more than 5 minutes.

@@ -11,6 +11,20 @@ export interface AuthedAppliance {
   evidence_public_key: Uint8Array;
   evidence_key_id: string;
   enrolled_at: string;
+  /** Set for a route that records the request nonce itself (RouteSpec.recordsNonce): record it with `claimNonce`. */
+  pending_nonce?: PendingNonce;
+}
+
+/**
+ * A verified request whose nonce is not recorded yet: the handler of a `recordsNonce` route records it in its
+ * own write transaction (auth/nonces.ts `claimNonce`), saving the separate write and commit the guard would
+ * make. `stale()` throws the 401 for an appliance row that changed since the request was checked.
+ */
+export interface PendingNonce {
+  nonce: string;
+  at: number;
+  token_sha256: string;
+  stale(): Promise<never>;
 }
 
 /**
@@ -83,6 +97,12 @@ export interface RouteSpec {
   summary: string;
   /** Largest request body accepted (bytes). */
   maxBodyBytes: number;
+  /**
+   * Appliance routes only: the handler, not the guard, records the request nonce, inside its own write
+   * transaction (AuthedAppliance.pending_nonce). Only for a handler that writes nothing before that
+   * transaction, so a replay is refused before anything changes.
+   */
+  recordsNonce?: boolean;
   /** Per-address rate limit for public routes (see rate-limit.ts). */
   rateLimited?: boolean;
   /** Request body schema (JSON), for the OpenAPI document. */

@@ -26,7 +26,9 @@
  * The result is the PushAck, plus the failure the route turns into a 409/422 whose details carry the ack.
  */
 import { canonicalize } from "../../protocol/canonical.ts";
-import { ChainVerifier, type ChainFailure, type ChainState } from "../../protocol/chain.ts";
+import { ChainVerifier, type ChainFailure, type ChainState, type EvidenceKeyEpoch } from "../../protocol/chain.ts";
+import { checkpointKey, evidenceKeysOf } from "../enroll/key-history.ts";
+import { recordEvidenceSwitch } from "../enroll/key-rotation.ts";
 import type { OpenedBundle } from "../../protocol/evidence.ts";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { isoTime } from "../../protocol/ids.ts";
@@ -34,6 +36,7 @@ import { MerkleAccumulator } from "../../protocol/merkle.ts";
 import { parsePushRequest, type OutboxEntry, type PushAck, type PushRequest } from "../../protocol/sync.ts";
 import { str, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
+import { claimNonce } from "../auth/nonces.ts";
 import { isRelayErrorCode, RelayError, type RelayErrorCode } from "../errors.ts";
 import { ingestEscalation } from "../escalations/escalations.ts";
 import type { AuthedAppliance } from "../http/types.ts";
@@ -89,6 +92,8 @@ interface Plan {
   duplicates: number;
   next: ChainRow;
   checkpoint: PreparedCheckpoint | null;
+  /** Evidence key switches the new lines announced. */
+  switches: EvidenceKeyEpoch[];
 }
 
 const EVIDENCE_COLUMNS = ["appliance_id", "seq", "line", "hash", "leaf_hash", "finished_at", "received_at"] as const;
@@ -149,7 +154,8 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
   }
 
   // 3. Verify the new evidence lines in order (signatures checked in parallel by verifyLines).
-  const verifier = new ChainVerifier(new Map([[appliance.id, { publicKey: appliance.evidence_public_key, siteId: appliance.site_id }]]), {
+  const keys = await evidenceKeysOf(db, appliance.id, appliance.evidence_public_key, appliance.site_id);
+  const verifier = new ChainVerifier(new Map([[appliance.id, keys]]), {
     fromGenesis: true,
     resume: row.chain ? [row.chain] : [],
   });
@@ -238,20 +244,27 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
     stamp: "",
   };
   if (next.tree.size !== next.verified_seq) throw new Error(`Internal: Merkle tree size ${next.tree.size} differs from verified seq ${next.verified_seq}`);
+  // Evidence key switches announced by the verified lines (recorded with them, enroll/key-rotation.ts).
+  const switches = verifier.learnedRotations(appliance.id);
 
   // 5. The checkpoint's signature, root and cosignature, only over a clean push.
   const checkpoint =
     !failing && req.checkpoint !== null
-      ? await prepareCheckpoint(db, req.checkpoint, { stored: row.tree, newLeaves, after: tree }, { appliance, relayKey: deps.relayKey, clock: deps.clock })
+      ? await prepareCheckpoint(db, req.checkpoint, { stored: row.tree, newLeaves, after: tree }, {
+          appliance: { ...appliance, evidence_public_key: checkpointKey(keys, req.checkpoint, switches, next.verified_seq) },
+          relayKey: deps.relayKey,
+          clock: deps.clock,
+        })
       : null;
 
   // Receipts go last: the order-result UPDATEs and evidence rows they acknowledge are written before them.
   const writes = [...insertRows("evidence", EVIDENCE_COLUMNS, evidenceRows), ...orderWrites, ...insertRows("outbox_receipts", RECEIPT_COLUMNS, receiptRows)];
-  return { row, failing, writes, accepted: entries.slice(firstNew, stop), stored: evidenceRows.length, duplicates: duplicates.size, next, checkpoint };
+  return { row, failing, writes, accepted: entries.slice(firstNew, stop), stored: evidenceRows.length, duplicates: duplicates.size, next, checkpoint, switches };
 }
 
 async function apply(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, p: Plan, now: number, receivedAt: string): Promise<Omit<PushOutcome, "replanned">> {
   await tx.batch([...p.writes, saveChainRow(appliance.id, p.next, now), { sql: "UPDATE appliances SET last_seen_at = ? WHERE id = ?", args: [receivedAt, appliance.id] }]);
+  for (const e of p.switches) await recordEvidenceSwitch(tx, appliance.id, e.publicKey, e.from_seq, now);
   await applyFeatures(tx, deps, appliance, p.accepted, receivedAt);
 
   let failure: PushFailure | null = null;
@@ -315,10 +328,13 @@ export async function ingestPush(deps: IngestDeps, appliance: AuthedAppliance, b
   // Outside the write transaction: read the chain row and verify against it.
   const early = await plan(deps.db, deps, appliance, req, await loadChainRow(deps.db, appliance.id), receivedAt);
   const outcome = await deps.db.transaction(async (tx) => {
+    // The request's nonce, in this transaction (RouteSpec.recordsNonce): one commit per push, not two.
+    if (appliance.pending_nonce && (await claimNonce(tx, appliance)) === "changed") return null;
     const replanned = (await chainRowStamp(tx, appliance.id)) !== early.row.stamp;
     const p = replanned ? await plan(tx, deps, appliance, req, await loadChainRow(tx, appliance.id), receivedAt) : early;
     return { ...(await apply(tx, deps, appliance, p, deps.clock.now(), receivedAt)), replanned };
   });
+  if (outcome === null) return appliance.pending_nonce!.stale();
 
   const fields = {
     appliance_id: appliance.id,

@@ -305,7 +305,7 @@ export class RelayClient {
   // ---- users and API keys (relay/auth) -------------------------------------------------------------------
 
   /** Users the caller administers (MSP admin: the MSP's; partner admin: the partner's and its clinics'). */
-  users(signal?: AbortSignal): Promise<{ users: T.UserRecord[] }> {
+  users(signal?: AbortSignal): Promise<{ users: T.UserListing[] }> {
     return this.#json("GET", "/api/users", { signal });
   }
 

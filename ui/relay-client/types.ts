@@ -132,6 +132,8 @@ export type { DeliveryView as ChannelDelivery };
 
 /** What POST /api/users takes: partner roles need `partner_id`, client roles `org_id`; only client users may have no password. */
 export type NewUserInput = import("../../relay/auth/users.ts").NewUser;
+/** A user as GET /api/users lists it: the record plus `last_login_at` (null: never signed in). */
+export type UserListing = import("../../relay/auth/users.ts").UserListing;
 /** An API key as the relay lists it (never the key text). */
 export type ApiKeyRecord = import("../../relay/auth/api-keys.ts").ApiKeyRecord;
 /** A new API key: its text is in this answer only. */

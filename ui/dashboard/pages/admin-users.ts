@@ -2,11 +2,12 @@
  * `<osiris-admin-users>`: who may sign in. MSP administrators see every user of their MSP, create users of
  * any role (partner roles for a partner, clinic roles for an organisation) and disable users (their sessions
  * end at once); partner administrators see and create their partner's and their clinics' users (only the MSP
- * may disable one). Clinic users may have no password: they sign in with an e-mailed link.
+ * may disable one; nobody disables themselves or the MSP's last active admin). Each row says when the user
+ * last signed in. Clinic users may have no password: they sign in with an e-mailed link.
  */
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { NewUserInput, OrgView, PartnerView, RelayClient, Role, Session, UserRecord } from "../../relay-client/mod.ts";
+import type { NewUserInput, OrgView, PartnerView, RelayClient, Role, Session, UserListing } from "../../relay-client/mod.ts";
 import { fullTime, ROLE_TEXT } from "../format.ts";
 import { Load } from "../load.ts";
 import { shared } from "../styles.ts";
@@ -52,7 +53,7 @@ export class OsirisAdminUsers extends LitElement {
   declare partners: PartnerView[];
   declare orgs: OrgView[];
 
-  readonly #list = new Load<{ users: UserRecord[] }>(this, (signal) => this.client.users(signal));
+  readonly #list = new Load<{ users: UserListing[] }>(this, (signal) => this.client.users(signal));
   #role: Role = "msp_tech";
   #confirming: string | null = null;
   #message: { ok: boolean; text: string } | null = null;
@@ -72,7 +73,7 @@ export class OsirisAdminUsers extends LitElement {
     if (!roles.includes(this.#role)) this.#role = roles.includes("partner_tech") ? "partner_tech" : (roles[0] ?? "msp_tech");
   }
 
-  #tenant(u: UserRecord): string {
+  #tenant(u: UserListing): string {
     if (u.org_id) return `Clinic: ${this.orgs.find((o) => o.id === u.org_id)?.name ?? u.org_id}`;
     if (u.partner_id) return `Partner: ${this.partners.find((p) => p.id === u.partner_id)?.name ?? u.partner_id}`;
     return "The MSP";
@@ -108,7 +109,7 @@ export class OsirisAdminUsers extends LitElement {
     this.requestUpdate();
   }
 
-  async #disable(u: UserRecord): Promise<void> {
+  async #disable(u: UserListing): Promise<void> {
     try {
       await this.client.disableUser(u.id);
       this.#message = { ok: true, text: `${u.email} is disabled: their sessions have ended and they can no longer sign in.` };
@@ -122,7 +123,7 @@ export class OsirisAdminUsers extends LitElement {
     this.renderRoot.querySelector<HTMLElement>("#users-h")?.focus();
   }
 
-  #action(u: UserRecord): TemplateResult | typeof nothing {
+  #action(u: UserListing): TemplateResult | typeof nothing {
     if (!this.#msp || u.disabled || u.id === this.session.user.id) return nothing;
     const sr = html`<span class="sr-only"> ${u.email}</span>`;
     if (this.#confirming === u.id) {
@@ -134,7 +135,7 @@ export class OsirisAdminUsers extends LitElement {
     return html`<button type="button" class="danger" @click=${() => ((this.#confirming = u.id), this.requestUpdate())}>Disable${sr}</button>`;
   }
 
-  #row(u: UserRecord): TemplateResult {
+  #row(u: UserListing): TemplateResult {
     return html`<tr>
       <th scope="row" data-label="Name">${u.name}${u.id === this.session.user.id ? html` <span class="muted">(you)</span>` : nothing}</th>
       <td data-label="E-mail" class="email">${u.email}</td>
@@ -142,6 +143,7 @@ export class OsirisAdminUsers extends LitElement {
       <td data-label="Belongs to">${this.#tenant(u)}</td>
       <td data-label="Two-factor">${u.totp_enabled ? "On" : html`<span class="muted">Off</span>`}</td>
       <td data-label="Created">${fullTime(u.created_at)}</td>
+      <td data-label="Last sign-in">${u.last_login_at ? fullTime(u.last_login_at) : html`<span class="muted">Never</span>`}</td>
       <td data-label="Status">${u.disabled ? html`<span class="badge bad">Disabled</span>` : html`<span class="badge ok">Active</span>`}</td>
       ${this.#msp ? html`<td>${this.#action(u)}</td>` : nothing}
     </tr>`;
@@ -187,7 +189,7 @@ export class OsirisAdminUsers extends LitElement {
           : html`<div class="table-wrap">
               <table class="stack">
                 <caption class="sr-only">Users</caption>
-                <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Belongs to</th><th scope="col">Two-factor</th><th scope="col">Created</th><th scope="col">Status</th>${this.#msp ? html`<th scope="col"><span class="sr-only">Disable</span></th>` : nothing}</tr></thead>
+                <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Belongs to</th><th scope="col">Two-factor</th><th scope="col">Created</th><th scope="col">Last sign-in</th><th scope="col">Status</th>${this.#msp ? html`<th scope="col"><span class="sr-only">Disable</span></th>` : nothing}</tr></thead>
                 <tbody>${repeat(v.users, (u) => u.id, (u) => this.#row(u))}</tbody>
               </table>
             </div>`,
