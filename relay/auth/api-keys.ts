@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
-import { str, strOrNull, type RelayDb } from "../db/index.ts";
+import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal, Role } from "../http/types.ts";
@@ -87,6 +87,8 @@ export async function apiKeyPrincipal(db: RelayDb, key: string, clock: { now(): 
   const row = rs.rows[0];
   if (!row) throw new RelayError("token_unknown", "Unknown API key");
   if (strOrNull(row, "revoked_at") !== null) throw new RelayError("api_key_revoked", "This API key has been revoked", { api_key_id: str(row, "id") });
+  // A key acts for the user who made it: once that user is disabled, so are their keys.
+  if (num(row, "disabled") === 1) throw new RelayError("api_key_revoked", `This API key's owner (${str(row, "email")}) has been disabled`, { api_key_id: str(row, "id"), reason: "owner_disabled" });
   const now = isoTime(clock.now());
   await db.execute({ sql: "UPDATE api_keys SET last_used = ? WHERE id = ?", args: [now, str(row, "id")] });
   return {

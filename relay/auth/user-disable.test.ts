@@ -1,7 +1,9 @@
 /**
  * Disabling users (POST /api/users/:user_id/disable) cannot lock an MSP out: nobody disables their own
- * account, and the MSP's last active MSP admin stays. A refusal is a 409 naming the reason, changes nothing
- * and is not audited. GET /api/users says when each user last signed in.
+ * account, and the MSP's last active MSP admin stays (the guard is part of the UPDATE, so two admins
+ * disabling each other at once leave one). A refusal is a 409 naming the reason, changes nothing and is not
+ * audited. A disabled user's API keys stop working with them. GET /api/users says when each user last
+ * signed in.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -41,26 +43,27 @@ test("an MSP admin cannot disable their own account: 409 naming the reason, stil
   assert.is(await disableAudits(), 0);
 });
 
-test("the MSP's last active MSP admin cannot be disabled, even by an msp_admin API key; nothing changes", async () => {
+test("an API key acts for its maker: it cannot disable its maker, and stops working once its maker is disabled", async () => {
   const first = await asUser(relay, "msp_admin");
   const second = await asUser(relay, "msp_admin");
   const made = await relay.app.request("/api/api-keys", userInit(first, "POST", { name: "automation", role: "msp_admin" }));
   const { key } = (await made.json()) as { key: string };
-  // The key's own creator is "yourself" for the key.
   const own = await disable({ key }, first.id);
   assert.is(own.status, 409);
-  assert.is((await errorOf(own)).details?.["reason"], "self");
-  // With the creator disabled by the other admin, the key tries to disable the admin who is left.
+  assert.is((await errorOf(own)).details?.["reason"], "self", "the key's maker is \"yourself\" for the key");
   assert.is((await disable(second, first.id)).status, 204);
   assert.is(await disableAudits(), 1);
-  const last = await disable({ key }, second.id);
-  assert.is(last.status, 409);
-  const err = await errorOf(last);
-  assert.is(err.code, "user_change_refused");
-  assert.is(err.details?.["reason"], "last_msp_admin");
-  assert.match(err.message, new RegExp(`${second.email.replaceAll(".", "\\.")} is the last active MSP admin`));
+  // The disabled admin's key is refused everywhere, and cannot disable the admin who is left.
+  const sites = await relay.app.request("/api/sites", { headers: { Authorization: `Bearer ${key}` } });
+  assert.is(sites.status, 401);
+  const err = await errorOf(sites);
+  assert.is(err.code, "api_key_revoked");
+  assert.is(err.details?.["reason"], "owner_disabled");
+  assert.match(err.message, new RegExp(`owner \\(${first.email.replaceAll(".", "\\.")}\\) has been disabled`));
+  assert.is((await disable({ key }, second.id)).status, 401);
   assert.ok(await signedIn(second), "the last admin keeps their session");
-  assert.is(await disableAudits(), 1, "the refusal is not audited as a change");
+  assert.is(await count(relay.db, "users", "id = ? AND disabled = 0", [second.id]), 1);
+  assert.is(await disableAudits(), 1, "nothing else changed");
 });
 
 test("two MSP admins disabling each other at the same moment: exactly one succeeds and one admin stays", async () => {
