@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CATALOGUE_VERSION } from "../../protocol/catalogue/mod.ts";
 import { verifyChain } from "../../protocol/chain.ts";
-import { cosignNote, openCheckpoint, relayWitnessName } from "../../protocol/checkpoint.ts";
+import { cosignNote, openCheckpoint, relayWitnessName, signNote } from "../../protocol/checkpoint.ts";
 import { createSigner, keyId } from "../../protocol/crypto.ts";
 import { toHex, utf8 } from "../../protocol/encoding.ts";
 import { GENESIS_PREV_HASH, parseBundleLine } from "../../protocol/evidence.ts";
@@ -262,6 +262,34 @@ test("recordCountersigned() refuses a cosigned note whose body is not our checkp
     const cosigned = await cosignNote(three.note, relayWitnessName(keyId(relaySigner.publicKey)), relaySigner, Math.floor(T0 / 1000));
     assert.is((await evidenceError(f.log.recordCountersigned(two.size, cosigned))).code, "checkpoint_mismatch");
     assert.is((await evidenceError(f.log.recordCountersigned(9, cosigned))).code, "unknown_checkpoint");
+  });
+});
+
+test("recordCountersigned() accepts a checkpoint signed before an evidence key rotation and countersigned after it", async () => {
+  await withLog(async (f) => {
+    await f.log.append(drafts(2));
+    const cp = (await f.log.checkpoint())!;
+    const before = toHex(f.identity.evidenceSigner.publicKey);
+    const prepared = await f.identity.prepareRotation("evidence", "ord_rotation0000000000000");
+    const { forgetOld } = await f.identity.switchKey(f.store, prepared, 3);
+    await forgetOld();
+    assert.is.not(toHex(f.identity.evidenceSigner.publicKey), before, "the evidence key in force changed");
+    const cosigned = await cosignNote(cp.note, relayWitnessName(keyId(relaySigner.publicKey)), relaySigner, Math.floor(T0 / 1000));
+    await f.log.recordCountersigned(2, cosigned);
+    assert.is((await f.log.latestCheckpoint())!.countersigned_note, cosigned);
+  });
+});
+
+test("recordCountersigned() refuses a cosigned note that dropped or replaced this appliance's signature", async () => {
+  await withLog(async (f) => {
+    await f.log.append(drafts(2));
+    const cp = (await f.log.checkpoint())!;
+    const stranger = createSigner(sha256("someone else"));
+    const [text] = cp.note.split("\n\n");
+    const forged = await signNote(`${text}\n`, relayWitnessName(keyId(stranger.publicKey)), stranger);
+    const cosigned = await cosignNote(forged, relayWitnessName(keyId(relaySigner.publicKey)), relaySigner, Math.floor(T0 / 1000));
+    assert.is((await evidenceError(f.log.recordCountersigned(2, cosigned))).code, "checkpoint_mismatch");
+    assert.is((await f.log.latestCheckpoint())!.countersigned_note, null);
   });
 });
 

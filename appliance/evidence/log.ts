@@ -252,9 +252,12 @@ export class EvidenceLog implements EvidenceSink {
     if (!ours) throw new EvidenceError("unknown_checkpoint", `no checkpoint of size ${size} was signed by this appliance`);
     let text: string;
     try {
-      text = parseNote(note).text;
-      if (text !== parseNote(ours.note).text) throw new EvidenceError("checkpoint_mismatch", `the countersigned checkpoint of size ${size} has a different body from the one this appliance signed`);
-      await verifyNoteSignature(note, this.#origin, this.#identity.evidenceSigner.publicKey);
+      const theirs = parseNote(note), mine = parseNote(ours.note);
+      text = theirs.text;
+      if (text !== mine.text) throw new EvidenceError("checkpoint_mismatch", `the countersigned checkpoint of size ${size} has a different body from the one this appliance signed`);
+      // Our signature as we wrote it, byte for byte: the evidence key that signed it may have been rotated since.
+      const kept = mine.signatures.every((m) => theirs.signatures.some((t) => t.name === m.name && t.base64 === m.base64));
+      if (!kept) await verifyNoteSignature(note, this.#origin, this.#identity.evidenceSigner.publicKey);
     } catch (e) {
       if (e instanceof EvidenceError) throw e;
       if (e instanceof ValidationError || e instanceof IntegrityError) {
