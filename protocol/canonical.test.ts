@@ -407,4 +407,54 @@ test("parseCanonical() accepts a JSON text exactly when it is the canonical text
   );
 });
 
+/** Whether `text` is the canonical text of its value, the slow way (the definition the fast check must agree with). */
+function isCanonicalByDefinition(text: string): boolean {
+  try {
+    return canonicalize(JSON.parse(text)) === text;
+  } catch {
+    return false;
+  }
+}
+
+/** Small edits that keep many texts valid JSON while breaking (or not) their canonical form. */
+const EDITS = [" ", "0", "1", "-", ".", "e", "E", "+", "a", "z", "~", "\\u0041", "\\u001f", "\\u001F", "\\u000a", "\\n", "\\/", "\\ud800", "1.0", "1e2", "-0", '"a":1,', '"a":0,"a":1,', "[]", "{}", "\u00e9", "\u{1F600}"];
+
+test("parseCanonical() agrees with canonicalize() on edited canonical texts (the fast check never says yes wrongly)", () => {
+  const fixed = ['{"b":1,"a":2}', '{"a":1,"a":1}', '{"1":1,"a":2}', '{"10":1,"9":2}', '{"9":1,"10":2}', "[1.0]", "[1e2]", "[100]", "[-0]", "[0]", "[1E2]", "[1e+21]", "[1e21]", "[123456789012345678]", "[999999999999999]", "[-999999999999999]", "[0.1]", "[-1.5]", "[5e-324]", '["\\u0041"]', '["\\/"]', '["\\u001f"]', '["\\u001F"]', '["\\u000a"]', '["\\n"]', '["\\ud83d\\ude00"]', '["\u{1F600}"]', '{"a":[],"b":{}}', '{"a":{"c":1,"b":2}}', '{"":1,"a":2}', '{"a":1,"":2}', '{"ab":1,"a":2}', '{"a":1,"ab":2}', '{"a\\"":1}', '{"\\n":1,"\\t":2}', '{"\\t":1,"\\n":2}'];
+  let canonical = 0;
+  const check = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch {
+      return; // not JSON: parseCanonical refuses it as invalid_json, which other tests cover
+    }
+    const expected = isCanonicalByDefinition(text);
+    let accepted = true;
+    try {
+      parseCanonical(text);
+    } catch {
+      accepted = false;
+    }
+    assert.is(accepted, expected, text);
+    if (expected) canonical++;
+  };
+  fixed.forEach(check);
+  fc.assert(
+    fc.property(fc.oneof(jsonValues, unicodeObjects), fc.nat(), fc.nat(EDITS.length - 1), fc.boolean(), (v, at, e, replace) => {
+      let text: string;
+      try {
+        text = canonicalize(v);
+      } catch {
+        return;
+      }
+      check(text);
+      check(JSON.stringify(v));
+      const p = at % (text.length + 1);
+      check(text.slice(0, p) + EDITS[e]! + text.slice(replace ? p + 1 : p));
+    }),
+    { ...FC, numRuns: 5000 },
+  );
+  assert.ok(canonical > 1000, `only ${canonical} canonical texts were tried`);
+});
+
 test.run();

@@ -16,6 +16,7 @@ import {
   SIGNING_CONTEXTS,
   type SigningContext,
   signingInput,
+  signingInputOfText,
   signRaw,
   verify,
   verifyRaw,
@@ -316,6 +317,21 @@ test("keyId() and keyFingerprint() are stable per key and differ between keys", 
     assert.ok(keyFingerprint(v.publicKey).replaceAll(":", "").startsWith(keyId(v.publicKey)));
   }
   assert.is(new Set(vectors.map((v) => keyId(v.publicKey))).size, vectors.length);
+});
+
+test("keyId() follows a key whose bytes were changed after an earlier call", () => {
+  const key = TEST1.publicKey.slice();
+  assert.is(keyId(key), "21fe31dfa154a261");
+  key.set(TEST2.publicKey);
+  assert.is(keyId(key), keyId(TEST2.publicKey.slice()));
+  assert.is.not(keyId(key), "21fe31dfa154a261");
+});
+
+test("signingInputOfText() gives the bytes signingInput() gives for the text's UTF-8", () => {
+  for (const text of ["", "plain ASCII", "Ünïcödé ✓ and \u{1F600}", "x".repeat(20_000)]) {
+    for (const c of SIGNING_CONTEXTS) assert.equal(signingInputOfText(c, text), signingInput(c, utf8(text)), `${c}: ${text.slice(0, 20)}`);
+  }
+  assert.throws(() => signingInputOfText("bogus" as SigningContext, "x"), /Unknown signing context "bogus"/);
 });
 
 test.run();

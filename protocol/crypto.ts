@@ -17,7 +17,7 @@
  */
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { concatBytes, fromHex, toHex, utf8 } from "./encoding.ts";
+import { ByteSlab, bytesEqual, concatBytes, fromHex, toHex, utf8 } from "./encoding.ts";
 import { sha256 } from "./hash.ts";
 import { nodeCrypto, type NodeCrypto } from "./node-crypto.ts";
 
@@ -34,12 +34,28 @@ const CONTEXT_PREFIX = "OsirisCare/v1 ";
 
 /** Each context's prefix as UTF-8, encoded once (every verification of a bundle needs one). */
 const CONTEXT_BYTES: ReadonlyMap<string, Uint8Array> = new Map(SIGNING_CONTEXTS.map((c) => [c, utf8(`${CONTEXT_PREFIX}${c}\n`)]));
+const utf8Encoder = new TextEncoder();
+/** Where `signingInputOfText` takes its buffers from (a cache of memory, no state anyone observes). */
+const inputSlab = new ByteSlab();
 
 /** The exact bytes an Ed25519 signature covers for `message` in `context`. */
 export function signingInput(context: SigningContext, message: Uint8Array): Uint8Array {
   const prefix = CONTEXT_BYTES.get(context);
   if (!prefix) throw new TypeError(`Unknown signing context ${JSON.stringify(context)}: expected one of ${SIGNING_CONTEXTS.join(", ")}`);
   return concatBytes(prefix, message);
+}
+
+/**
+ * `signingInput(context, utf8(text))` built in one buffer, without a separate encoding and copy: verifiers
+ * prepare one per evidence bundle.
+ */
+export function signingInputOfText(context: SigningContext, text: string): Uint8Array {
+  const prefix = CONTEXT_BYTES.get(context);
+  if (!prefix) throw new TypeError(`Unknown signing context ${JSON.stringify(context)}: expected one of ${SIGNING_CONTEXTS.join(", ")}`);
+  const out = inputSlab.alloc(prefix.length + text.length); // exact when the text is ASCII
+  out.set(prefix);
+  const { read, written } = utf8Encoder.encodeInto(text, out.subarray(prefix.length));
+  return read === text.length && written === text.length ? out : concatBytes(prefix, utf8(text));
 }
 
 export interface KeyPair {
@@ -66,9 +82,19 @@ export function keyFingerprint(publicKey: Uint8Array): string {
   return toHex(sha256(publicKey).slice(0, 16)).match(/.{4}/g)!.join(":");
 }
 
+/**
+ * Key ids already computed, by key object: verifiers look up the id of the key in force for every bundle.
+ * Each entry keeps a copy of the bytes it was computed from, since a Uint8Array can change after the fact.
+ */
+const keyIds = new WeakMap<Uint8Array, { bytes: Uint8Array; id: string }>();
+
 /** Stable key id: lower-case hex SHA-256 of the raw public key, first 16 hex digits. */
 export function keyId(publicKey: Uint8Array): string {
-  return toHex(sha256(publicKey)).slice(0, 16);
+  const known = keyIds.get(publicKey);
+  if (known && bytesEqual(known.bytes, publicKey)) return known.id;
+  const id = toHex(sha256(publicKey)).slice(0, 16);
+  keyIds.set(publicKey, { bytes: publicKey.slice(), id });
+  return id;
 }
 
 function checkLength(what: string, bytes: Uint8Array, n: number): void {
@@ -95,7 +121,7 @@ async function importNativePublic(publicKey: Uint8Array): Promise<CryptoKey> {
   return subtle!.importKey("raw", bs(publicKey), { name: "Ed25519" }, false, ["verify"]);
 }
 
-/** Verifies one message and signature against a key fixed beforehand; resolves false on any error. */
+/** Verifies one message and signature against a key fixed beforehand; resolves false on any error, never rejects. */
 type KeyedVerify = (message: Uint8Array, signature: Uint8Array) => Promise<boolean>;
 
 function webCryptoVerify(publicKey: Uint8Array): Promise<KeyedVerify | null> {
@@ -258,17 +284,21 @@ export interface Verifier {
 /** A Verifier for one public key. Hot paths (chain verification, ingest) should use this. */
 export function createVerifier(publicKey: Uint8Array, impl: Ed25519Impl = "auto"): Verifier {
   checkLength("public key", publicKey, 32);
-  let native: Promise<KeyedVerify | null> | undefined;
-  const raw = async (message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
-    if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
-    native ??= useNative(impl).then((ok) => (ok ? nativeVerify(publicKey) : null));
-    const check = await native;
+  let probe: Promise<KeyedVerify | null> | undefined;
+  /** The native verification once the probe has answered (null: portable); verifying then awaits nothing else. */
+  let native: KeyedVerify | null | undefined;
+  const verifyWith = (check: KeyedVerify | null, message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
     try {
-      if (check) return await check(message, signature);
-      return ed.verify(signature, message, publicKey, { zip215: false });
+      return check ? check(message, signature) : Promise.resolve(ed.verify(signature, message, publicKey, { zip215: false }));
     } catch {
-      return false;
+      return Promise.resolve(false);
     }
+  };
+  const raw = (message: Uint8Array, signature: Uint8Array): Promise<boolean> => {
+    if (!(signature instanceof Uint8Array) || signature.length !== 64) return Promise.resolve(false);
+    if (native !== undefined) return verifyWith(native, message, signature);
+    probe ??= useNative(impl).then((ok) => (ok ? nativeVerify(publicKey) : null));
+    return probe.then((check) => verifyWith((native = check), message, signature));
   };
   return {
     publicKey,

@@ -3,23 +3,42 @@
  * base64url (compact tokens) and UTF-8. Pure and portable (no Buffer) so it runs in browsers too.
  */
 
-const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+/** Each byte's two lower-case hex digits, and each character code's hex value (-1: not a lower-case hex digit). */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+const HEX_VALUES = Int8Array.from({ length: 128 }, (_, c) => "0123456789abcdef".indexOf(String.fromCharCode(c)));
 
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i]!]!;
   return out;
 }
 
-/** Parses lower-case hex; throws a TypeError naming the problem on anything else. */
+/**
+ * Parses lower-case hex; throws a TypeError naming the problem on anything else. Table-driven: verifiers
+ * decode a signature per bundle, and a regular expression plus parseInt per byte cost more than the rest.
+ */
 export function fromHex(hex: string): Uint8Array {
-  if (!HEX_RE.test(hex)) {
-    throw new TypeError(`Cannot decode hex: expected an even number of lower-case hex digits, got ${JSON.stringify(hex.slice(0, 20))}${hex.length > 20 ? "…" : ""}`);
-  }
+  if (typeof hex !== "string" || hex.length % 2 !== 0) return badHex(hex);
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  for (let i = 0, j = 0; j < out.length; i += 2, j++) {
+    const hi = HEX_VALUES[hex.charCodeAt(i)] ?? -1, lo = HEX_VALUES[hex.charCodeAt(i + 1)] ?? -1;
+    if ((hi | lo) < 0) return badHex(hex);
+    out[j] = (hi << 4) | lo;
+  }
   return out;
+}
+
+/** Whether `text` is exactly `length` lower-case hex digits, i.e. what `fromHex` decodes to `length / 2` bytes. */
+export function isLowerHex(text: unknown, length: number): boolean {
+  if (typeof text !== "string" || text.length !== length) return false;
+  for (let i = 0; i < length; i++) if ((HEX_VALUES[text.charCodeAt(i)] ?? -1) < 0) return false;
+  return true;
+}
+
+function badHex(hex: unknown): never {
+  const text = String(hex);
+  throw new TypeError(`Cannot decode hex: expected an even number of lower-case hex digits, got ${JSON.stringify(text.slice(0, 20))}${text.length > 20 ? "…" : ""}`);
 }
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -77,6 +96,28 @@ export function utf8(text: string): Uint8Array {
 /** Decodes UTF-8, throwing on invalid sequences (never replaces them silently). */
 export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/** Size of the blocks a `ByteSlab` carves arrays from. */
+export const SLAB_BYTES = 64 * 1024;
+
+/**
+ * Hands out byte arrays carved from shared blocks of SLAB_BYTES: allocating a small array on its own costs more
+ * than filling it (about 0.8 µs for 1 KB in Node), and verifiers prepare one per bundle. Larger requests get
+ * their own buffer. A block is freed once no array carved from it is reachable.
+ */
+export class ByteSlab {
+  #block = new Uint8Array(0);
+  #used = 0;
+
+  alloc(n: number): Uint8Array {
+    if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+    if (this.#used + n > this.#block.length) {
+      this.#block = new Uint8Array(SLAB_BYTES);
+      this.#used = 0;
+    }
+    return this.#block.subarray(this.#used, (this.#used += n));
+  }
 }
 
 /** Concatenates byte arrays. */

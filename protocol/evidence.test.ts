@@ -6,8 +6,10 @@ import { IntegrityError, ValidationError } from "./errors.ts";
 import {
   buildBundle,
   type BundleInput,
+  bundleSchema,
   EVIDENCE_SCHEMA,
   GENESIS_PREV_HASH,
+  isBundle,
   MAX_BUNDLE_LINE_BYTES,
   openBundleLine,
   parseBundleLine,
@@ -16,6 +18,7 @@ import {
   verifyBundle,
 } from "./evidence.ts";
 import { sha256Hex } from "./hash.ts";
+import { parseSchema } from "./schema.ts";
 
 const seed = (n: number) => new Uint8Array(32).fill(n);
 const keys = generateKeyPair(seed(1));
@@ -188,6 +191,74 @@ test("openBundleLine() exposes the hash and the exact signed bytes", async () =>
   const opened = openBundleLine(line);
   assert.is(opened.hash, hash);
   assert.is(new TextDecoder().decode(opened.message), signedText(line, opened.bundle));
+});
+
+/** Near misses of every rule in the bundle schema, put anywhere in a bundle by the mutation test below. */
+const ODD_VALUES: unknown[] = [
+  null, true, false, 0, 1, -1, 1.5, 2 ** 53, -(2 ** 53), "", "x", "x".repeat(256), "x".repeat(257), [], {}, [1], { a: 1 },
+  "0".repeat(64), "A".repeat(64), "0".repeat(63), "0".repeat(65), "e".repeat(64), "f".repeat(128), "F".repeat(128), "0".repeat(16), "g".repeat(16),
+  "app_12345678", "site_1234567", "APP_12345678", "osiris.evidence/v1", "osiris.evidence/v2",
+  "2026-11-27T22:35:36.123Z", "2026-11-27T22:35:38.456Z", "2099-01-01T00:00:00.000Z", "2026-02-30T00:00:00.000Z", "2026-11-27T22:35:36Z",
+  "pass", "fail", "error", "not_applicable", "success", "check_cycle", "system", "remediation", "direct", "reseller",
+  "hipaa:164.312(b)", "HIPAA 164", ["hipaa:a"], ["hipaa:a", "hipaa:b"], ["hipaa:b", "hipaa:a"], ["hipaa:a", "hipaa:a"], [`hipaa:${"x".repeat(260)}`], ["nope"],
+  { check: "c", status: "pass", expected: 1, actual: 2, controls: [] },
+  { check: "c", status: "pass", expected: null, actual: null, controls: ["hipaa:a"] },
+  { check: "c", status: "ok", expected: 1, actual: 2, controls: [] },
+  { started_at: "2026-11-27T22:35:36.123Z", finished_at: "2026-11-27T22:35:36.123Z" },
+  { started_at: "2026-11-27T22:35:37.000Z", finished_at: "2026-11-27T22:35:36.123Z" },
+];
+
+/** Every path inside `v` (object members and array items), the value itself first. */
+function pathsOf(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  const out = [at];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...pathsOf(x, [...at, i])));
+  else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) out.push(...pathsOf(x, [...at, k]));
+  return out;
+}
+
+/** A copy of `root` with the value at `path` replaced (`undefined`: removed) or, for "extra", a member added there. */
+function mutate(root: unknown, path: (string | number)[], op: "set" | "delete" | "extra", value: unknown): unknown {
+  const copy = structuredClone(root);
+  if (path.length === 0) return op === "set" ? value : copy;
+  let parent = copy as Record<string | number, unknown>;
+  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  const last = path[path.length - 1]!;
+  if (op === "set") parent[last] = value;
+  else if (op === "delete") Array.isArray(parent) ? parent.splice(Number(last), 1) : delete parent[last];
+  else if (parent[last] !== null && typeof parent[last] === "object" && !Array.isArray(parent[last])) (parent[last] as Record<string, unknown>)["extra"] = value;
+  return copy;
+}
+
+test("the hand-written bundle check agrees with bundleSchema, and refused lines get the schema's message", async () => {
+  const bundles = [
+    (await signBundle(buildBundle(base), signer)).bundle,
+    (await signBundle(buildBundle({ ...base, kind: "system", results: [], host_id: null, outcome: "success" }), signer)).bundle,
+    (await signBundle(buildBundle({ ...base, seq: 7, prev_hash: "e".repeat(64), kind: "remediation", results: [], ruleset_hash: "f".repeat(64), ntp_offset_ms: -3 }), signer)).bundle,
+  ];
+  let refused = 0;
+  // Every mutation of every bundle: each odd value at each path, each path removed, an extra member in each object.
+  for (const bundle of bundles) {
+    for (const path of pathsOf(bundle)) {
+      const mutations = [...ODD_VALUES.map((v) => mutate(bundle, path, "set", v)), mutate(bundle, path, "delete", undefined), mutate(bundle, path, "extra", 1)];
+      for (const mutated of mutations) {
+        const accepted = bundleSchema.safeParse(mutated).success;
+        assert.is(isBundle(mutated), accepted, JSON.stringify(mutated));
+        if (accepted) continue;
+        refused++;
+        // The message zod gives for the line's value (members in line order, as the schema alone used to see it).
+        const line = canonicalize(mutated);
+        let expected = "";
+        try {
+          parseSchema(bundleSchema, JSON.parse(line), "evidence bundle");
+        } catch (e) {
+          expected = (e as Error).message;
+        }
+        assert.is(validationFailure(() => parseBundleLine(line)).message, expected);
+      }
+    }
+  }
+  assert.ok(refused > 1000, `only ${refused} mutations were refused`);
+  for (const b of bundles) assert.ok(isBundle(b));
 });
 
 test.run();

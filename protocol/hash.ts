@@ -9,7 +9,7 @@
  * checks both paths agree.
  */
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { toHex, utf8 } from "./encoding.ts";
+import { fromHex, toHex, utf8 } from "./encoding.ts";
 import { nodeCrypto, type NodeCrypto } from "./node-crypto.ts";
 
 /** SHA-256("abc"), FIPS 180-2 appendix B.1: the native path must reproduce it before it is trusted. */
@@ -37,8 +37,9 @@ export function portableSha256(data: Uint8Array | string): Uint8Array {
 /** SHA-256 of bytes or of a string's UTF-8 encoding. */
 export function sha256(data: Uint8Array | string): Uint8Array {
   if (!native) return portableSha256(data);
-  // A copy: the native result is a Buffer, and callers (and deep-equality in tests) expect a plain Uint8Array.
-  return new Uint8Array(native.hash("sha256", data, "buffer"));
+  // Through hex: callers (and deep equality in tests) expect a plain Uint8Array, and decoding the hex digest is
+  // cheaper than having the digest made as a Buffer and copying it (Merkle trees hash twice per bundle).
+  return fromHex(native.hash("sha256", data, "hex"));
 }
 
 /** Lower-case hex SHA-256 of bytes or of a string's UTF-8 encoding. */

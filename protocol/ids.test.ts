@@ -1,9 +1,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import fc from "fast-check";
 import { utf8 } from "./encoding.ts";
 import {
   ID_PATTERN,
   idSchema,
+  ISO_TIME_PATTERN,
   isId,
   isIsoTime,
   isoTime,
@@ -98,6 +100,29 @@ test("hex schemas accept lower-case digits of the right length only", () => {
   assert.ok(signatureHexSchema.safeParse("0".repeat(128)).success);
   assert.ok(keyIdSchema.safeParse("0123456789abcdef").success);
   assert.not.ok(keyIdSchema.safeParse("0123456789abcdeg").success);
+});
+
+/** The definition parseIsoTime must agree with: the wire pattern, and a date that formats back to the same text. */
+function parseIsoTimeByDefinition(text: string): number {
+  if (!ISO_TIME_PATTERN.test(text)) return NaN;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms : NaN;
+}
+
+test("parseIsoTime() agrees with Date.parse and a round trip on real times and on edited ones", () => {
+  for (const t of ["0000-01-01T00:00:00.000Z", "0000-02-29T12:00:00.000Z", "0001-02-29T00:00:00.000Z", "0099-12-31T23:59:59.999Z", "1900-02-29T00:00:00.000Z", "2000-02-29T00:00:00.000Z", "2100-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-12-31T23:59:60.000Z"]) {
+    assert.ok(Object.is(parseIsoTime(t), parseIsoTimeByDefinition(t)), t);
+  }
+  const earliest = Date.UTC(0, 0, 1) - 1900 * 365.2425 * 86_400_000; // about year 0
+  fc.assert(
+    fc.property(fc.integer({ min: Math.ceil(earliest), max: MAX_TIME_MS }), fc.nat(23), fc.constantFrom("0", "1", "2", "3", "5", "9", "-", ":", "T", ".", "Z", " ", "a"), (ms, at, c) => {
+      const text = new Date(ms).toISOString();
+      assert.ok(Object.is(parseIsoTime(text), parseIsoTimeByDefinition(text)), text);
+      const edited = text.slice(0, at) + c + text.slice(at + 1);
+      assert.ok(Object.is(parseIsoTime(edited), parseIsoTimeByDefinition(edited)), edited);
+    }),
+    { seed: 3339, numRuns: 20_000 },
+  );
 });
 
 test.run();

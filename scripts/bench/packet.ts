@@ -10,7 +10,9 @@
  * Settings (environment): BENCH_HOSTS (50), BENCH_RESULTS_PER_CYCLE (check results in each host cycle
  * bundle; 1 gives ≈150,000 results, a real Windows cycle carries about 20), BENCH_MS (each raw verify
  * measurement), BENCH_KEEP_DB=1 (keep the built database and print its path). The last line is one JSON object: {packet_s, packet_peak_mb, kit_verify_per_s,
- * kit_verify_ratio, …}; kit_verify_ratio is kit bundles/s over raw parallel Ed25519 verifications/s.
+ * kit_verify_ratio, …}; kit_verify_ratio is kit bundles/s over raw parallel Ed25519 verifications/s, and
+ * kit_verify_cpu_ratio the same comparison in CPU time (raw µs per verification over kit µs per bundle, all
+ * threads), which other load on the machine moves far less.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -24,7 +26,7 @@ import { utf8 } from "../../protocol/encoding.ts";
 import { measureRawVerify } from "./_raw-verify.ts";
 import { buildBundle, type CheckResult, GENESIS_PREV_HASH, signBundle, type SignedBundle } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
-import { verifyKit } from "../../protocol/kit.ts";
+import { KIT_BUNDLES, verifyKit } from "../../protocol/kit.ts";
 import { readKitZip } from "../../protocol/kit-files.ts";
 import { leafHash, MerkleAccumulator } from "../../protocol/merkle.ts";
 import { openRelayDb } from "../../relay/db/index.ts";
@@ -154,14 +156,25 @@ async function packetChild(dbPath: string, siteId: string): Promise<void> {
   const zip = (await packetKit(db, packet.id))!.zip;
   db.close();
   const files = readKitZip(zip);
-  const raw = await measureRawVerify({ lineBytes: 700, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
-  console.log(`raw Ed25519 verify (native, ${raw.backend}): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s`);
+  // Raw verification is measured just before and just after the kit, and averaged, so that a change in the
+  // machine's load during the run (other jobs on a shared 2-core box) skews the ratio as little as possible;
+  // its messages are as long as the kit's lines on average, so both sides hash as much per signature.
+  const jsonl = files.get(KIT_BUNDLES)!;
+  const lineBytes = Math.round(jsonl.length / Math.max(1, jsonl.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0)));
+  const before = await measureRawVerify({ lineBytes, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
   const vStart = performance.now();
+  const vCpu = process.cpuUsage();
   const report = await verifyKit(files);
   const vS = (performance.now() - vStart) / 1000;
+  const vUsed = process.cpuUsage(vCpu);
   if (!report.ok) throw new Error(`the kit did not verify: ${JSON.stringify(report.failure)}`);
+  const after = await measureRawVerify({ lineBytes, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
+  const raw = { backend: before.backend, serial: (before.serial + after.serial) / 2, parallel: (before.parallel + after.parallel) / 2, cpuUs: (before.cpuUs + after.cpuUs) / 2 };
+  // CPU per bundle (all threads) next to raw CPU per verification: unlike bundles/s, hardly moved by other load.
+  const kitCpuUs = (vUsed.user + vUsed.system) / Math.max(1, report.bundles);
+  console.log(`raw Ed25519 verify (native, ${raw.backend}): serial ${fmt(raw.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(raw.parallel)}/s (${lineBytes}-byte messages; mean of ${fmt(before.parallel)} before and ${fmt(after.parallel)} after the kit)`);
   const perS = report.bundles / vS;
-  console.log(`kit: ${fmt(zip.length)} bytes, ${fmt(report.bundles)} bundles verified in ${vS.toFixed(1)} s = ${fmt(perS)} bundles/s (${((perS / raw.parallel) * 100).toFixed(1)} % of parallel raw verify, ${((perS / raw.serial) * 100).toFixed(1)} % of serial)`);
+  console.log(`kit: ${fmt(zip.length)} bytes, ${fmt(report.bundles)} bundles verified in ${vS.toFixed(1)} s = ${fmt(perS)} bundles/s (${((perS / raw.parallel) * 100).toFixed(1)} % of parallel raw verify, ${((perS / raw.serial) * 100).toFixed(1)} % of serial); CPU ${kitCpuUs.toFixed(0)} µs/bundle vs ${raw.cpuUs.toFixed(0)} µs/raw verify`);
   console.log(
     JSON.stringify({
       packet_s: Number(packetS.toFixed(2)),
@@ -173,6 +186,9 @@ async function packetChild(dbPath: string, siteId: string): Promise<void> {
       raw_verify_per_s: Math.round(raw.parallel),
       raw_verify_serial_per_s: Math.round(raw.serial),
       raw_verify_backend: raw.backend,
+      kit_verify_cpu_us: Number(kitCpuUs.toFixed(1)),
+      raw_verify_cpu_us: Number(raw.cpuUs.toFixed(1)),
+      kit_verify_cpu_ratio: Number((raw.cpuUs / kitCpuUs).toFixed(3)),
       pdf_bytes: packet.bytes,
       kit_bytes: zip.length,
       kit_bundles: report.bundles,
