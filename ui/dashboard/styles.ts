@@ -345,3 +345,35 @@ export const tabStyles = css`
     border-bottom: 3px solid var(--accent, #0b5c8e);
   }
 `;
+
+/**
+ * A settings panel of the Admin and Billing pages (users, API keys, channels, L2, plans, policies): a block
+ * below the previous one, its form set off by a rule, fields in responsive columns (`.cols`), groups of
+ * fields in fieldsets.
+ */
+export const panelStyles = css`
+  :host {
+    display: block;
+    margin-top: 1rem;
+  }
+  form {
+    margin-top: 1.25rem;
+    border-top: 1px solid var(--line);
+    padding-top: 0.5rem;
+  }
+  fieldset {
+    border: 1px solid var(--line);
+    border-radius: 6px;
+    margin: 0 0 0.75rem;
+    padding: 0.5rem 0.75rem;
+  }
+  legend {
+    font-weight: 600;
+    padding: 0 0.3rem;
+  }
+  .cols {
+    display: grid;
+    gap: 0 1rem;
+    grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
+  }
+`;

@@ -9,7 +9,7 @@ import { repeat } from "lit/directives/repeat.js";
 import type { ApiKeyRecord, PartnerView, RelayClient, Role, Session } from "../../relay-client/mod.ts";
 import { fullTime, relative, ROLE_TEXT } from "../format.ts";
 import { Load } from "../load.ts";
-import { shared } from "../styles.ts";
+import { panelStyles, shared } from "../styles.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
 
 /** Roles a key may take, by whose key it is (relay/auth/api-keys.ts); the first is the relay's default. */
@@ -19,22 +19,9 @@ export class OsirisAdminApiKeys extends LitElement {
   static override properties = { client: { attribute: false }, session: { attribute: false }, partners: { attribute: false } };
   static override styles = [
     shared,
+    panelStyles,
     stackRowHeaders,
     css`
-      :host {
-        display: block;
-        margin-top: 1rem;
-      }
-      form {
-        margin-top: 1.25rem;
-        border-top: 1px solid var(--line);
-        padding-top: 0.5rem;
-      }
-      .cols {
-        display: grid;
-        gap: 0 1rem;
-        grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
-      }
       .owner {
         max-width: 24rem;
       }

@@ -10,7 +10,7 @@ import { repeat } from "lit/directives/repeat.js";
 import type { ChannelView, NewChannelInput, OrgView, PartnerView, RelayClient, Session } from "../../relay-client/mod.ts";
 import { fullTime } from "../format.ts";
 import { Load } from "../load.ts";
-import { shared } from "../styles.ts";
+import { panelStyles, shared } from "../styles.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
 
 type ChannelType = ChannelView["type"];
@@ -39,32 +39,9 @@ export class OsirisAdminChannels extends LitElement {
   static override properties = { client: { attribute: false }, session: { attribute: false }, partners: { attribute: false }, orgs: { attribute: false } };
   static override styles = [
     shared,
+    panelStyles,
     stackRowHeaders,
     css`
-      :host {
-        display: block;
-        margin-top: 1rem;
-      }
-      form {
-        margin-top: 1.25rem;
-        border-top: 1px solid var(--line);
-        padding-top: 0.5rem;
-      }
-      fieldset {
-        border: 1px solid var(--line);
-        border-radius: 6px;
-        margin: 0 0 0.75rem;
-        padding: 0.5rem 0.75rem;
-      }
-      legend {
-        font-weight: 600;
-        padding: 0 0.3rem;
-      }
-      .cols {
-        display: grid;
-        gap: 0 1rem;
-        grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
-      }
       td.dest {
         max-width: 20rem;
         overflow-wrap: break-word;

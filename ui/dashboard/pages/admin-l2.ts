@@ -8,7 +8,7 @@ import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import type { L2SettingsChange, L2SettingsView, RelayClient } from "../../relay-client/mod.ts";
 import { fullTime } from "../format.ts";
 import { Load } from "../load.ts";
-import { shared } from "../styles.ts";
+import { panelStyles, shared } from "../styles.ts";
 
 /** The relay's ceiling for a budget (relay/l2/settings.ts MAX_BUDGET). */
 const MAX_BUDGET = 100_000;
@@ -24,31 +24,8 @@ export class OsirisAdminL2 extends LitElement {
   static override properties = { client: { attribute: false } };
   static override styles = [
     shared,
+    panelStyles,
     css`
-      :host {
-        display: block;
-        margin-top: 1rem;
-      }
-      form {
-        margin-top: 1rem;
-        border-top: 1px solid var(--line);
-        padding-top: 0.5rem;
-      }
-      fieldset {
-        border: 1px solid var(--line);
-        border-radius: 6px;
-        margin: 0 0 0.75rem;
-        padding: 0.5rem 0.75rem;
-      }
-      legend {
-        font-weight: 600;
-        padding: 0 0.3rem;
-      }
-      .cols {
-        display: grid;
-        gap: 0 1rem;
-        grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
-      }
       .state {
         margin: 0.5rem 0 0.75rem;
       }

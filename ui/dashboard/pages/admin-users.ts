@@ -10,7 +10,7 @@ import { repeat } from "lit/directives/repeat.js";
 import type { NewUserInput, OrgView, PartnerView, RelayClient, Role, Session, UserListing } from "../../relay-client/mod.ts";
 import { fullTime, ROLE_TEXT } from "../format.ts";
 import { Load } from "../load.ts";
-import { shared } from "../styles.ts";
+import { panelStyles, shared } from "../styles.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
 
 /** The relay's password policy (relay/auth/password.ts MIN_PASSWORD_LENGTH), checked by the browser first. */
@@ -27,22 +27,9 @@ export class OsirisAdminUsers extends LitElement {
   static override properties = { client: { attribute: false }, session: { attribute: false }, partners: { attribute: false }, orgs: { attribute: false } };
   static override styles = [
     shared,
+    panelStyles,
     stackRowHeaders,
     css`
-      :host {
-        display: block;
-        margin-top: 1rem;
-      }
-      form {
-        margin-top: 1.25rem;
-        border-top: 1px solid var(--line);
-        padding-top: 0.5rem;
-      }
-      .cols {
-        display: grid;
-        gap: 0 1rem;
-        grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
-      }
       td.email {
         overflow-wrap: anywhere;
       }

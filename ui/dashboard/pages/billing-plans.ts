@@ -11,7 +11,7 @@ import type { BillingPlan, BillingPlanInput, OrgView, RelayClient } from "../../
 import { plural } from "../format.ts";
 import { Load } from "../load.ts";
 import { Submission } from "../submission.ts";
-import { shared } from "../styles.ts";
+import { panelStyles, shared } from "../styles.ts";
 import { amountInput, money, parseMoney } from "./billing-format.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
 
@@ -32,20 +32,9 @@ export class OsirisBillingPlans extends LitElement {
   static override properties = { client: { attribute: false }, partnerId: { attribute: false } };
   static override styles = [
     shared,
+    panelStyles,
     stackRowHeaders,
     css`
-      :host {
-        display: block;
-        margin-top: 1rem;
-      }
-      .fields {
-        display: grid;
-        gap: 0 1rem;
-        grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
-      }
-      form {
-        margin-top: 1rem;
-      }
       form h3:focus {
         outline: none;
       }
@@ -136,7 +125,7 @@ export class OsirisBillingPlans extends LitElement {
     return html`<form class="card" novalidate aria-labelledby="plan-form-h" @submit=${(e: SubmitEvent) => this.#save(e, c)}>
       <h3 id="plan-form-h" tabindex="-1">Plan of ${c.org.name}</h3>
       <p class="muted">${p ? `Now: ${planText(p)}. Last changed by ${p.updated_by}.` : "No plan yet: this clinic is not on any statement until it has one."} Statements already issued keep the plan they used.</p>
-      <div class="fields">
+      <div class="cols">
         <div class="field">
           <label for="plan-price">Price per month <span class="hint">(${currency})</span></label>
           <input id="plan-price" name="monthly" inputmode="decimal" autocomplete="off" required .value=${amountInput(p?.monthly_price_cents)} />

@@ -7,7 +7,7 @@
  */
 import { css, html, LitElement, type TemplateResult } from "lit";
 import type { LearningThresholds, LearningThresholdsChange, RelayClient } from "../../relay-client/mod.ts";
-import { shared } from "../styles.ts";
+import { panelStyles, shared } from "../styles.ts";
 import { Submission } from "../submission.ts";
 
 /** Short labels, in the units the relay counts in. */
@@ -34,15 +34,8 @@ export class OsirisLearningPolicyForm extends LitElement {
   static override properties = { client: { attribute: false }, policy: { attribute: false } };
   static override styles = [
     shared,
+    panelStyles,
     css`
-      :host {
-        display: block;
-      }
-      .fields {
-        display: grid;
-        gap: 0 1rem;
-        grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
-      }
       input[type="number"] {
         width: 8rem;
       }
@@ -99,7 +92,7 @@ export class OsirisLearningPolicyForm extends LitElement {
   override render(): TemplateResult {
     const values = this.policy.thresholds as Record<string, number>;
     return html`<form novalidate aria-label="Change the learning policy" @submit=${(e: SubmitEvent) => this.#save(e)}>
-      <div class="fields">${this.policy.descriptions.map((d) => this.#field(d.name, values[d.name] ?? d.value))}</div>
+      <div class="cols">${this.policy.descriptions.map((d) => this.#field(d.name, values[d.name] ?? d.value))}</div>
       <p class="check">
         <input id="thr-auto" name="auto_promote" type="checkbox" .checked=${this.policy.auto_promote} />
         <label for="thr-auto">Auto-promotion: approve a candidate by policy once its shadow replay passes</label>
