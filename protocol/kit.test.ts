@@ -144,6 +144,19 @@ test("verifyKit() rejects a kit without a checkpoint covering an appliance's las
   assert.match(f.reason, /not covered by a cosigned checkpoint/);
 });
 
+test("buildKitFiles() takes the bundles file already encoded and lays out the same bytes; not both, not neither", async () => {
+  const contents = await generateKitContents({ appliances: 2, bundlesPerAppliance: 4, checkpointEvery: 2 });
+  const fromLines = buildKitFiles(contents);
+  const { lines, ...rest } = contents;
+  const fromBytes = buildKitFiles({ ...rest, bundles: fromLines.get(KIT_BUNDLES)! });
+  assert.equal([...fromBytes.keys()], [...fromLines.keys()]);
+  for (const [name, bytes] of fromLines) assert.equal(fromBytes.get(name), bytes, name);
+  assert.ok((await verifyKit(fromBytes)).ok);
+  assert.throws(() => buildKitFiles({ ...contents, bundles: fromLines.get(KIT_BUNDLES)! }), /either the bundle lines or the encoded bundles file/);
+  assert.throws(() => buildKitFiles(rest), /either the bundle lines or the encoded bundles file/);
+  void lines;
+});
+
 test("verifyKit() verifies a partial range from its Merkle frontier, and rejects a wrong frontier", async () => {
   const full = await generateKitContents({ appliances: 1, bundlesPerAppliance: 6, checkpointEvery: 3 });
   const acc = new MerkleAccumulator();

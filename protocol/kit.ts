@@ -290,7 +290,12 @@ function frontierOf(frontiers: unknown, applianceId: string): AccumulatorState {
 /** What goes into a kit; `buildKitFiles` lays it out. */
 export interface KitContents {
   /** Canonical bundle lines, in any order: they are sorted by appliance id and seq. */
-  lines: string[];
+  lines?: string[];
+  /**
+   * Or `bundles.jsonl` already encoded (each line then "\n", ordered by appliance id, then seq): a month of
+   * bundles is then held once, as bytes, instead of as strings and bytes (relay/export/kit-export.ts).
+   */
+  bundles?: Uint8Array;
   keys: KitKeys;
   /** Signed checkpoint notes with their appliance. */
   checkpoints: { appliance_id: string; size: number; note: string }[];
@@ -325,14 +330,9 @@ function lineBytes(lines: readonly string[]): Uint8Array {
 
 /** Lays out a kit's files deterministically (same contents → same bytes). */
 export function buildKitFiles(contents: KitContents): KitFiles {
-  const keyed = contents.lines.map((line) => {
-    const m = /"appliance_id":"([^"]+)"/.exec(line), s = /"seq":(\d+)/.exec(line);
-    if (!m || !s) throw new ValidationError("schema", "Cannot build kit: a line has no appliance_id or seq");
-    return { id: m[1]!, seq: Number(s[1]), line };
-  });
-  keyed.sort((a, b) => (a.id === b.id ? a.seq - b.seq : a.id < b.id ? -1 : 1));
+  if ((contents.lines === undefined) === (contents.bundles === undefined)) throw new TypeError("Cannot build kit: give either the bundle lines or the encoded bundles file");
   const files: KitFiles = new Map();
-  files.set(KIT_BUNDLES, lineBytes(keyed.map((k) => k.line)));
+  files.set(KIT_BUNDLES, contents.bundles ?? sortedLineBytes(contents.lines!));
   const keys = { ...contents.keys, appliances: [...contents.keys.appliances].sort((a, b) => (a.appliance_id < b.appliance_id ? -1 : 1)) };
   files.set(KIT_KEYS, utf8(JSON.stringify(keys, null, 2) + "\n"));
   for (const cp of contents.checkpoints) files.set(`${KIT_CHECKPOINTS_DIR}${cp.appliance_id}/${String(cp.size).padStart(12, "0")}.note`, utf8(cp.note));
@@ -346,4 +346,15 @@ export function buildKitFiles(contents: KitContents): KitFiles {
   }
   files.set(KIT_README, utf8(contents.readme));
   return files;
+}
+
+/** The lines sorted by appliance id, then seq, encoded as `bundles.jsonl`. */
+function sortedLineBytes(lines: readonly string[]): Uint8Array {
+  const keyed = lines.map((line) => {
+    const m = /"appliance_id":"([^"]+)"/.exec(line), s = /"seq":(\d+)/.exec(line);
+    if (!m || !s) throw new ValidationError("schema", "Cannot build kit: a line has no appliance_id or seq");
+    return { id: m[1]!, seq: Number(s[1]), line };
+  });
+  keyed.sort((a, b) => (a.id === b.id ? a.seq - b.seq : a.id < b.id ? -1 : 1));
+  return lineBytes(keyed.map((k) => k.line));
 }

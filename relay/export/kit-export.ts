@@ -57,7 +57,7 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
   const to = isoTime(range.to);
   const rows = (await db.execute({ sql: "SELECT id, evidence_public_key, evidence_key_id, enrolled_at FROM appliances WHERE site_id = ? ORDER BY id", args: [range.siteId] })).rows;
 
-  const lines: string[] = [];
+  const ranges: { id: string; first: number; last: number }[] = [];
   const checkpoints: KitContents["checkpoints"] = [];
   const frontiers: { appliance_id: string; state: AccumulatorState }[] = [];
   const keys: KitKeys["appliances"] = [];
@@ -90,13 +90,7 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
       warnings.push(`appliance ${id}: cut at seq ${last}, the last countersigned checkpoint; seq ${last + 1}..${lastInRange} are not covered yet`);
     }
 
-    for (let seq = first; seq <= last; seq += EXPORT_PAGE_ROWS) {
-      const page = await db.execute({
-        sql: "SELECT line FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ? ORDER BY seq",
-        args: [id, seq, Math.min(last, seq + EXPORT_PAGE_ROWS - 1)],
-      });
-      for (const r of page.rows) lines.push(str(r, "line"));
-    }
+    ranges.push({ id, first, last });
     const notes = await db.execute({ sql: "SELECT size, countersigned_note FROM checkpoints WHERE appliance_id = ? AND size >= ? AND size <= ? ORDER BY size", args: [id, first, last] });
     for (const n of notes.rows) checkpoints.push({ appliance_id: id, size: num(n, "size"), note: str(n, "countersigned_note") });
     if (first > 1) frontiers.push({ appliance_id: id, state: (await accumulatorAt(db, id, first - 1)).state });
@@ -116,13 +110,40 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
   const relay = (await listRelayKeys(db)).map((k) => ({ name: k.name, public_key: k.public_key, key_id: k.key_id }));
   if (relay.length === 0) throw new RelayError("relay_key_state", "Cannot export: this relay has no keys, so no checkpoint was ever countersigned");
   const files = buildKitFiles({
-    lines,
+    bundles: await bundlesFile(db, ranges),
     keys: { schema: "osiris.kit-keys/v1", appliances: keys, relay },
     checkpoints,
     frontiers,
     readme: readme(range.siteId, from, to, exported, relay.map((k) => k.key_id)),
   });
   return { files, appliances: exported, warnings };
+}
+
+/**
+ * `bundles.jsonl` for the appliances' seq ranges, in that order (appliance ids ascending, as `rows` are; seqs
+ * ascending): sized exactly first, then filled page by page, so a month of bundles is held once, as bytes.
+ */
+async function bundlesFile(db: RelayDb, ranges: readonly { id: string; first: number; last: number }[]): Promise<Uint8Array> {
+  let total = 0;
+  for (const r of ranges) {
+    const size = await db.execute({ sql: "SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB)) + 1), 0) AS bytes FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ?", args: [r.id, r.first, r.last] });
+    total += num(size.rows[0]!, "bytes");
+  }
+  const out = new Uint8Array(total);
+  const encoder = new TextEncoder();
+  let at = 0;
+  for (const r of ranges) {
+    for (let seq = r.first; seq <= r.last; seq += EXPORT_PAGE_ROWS) {
+      const page = await db.execute({ sql: "SELECT line FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ? ORDER BY seq", args: [r.id, seq, Math.min(r.last, seq + EXPORT_PAGE_ROWS - 1)] });
+      for (const row of page.rows) {
+        const written = encoder.encodeInto(str(row, "line"), out.subarray(at)).written;
+        at += written;
+        out[at++] = 0x0a;
+      }
+    }
+  }
+  if (at !== total) throw new Error(`Cannot export: the evidence changed size while being read (${at} of ${total} bytes)`);
+  return out;
 }
 
 function readme(siteId: string, from: string, to: string, appliances: readonly ExportedAppliance[], relayKeyIds: readonly string[]): string {
