@@ -154,6 +154,7 @@ test("buildKitFiles() takes the bundles file already encoded and lays out the sa
   assert.ok((await verifyKit(fromBytes)).ok);
   assert.throws(() => buildKitFiles({ ...contents, bundles: fromLines.get(KIT_BUNDLES)! }), /either the bundle lines or the encoded bundles file/);
   assert.throws(() => buildKitFiles(rest), /either the bundle lines or the encoded bundles file/);
+  assert.throws(() => buildKitFiles({ ...rest, bundles: fromLines.get(KIT_BUNDLES)!.subarray(0, -1) }), /does not end with a newline/);
   void lines;
 });
 

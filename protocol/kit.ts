@@ -292,7 +292,8 @@ export interface KitContents {
   /** Canonical bundle lines, in any order: they are sorted by appliance id and seq. */
   lines?: string[];
   /**
-   * Or `bundles.jsonl` already encoded (each line then "\n", ordered by appliance id, then seq): a month of
+   * Or `bundles.jsonl` already encoded: each line then "\n", ordered by appliance id (as JavaScript compares
+   * strings), then seq, which the caller guarantees, so the bytes are those `lines` would give. A month of
    * bundles is then held once, as bytes, instead of as strings and bytes (relay/export/kit-export.ts).
    */
   bundles?: Uint8Array;
@@ -331,8 +332,10 @@ function lineBytes(lines: readonly string[]): Uint8Array {
 /** Lays out a kit's files deterministically (same contents → same bytes). */
 export function buildKitFiles(contents: KitContents): KitFiles {
   if ((contents.lines === undefined) === (contents.bundles === undefined)) throw new TypeError("Cannot build kit: give either the bundle lines or the encoded bundles file");
+  const { bundles } = contents;
+  if (bundles && bundles.length > 0 && bundles[bundles.length - 1] !== 0x0a) throw new TypeError("Cannot build kit: the encoded bundles file does not end with a newline");
   const files: KitFiles = new Map();
-  files.set(KIT_BUNDLES, contents.bundles ?? sortedLineBytes(contents.lines!));
+  files.set(KIT_BUNDLES, bundles ?? sortedLineBytes(contents.lines!));
   const keys = { ...contents.keys, appliances: [...contents.keys.appliances].sort((a, b) => (a.appliance_id < b.appliance_id ? -1 : 1)) };
   files.set(KIT_KEYS, utf8(JSON.stringify(keys, null, 2) + "\n"));
   for (const cp of contents.checkpoints) files.set(`${KIT_CHECKPOINTS_DIR}${cp.appliance_id}/${String(cp.size).padStart(12, "0")}.note`, utf8(cp.note));

@@ -1,10 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_FRONTIERS, verifyKit } from "../../protocol/kit.ts";
+import { buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, verifyKit } from "../../protocol/kit.ts";
 import { readKitZip, writeKitZip } from "../../protocol/kit-files.ts";
 import { parsePushAck } from "../../protocol/sync.ts";
 import { enrolledAppliance, testRelay, type TestAppliance, type TestRelay } from "../_testing.ts";
-import { exportKit } from "./kit-export.ts";
+import { EXPORT_PAGE_ROWS, exportKit } from "./kit-export.ts";
 
 const MINUTE = 60_000;
 
@@ -74,6 +74,31 @@ test("bundles not yet covered by a countersigned checkpoint are cut off with a w
     const out = await exportKit(relay.db, { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 });
     assert.is(out.appliances[0]?.last_seq, 3);
     assert.match(out.warnings.join("\n"), /cut at seq 3/);
+    assert.ok((await verifyKit(out.files)).ok);
+  } finally {
+    await relay.close();
+  }
+});
+
+test("bundles.jsonl streamed from the store is byte for byte what buildKitFiles makes of the same lines (pages, appliances, non-ASCII)", async () => {
+  const relay = await testRelay();
+  try {
+    const apps = [await enrolledAppliance(relay), await enrolledAppliance(relay)];
+    for (const a of apps) {
+      relay.clock.t += MINUTE;
+      const bundles = await a.makeBundles(3, { host_id: "empfang-büro-☕" });
+      assert.is((await a.push(a.entries(bundles))).status, 200);
+    }
+    await pushWithCheckpoint(relay, apps[0]!, 2); // the first appliance's range spans more than one page
+    for (let left = EXPORT_PAGE_ROWS; left > 0; left -= 500) await pushWithCheckpoint(relay, apps[1]!, Math.min(500, left));
+    await pushWithCheckpoint(relay, apps[0]!, 1);
+    const range = { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 };
+    const out = await exportKit(relay.db, range);
+    const lines = [...apps].reverse().flatMap((a) => a.chain.map((b) => b.line));
+    const expected = buildKitFiles({ lines, keys: { schema: "osiris.kit-keys/v1", appliances: [], relay: [] }, checkpoints: [], readme: "" }).get(KIT_BUNDLES)!;
+    assert.is(out.files.get(KIT_BUNDLES)!.length, expected.length);
+    assert.ok(Buffer.compare(out.files.get(KIT_BUNDLES)!, expected) === 0, "same bytes");
+    assert.is(out.appliances.reduce((n, a) => n + a.last_seq - a.first_seq + 1, 0), 3 + 2 + 1 + 3 + EXPORT_PAGE_ROWS);
     assert.ok((await verifyKit(out.files)).ok);
   } finally {
     await relay.close();

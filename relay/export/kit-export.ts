@@ -120,10 +120,12 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
 }
 
 /**
- * `bundles.jsonl` for the appliances' seq ranges, in that order (appliance ids ascending, as `rows` are; seqs
- * ascending): sized exactly first, then filled page by page, so a month of bundles is held once, as bytes.
+ * `bundles.jsonl` for the appliances' seq ranges in the kit's order (appliance ids ascending as JavaScript
+ * compares them, which buildKitFiles documents; seqs ascending): sized exactly first, then filled page by
+ * page, so a month of bundles is held once, as bytes, and never as strings.
  */
-async function bundlesFile(db: RelayDb, ranges: readonly { id: string; first: number; last: number }[]): Promise<Uint8Array> {
+async function bundlesFile(db: RelayDb, unordered: readonly { id: string; first: number; last: number }[]): Promise<Uint8Array> {
+  const ranges = [...unordered].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let total = 0;
   for (const r of ranges) {
     const size = await db.execute({ sql: "SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB)) + 1), 0) AS bytes FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ?", args: [r.id, r.first, r.last] });
@@ -136,15 +138,19 @@ async function bundlesFile(db: RelayDb, ranges: readonly { id: string; first: nu
     for (let seq = r.first; seq <= r.last; seq += EXPORT_PAGE_ROWS) {
       const page = await db.execute({ sql: "SELECT line FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ? ORDER BY seq", args: [r.id, seq, Math.min(r.last, seq + EXPORT_PAGE_ROWS - 1)] });
       for (const row of page.rows) {
-        const written = encoder.encodeInto(str(row, "line"), out.subarray(at)).written;
+        const line = str(row, "line");
+        const { read, written } = encoder.encodeInto(line, out.subarray(at));
+        if (read !== line.length || at + written >= total) throw changed(at + written + 1, total);
         at += written;
         out[at++] = 0x0a;
       }
     }
   }
-  if (at !== total) throw new Error(`Cannot export: the evidence changed size while being read (${at} of ${total} bytes)`);
+  if (at !== total) throw changed(at, total);
   return out;
 }
+
+const changed = (bytes: number, total: number) => new Error(`Cannot export: the evidence changed size while being read (${bytes} bytes read, ${total} expected)`);
 
 function readme(siteId: string, from: string, to: string, appliances: readonly ExportedAppliance[], relayKeyIds: readonly string[]): string {
   const table = appliances.length

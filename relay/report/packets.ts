@@ -102,17 +102,24 @@ export async function findPacket(db: RelayDb, siteId: string, month: string, fra
   return row ? record(row) : null;
 }
 
-/** The month's kit: the one already stored for (site, month), else exported now and stored. */
-async function monthKit(deps: PacketDeps, siteId: string, month: string, from: number, to: number): Promise<KitSummary> {
+/**
+ * The month's kit: the one already stored for (site, month), else exported now, with `store` to store it
+ * (a no-op for a stored kit). The caller stores it once the packet's data and PDF are built: by then the
+ * export's working buffers (the month's bundles, about 150 MB for 50 hosts) have been collected, so the ZIP's
+ * INSERT (which the database driver copies several times) does not come on top of them (issue 7, peak memory).
+ */
+async function monthKit(deps: PacketDeps, siteId: string, month: string, from: number, to: number): Promise<{ summary: KitSummary; store: () => Promise<void> }> {
   const stored = (await deps.db.execute({ sql: "SELECT manifest FROM packet_kits WHERE site_id = ? AND month = ? ORDER BY created_at, sha256 LIMIT 1", args: [siteId, month] })).rows[0];
-  if (stored) return JSON.parse(str(stored, "manifest")) as KitSummary;
+  if (stored) return { summary: JSON.parse(str(stored, "manifest")) as KitSummary, store: async () => undefined };
   const kit = await buildMonthKit(deps.db, siteId, from, to);
   const summary = kitSummary(kit);
-  await deps.db.execute({
-    sql: "INSERT INTO packet_kits (sha256, site_id, month, zip, bytes, bundles, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-    args: [kit.sha256, siteId, month, kit.zip, kit.zip.length, kit.bundles, JSON.stringify(summary), isoTime(deps.clock.now())],
-  });
-  return summary;
+  const store = async () => {
+    await deps.db.execute({
+      sql: "INSERT INTO packet_kits (sha256, site_id, month, zip, bytes, bundles, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+      args: [kit.sha256, siteId, month, kit.zip, kit.zip.length, kit.bundles, JSON.stringify(summary), isoTime(deps.clock.now())],
+    });
+  };
+  return { summary, store };
 }
 
 /** Builds a packet's data and PDF without storing the packet (the month's shared kit is stored on first use). */
@@ -122,8 +129,9 @@ export async function buildPacket(deps: PacketDeps, req: Omit<GenerateRequest, "
   if (to > deps.clock.now()) throw new RelayError("month_open", `month ${req.month} has not ended yet (it ends ${isoTime(to)}): a packet covers a closed month`);
   if (!(await siteExists(deps.db, req.site_id))) throw new RelayError("site_unknown", `site ${JSON.stringify(req.site_id)} does not exist`);
   const kit = await monthKit(deps, req.site_id, req.month, from, to);
-  const data = await gatherPacketData(deps.db, { site_id: req.site_id, month: req.month, framework }, kit);
+  const data = await gatherPacketData(deps.db, { site_id: req.site_id, month: req.month, framework }, kit.summary);
   const pdf = await renderPacketPdf(data);
+  await kit.store();
   return { data, pdf, sha256: sha256Hex(pdf) };
 }
 
