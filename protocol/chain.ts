@@ -62,8 +62,25 @@ export interface ApplianceKey {
 /** The key in force for `seq`: the last epoch starting at or before it. */
 export function keyForSeq(key: ApplianceKey, seq: number, learned: readonly EvidenceKeyEpoch[] = []): Uint8Array {
   let current = key.publicKey;
-  for (const e of [...(key.rotations ?? []), ...learned]) if (e.from_seq <= seq) current = e.publicKey;
+  // Recorded epochs, then learned ones (which start after every recorded one): the last that has begun wins.
+  // Two loops rather than one over a joined copy: this runs for every bundle verified.
+  for (const e of key.rotations ?? NO_EPOCHS) if (e.from_seq <= seq) current = e.publicKey;
+  for (const e of learned) if (e.from_seq <= seq) current = e.publicKey;
   return current;
+}
+
+const NO_EPOCHS: readonly EvidenceKeyEpoch[] = [];
+
+/** The recorded or learned epoch that starts at `fromSeq`, if any. */
+function epochFrom(key: ApplianceKey | undefined, learned: readonly EvidenceKeyEpoch[], fromSeq: number): EvidenceKeyEpoch | undefined {
+  for (const e of key?.rotations ?? NO_EPOCHS) if (e.from_seq === fromSeq) return e;
+  for (const e of learned) if (e.from_seq === fromSeq) return e;
+  return undefined;
+}
+
+/** Throws the IntegrityError for a chain check that failed at bundle `b`. */
+function chainBroken(b: { appliance_id: string; seq: number }, code: IntegrityCode, message: string): never {
+  throw new IntegrityError(code, message, { appliance_id: b.appliance_id, seq: b.seq });
 }
 export type ApplianceKeys = ReadonlyMap<string, ApplianceKey>;
 
@@ -293,19 +310,18 @@ export class ChainVerifier {
   #rotations(b: OpenedBundle["bundle"], learned: readonly EvidenceKeyEpoch[]): readonly EvidenceKeyEpoch[] {
     const key = this.#keys.get(b.appliance_id);
     const announced = announcedEvidenceKey(b);
-    const next = [...(key?.rotations ?? []), ...learned].find((e) => e.from_seq === b.seq + 1);
-    const where = { appliance_id: b.appliance_id, seq: b.seq };
+    const next = epochFrom(key, learned, b.seq + 1);
     if (next && !announced) {
-      throw new IntegrityError("unknown_key", `key_id: the evidence key ${keyId(next.publicKey)} is recorded from seq ${b.seq + 1}, but bundle seq ${b.seq} does not announce the switch`, where);
+      chainBroken(b, "unknown_key", `key_id: the evidence key ${keyId(next.publicKey)} is recorded from seq ${b.seq + 1}, but bundle seq ${b.seq} does not announce the switch`);
     }
     if (!announced) return learned;
     const named = keyId(announced);
     if (next) {
-      if (keyId(next.publicKey) !== named) throw new IntegrityError("unknown_key", `post_state.new_key_id: bundle seq ${b.seq} announces evidence key ${named}, but ${keyId(next.publicKey)} is recorded from seq ${b.seq + 1}`, where);
+      if (keyId(next.publicKey) !== named) chainBroken(b, "unknown_key", `post_state.new_key_id: bundle seq ${b.seq} announces evidence key ${named}, but ${keyId(next.publicKey)} is recorded from seq ${b.seq + 1}`);
       return learned;
     }
     if (key?.pending && keyId(key.pending) === named) return [...learned, { publicKey: key.pending, from_seq: b.seq + 1 }];
-    throw new IntegrityError("unknown_key", `post_state.new_key_id: bundle seq ${b.seq} announces evidence key ${named}, which is not on record for appliance ${b.appliance_id}`, where);
+    return chainBroken(b, "unknown_key", `post_state.new_key_id: bundle seq ${b.seq} announces evidence key ${named}, which is not on record for appliance ${b.appliance_id}`);
   }
 
   /** Switches to keys announced in verified lines and not yet in the caller's records (the relay records them). */
@@ -316,30 +332,27 @@ export class ChainVerifier {
   /** The chain checks: returns the head after `opened`, or throws IntegrityError. Pure (never mutates `prior`). */
   #advance(opened: OpenedBundle, prior: Head | undefined): Head {
     const b = opened.bundle;
-    const fail = (code: IntegrityCode, message: string): never => {
-      throw new IntegrityError(code, message, { appliance_id: b.appliance_id, seq: b.seq });
-    };
     const registered = this.#keys.get(b.appliance_id)?.siteId;
     if (registered !== undefined && b.site_id !== registered) {
-      fail("site_mismatch", `site_id: appliance ${b.appliance_id} is registered at ${registered}, bundle seq ${b.seq} says ${b.site_id}`);
+      chainBroken(b, "site_mismatch", `site_id: appliance ${b.appliance_id} is registered at ${registered}, bundle seq ${b.seq} says ${b.site_id}`);
     }
     const finishedMs = parseIsoTime(b.timestamps.finished_at);
     if (!prior) {
-      if (this.#fromGenesis && b.seq !== 1) fail("seq_gap", `seq: chain of appliance ${b.appliance_id} starts at seq ${b.seq}, expected 1`);
+      if (this.#fromGenesis && b.seq !== 1) chainBroken(b, "seq_gap", `seq: chain of appliance ${b.appliance_id} starts at seq ${b.seq}, expected 1`);
       const state = { appliance_id: b.appliance_id, site_id: b.site_id, seq: b.seq, head_hash: opened.hash, last_time: b.timestamps.finished_at };
       return { state, lastMs: finishedMs, summary: summaryOf(state, b.timestamps.started_at, 1), learned: this.#rotations(b, []) };
     }
 
     const { state } = prior;
-    if (b.site_id !== state.site_id) fail("site_mismatch", `site_id: appliance ${b.appliance_id} wrote for ${state.site_id} up to seq ${state.seq}, then ${b.site_id} at seq ${b.seq}`);
+    if (b.site_id !== state.site_id) chainBroken(b, "site_mismatch", `site_id: appliance ${b.appliance_id} wrote for ${state.site_id} up to seq ${state.seq}, then ${b.site_id} at seq ${b.seq}`);
     const expected = state.seq + 1;
-    if (b.seq < expected) fail("seq_duplicate", `seq: ${b.seq} of appliance ${b.appliance_id} again after seq ${state.seq}, expected ${expected}`);
-    if (b.seq > expected) fail("seq_gap", `seq: jumps from ${state.seq} to ${b.seq} for appliance ${b.appliance_id}, expected ${expected}`);
+    if (b.seq < expected) chainBroken(b, "seq_duplicate", `seq: ${b.seq} of appliance ${b.appliance_id} again after seq ${state.seq}, expected ${expected}`);
+    if (b.seq > expected) chainBroken(b, "seq_gap", `seq: jumps from ${state.seq} to ${b.seq} for appliance ${b.appliance_id}, expected ${expected}`);
     if (b.prev_hash !== state.head_hash) {
-      fail("prev_hash_mismatch", `prev_hash: seq ${b.seq} of appliance ${b.appliance_id} links to ${b.prev_hash}, but seq ${state.seq} hashes to ${state.head_hash}`);
+      chainBroken(b, "prev_hash_mismatch", `prev_hash: seq ${b.seq} of appliance ${b.appliance_id} links to ${b.prev_hash}, but seq ${state.seq} hashes to ${state.head_hash}`);
     }
     if (finishedMs < prior.lastMs - this.#toleranceMs) {
-      fail("time_backwards", `timestamps.finished_at: ${b.timestamps.finished_at} at seq ${b.seq} is more than ${this.#toleranceMs} ms before ${state.last_time}, seen earlier in this chain`);
+      chainBroken(b, "time_backwards", `timestamps.finished_at: ${b.timestamps.finished_at} at seq ${b.seq} is more than ${this.#toleranceMs} ms before ${state.last_time}, seen earlier in this chain`);
     }
 
     const later = finishedMs > prior.lastMs;
