@@ -113,6 +113,8 @@ export class Appliance {
   readonly #guard: ClockGuard;
   readonly #retention: Retention;
   readonly #site: () => SiteSettings;
+  /** set_healing_mode orders in force; `stop()` waits for the bookkeeping writes it started. */
+  readonly #modeOrders: HealingModeOrders;
   #lastPrune = 0;
   #lastCycle: CycleReport | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -133,6 +135,7 @@ export class Appliance {
     targets: ResolvedTargets;
     guard: ClockGuard;
     site: () => SiteSettings;
+    modeOrders: HealingModeOrders;
     outputs: ResellerOutputs;
   }) {
     this.#deps = p.deps;
@@ -146,6 +149,7 @@ export class Appliance {
     this.#outputs = p.outputs;
     this.#guard = p.guard;
     this.#site = p.site;
+    this.#modeOrders = p.modeOrders;
     this.#retention = new Retention({ store: p.store, log: p.deps.log });
   }
 
@@ -224,7 +228,7 @@ export class Appliance {
       if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
-      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, outputs });
+      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, modeOrders, outputs });
       if (config.discovery.subnets.length > 0) {
         appliance.#discovery = new DiscoveryJob({
           config: config.discovery,
@@ -411,6 +415,9 @@ export class Appliance {
     await this.#running;
     await this.#targets.close();
     await this.#outputs.close();
+    // A healing-mode decision taken during the last cycle (an order the relay's setting overruled) is written
+    // behind it: it must reach the database before the database closes.
+    await this.#modeOrders.settled();
     this.store.close();
   }
 }

@@ -7,7 +7,9 @@ import { issueOrder } from "../../relay/orders/issue.ts";
 import { Appliance } from "../daemon/appliance.ts";
 import { readLocalStatus } from "../provision/index.ts";
 import { enrollConfig, fetchProbe, labConfig, loopbackRelay, random, recordingLog } from "../sync/_testing.ts";
-import { healingModeInForce } from "./healing-mode.ts";
+import { createClient } from "@libsql/client";
+import { pathToFileURL } from "node:url";
+import { healingModeInForce, readHealingModeOrder } from "./healing-mode.ts";
 
 test("healingModeInForce: an order holds while the relay's setting is the one it overrode; a changed setting wins", () => {
   const order = { mode: "enforce", order_id: "ord_00000001", set_at: "2026-01-01T00:00:00Z", over: "observe" } as const;
@@ -52,7 +54,15 @@ test("a verified set_healing_mode order changes the mode at once, is recorded as
     await lr.relay.db.execute({ sql: "UPDATE sites SET healing_mode = 'advise' WHERE id = ?", args: [lr.relay.siteId] });
     await app.sync!.client.sync();
     assert.is(app.site().healing_mode, "advise", "the MSP changed the site's setting afterwards: it wins");
+    // Dropping the order is written behind that decision; stopping at once must not lose the write.
     await app.stop();
+    const file = createClient({ url: pathToFileURL(config.database).href });
+    try {
+      assert.is(await readHealingModeOrder(file), null, "the overruled order was deleted before the database closed");
+    } finally {
+      file.close();
+    }
+    assert.equal(deps.log.find("healing_mode_order_not_saved"), []);
     app = await Appliance.open(config, deps);
     assert.is(app.site().healing_mode, "advise", "the overruled order stays dropped");
     assert.equal((await readLocalStatus(config)).healing_mode_source, "relay");
