@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseConfig } from "../config/index.ts";
-import { startRsyslog } from "../outputs/_rsyslog.ts";
+import { startRsyslog } from "../../node/syslog/_rsyslog.ts";
 import { Appliance } from "./appliance.ts";
 
 const LAB = new URL("../../fixtures/lab/riverside-family-clinic", import.meta.url).pathname;

@@ -4,11 +4,9 @@ import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildResellerEvent, eventToSyslog, MAX_EVENT_MESSAGE_CHARS, publishResellerEvent, type ResellerEventInput } from "./events.ts";
-import { formatSyslog, STREAM_MAX_MESSAGE_BYTES } from "./syslog.ts";
-import { syslogConnector } from "./syslog-net.ts";
-import { SyslogSender } from "./syslog-sender.ts";
+import { formatSyslog, STREAM_MAX_MESSAGE_BYTES, syslogConnector, SyslogSender } from "../../node/syslog/index.ts";
 import { webCryptoHmacSha256, type WebhookDeps } from "./webhook.ts";
-import { startRsyslog } from "./_rsyslog.ts";
+import { startRsyslog } from "../../node/syslog/_rsyslog.ts";
 
 const INPUT: ResellerEventInput = {
   site_id: "site_0a1b2c3d",

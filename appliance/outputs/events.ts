@@ -13,7 +13,7 @@ import { canonicalize } from "../../protocol/canonical.ts";
 import { OUTCOMES, type Outcome } from "../../protocol/evidence.ts";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { scrub, type Redaction } from "../../protocol/scrub.ts";
-import { formatSyslog, type Facility, type Severity, type SyslogMessage } from "./syslog.ts";
+import { formatSyslog, type Facility, type Severity, type SyslogMessage } from "../../node/syslog/index.ts";
 import { deliverWebhook, type DeliveryRecord, type WebhookDelivery, type WebhookDeps, type WebhookTarget } from "./webhook.ts";
 
 export const RESELLER_EVENT_SCHEMA = "osiris.reseller-event/v1";

@@ -25,18 +25,27 @@ export {
 export {
   escapeSdValue,
   formatSyslog,
+  normalizeFingerprint,
+  syslogConnector,
   FACILITIES,
   OSIRIS_APP_NAME,
   OSIRIS_SD_ID,
   SEVERITIES,
   STREAM_MAX_MESSAGE_BYTES,
+  SyslogSender,
+  SYSLOG_SENDER_DEFAULTS,
   UDP_MAX_MESSAGE_BYTES,
   type Facility,
   type Severity,
+  type SyslogConnect,
+  type SyslogConnection,
+  type SyslogEndpoint,
   type SyslogMessage,
-} from "./syslog.ts";
-export { SyslogSender, SYSLOG_SENDER_DEFAULTS, type SyslogConnect, type SyslogConnection, type SyslogSenderOptions, type SyslogSenderStats } from "./syslog-sender.ts";
-export { normalizeFingerprint, syslogConnector, type SyslogEndpoint, type SyslogTlsOptions, type SyslogTransport } from "./syslog-net.ts";
+  type SyslogSenderOptions,
+  type SyslogSenderStats,
+  type SyslogTlsOptions,
+  type SyslogTransport,
+} from "../../node/syslog/index.ts";
 export {
   deliverWebhook,
   webCryptoHmacSha256,

@@ -121,8 +121,9 @@ export function startArchiver(deps: ArchiverDeps, opts: ArchiverOptions): Archiv
     }
   };
   if (opts.autoStart ?? true) {
-    void checkBucket(deps, store, abort.signal);
-    void loop();
+    // The bucket is checked before the first upload, so its verdict (no Object Lock, unreachable) is in the log
+    // ahead of the failures it explains. checkBucket never throws.
+    void checkBucket(deps, store, abort.signal).then(() => loop());
   }
   return {
     tick,

@@ -2,7 +2,7 @@
  * Test helpers (not shipped behaviour): real receivers on loopback for notification tests. A real SMTP
  * server (`smtp-server`) keeping every message it accepts, and an HTTP receiver that checks the webhook HMAC
  * over the raw body it read (the way an MSP's receiver must) and answers with scripted statuses.
- * Syslog tests use a real rsyslog (appliance/outputs/_rsyslog.ts).
+ * Syslog tests use a real rsyslog (node/syslog/_rsyslog.ts).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";

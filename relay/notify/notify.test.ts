@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { vaultFromKeys } from "../credentials/vault.ts";
-import { startRsyslog } from "../../appliance/outputs/_rsyslog.ts";
+import { startRsyslog } from "../../node/syslog/_rsyslog.ts";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import { asUser, count, enrolledAppliance, random, testRelay, userInit, type TestAppliance, type TestRelay, type TestUser } from "../_testing.ts";
 import { ingestEscalation } from "../escalations/escalations.ts";

@@ -13,7 +13,7 @@
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { formatSyslog, syslogConnector, type SyslogConnect, type SyslogEndpoint } from "../../appliance/outputs/index.ts";
+import { formatSyslog, syslogConnector, type SyslogConnect, type SyslogEndpoint } from "../../node/syslog/index.ts";
 import { toHex, utf8 } from "../../protocol/encoding.ts";
 import type { Clock } from "../deps.ts";
 import type { Mailer } from "../mail/mailer.ts";

@@ -408,7 +408,7 @@ test("the dashboard's pages are public and carry no data; every API route of the
     const page = await w.relay.app.request("/sites/anything");
     assert.is(page.status, 503, "not loaded in this relay: says so instead of guessing");
     assert.match(await page.text(), /npm run build:ui/);
-    const { makeAsset } = await import("../../appliance/serve/assets.ts");
+    const { makeAsset } = await import("../../node/built-assets.ts");
     w.relay.deps.ui = new Map([
       ["/index.html", makeAsset("/index.html", new TextEncoder().encode("<!doctype html><title>x</title>"))],
       ["/assets/app-1.js", makeAsset("/assets/app-1.js", new TextEncoder().encode("export {}"))],
