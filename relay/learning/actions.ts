@@ -8,7 +8,7 @@ import type { Tx } from "../db/index.ts";
 import type { Clock, RelayKey } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal } from "../http/types.ts";
-import { getCandidate, listCandidates } from "./candidates.ts";
+import { getCandidate, listCandidates, type Candidate } from "./candidates.ts";
 import { carrierOf, syncMspRuleset, type SyncResult } from "./distribute.ts";
 import { promotedRule } from "./rules.ts";
 import { LIVE_STATES, transition, type Actor, type CandidateState } from "./transitions.ts";
@@ -18,13 +18,50 @@ export interface ActionDeps {
   relayKey: RelayKey;
 }
 
+/** States a superseded site-scoped candidate can be retired from (everything before a final state). */
+const SUPERSEDABLE: readonly CandidateState[] = ["proposed", "shadow", "approved", "active", "graduated"];
+
+/** The fleet-wide candidate (live, or among `approved`) that covers each fix, by fix key. */
+async function fleetRulesByFix(tx: Tx, mspId: string, approved: readonly Candidate[]): Promise<Map<string, string>> {
+  const fleet = new Map<string, string>();
+  for (const c of [...(await listCandidates(tx, mspId, LIVE_STATES)), ...approved]) if (c.scope_site_id === null) fleet.set(c.fix_key, c.id);
+  return fleet;
+}
+
+/**
+ * Retires the site-scoped candidates whose fix a fleet-wide rule now covers (live, or being activated with
+ * `approved`): a site never runs two promoted rules for one fix, and the fleet rule, proven at more sites,
+ * is the one kept. Each retirement is a ledger entry naming the fleet rule. Returns the ids retired.
+ */
+async function retireSuperseded(tx: Tx, deps: ActionDeps, mspId: string, approved: readonly Candidate[]): Promise<string[]> {
+  const fleet = await fleetRulesByFix(tx, mspId, approved);
+  if (fleet.size === 0) return [];
+  const retired: string[] = [];
+  for (const c of await listCandidates(tx, mspId, SUPERSEDABLE)) {
+    const by = c.scope_site_id === null ? undefined : fleet.get(c.fix_key);
+    if (by === undefined) continue;
+    await transition(tx, deps.clock, {
+      candidate_id: c.id,
+      to: "retired",
+      actor: { kind: "system", name: "distribution" },
+      reason: `superseded by the fleet-wide rule ${by} for the same fix (one rule per fix at a site)`,
+      proof: { superseded_by: by, scope_site_id: c.scope_site_id, rule: promotedRule(c) },
+    });
+    retired.push(c.id);
+  }
+  return retired;
+}
+
 /**
  * Moves every approved candidate of the MSP to active, proven by the signed rule set version that now
  * carries its rule (the MSP's set, or its site's for a site-scoped rule; published here when the live rules
- * changed). Returns the ids activated and the sets.
+ * changed), after retiring the site-scoped candidates a fleet-wide rule supersedes. Returns the ids
+ * activated and retired, and the sets.
  */
-export async function activateApproved(tx: Tx, deps: ActionDeps, mspId: string): Promise<{ activated: string[]; sync: SyncResult }> {
-  const approved = await listCandidates(tx, mspId, ["approved"]);
+export async function activateApproved(tx: Tx, deps: ActionDeps, mspId: string): Promise<{ activated: string[]; superseded: string[]; sync: SyncResult }> {
+  const pending = await listCandidates(tx, mspId, ["approved"]);
+  const superseded = await retireSuperseded(tx, deps, mspId, pending);
+  const approved = pending.filter((c) => !superseded.includes(c.id));
   const sync = await syncMspRuleset(tx, deps, mspId, approved.map((c) => c.id));
   for (const c of approved) {
     const set = carrierOf(sync, c.scope_site_id);
@@ -36,7 +73,7 @@ export async function activateApproved(tx: Tx, deps: ActionDeps, mspId: string):
       proof: { ruleset_version: set?.version ?? null, ruleset_hash: set?.ruleset_hash ?? null, scope_site_id: c.scope_site_id, rule: promotedRule(c) },
     });
   }
-  return { activated: approved.map((c) => c.id), sync };
+  return { activated: approved.map((c) => c.id), superseded, sync };
 }
 
 /** Why approval is refused while the shadow replay has not passed, or null when it has. */
@@ -64,7 +101,8 @@ export async function approveCandidate(tx: Tx, deps: ActionDeps, id: string, act
   if (actor.kind === "user") {
     await audit(tx, deps.clock, actor.principal, { action: "learning.candidate.approve", target: id, details: { check: c.check_id, platform: c.platform, runbook: c.runbook, scope_site_id: c.scope_site_id, ruleset_version: version } });
   }
-  return { candidate_id: id, state: "active", ruleset_version: version, published: sync.published };
+  // Active, unless a fleet-wide rule for the same fix superseded it at once (see retireSuperseded).
+  return { candidate_id: id, state: (await getCandidate(tx, id)).state, ruleset_version: version, published: sync.published };
 }
 
 /** A person turns a candidate down before it was approved: proposed | shadow → retired. */

@@ -49,6 +49,8 @@ export interface MspReport {
   activated: string[];
   disabled: string[];
   graduated: string[];
+  /** Site-scoped candidates retired because a fleet-wide rule for the same fix went live. */
+  superseded: string[];
   /** Groups that met the thresholds but whose rule appliances would refuse. */
   skipped: { group_key: string; check: string; runbook: string; problems: string[] }[];
   /** The MSP's newest rule set version (fleet-wide rules). */
@@ -69,7 +71,7 @@ export async function learnForMsp(deps: LearningDeps, mspId: string): Promise<Ms
     const now = deps.clock.now();
     const policy = await learningPolicy(tx, mspId);
     const t = policy.thresholds;
-    const report: MspReport = { msp_id: mspId, proposed: [], shadowed: [], approved: [], activated: [], disabled: [], graduated: [], skipped: [], ruleset_version: null, site_ruleset_versions: {}, published: false };
+    const report: MspReport = { msp_id: mspId, proposed: [], shadowed: [], approved: [], activated: [], disabled: [], graduated: [], superseded: [], skipped: [], ruleset_version: null, site_ruleset_versions: {}, published: false };
 
     // 1. mine
     const groups = mineScopedGroups(await loadMinedAttempts(tx, mspId, isoTime(now - t.window_days * DAY_MS)), t, now);
@@ -135,8 +137,9 @@ export async function learnForMsp(deps: LearningDeps, mspId: string): Promise<Ms
     }
 
     // 5. distribute: approved → active, and a new set whenever the live rules changed (e.g. one was disabled).
-    const { activated, sync } = await activateApproved(tx, deps, mspId);
+    const { activated, superseded, sync } = await activateApproved(tx, deps, mspId);
     report.activated.push(...activated);
+    report.superseded.push(...superseded);
     report.ruleset_version = sync.current?.version ?? null;
     report.site_ruleset_versions = Object.fromEntries(Object.entries(sync.sites).map(([site, set]) => [site, set?.version ?? null]));
     report.published ||= sync.published;
@@ -151,7 +154,7 @@ export async function runLearningCycle(deps: LearningDeps): Promise<CycleReport>
   for (const mspId of await activeMsps(deps.db)) {
     const r = await learnForMsp(deps, mspId);
     msps.push(r);
-    const changed = r.proposed.length + r.shadowed.length + r.approved.length + r.activated.length + r.disabled.length + r.graduated.length;
+    const changed = r.proposed.length + r.shadowed.length + r.approved.length + r.activated.length + r.disabled.length + r.graduated.length + r.superseded.length;
     if (changed || r.skipped.length) deps.log.info("learning_cycle", { ...r, skipped: r.skipped.map((s) => `${s.check}/${s.runbook}: ${s.problems[0]}`) });
   }
   return { imported, msps };

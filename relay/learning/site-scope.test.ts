@@ -159,4 +159,42 @@ test("a fix proven at one site is not proposed for that site when it already has
   }
 });
 
+test("a fleet-wide rule for a fix supersedes that fix's site-scoped rule: the site rule is retired by the loop, with the reason in its ledger", async () => {
+  const lr = await loopbackRelay();
+  const relay = lr.relay;
+  try {
+    const { lakeside, main, lake } = await twoSites(lr);
+    const learn = () => runLearningCycle({ db: relay.db, clock: relay.clock, relayKey: relay.relayKey, log: relay.log });
+    const tech = await asUser(relay, "msp_tech");
+    const SITE = candidateId(relay.mspId, candidateKey(DEFENDER_KEY, lakeside.id));
+    const FLEET = candidateId(relay.mspId, DEFENDER_KEY);
+    // 5 L2 successes at Lakeside alone → a rule for Lakeside only, approved: Lakeside's set 1.
+    const t0 = relay.clock.now();
+    await pushAttempts(lake, [30, 24, 18, 12, 6].map((h) => ({ ...DEFENDER, at: t0 - h * H })));
+    assert.equal((await learn()).msps[0]!.proposed, [SITE]);
+    assert.equal(await decide(lr, tech, SITE, "approve", "Lakeside's Defender keeps switching off"), { candidate_id: SITE, state: "active", ruleset_version: 1, published: true });
+    assert.equal(await pulled(lake, null), { version: 1, ids: [SITE] });
+    // Then 3 more at Main Street → 8 runs at 2 sites in the window: the fix is proven fleet-wide.
+    await pushAttempts(main, [5, 4, 3].map((h) => ({ ...DEFENDER, at: t0 - h * H })));
+    assert.equal((await learn()).msps[0]!.proposed, [FLEET]);
+
+    // Approving the fleet rule retires Lakeside's own rule for the same fix: Lakeside runs one rule for it.
+    const approved = await decide(lr, tech, FLEET, "approve", "proven at both clinics");
+    assert.equal([approved.state, approved.ruleset_version], ["active", 2]);
+    assert.equal(await pulled(main, null), { version: 2, ids: [FLEET] });
+    assert.equal(await pulled(lake, 1), { version: 2, ids: [FLEET] }, "Lakeside gets the fleet set: no rule of its own any more");
+    const last = (await ledger(relay.db, SITE)).at(-1)!;
+    assert.equal([last.from, last.to, last.actor_kind], ["active", "retired", "system"]);
+    assert.match(last.reason, `superseded by the fleet-wide rule ${FLEET}`);
+    assert.is(last.proof["superseded_by"], FLEET);
+    const res = await fetch(`${lr.url}/api/learning/candidates/${SITE}`, userInit(tech));
+    assert.is(((await res.json()) as { state: string }).state, "retired", "the dashboard shows it retired");
+    // The next cycle changes nothing more.
+    const again = (await learn()).msps[0]!;
+    assert.equal([again.proposed, again.superseded, again.published], [[], [], false]);
+  } finally {
+    await lr.close();
+  }
+});
+
 test.run();

@@ -59,7 +59,7 @@ test("transition() refuses a move the state does not allow, names what is allowe
   await withCandidate(async (relay, id) => {
     const e = await refused(relay.db.transaction((tx) => transition(tx, relay.clock, { candidate_id: id, to: "active", actor: system, reason: "skip ahead", proof: {} })));
     assert.match(e.message, "from proposed to active");
-    assert.match(e.message, "shadow (system), retired (user)");
+    assert.match(e.message, "shadow (system), retired (user, system)");
     assert.equal(e.details?.["from"], "proposed");
     assert.is(e.status, 409);
     assert.is(await count(relay.db, "learning_transitions", "candidate_id = ?", [id]), 1);
@@ -112,9 +112,12 @@ test("proposeCandidate() proposes a group once per MSP, whatever state it reache
   });
 });
 
-test("TRANSITIONS: retired is final and every state but retired can end in retired by a person", () => {
+test("TRANSITIONS: retired is final; every state but retired can end in retired by a person, and the loop retires only what a fleet rule can supersede", () => {
   assert.equal(TRANSITIONS.retired, {});
-  for (const [from, moves] of Object.entries(TRANSITIONS)) if (from !== "retired") assert.equal(moves.retired, ["user"], from);
+  for (const [from, moves] of Object.entries(TRANSITIONS)) if (from !== "retired") assert.ok(moves.retired?.includes("user"), from);
+  const bySystem = Object.entries(TRANSITIONS).filter(([, moves]) => moves.retired?.includes("system")).map(([from]) => from);
+  assert.equal(bySystem, ["proposed", "shadow", "approved", "active", "graduated"], "not auto_disabled: nothing supersedes a rule already out of the sets");
+  assert.not.ok(Object.values(TRANSITIONS).some((moves) => moves.retired?.includes("policy")), "policy approves, never retires");
 });
 
 test.run();

@@ -8,7 +8,8 @@
  *
  * `transition` is the only way a candidate's state changes. It refuses any move not in TRANSITIONS, and any
  * actor not allowed to make it (a person approves or retires; policy may approve; only the loop itself
- * records a shadow replay, activates, graduates or disables), with a RelayError `transition_refused` that
+ * records a shadow replay, activates, graduates or disables; the loop also retires a site-scoped candidate
+ * that a fleet-wide rule for the same fix supersedes, actions.ts), with a RelayError `transition_refused` that
  * names the current state and what is allowed from it. Each move appends a ledger row (who, when, why,
  * proof) and then updates the state, in the caller's transaction; the database refuses a state change that
  * does not match the newest ledger row, so the two cannot disagree.
@@ -33,11 +34,11 @@ export type Actor = { kind: "user"; principal: Principal } | { kind: "policy"; n
 
 /** Every allowed move and who may make it. Anything else is refused. */
 export const TRANSITIONS: Readonly<Record<CandidateState, Readonly<Partial<Record<CandidateState, readonly ActorKind[]>>>>> = {
-  proposed: { shadow: ["system"], retired: ["user"] },
-  shadow: { approved: ["user", "policy"], retired: ["user"] },
-  approved: { active: ["system"], retired: ["user"] },
-  active: { graduated: ["system"], auto_disabled: ["system"], retired: ["user"] },
-  graduated: { auto_disabled: ["system"], retired: ["user"] },
+  proposed: { shadow: ["system"], retired: ["user", "system"] },
+  shadow: { approved: ["user", "policy"], retired: ["user", "system"] },
+  approved: { active: ["system"], retired: ["user", "system"] },
+  active: { graduated: ["system"], auto_disabled: ["system"], retired: ["user", "system"] },
+  graduated: { auto_disabled: ["system"], retired: ["user", "system"] },
   auto_disabled: { retired: ["user"] },
   retired: {},
 };
