@@ -258,8 +258,7 @@ export class Appliance {
           if (!running.client) return { outcome: "failed", detail: "the sync client is not running" };
           const kind = ctx.params["key"];
           if (kind !== "identity" && kind !== "evidence" && kind !== "credentials") return { outcome: "rejected", detail: "key must be identity, evidence or credentials" };
-          const r = await running.client.rotateKey(kind, order.order_id, ctx.signal);
-          return { outcome: "success", detail: `${r.key} key ${r.old_key_id} replaced by ${r.new_key_id}` };
+          return running.client.rotateKeyOrder(kind, order.order_id, ctx.signal);
         };
         const orders = new OrderProcessor({
           evidence,

@@ -44,7 +44,7 @@ import { fitBatch, localCursor, outboxHead, readOutbox } from "./batch.ts";
 import { SyncError } from "./errors.ts";
 import { deleteKv, readKv, SYNC_KEYS, writeKv } from "./kv.ts";
 import { errorOf, expectOk, PUSH_TIMEOUT_MS, refusal, type RelayAnswer, type RelayHttp, type RequestAuth } from "./relay-http.ts";
-import { finishRotations, ROTATE_KEY_PATH, rotateKey, type KeyRotationDeps, type RotationResult } from "./key-rotation.ts";
+import { finishRotations, ROTATE_KEY_PATH, rotateKeyOrder, type KeyRotationDeps, type KeyRotationOrderResult } from "./key-rotation.ts";
 import { followRotations, MAX_ROTATION_STATEMENTS } from "./relay-keys.ts";
 import type { ApplyOutcome, RelaySiteConfig } from "./site-config.ts";
 
@@ -232,11 +232,11 @@ export class SyncClient {
 
   /**
    * Appliance key rotation (the `rotate_keys` order, key-rotation.ts): a new key of `kind`, stated to the relay
-   * with the identity key in force, used once the relay accepted it. Not serialised with sync rounds: orders run
-   * inside a pull.
+   * with the identity key in force, used once the relay accepted it (`deferred` until then). Not serialised with
+   * sync rounds: orders run inside a pull.
    */
-  rotateKey(kind: ApplianceKeyKind, orderId: string, signal?: AbortSignal): Promise<RotationResult> {
-    return rotateKey(this.#rotationDeps(signal), kind, orderId);
+  rotateKeyOrder(kind: ApplianceKeyKind, orderId: string, signal?: AbortSignal): Promise<KeyRotationOrderResult> {
+    return rotateKeyOrder(this.#rotationDeps(signal), kind, orderId);
   }
 
   #rotationDeps(signal?: AbortSignal): KeyRotationDeps {

@@ -255,8 +255,8 @@ test("a crash between generating the key and switching to it leaves the applianc
     const oldKey = toHex(h.app.identity.identitySigner.publicKey);
     // Crash 1: the key was generated and noted, the relay accepted the statement, and the answer never came back.
     loseRotationAnswers(h);
-    const failed = await h.app.sync!.client.sync();
-    assert.equal(failed.pull.orders.map((o) => o.outcome), ["failed"], JSON.stringify(failed.pull.orders));
+    const interrupted = await h.app.sync!.client.sync();
+    assert.equal(interrupted.pull.orders.map((o) => o.outcome), ["deferred"], JSON.stringify(interrupted.pull.orders));
     h.probe.intercept = null;
     const prepared = (await h.app.identity.pendingRotation("identity"))!;
     assert.ok(prepared, "the generated key is noted");
@@ -291,11 +291,16 @@ test("an evidence rotation whose answer was lost is finished at the next round: 
     await h.app.runCycle({ all: true });
     await h.app.sync!.client.sync();
     const oldKeyId = h.app.identity.evidenceKeyId;
-    await order(h, "evidence");
+    const issued = await order(h, "evidence");
     loseRotationAnswers(h);
     await h.app.sync!.client.sync();
     h.probe.intercept = null;
     assert.is(h.app.identity.evidenceKeyId, oldKeyId, "no switch without the relay's answer");
+    // The order says what happened: not failed, deferred to the next sync (its result reached the relay).
+    const row = (await h.lr.relay.db.execute({ sql: "SELECT status, result FROM orders WHERE id = ?", args: [issued.order_id] })).rows[0]!;
+    const result = JSON.parse(String(row["result"])) as { outcome: string; detail: string };
+    assert.equal([row["status"], result.outcome], ["done", "deferred"]);
+    assert.match(result.detail, "the prepared key is kept and the rotation completes at the next sync");
     await h.app.runCycle({ all: true });
     await h.reopen();
     const round = await h.app.sync!.client.sync();

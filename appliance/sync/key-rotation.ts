@@ -12,7 +12,8 @@
  *   4. forget    only then is the old key's file removed.
  *
  * A rotation interrupted after step 1 is finished by `finishRotations` at the next sync round (the relay answers
- * a statement it already accepted the same way again); one the relay refuses for good is abandoned.
+ * a statement it already accepted the same way again); one the relay refuses for good is abandoned. So the
+ * order reports `deferred`, not `failed`, when the relay was away or its answer was lost (`rotateKeyOrder`).
  */
 import { keyId } from "../../protocol/crypto.ts";
 import type { Envelope } from "../../protocol/envelope.ts";
@@ -48,6 +49,31 @@ export interface RotationResult {
 /** Rotates the `kind` key for order `orderId` (steps 1–4). Throws SyncError when the relay refuses or is away. */
 export async function rotateKey(d: KeyRotationDeps, kind: ApplianceKeyKind, orderId: string): Promise<RotationResult> {
   return complete(d, await d.identity.prepareRotation(kind, orderId));
+}
+
+/** What a `rotate_keys` order reports. */
+export interface KeyRotationOrderResult {
+  outcome: "success" | "deferred";
+  detail: string;
+}
+
+/** Longest relay error text quoted in an order's detail. */
+const MAX_QUOTED_ERROR = 300;
+
+/**
+ * The `rotate_keys` order: rotates the `kind` key; when the relay was away or its answer was lost, the
+ * prepared key is kept for `finishRotations` and the order reports `deferred` saying so. A refusal for good
+ * (the rotation is abandoned) and any other error throw, and the order fails.
+ */
+export async function rotateKeyOrder(d: KeyRotationDeps, kind: ApplianceKeyKind, orderId: string): Promise<KeyRotationOrderResult> {
+  try {
+    const r = await rotateKey(d, kind, orderId);
+    return { outcome: "success", detail: `${r.key} key ${r.old_key_id} replaced by ${r.new_key_id}` };
+  } catch (e) {
+    if (!(e instanceof SyncError) || (await d.identity.pendingRotation(kind))?.order_id !== orderId) throw e;
+    d.log.warn("key_rotation_deferred", { key: kind, order_id: orderId, code: e.code, error: e.message.slice(0, MAX_QUOTED_ERROR) });
+    return { outcome: "deferred", detail: `the relay has not confirmed the new ${kind} key (${e.message.slice(0, MAX_QUOTED_ERROR)}): the prepared key is kept and the rotation completes at the next sync` };
+  }
 }
 
 /** Finishes rotations interrupted after step 1; returns the kinds switched. A relay that is away leaves them for later. */

@@ -6,7 +6,7 @@
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { ApprovalRequest, OrderTypeView, OrderView } from "../../relay-client/mod.ts";
-import { fullTime, OUTCOME_CLASS, OUTCOME_TEXT, relative } from "../format.ts";
+import { fullTime, ORDER_RESULT_TEXT, OUTCOME_CLASS, relative } from "../format.ts";
 import { Load } from "../load.ts";
 import { shared } from "../styles.ts";
 import { Section } from "./section.ts";
@@ -193,7 +193,7 @@ export class OsirisSiteOrders extends Section {
               <td data-label="Parameters"><code>${JSON.stringify(o.params)}</code></td>
               <td data-label="Issued">${relative(o.issued_at, now)}<br /><span class="muted">by ${o.issued_by_email ?? o.issued_by}</span></td>
               <td data-label="Status"><span class="badge ${cls}">${text}</span></td>
-              <td data-label="Result">${o.result ? html`<span class="badge ${OUTCOME_CLASS[o.result.outcome] ?? "none"}">${o.result.outcome === "success" ? "Succeeded" : (OUTCOME_TEXT[o.result.outcome] ?? o.result.outcome)}</span> ${o.result.detail}` : "—"}</td>
+              <td data-label="Result">${o.result ? html`<span class="badge ${OUTCOME_CLASS[o.result.outcome] ?? "none"}">${ORDER_RESULT_TEXT[o.result.outcome] ?? o.result.outcome}</span> ${o.result.detail}` : "—"}</td>
             </tr>`;
           })}
         </tbody>
