@@ -31,6 +31,15 @@ const VALID_FOR: [number, string][] = [
   [604_800, "7 days"],
 ];
 
+/** An order's parameters, one per line (`name: value`; nested values as JSON), or a dash when it has none. */
+function orderParams(params: Record<string, unknown>): TemplateResult | string {
+  const entries = Object.entries(params);
+  if (entries.length === 0) return "—";
+  return html`<dl class="order-params">
+    ${entries.map(([name, value]) => html`<dt class="muted">${name}</dt><dd><code>${typeof value === "string" ? value : JSON.stringify(value)}</code></dd>`)}
+  </dl>`;
+}
+
 export class OsirisSiteOrders extends Section {
   static override styles = [
     shared,
@@ -48,6 +57,17 @@ export class OsirisSiteOrders extends Section {
         display: grid;
         gap: 0 1rem;
         grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr));
+      }
+      dl.order-params {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0 0.5rem;
+        margin: 0;
+        min-width: min(22rem, 60vw);
+      }
+      dl.order-params dd {
+        margin: 0;
+        overflow-wrap: break-word;
       }
     `,
   ];
@@ -190,7 +210,7 @@ export class OsirisSiteOrders extends Section {
             const [text, cls] = ORDER_STATE[o.status] ?? [o.status, "none"];
             return html`<tr>
               <td>${o.title}<br /><code class="muted">${o.order_id}</code></td>
-              <td data-label="Parameters"><code>${JSON.stringify(o.params)}</code></td>
+              <td data-label="Parameters">${orderParams(o.params)}</td>
               <td data-label="Issued">${relative(o.issued_at, now)}<br /><span class="muted">by ${o.issued_by_email ?? o.issued_by}</span></td>
               <td data-label="Status"><span class="badge ${cls}">${text}</span></td>
               <td data-label="Result">${o.result ? html`<span class="badge ${OUTCOME_CLASS[o.result.outcome] ?? "none"}">${ORDER_RESULT_TEXT[o.result.outcome] ?? o.result.outcome}</span> ${o.result.detail}` : "—"}</td>
