@@ -59,6 +59,8 @@ export interface ApplianceKey {
   pending?: Uint8Array;
 }
 
+const NO_EPOCHS: readonly EvidenceKeyEpoch[] = [];
+
 /** The key in force for `seq`: the last epoch starting at or before it. */
 export function keyForSeq(key: ApplianceKey, seq: number, learned: readonly EvidenceKeyEpoch[] = []): Uint8Array {
   let current = key.publicKey;
@@ -68,8 +70,6 @@ export function keyForSeq(key: ApplianceKey, seq: number, learned: readonly Evid
   for (const e of learned) if (e.from_seq <= seq) current = e.publicKey;
   return current;
 }
-
-const NO_EPOCHS: readonly EvidenceKeyEpoch[] = [];
 
 /** The recorded or learned epoch that starts at `fromSeq`, if any. */
 function epochFrom(key: ApplianceKey | undefined, learned: readonly EvidenceKeyEpoch[], fromSeq: number): EvidenceKeyEpoch | undefined {

@@ -71,8 +71,9 @@ export async function rotateKeyOrder(d: KeyRotationDeps, kind: ApplianceKeyKind,
     return { outcome: "success", detail: `${r.key} key ${r.old_key_id} replaced by ${r.new_key_id}` };
   } catch (e) {
     if (!(e instanceof SyncError) || (await d.identity.pendingRotation(kind))?.order_id !== orderId) throw e;
-    d.log.warn("key_rotation_deferred", { key: kind, order_id: orderId, code: e.code, error: e.message.slice(0, MAX_QUOTED_ERROR) });
-    return { outcome: "deferred", detail: `the relay has not confirmed the new ${kind} key (${e.message.slice(0, MAX_QUOTED_ERROR)}): the prepared key is kept and the rotation completes at the next sync` };
+    const error = e.message.slice(0, MAX_QUOTED_ERROR);
+    d.log.warn("key_rotation_deferred", { key: kind, order_id: orderId, code: e.code, error });
+    return { outcome: "deferred", detail: `the relay has not confirmed the new ${kind} key (${error}): the prepared key is kept and the rotation completes at the next sync` };
   }
 }
 

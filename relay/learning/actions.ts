@@ -21,24 +21,21 @@ export interface ActionDeps {
 /** States a superseded site-scoped candidate can be retired from (everything before a final state). */
 const SUPERSEDABLE: readonly CandidateState[] = ["proposed", "shadow", "approved", "active", "graduated"];
 
-/** The fleet-wide candidate (live, or among `approved`) that covers each fix, by fix key. */
-async function fleetRulesByFix(tx: Tx, mspId: string, approved: readonly Candidate[]): Promise<Map<string, string>> {
-  const fleet = new Map<string, string>();
-  for (const c of [...(await listCandidates(tx, mspId, LIVE_STATES)), ...approved]) if (c.scope_site_id === null) fleet.set(c.fix_key, c.id);
-  return fleet;
-}
+/** States whose fleet-wide rule supersedes a site's rule for the same fix: live, or being activated now. */
+const COVERING: readonly CandidateState[] = [...LIVE_STATES, "approved"];
 
 /**
- * Retires the site-scoped candidates whose fix a fleet-wide rule now covers (live, or being activated with
- * `approved`): a site never runs two promoted rules for one fix, and the fleet rule, proven at more sites,
- * is the one kept. Each retirement is a ledger entry naming the fleet rule. Returns the ids retired.
+ * Retires the site-scoped candidates (of `candidates`, all of one MSP) whose fix a fleet-wide rule now
+ * covers: a site never runs two promoted rules for one fix, and the fleet rule, proven at more sites, is the
+ * one kept. Each retirement is a ledger entry naming the fleet rule. Returns the ids retired.
  */
-async function retireSuperseded(tx: Tx, deps: ActionDeps, mspId: string, approved: readonly Candidate[]): Promise<string[]> {
-  const fleet = await fleetRulesByFix(tx, mspId, approved);
-  if (fleet.size === 0) return [];
-  const retired: string[] = [];
-  for (const c of await listCandidates(tx, mspId, SUPERSEDABLE)) {
-    const by = c.scope_site_id === null ? undefined : fleet.get(c.fix_key);
+async function retireSuperseded(tx: Tx, deps: ActionDeps, candidates: readonly Candidate[]): Promise<Set<string>> {
+  const fleet = new Map<string, string>(); // fix key → the fleet-wide candidate covering it
+  for (const c of candidates) if (c.scope_site_id === null && COVERING.includes(c.state)) fleet.set(c.fix_key, c.id);
+  const retired = new Set<string>();
+  if (fleet.size === 0) return retired;
+  for (const c of candidates) {
+    const by = c.scope_site_id !== null && SUPERSEDABLE.includes(c.state) ? fleet.get(c.fix_key) : undefined;
     if (by === undefined) continue;
     await transition(tx, deps.clock, {
       candidate_id: c.id,
@@ -47,7 +44,7 @@ async function retireSuperseded(tx: Tx, deps: ActionDeps, mspId: string, approve
       reason: `superseded by the fleet-wide rule ${by} for the same fix (one rule per fix at a site)`,
       proof: { superseded_by: by, scope_site_id: c.scope_site_id, rule: promotedRule(c) },
     });
-    retired.push(c.id);
+    retired.add(c.id);
   }
   return retired;
 }
@@ -59,9 +56,9 @@ async function retireSuperseded(tx: Tx, deps: ActionDeps, mspId: string, approve
  * activated and retired, and the sets.
  */
 export async function activateApproved(tx: Tx, deps: ActionDeps, mspId: string): Promise<{ activated: string[]; superseded: string[]; sync: SyncResult }> {
-  const pending = await listCandidates(tx, mspId, ["approved"]);
-  const superseded = await retireSuperseded(tx, deps, mspId, pending);
-  const approved = pending.filter((c) => !superseded.includes(c.id));
+  const candidates = await listCandidates(tx, mspId);
+  const superseded = await retireSuperseded(tx, deps, candidates);
+  const approved = candidates.filter((c) => c.state === "approved" && !superseded.has(c.id));
   const sync = await syncMspRuleset(tx, deps, mspId, approved.map((c) => c.id));
   for (const c of approved) {
     const set = carrierOf(sync, c.scope_site_id);
@@ -73,7 +70,7 @@ export async function activateApproved(tx: Tx, deps: ActionDeps, mspId: string):
       proof: { ruleset_version: set?.version ?? null, ruleset_hash: set?.ruleset_hash ?? null, scope_site_id: c.scope_site_id, rule: promotedRule(c) },
     });
   }
-  return { activated: approved.map((c) => c.id), superseded, sync };
+  return { activated: approved.map((c) => c.id), superseded: [...superseded], sync };
 }
 
 /** Why approval is refused while the shadow replay has not passed, or null when it has. */

@@ -60,18 +60,13 @@ export const OUTCOME_TEXT: Readonly<Record<string, string>> = {
   rejected: "Refused",
   expired: "Expired",
 };
-/** An order's result as the orders list names it (orders are not all fixes: a token or key rotation, a scan). */
+/** An order's result as the orders list names it: orders are not all fixes (a token or key rotation, a scan). */
 export const ORDER_RESULT_TEXT: Readonly<Record<string, string>> = {
+  ...OUTCOME_TEXT,
   success: "Succeeded",
   failed: "Failed",
   reverted: "Rolled back",
   deferred: "Deferred",
-  pending_approval: "Waiting for approval",
-  dry_run: "Dry run",
-  escalated: "Escalated to a person",
-  alert: "Alert only",
-  rejected: "Refused",
-  expired: "Expired",
 };
 export const OUTCOME_CLASS: Readonly<Record<string, string>> = { success: "ok", failed: "bad", reverted: "warn", deferred: "info", pending_approval: "warn", escalated: "bad", alert: "warn", rejected: "bad", expired: "none", dry_run: "none" };
 
