@@ -102,6 +102,9 @@ test("escalationWords() says who has it and what is due, in the clinic's zone", 
   assert.equal(escalationWords(escalation({}), "Bayside IT", NOW, "America/Chicago"), { status: "Reported to Bayside IT", cls: "warn", detail: "They aim to reply by today 13:00" });
   assert.equal(escalationWords(escalation({ response_overdue: true, response_due_at: "2026-11-25T15:30:00Z" }), "Bayside IT", NOW, "America/Chicago"), { status: "Reported to Bayside IT", cls: "bad", detail: "A reply is overdue (it was due today 09:30)" });
   assert.equal(escalationWords(escalation({ status: "acknowledged", acknowledged_at: "2026-11-25T15:10:00Z" }), "Bayside IT", NOW, "America/Chicago"), { status: "Bayside IT is working on it", cls: "info", detail: "They aim to have it fixed by tomorrow 09:00" });
+  // Without partner branding the provider is "your IT provider": lower-case mid-sentence, capitalised at the start.
+  assert.is(escalationWords(escalation({}), "your IT provider", NOW, "America/Chicago").status, "Reported to your IT provider");
+  assert.is(escalationWords(escalation({ status: "acknowledged", acknowledged_at: "2026-11-25T15:10:00Z" }), "your IT provider", NOW, "America/Chicago").status, "Your IT provider is working on it");
   assert.equal(escalationWords(escalation({ status: "resolved", resolved_at: "2026-11-25T15:45:00Z", resolution_note: "SMB1 off" }), "Bayside IT", NOW, "America/Chicago").detail, "Resolved today 09:45: “SMB1 off”");
 });
 

@@ -109,13 +109,19 @@ export interface EscalationWords {
   detail: string;
 }
 
-/** Where an escalation stands, in plain words, with times in the site's zone. */
+/** `s` with its first letter upper-case: a provider's name ("your IT provider") at the start of a sentence. */
+export const capitalise = (s: string): string => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
+
+/**
+ * Where an escalation stands, in plain words, with times in the site's zone. `provider` is written as it
+ * reads mid-sentence ("Bayside IT", "your IT provider"); it is capitalised where it starts the status.
+ */
 export function escalationWords(e: Escalation, provider: string, now: number, timeZone: string): EscalationWords {
   const at = (iso: string) => sitePhrase(iso, now, timeZone);
   if (e.status === "resolved") return { status: "Resolved", cls: "ok", detail: `Resolved ${e.resolved_at ? at(e.resolved_at) : ""}${e.resolution_note ? `: “${e.resolution_note}”` : ""}`.trim() };
   if (e.status === "acknowledged") {
     const late = e.resolution_overdue || Date.parse(e.resolution_due_at) < now;
-    return { status: `${provider} is working on it`, cls: late ? "warn" : "info", detail: late ? `The fix is taking longer than agreed (it was due ${at(e.resolution_due_at)})` : `They aim to have it fixed by ${at(e.resolution_due_at)}` };
+    return { status: `${capitalise(provider)} is working on it`, cls: late ? "warn" : "info", detail: late ? `The fix is taking longer than agreed (it was due ${at(e.resolution_due_at)})` : `They aim to have it fixed by ${at(e.resolution_due_at)}` };
   }
   const late = e.response_overdue || Date.parse(e.response_due_at) < now;
   return { status: `Reported to ${provider}`, cls: late ? "bad" : "warn", detail: late ? `A reply is overdue (it was due ${at(e.response_due_at)})` : `They aim to reply by ${at(e.response_due_at)}` };

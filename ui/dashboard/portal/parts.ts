@@ -8,13 +8,12 @@ import { repeat } from "lit/directives/repeat.js";
 import type { Escalation, Packet, SiteDetail } from "../../relay-client/mod.ts";
 import "../../verifier/kit-verifier.ts";
 import { plural, scoreText } from "../format.ts";
-import { escalationTitle, escalationWords, STATE_CLASS, type AttentionItem } from "./attention.ts";
+import { capitalise, escalationTitle, escalationWords, STATE_CLASS, type AttentionItem } from "./attention.ts";
 import { monthName, sitePhrase } from "./time-phrase.ts";
 
 const number = new Intl.NumberFormat("en-US");
 const FRAMEWORK_TEXT: Readonly<Record<string, string>> = { hipaa: "HIPAA", soc2: "SOC 2", glba: "GLBA" };
 
-export const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
 /** The overall state of one or more sites in one sentence (never "all fine" without data). */
 export function overall(items: readonly AttentionItem[], scores: readonly (number | null)[], provider: string): TemplateResult {
@@ -49,7 +48,7 @@ export function escalationList(escalations: readonly Escalation[], details: read
     ${escalations.map((e) => {
       const d = details.find((x) => x.site.id === e.site_id);
       const tz = d?.site.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const w = escalationWords(e, capitalise(provider), now, tz);
+      const w = escalationWords(e, provider, now, tz);
       const device = e.host_id ? (d?.devices.find((x) => x.host_id === e.host_id)?.hostname ?? e.host_id) : null;
       return html`<li class="card item">
         <p class="where">${device ? `On ${device} · ` : ""}${showSite && d ? `${d.site.name} · ` : ""}reported ${sitePhrase(e.created_at, now, tz)}</p>
