@@ -79,6 +79,8 @@ export interface ApplianceActivity {
   /** Longest delay between a bundle finishing and the relay receiving it, in the month. */
   max_delay_ms: number;
   ntp: { samples: number; max_abs_ms: number | null; last_ms: number | null };
+  /** Bundles in the month from the lab simulation (`post_state.simulated`): results about a test lab, not real computers. */
+  simulated: number;
 }
 
 /** Status order used to break ties at one instant (the scoring order: the worse status last). */
@@ -198,7 +200,7 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
   const activity: ApplianceActivity[] = [];
 
   for (const id of applianceIds) {
-    const a: ApplianceActivity = { appliance_id: id, bundles: 0, kinds: {}, first_finished: null, last_finished: null, hours: new Set(), first_push: null, last_push: null, gaps: [], max_delay_ms: 0, ntp: { samples: 0, max_abs_ms: null, last_ms: null } };
+    const a: ApplianceActivity = { appliance_id: id, bundles: 0, kinds: {}, first_finished: null, last_finished: null, hours: new Set(), first_push: null, last_push: null, gaps: [], max_delay_ms: 0, ntp: { samples: 0, max_abs_ms: null, last_ms: null }, simulated: 0 };
     activity.push(a);
     const bounds = (
       await db.execute({
@@ -252,6 +254,7 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
         }
         a.bundles++;
         a.kinds[b.kind] = (a.kinds[b.kind] ?? 0) + 1;
+        if (b.post_state["simulated"] === true) a.simulated++;
         if (a.first_finished === null || finished < a.first_finished) a.first_finished = finished;
         if (a.last_finished === null || finished > a.last_finished) a.last_finished = finished;
         a.hours.add(finishedMs - (finishedMs % HOUR_MS));

@@ -117,6 +117,8 @@ export interface ApplianceRow {
   gaps: SyncGap[];
   max_delay_ms: number;
   ntp: { samples: number; max_abs_ms: number | null; last_ms: number | null };
+  /** Bundles of the month from the lab simulation (a test lab, not the clinic's computers). */
+  simulated_bundles: number;
 }
 
 export interface PacketData {
@@ -127,6 +129,8 @@ export interface PacketData {
   period: { from: string; to: string; days: number };
   framework: Framework;
   catalogue_version: string;
+  /** Some of the month's evidence comes from the lab simulation: every page says so (packet-pdf.ts). */
+  simulated: boolean;
   score: {
     overall: number | null;
     /** The score at the end of the previous month (the trend's starting point). */
@@ -217,6 +221,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
     by_outcome[m.outcome] = (by_outcome[m.outcome] ?? 0) + 1;
   }
 
+  const appliances = applianceRows.map((r) => applianceRow(r, scan, from, to));
   return {
     schema: PACKET_DATA_SCHEMA,
     site: { id: str(siteRow, "id"), name: str(siteRow, "name"), timezone: str(siteRow, "timezone"), org_name: str(siteRow, "org_name"), msp_name: str(siteRow, "msp_name"), partner_name: partnerName },
@@ -225,6 +230,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
     period: { from: iso(from), to: iso(to), days },
     framework: req.framework,
     catalogue_version: CATALOGUE_VERSION,
+    simulated: appliances.some((a) => a.simulated_bundles > 0),
     score: {
       overall: end.overall,
       previous: history[0]?.overall ?? null,
@@ -237,7 +243,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
     remediations: { total: scan.remediations.length + scan.remediations_dropped, by_tier: sortedRecord(by_tier), by_outcome: sortedRecord(by_outcome), dropped: scan.remediations_dropped },
     topics: topicRows(scan, end.latest),
     hosts: scan.hosts,
-    appliances: applianceRows.map((r) => applianceRow(r, scan, from, to)),
+    appliances,
     manifest: { kit_sha256: kit.sha256, kit_bytes: kit.bytes, bundles: kit.bundles, appliances: kit.appliances, warnings: kit.warnings, integrity_incidents: integrity },
   };
 }
@@ -335,5 +341,6 @@ function applianceRow(r: Parameters<typeof str>[0], scan: EvidenceScan, from: nu
     gaps: longest,
     max_delay_ms: a.max_delay_ms,
     ntp: a.ntp,
+    simulated_bundles: a.simulated,
   };
 }

@@ -107,5 +107,22 @@ test("a month without evidence says no data (never 100%) and still has every sec
   for (const t of SECTION_TITLES) assert.ok(text.includes(t), t);
 });
 
+test("a month with evidence from the lab simulation says SIMULATED on the cover, in the summary and on every page; a real month never does", async () => {
+  const september = await pdfText("hipaa-real", (await buildPacket(deps, req)).pdf);
+  assert.not.ok(september.text.includes("SIMULATED"), "the fixture month is real evidence");
+
+  relay.clock.t = Date.UTC(2026, 9, 2, 9);
+  const lab = await a.makeBundles(1, { kind: "check_cycle", host_id: "ws1", results: [], outcome: "error", post_state: { error: "unreachable", simulated: true } });
+  const res = await a.push(a.entries(lab), null);
+  assert.is(res.status, 200, await res.clone().text());
+  relay.clock.t = Date.UTC(2026, 10, 1, 6);
+  const { pdf, data } = await buildPacket(deps, { ...req, month: "2026-10" });
+  assert.ok(data.simulated);
+  assert.is(data.appliances.find((x) => x.appliance_id === a.id)!.simulated_bundles, 1);
+  const { text, pages } = await pdfText("hipaa-simulated", pdf);
+  assert.ok(text.includes("SIMULATED: evidence in this packet comes from a test lab"), "cover and summary notice");
+  assert.is(text.match(/SIMULATED · HIPAA compliance packet/g)?.length, pages, "the header of every page");
+});
+
 test.after(() => relay.close());
 test.run();

@@ -12,7 +12,7 @@ import { fromBase64 } from "../../protocol/encoding.ts";
 import { barChart, scoreColor, trendChart } from "./pdf-charts.ts";
 import { bullets, type Cell, COLORS, CONTENT_WIDTH, createDoc, decoratePages, type Doc, ensureSpace, finish, FONT, heading, PAGE, paragraph, pdfText, subheading, table } from "./pdf-doc.ts";
 import { type ControlRow, type PacketData, type Topic, TOPICS } from "./packet-data.ts";
-import { executiveSummary, FRAMEWORK_NAMES, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT } from "./packet-text.ts";
+import { executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT } from "./packet-text.ts";
 
 /** Incident rows printed; the rest are counted (all are in the kit). */
 export const MAX_INCIDENT_ROWS = 200;
@@ -32,6 +32,9 @@ export const SECTION_TITLES = [
   "Evidence manifest",
   "Methodology",
 ] as const;
+
+/** The purple the status page and dashboard use for their SIMULATED banners. */
+const SIMULATED_COLOR = "#5b2a86";
 
 const TOPIC_INTRO: Readonly<Record<Topic, string>> = {
   backup: "Whether backups ran recently and whether restoring from them was tested, on each computer that reports it.",
@@ -63,7 +66,7 @@ export async function renderPacketPdf(d: PacketData): Promise<Uint8Array> {
   methodology(doc, d);
   decoratePages(doc, {
     brand: d.branding.name,
-    title: `${fw.short} compliance packet · ${d.site.name} · ${monthName(d.month)}`,
+    title: `${d.simulated ? "SIMULATED · " : ""}${fw.short} compliance packet · ${d.site.name} · ${monthName(d.month)}`,
     footer: `${d.site.name} (${d.site.id}) · ${d.month} · auditor kit SHA-256 ${d.manifest.kit_sha256.slice(0, 16)}… · OsirisCare`,
     primary: d.branding.primary,
   });
@@ -91,6 +94,7 @@ function cover(doc: Doc, d: PacketData): void {
   doc.text(pdfText(`Framework: ${fw.long}`), { width: CONTENT_WIDTH });
   doc.text(pdfText(`Prepared by ${d.branding.name} with OsirisCare · site ${d.site.id} · catalogue ${d.catalogue_version}`), { width: CONTENT_WIDTH });
   doc.moveDown(1);
+  if (d.simulated) simulatedBanner(doc);
 
   const figures = keyFigures(d);
   const gap = 8, w = (CONTENT_WIDTH - gap * (figures.length - 1)) / figures.length, h = 64, y = doc.y;
@@ -107,6 +111,15 @@ function cover(doc: Doc, d: PacketData): void {
 
   heading(doc, "Executive summary", d.branding.primary, 60);
   for (const p of executiveSummary(d)) paragraph(doc, p);
+}
+
+/** The cover's band for a month with evidence from the lab simulation (the summary repeats it in words). */
+function simulatedBanner(doc: Doc): void {
+  const y = doc.y, h = 34;
+  doc.rect(PAGE.left, y, CONTENT_WIDTH, h).fill(SIMULATED_COLOR);
+  doc.font(FONT.bold).fontSize(9).fillColor("#ffffff").text(pdfText(SIMULATED_NOTICE), PAGE.left + 10, y + 6, { width: CONTENT_WIDTH - 20 });
+  doc.x = PAGE.left;
+  doc.y = y + h + 10;
 }
 
 function scores(doc: Doc, d: PacketData): void {

@@ -87,9 +87,14 @@ export function keyFigures(d: PacketData): { label: string; value: string; note:
   ];
 }
 
+/** Said on the cover and in the summary when any of the month's evidence comes from the lab simulation. */
+export const SIMULATED_NOTICE =
+  "SIMULATED: evidence in this packet comes from a test lab (the appliance's lab simulation), not from this clinic's real computers. Do not use it as compliance evidence.";
+
 /** The executive summary, one paragraph per point, for someone who is not a technician. */
 export function executiveSummary(d: PacketData): string[] {
   const out: string[] = [];
+  if (d.simulated) out.push(SIMULATED_NOTICE);
   const fw = FRAMEWORK_NAMES[d.framework].short;
   const month = monthName(d.month);
   const prev = d.score.previous;
