@@ -4,7 +4,7 @@
  * for that part. Each command module exports `run(args: string[]): Promise<number>` (the exit code) and a
  * one-line `summary`.
  */
-import { readFileSync } from "node:fs";
+import { SOFTWARE_VERSION } from "../node/version.ts";
 
 export interface CommandModule {
   summary: string;
@@ -29,8 +29,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-  return `osiris ${pkg.version}`;
+  return `osiris ${SOFTWARE_VERSION}`;
 }
 
 async function help(): Promise<void> {

@@ -17,7 +17,7 @@ fi
 root=$1
 out=$2
 mkdir -p "$out"
-# OUT_DIR sits one level below the package root, so cli/main.ts's `new URL("../package.json", import.meta.url)`
+# OUT_DIR sits one level below the package root, so node/version.ts's `new URL("../package.json", import.meta.url)`
 # still finds package.json.
 node "$root/node_modules/esbuild/bin/esbuild" "$root/cli/main.ts" \
   --bundle --platform=node --format=esm --target=node20 \

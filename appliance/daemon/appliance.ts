@@ -28,6 +28,8 @@ import { DiscoveryJob } from "../discovery/index.ts";
 import { HealingModeOrders, OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
+import { SOFTWARE_VERSION } from "../../node/version.ts";
+import { RelayReports } from "./relay-reports.ts";
 import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
 import { applianceContextOf, readApplianceConfig } from "../helpers/index.ts";
@@ -121,6 +123,8 @@ export class Appliance {
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
   #sync: SyncParts | null = null;
+  /** Heartbeats and the managed-host list for the relay (only with a relay). */
+  readonly #reports = new RelayReports();
   /** Network discovery, when the config names subnets (nightly, and on a signed discovery_scan order). */
   #discovery: DiscoveryJob | null = null;
 
@@ -362,7 +366,13 @@ export class Appliance {
       }
       for (const t of due) this.#due.set(t.ref.id, now + t.intervalMs);
     }
-    if (drafts.length) await this.evidence.append(drafts);
+    // With a relay, the heartbeat and managed-host list that are due go in the same transaction.
+    const reports = this.#sync ? this.#reports.due(scans, this.#reportContext(clock.now())) : null;
+    const outbox = reports?.entries ?? [];
+    if (drafts.length || outbox.length) {
+      await this.evidence.append(drafts, outbox);
+      reports?.written();
+    }
 
     for (const scan of scans) {
       const counts = { pass: 0, fail: 0, error: 0 };
@@ -386,6 +396,11 @@ export class Appliance {
     this.#lastCycle = report;
     log.info("cycle", { scanned: report.scanned.length, alerts: report.alerts, healed: report.healing.map((h) => `${h.host_id}/${h.check}:${h.outcome}`), evidence_head: report.evidence_head });
     return report;
+  }
+
+  #reportContext(now: number): Parameters<RelayReports["due"]>[1] {
+    const sync = this.#sync?.client.status();
+    return { now, version: SOFTWARE_VERSION, clockOffsetMs: sync?.clock_offset_ms ?? null, backlog: sync?.backlog ?? null };
   }
 
   /** Runs the schedule until `stop()`: a cycle at once, then every TICK_MS for what is due; and the sync loop. */

@@ -3,7 +3,9 @@ import * as assert from "uvu/assert";
 import { mkdtemp, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SOFTWARE_VERSION } from "../../node/version.ts";
 import { issueOrder } from "../../relay/orders/issue.ts";
+import { siteDetail } from "../../relay/sites/site-detail.ts";
 import { Appliance } from "../daemon/appliance.ts";
 import { WaitingAppliance } from "../daemon/waiting.ts";
 import { KEY_FILES } from "../store/index.ts";
@@ -45,6 +47,26 @@ test("Appliance.open with relay.url: start() runs cycles and the sync loop deliv
     const status = app.status().sync!;
     assert.is(status.clock_offset_ms, 0);
     assert.is(status.halted, null);
+  });
+});
+
+test("the relay's site view names the hosts as the clinic's config does and shows the appliance's software version (heartbeat + managed-host list)", async () => {
+  await withDaemon(async (lr, app) => {
+    await app.runCycle({ all: true });
+    await app.sync!.client.sync();
+    const detail = await siteDetail(lr.relay.db, lr.relay.siteId, lr.relay.deps, { days: 30 });
+    const names = new Map(app.status().targets.map((t) => [t.id, t.name]));
+    assert.ok(detail.devices.length > 0);
+    for (const d of detail.devices) assert.is(d.hostname, names.get(d.host_id), `hostname of ${d.host_id}`);
+    assert.ok(detail.devices.some((d) => d.hostname !== d.host_id), "the lab's names differ from its ids, so this tells them apart");
+    const appliance = detail.appliances.find((x) => x.id === app.status().appliance_id)!;
+    assert.is(appliance.version, SOFTWARE_VERSION);
+
+    const before = await relayCount(lr, "outbox_receipts", app.status().appliance_id);
+    await app.runCycle({ all: true });
+    await app.sync!.client.sync();
+    const types = await lr.relay.db.execute({ sql: "SELECT type FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq > ? ORDER BY outbox_seq", args: [app.status().appliance_id, before] });
+    assert.not.ok(types.rows.some((r) => r["type"] === "heartbeat" || r["type"] === "inventory"), "a second cycle minutes later sends neither again");
   });
 });
 
