@@ -30,6 +30,7 @@ import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { SOFTWARE_VERSION } from "../../node/version.ts";
 import { RelayReports } from "./relay-reports.ts";
+import { readSystemIdentity } from "./system-identity.ts";
 import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
 import { applianceContextOf, readApplianceConfig } from "../helpers/index.ts";
@@ -50,7 +51,15 @@ export interface ApplianceDeps {
   sleep?: Sleep;
   /** Time inside the simulated lab (default: `clock`); the demo runs it faster so drift shows within minutes. */
   labClock?: Clock;
+  /** The running NixOS system's profile link (default /run/current-system; system-identity.ts). */
+  systemLink?: string;
 }
+
+/** The dependencies every part of the daemon uses (the others are read once in `open`). */
+type CoreDeps = Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock" | "systemLink">>;
+
+/** A clock offset measured at a pull longer ago than this is not stamped on bundles (no longer "measured at the time"). */
+export const CLOCK_OFFSET_FRESH_MS = 10 * 60_000;
 
 /** The relay side of a daemon with `relay.url`. */
 interface SyncParts {
@@ -102,7 +111,7 @@ function alertDraft(alert: SiteAlert, at: string): EvidenceDraft {
 }
 
 export class Appliance {
-  readonly #deps: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">>;
+  readonly #deps: CoreDeps;
   readonly #config: Config;
   readonly store: Store;
   readonly identity: ApplianceIdentity;
@@ -129,7 +138,7 @@ export class Appliance {
   #discovery: DiscoveryJob | null = null;
 
   private constructor(p: {
-    deps: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">>;
+    deps: CoreDeps;
     config: Config;
     store: Store;
     identity: ApplianceIdentity;
@@ -159,7 +168,7 @@ export class Appliance {
 
   /** Opens (or creates) the appliance's state and recovers from an earlier crash. */
   static async open(config: Config, deps: ApplianceDeps): Promise<Appliance> {
-    const d: Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock">> = { clock: deps.clock, random: deps.random, log: deps.log, catalogue: deps.catalogue ?? catalogue };
+    const d: CoreDeps = { clock: deps.clock, random: deps.random, log: deps.log, catalogue: deps.catalogue ?? catalogue };
     const { clock, log, random } = d;
     await ensurePrivateDir(config.state_dir);
     const store = await openStore(config.database ?? `${config.state_dir}/appliance.db`, { log });
@@ -178,7 +187,10 @@ export class Appliance {
       const system = relaySite.current
         ? { deployment_mode: relaySite.current.deployment_mode, reseller_id: relaySite.current.reseller_id }
         : { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null };
-      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system });
+      // Bundles carry the system they were made on and the clock offset last measured against the relay.
+      const systemIdentity = await readSystemIdentity(deps.systemLink);
+      const offset: { fresh: () => number | null } = { fresh: () => null };
+      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system: { ...system, ...systemIdentity }, clockOffsetMs: () => offset.fresh() });
       const verified = await evidence.verifyLocal();
       if (!verified.ok) log.error("evidence_chain_invalid", { failure: verified.failure });
       else log.info("evidence_chain_verified", { bundles: verified.bundles, head: verified.head.seq });
@@ -233,6 +245,7 @@ export class Appliance {
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
       const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, modeOrders, outputs });
+      offset.fresh = () => appliance.#freshClockOffset();
       if (config.discovery.subnets.length > 0) {
         appliance.#discovery = new DiscoveryJob({
           config: config.discovery,
@@ -399,8 +412,14 @@ export class Appliance {
   }
 
   #reportContext(now: number): Parameters<RelayReports["due"]>[1] {
+    return { now, version: SOFTWARE_VERSION, clockOffsetMs: this.#freshClockOffset(), backlog: this.#sync?.client.status().backlog ?? null };
+  }
+
+  /** Local clock minus the relay's, from a pull in the last CLOCK_OFFSET_FRESH_MS; null without one. */
+  #freshClockOffset(): number | null {
     const sync = this.#sync?.client.status();
-    return { now, version: SOFTWARE_VERSION, clockOffsetMs: sync?.clock_offset_ms ?? null, backlog: sync?.backlog ?? null };
+    if (!sync || sync.clock_offset_ms === null || sync.last_sync_at === null) return null;
+    return this.#deps.clock.now() - Date.parse(sync.last_sync_at) <= CLOCK_OFFSET_FRESH_MS ? sync.clock_offset_ms : null;
   }
 
   /** Runs the schedule until `stop()`: a cycle at once, then every TICK_MS for what is due; and the sync loop. */

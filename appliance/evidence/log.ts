@@ -66,6 +66,11 @@ export interface EvidenceLogOptions {
   identity: EnrolledIdentity;
   clock: Clock;
   system?: SystemContext;
+  /**
+   * The clock offset measured lately (ms, local minus reference), or null when none is fresh: stamped as
+   * `ntp_offset_ms` on every bundle whose draft does not carry its own.
+   */
+  clockOffsetMs?: () => number | null;
   log?: Pick<Log, "warn">;
 }
 
@@ -110,6 +115,7 @@ export class EvidenceLog implements EvidenceSink {
   readonly #clock: Clock;
   readonly #log: Pick<Log, "warn"> | undefined;
   readonly #system: Required<SystemContext>;
+  readonly #clockOffsetMs: () => number | null;
   readonly #origin: string;
   /** The persisted head as of our last commit; undefined after a failure (then re-read). */
   #head: ChainPoint | undefined;
@@ -129,6 +135,7 @@ export class EvidenceLog implements EvidenceSink {
       deployment_mode: s.deployment_mode ?? "direct",
       reseller_id: s.reseller_id ?? null,
     };
+    this.#clockOffsetMs = options.clockOffsetMs ?? (() => null);
     this.#origin = applianceOrigin(options.identity.appliance_id);
   }
 
@@ -364,11 +371,13 @@ export class EvidenceLog implements EvidenceSink {
     const acc = MerkleAccumulator.fromState(head.merkle);
     const rows: SignedRow[] = [];
     let prev = head.hash, last = head.last_time, bytes = 0;
+    const offset = this.#clockOffsetMs();
+    const ntp_offset_ms = offset === null ? null : Math.round(offset);
     for (const [i, draft] of drafts.entries()) {
       const seq = head.seq + i + 1;
       let line: string, hash: string, kind: BundleKind, finished: string;
       try {
-        const unsigned = buildBundle({ ...draft, appliance_id, site_id, seq, prev_hash: prev, ruleset_hash: rulesetHash, ...this.#system });
+        const unsigned = buildBundle({ ntp_offset_ms, ...draft, appliance_id, site_id, seq, prev_hash: prev, ruleset_hash: rulesetHash, ...this.#system });
         ({ line, hash } = await signBundle(unsigned, evidenceSigner));
         kind = unsigned.kind;
         finished = unsigned.timestamps.finished_at;

@@ -1,23 +1,23 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtemp, rm, unlink } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SOFTWARE_VERSION } from "../../node/version.ts";
 import { issueOrder } from "../../relay/orders/issue.ts";
 import { siteDetail } from "../../relay/sites/site-detail.ts";
-import { Appliance } from "../daemon/appliance.ts";
+import { Appliance, CLOCK_OFFSET_FRESH_MS, type ApplianceDeps } from "../daemon/appliance.ts";
 import { WaitingAppliance } from "../daemon/waiting.ts";
 import { KEY_FILES } from "../store/index.ts";
 import { enrollConfig, fetchProbe, labConfig, loopbackRelay, random, recordingLog, relayCount, unacked, type LoopbackRelay } from "./_testing.ts";
 
-async function withDaemon(fn: (lr: LoopbackRelay, app: Appliance, log: ReturnType<typeof recordingLog>) => Promise<void>): Promise<void> {
+async function withDaemon(fn: (lr: LoopbackRelay, app: Appliance, log: ReturnType<typeof recordingLog>) => Promise<void>, deps: Pick<ApplianceDeps, "systemLink"> = {}): Promise<void> {
   const lr = await loopbackRelay();
   const dir = await mkdtemp(join(tmpdir(), "osiris-daemon-sync-"));
   const config = labConfig(dir, lr.url);
   await enrollConfig(lr, config);
   const log = recordingLog();
-  const app = await Appliance.open(config, { clock: lr.relay.clock, random, log, fetch: fetchProbe().fetch });
+  const app = await Appliance.open(config, { clock: lr.relay.clock, random, log, fetch: fetchProbe().fetch, ...deps });
   try {
     await fn(lr, app, log);
   } finally {
@@ -68,6 +68,40 @@ test("the relay's site view names the hosts as the clinic's config does and show
     const types = await lr.relay.db.execute({ sql: "SELECT type FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq > ? ORDER BY outbox_seq", args: [app.status().appliance_id, before] });
     assert.not.ok(types.rows.some((r) => r["type"] === "heartbeat" || r["type"] === "inventory"), "a second cycle minutes later sends neither again");
   });
+});
+
+test("bundles carry the NixOS system they were made on, and the clock offset measured at the last pull while it is fresh", async () => {
+  const sys = await mkdtemp(join(tmpdir(), "osiris-system-"));
+  const hash = "0c7xk5d3gl6qrsqh5wi9yyvmbbndxk2a";
+  const target = join(sys, "nix", "store", `${hash}-nixos-system-osiriscare-24.11.20241231.edf04b7`);
+  await mkdir(target, { recursive: true });
+  await writeFile(join(target, "nixos-version"), "24.11.20241231.edf04b7\n");
+  await symlink(target, join(sys, "current-system"));
+  try {
+    await withDaemon(
+      async (lr, app) => {
+        const lastBundle = async () => JSON.parse(String((await app.store.execute("SELECT line FROM evidence ORDER BY seq DESC LIMIT 1")).rows[0]!["line"])) as Record<string, unknown>;
+        await app.runCycle({ all: true });
+        const first = await lastBundle();
+        assert.is(first["nixos_revision"], "24.11.20241231.edf04b7");
+        assert.is(first["derivation_digest"], hash);
+        assert.is(first["ntp_offset_ms"], null, "no offset measured before the first pull");
+
+        await app.sync!.client.sync();
+        const pulledAt = lr.relay.clock.t;
+        assert.is(app.status().sync?.clock_offset_ms, 0, "the test shares one clock; the offset is measured as 0");
+        await app.runCycle({ all: true });
+        assert.is((await lastBundle())["ntp_offset_ms"], 0, "measured at the pull just before");
+
+        lr.relay.clock.t = pulledAt + CLOCK_OFFSET_FRESH_MS + 60_000;
+        await app.runCycle({ all: true });
+        assert.is((await lastBundle())["ntp_offset_ms"], null, "an offset from a pull long ago is not stamped");
+      },
+      { systemLink: join(sys, "current-system") },
+    );
+  } finally {
+    await rm(sys, { recursive: true, force: true });
+  }
 });
 
 test("the healing engine decides with the relay's site configuration once pulled (the YAML's before)", async () => {
