@@ -70,7 +70,7 @@ let
         description = "Pinned SHA-256 of the WinRM host's TLS certificate (pinned on first use when null).";
       };
       host = mkOption { type = types.nullOr types.str; default = null; description = "Lab only: host name in the lab site fixture; null: `id`."; };
-      intervalSec = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Seconds between check cycles; null: 300 for local, 900 otherwise."; };
+      intervalSec = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Seconds between check cycles; null: 300 for local, 900 otherwise. A scan that finds new drift brings the next one forward to 5 minutes."; };
       timeoutSec = mkOption { type = types.nullOr types.ints.positive; default = null; description = "Seconds before a command on this host is abandoned; null: 30 (60 for winrm)."; };
     };
   };

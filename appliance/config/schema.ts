@@ -164,7 +164,7 @@ export function configSchema(options: SchemaOptions = {}) {
       .meta({ description: "Host id used in evidence and incidents." }),
     name: z.string().min(1).max(200).optional().meta({ description: "Display name." }),
   };
-  const interval = (defaultS: number) => int(CHECK_INTERVAL_BOUNDS_S.min, CHECK_INTERVAL_BOUNDS_S.max).default(defaultS).meta({ description: "Seconds between check cycles." });
+  const interval = (defaultS: number) => int(CHECK_INTERVAL_BOUNDS_S.min, CHECK_INTERVAL_BOUNDS_S.max).default(defaultS).meta({ description: "Seconds between check cycles. A scan that finds new drift brings the next one forward to 5 minutes." });
   const timeout = (defaultS: number) => int(TIMEOUT_BOUNDS_S.min, TIMEOUT_BOUNDS_S.max).default(defaultS).meta({ description: "Seconds before a command on this host is abandoned." });
   const credentialRef = z.string().min(1).max(200).meta({ description: "Name of the credential (relay vault or credentials_file)." });
   const target = z.discriminatedUnion("collector", [

@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseBundleLine, type Bundle } from "../../protocol/evidence.ts";
 import { parseConfig } from "../config/index.ts";
-import { Appliance } from "./appliance.ts";
+import { Appliance, RESCAN_AFTER_DRIFT_MS } from "./appliance.ts";
 
 const LAB = new URL("../../fixtures/lab/riverside-family-clinic", import.meta.url).pathname;
 const HOUR = 3600_000;
@@ -61,6 +61,28 @@ test("only targets that are due are scanned; a later cycle after the interval sc
     clock.advance(5 * 60_000);
     assert.is((await a.runCycle()).scanned.length, 8, "lab hosts are due again after their interval");
   });
+});
+
+test("a host whose scan finds new drift is scanned again 5 minutes later; drift that persists goes back to the host's interval", async () => {
+  const targets = ["targets:", "  - { id: rfc-ws01, collector: lab, platform: windows, interval_s: 900 }", "  - { id: rfc-dc01, collector: lab, platform: windows, interval_s: 900 }"].join("\n");
+  await withAppliance(
+    "observe",
+    async (a, clock) => {
+      await a.runCycle({ all: true });
+      clock.advance(1.5 * HOUR); // Defender real-time protection goes off on rfc-ws01 at PT1H
+      const found = await a.runCycle();
+      assert.equal(found.scanned.map((s) => [s.host_id, s.fail]), [["rfc-ws01", 1], ["rfc-dc01", 0]]);
+      clock.advance(RESCAN_AFTER_DRIFT_MS);
+      assert.equal((await a.runCycle()).scanned.map((s) => [s.host_id, s.fail]), [["rfc-ws01", 1]], "only the drifted host, 5 minutes on");
+      clock.advance(RESCAN_AFTER_DRIFT_MS);
+      assert.equal((await a.runCycle()).scanned, [], "the same failure again: back to the 15-minute interval");
+      clock.advance(RESCAN_AFTER_DRIFT_MS);
+      assert.equal((await a.runCycle()).scanned.map((s) => s.host_id), ["rfc-dc01"], "15 minutes after its last scan");
+      clock.advance(RESCAN_AFTER_DRIFT_MS);
+      assert.equal((await a.runCycle()).scanned.map((s) => s.host_id), ["rfc-ws01"], "15 minutes after the rescan");
+    },
+    targets,
+  );
 });
 
 test("in observe mode drift is recorded as failing and never acted on", async () => {

@@ -58,6 +58,13 @@ export interface ApplianceDeps {
 /** The dependencies every part of the daemon uses (the others are read once in `open`). */
 type CoreDeps = Required<Omit<ApplianceDeps, "fetch" | "sleep" | "labClock" | "systemLink">>;
 
+/**
+ * A host whose scan finds new drift (a check failing that was not failing at its previous scan) is scanned
+ * again this soon, if its interval is longer (ARCHITECTURE §3.1): a fix or a flap shows within minutes, not
+ * at the next quarter hour. A failure that persists goes back to the normal interval.
+ */
+export const RESCAN_AFTER_DRIFT_MS = 5 * 60_000;
+
 /** A clock offset measured at a pull longer ago than this is not stamped on bundles (no longer "measured at the time"). */
 export const CLOCK_OFFSET_FRESH_MS = 10 * 60_000;
 
@@ -121,6 +128,8 @@ export class Appliance {
   readonly #targets: ResolvedTargets;
   readonly #outputs: ResellerOutputs;
   readonly #due = new Map<string, number>();
+  /** Checks failing at each host's last scan (to tell new drift from drift already seen). */
+  readonly #failing = new Map<string, ReadonlySet<string>>();
   readonly #guard: ClockGuard;
   readonly #retention: Retention;
   readonly #site: () => SiteSettings;
@@ -378,6 +387,7 @@ export class Appliance {
         report.alerts.push(alert.kind);
       }
       for (const t of due) this.#due.set(t.ref.id, now + t.intervalMs);
+      for (const scan of scans) this.#rescanOnNewDrift(scan, now);
     }
     // With a relay, the heartbeat and managed-host list that are due go in the same transaction.
     const reports = this.#sync ? this.#reports.due(scans, this.#reportContext(clock.now())) : null;
@@ -409,6 +419,15 @@ export class Appliance {
     this.#lastCycle = report;
     log.info("cycle", { scanned: report.scanned.length, alerts: report.alerts, healed: report.healing.map((h) => `${h.host_id}/${h.check}:${h.outcome}`), evidence_head: report.evidence_head });
     return report;
+  }
+
+  #rescanOnNewDrift(scan: HostScan, now: number): void {
+    const id = scan.target.id;
+    if (!scan.reachable) return; // an unreachable host has no results: what was failing stays as it was
+    const failing = new Set(scan.results.filter((r) => r.status === "fail").map((r) => r.check));
+    const before = this.#failing.get(id);
+    this.#failing.set(id, failing);
+    if ([...failing].some((c) => !before?.has(c))) this.#due.set(id, Math.min(this.#due.get(id) ?? Infinity, now + RESCAN_AFTER_DRIFT_MS));
   }
 
   #reportContext(now: number): Parameters<RelayReports["due"]>[1] {
