@@ -7,6 +7,7 @@ import { z } from "zod";
 import { listOrderTypes } from "../../protocol/catalogue/mod.ts";
 import type { JsonObject } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
+import { MAX_ORDER_LIFETIME_MS } from "../../protocol/orders.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
@@ -25,8 +26,17 @@ export const issueOrderSchema = z.strictObject({
   appliance_id: z.string().min(1).max(100),
   type: z.string().min(1).max(60),
   params: z.record(z.string(), z.json()).default({}),
-  /** Lifetime in seconds (the type's default when left out). */
-  ttl_s: z.number().int().min(60).max(7 * 86_400).optional(),
+  /**
+   * Lifetime in seconds (the type's default when left out), at most the protocol's limit. Appliances refuse an
+   * order valid for longer than their `relay.order_ttl_s` (default 900) with the result `lifetime_too_long`.
+   */
+  ttl_s: z
+    .number()
+    .int()
+    .min(60)
+    .max(MAX_ORDER_LIFETIME_MS / 1000)
+    .optional()
+    .meta({ description: "Lifetime in seconds (default: the order type's). Appliances refuse orders valid for longer than their relay.order_ttl_s (default 900 s)." }),
 });
 
 export interface OrderTypeView {

@@ -312,6 +312,10 @@ test("orders: the registry says who may issue what; issued orders are signed for
     assert.is(bad.status, 400);
     assert.match((await errorOf(bad)).message, /host_id/);
     assert.is((await errorOf(await call(w, w.msp, "POST", base, { appliance_id: "app_notatthissite00", type: "force_scan" }))).code, "appliance_unknown");
+    const tooLong = await call(w, w.msp, "POST", base, { appliance_id: w.app.id, type: "force_scan", params: { host_id: "srv-a" }, ttl_s: 2 * 86_400 });
+    assert.is(tooLong.status, 400, "no order may live longer than a day (protocol/orders.ts)");
+    assert.match((await errorOf(tooLong)).message, /ttl_s/);
+    assert.is(await count(w.relay.db, "orders"), 0, "a refused request signs nothing");
     const issued = await json<{ order_id: string }>(await call(w, w.mspTech, "POST", base, { appliance_id: w.app.id, type: "force_scan", params: { host_id: "srv-a" } }), 201);
     const pulled = parsePullResponse(await (await w.app.request("GET", "/api/sync/pull")).json());
     assert.is(pulled.orders.length, 1);
