@@ -193,13 +193,15 @@ export class Appliance {
       // The relay's site configuration (last one pulled) overrides the YAML's; the token proves the enrollment.
       const relaySite = await RelaySiteConfig.open(store, log);
       const token = config.relay.url ? await readToken(config.state_dir, store, clock.now()) : null;
-      const system = relaySite.current
-        ? { deployment_mode: relaySite.current.deployment_mode, reseller_id: relaySite.current.reseller_id }
-        : { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null };
+      // Deployment mode and reseller: the relay's site configuration as it is at each write, else the YAML's.
+      const siteSystem = () =>
+        relaySite.current
+          ? { deployment_mode: relaySite.current.deployment_mode, reseller_id: relaySite.current.reseller_id }
+          : { deployment_mode: config.site.deployment_mode, reseller_id: config.site.reseller_id ?? null };
       // Bundles carry the system they were made on and the clock offset last measured against the relay.
       const systemIdentity = await readSystemIdentity(deps.systemLink);
       const offset: { fresh: () => number | null } = { fresh: () => null };
-      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system: { ...system, ...systemIdentity }, clockOffsetMs: () => offset.fresh() });
+      const evidence = new EvidenceLog({ store, identity: enrolled, clock, log, system: systemIdentity, site: siteSystem, clockOffsetMs: () => offset.fresh() });
       const verified = await evidence.verifyLocal();
       if (!verified.ok) log.error("evidence_chain_invalid", { failure: verified.failure });
       else log.info("evidence_chain_verified", { bundles: verified.bundles, head: verified.head.seq });

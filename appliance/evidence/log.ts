@@ -67,6 +67,11 @@ export interface EvidenceLogOptions {
   clock: Clock;
   system?: SystemContext;
   /**
+   * The site's deployment mode and reseller as they are now (the relay's site configuration can change them
+   * while the daemon runs); when given, read for every batch and preferred to `system`'s.
+   */
+  site?: () => Pick<SystemContext, "deployment_mode" | "reseller_id">;
+  /**
    * The clock offset measured lately (ms, local minus reference), or null when none is fresh: stamped as
    * `ntp_offset_ms` on every bundle whose draft does not carry its own.
    */
@@ -116,6 +121,7 @@ export class EvidenceLog implements EvidenceSink {
   readonly #log: Pick<Log, "warn"> | undefined;
   readonly #system: Required<SystemContext>;
   readonly #clockOffsetMs: () => number | null;
+  readonly #site: (() => Pick<SystemContext, "deployment_mode" | "reseller_id">) | undefined;
   readonly #origin: string;
   /** The persisted head as of our last commit; undefined after a failure (then re-read). */
   #head: ChainPoint | undefined;
@@ -136,6 +142,7 @@ export class EvidenceLog implements EvidenceSink {
       reseller_id: s.reseller_id ?? null,
     };
     this.#clockOffsetMs = options.clockOffsetMs ?? (() => null);
+    this.#site = options.site;
     this.#origin = applianceOrigin(options.identity.appliance_id);
   }
 
@@ -373,11 +380,13 @@ export class EvidenceLog implements EvidenceSink {
     let prev = head.hash, last = head.last_time, bytes = 0;
     const offset = this.#clockOffsetMs();
     const ntp_offset_ms = offset === null ? null : Math.round(offset);
+    const site = this.#site?.();
+    const system = site ? { ...this.#system, deployment_mode: site.deployment_mode ?? "direct", reseller_id: site.reseller_id ?? null } : this.#system;
     for (const [i, draft] of drafts.entries()) {
       const seq = head.seq + i + 1;
       let line: string, hash: string, kind: BundleKind, finished: string;
       try {
-        const unsigned = buildBundle({ ntp_offset_ms, ...draft, appliance_id, site_id, seq, prev_hash: prev, ruleset_hash: rulesetHash, ...this.#system });
+        const unsigned = buildBundle({ ntp_offset_ms, ...draft, appliance_id, site_id, seq, prev_hash: prev, ruleset_hash: rulesetHash, ...system });
         ({ line, hash } = await signBundle(unsigned, evidenceSigner));
         kind = unsigned.kind;
         finished = unsigned.timestamps.finished_at;

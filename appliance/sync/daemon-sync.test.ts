@@ -104,6 +104,18 @@ test("bundles carry the NixOS system they were made on, and the clock offset mea
   }
 });
 
+test("bundles carry the deployment mode and reseller the relay sets for the site, from the next write on (no restart)", async () => {
+  await withDaemon(async (lr, app) => {
+    const lastBundle = async () => JSON.parse(String((await app.store.execute("SELECT line FROM evidence ORDER BY seq DESC LIMIT 1")).rows[0]!["line"])) as Record<string, unknown>;
+    await app.runCycle({ all: true });
+    assert.equal([(await lastBundle())["deployment_mode"], (await lastBundle())["reseller_id"]], ["direct", null]);
+    await lr.relay.db.execute({ sql: "UPDATE sites SET deployment_mode = 'reseller', reseller_id = 'rsl_bayside01' WHERE id = ?", args: [lr.relay.siteId] });
+    await app.sync!.client.sync();
+    await app.runCycle({ all: true });
+    assert.equal([(await lastBundle())["deployment_mode"], (await lastBundle())["reseller_id"]], ["reseller", "rsl_bayside01"]);
+  });
+});
+
 test("the healing engine decides with the relay's site configuration once pulled (the YAML's before)", async () => {
   await withDaemon(async (lr, app) => {
     assert.is(app.site().healing_mode, "observe", "the YAML default");
