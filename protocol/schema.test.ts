@@ -53,6 +53,35 @@ test("a wrong value is reported with its path and what was seen", () => {
   assert.is(e.details?.["what"], "test message");
 });
 
+test("a value that may hold a secret is never quoted: secret-named fields are withheld, URLs show scheme and host only", () => {
+  const settings = z.strictObject({
+    url: z.string().superRefine((u, ctx) => {
+      if (u.includes("@")) ctx.addIssue({ code: "custom", message: "must not carry credentials (use api_key_file)" });
+    }),
+    webhook: z.string().startsWith("https://"),
+    token: z.string().regex(/^[a-f0-9]{64}$/, "expected 64 hex characters"),
+    api_key: z.string().min(20),
+    name: z.string().max(3),
+  });
+  const fail = (v: object) => {
+    try {
+      parseSchema(settings, { url: "https://llm.example/v1", webhook: "https://hooks.example/x", token: "a".repeat(64), api_key: "k".repeat(20), name: "ok", ...v });
+    } catch (e) {
+      return (e as ValidationError).message;
+    }
+    throw new Error("expected a ValidationError");
+  };
+  const secret = "sk-proj-0123456789abcdef";
+  const url = fail({ url: `https://key:${secret}@llm.example/v1/chat/completions` });
+  assert.is(url, 'url: must not carry credentials (use api_key_file), got "https://llm.example/…"');
+  const hook = fail({ webhook: "http://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX" });
+  assert.ok(hook.includes('"http://hooks.slack.com/…"') && !hook.includes("XXXX"), hook);
+  assert.is(fail({ token: `magic-${secret}` }), "token: expected 64 hex characters, got a value (not shown)");
+  assert.is(fail({ api_key: 12345 }), "api_key: expected string, got a value (not shown)");
+  assert.is(fail({ name: "Clinic" }), "name: must be at most 3 characters, got 6 characters", "sizes are still said");
+  assert.is(fail({ name: 7 }), "name: expected string, got 7", "other values are still quoted");
+});
+
 test("a missing field is reported as required, but missing", () => {
   const e = failure({ ...good, timestamps: { started_at: "a" } });
   assert.is(e.message, "timestamps.finished_at: required, but missing");

@@ -6,6 +6,11 @@
  *
  * Field paths are written the way a reader would type them (`entries[3].body.outcome`), so the relay, the CLI
  * and the appliance can show the message as is.
+ *
+ * Messages go to logs, terminals and HTTP 400 bodies, so a seen value that may hold a secret is never quoted:
+ * a field named like a secret (token, password, api_key, secret, …) says only "a value (not shown)", and a
+ * URL is shown as its scheme and host alone (its user info, path and query can carry keys: `user:key@host`,
+ * a Slack webhook's path).
  */
 import { z } from "zod";
 import { ValidationError } from "./errors.ts";
@@ -42,6 +47,32 @@ export function preview(value: unknown): string {
   return text.length > MAX_PREVIEW_CHARS ? `${text.slice(0, MAX_PREVIEW_CHARS)}…` : text;
 }
 
+/** Field names whose values are never quoted: they may be (or contain) a secret. */
+const SECRET_FIELD = /token|secret|passw|passphrase|api_?key|private|credential|cookie|authori[sz]ation|^code$|claim/i;
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** A URL shown by scheme and host only (`"https://llm.example/…"`); anything after the host is left out. */
+function urlPreview(text: string): string {
+  let shown: string;
+  try {
+    const u = new URL(text);
+    shown = `${u.protocol}//${u.host}`;
+    if (text.length > shown.length || u.username || u.password) shown += "/…";
+  } catch {
+    shown = `${text.slice(0, text.indexOf("://") + 3)}…`;
+  }
+  return JSON.stringify(shown);
+}
+
+/** A seen value as an error message may show it: quoted (preview), or withheld where it may hold a secret. */
+export function seenPreview(value: unknown, path: readonly PropertyKey[]): string {
+  if (value === undefined) return "nothing";
+  const field = [...path].reverse().find((seg): seg is string => typeof seg === "string");
+  if (field !== undefined && SECRET_FIELD.test(field)) return "a value (not shown)";
+  if (typeof value === "string" && URL_LIKE.test(value)) return urlPreview(value);
+  return preview(value);
+}
+
 /** Reads the value at `path` inside `root` (own properties only), or undefined. */
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v = root;
@@ -52,36 +83,37 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function sizeOf(v: unknown): string {
+function sizeOf(v: unknown, path: readonly PropertyKey[]): string {
   if (typeof v === "string") return `${v.length} characters`;
   if (Array.isArray(v)) return `${v.length} items`;
-  return preview(v);
+  return seenPreview(v, path);
 }
 
-/** The problem part of one issue (without the path). */
-function problem(issue: Issue, seen: unknown): string {
+/** The problem part of one issue (without the path); `path` is where `seen` sat. */
+function problem(issue: Issue, seen: unknown, path: readonly PropertyKey[]): string {
+  const got = () => seenPreview(seen, path);
   switch (issue.code) {
     case "invalid_type":
       if (seen === undefined) return "required, but missing";
-      return `expected ${issue.expected}, got ${preview(seen)}`;
+      return `expected ${issue.expected}, got ${got()}`;
     case "invalid_value":
-      return `expected ${issue.values.map((v) => preview(v)).join(" | ")}, got ${preview(seen)}`;
+      return `expected ${issue.values.map((v) => preview(v)).join(" | ")}, got ${got()}`;
     case "too_big": {
       const unit = issue.origin === "string" ? " characters" : issue.origin === "array" || issue.origin === "set" ? " items" : "";
-      return `must be at most ${String(issue.maximum)}${unit}${issue.inclusive === false ? " (exclusive)" : ""}, got ${sizeOf(seen)}`;
+      return `must be at most ${String(issue.maximum)}${unit}${issue.inclusive === false ? " (exclusive)" : ""}, got ${sizeOf(seen, path)}`;
     }
     case "too_small": {
       const unit = issue.origin === "string" ? " characters" : issue.origin === "array" || issue.origin === "set" ? " items" : "";
-      return `must be at least ${String(issue.minimum)}${unit}${issue.inclusive === false ? " (exclusive)" : ""}, got ${sizeOf(seen)}`;
+      return `must be at least ${String(issue.minimum)}${unit}${issue.inclusive === false ? " (exclusive)" : ""}, got ${sizeOf(seen, path)}`;
     }
     case "invalid_union":
       if ("discriminator" in issue && issue.discriminator !== undefined) {
         const options = "options" in issue && Array.isArray(issue.options) ? (issue.options as unknown[]).map((o) => preview(o)).join(" | ") : "a known value";
-        return `expected one of ${options}, got ${preview(seen)}`;
+        return `expected one of ${options}, got ${got()}`;
       }
-      return `${issue.message}, got ${preview(seen)}`;
+      return `${issue.message}, got ${got()}`;
     default:
-      return seen === undefined ? issue.message : `${issue.message}, got ${preview(seen)}`;
+      return seen === undefined ? issue.message : `${issue.message}, got ${got()}`;
   }
 }
 
@@ -115,7 +147,7 @@ export function describeIssues(issues: readonly Issue[], root: unknown, at: read
       for (const key of issue.keys) out.push(`${formatPath([...at, ...issue.path, key])}: unknown field`);
       continue;
     }
-    out.push(`${formatPath([...at, ...issue.path])}: ${problem(issue, valueAt(root, issue.path))}`);
+    out.push(`${formatPath([...at, ...issue.path])}: ${problem(issue, valueAt(root, issue.path), [...at, ...issue.path])}`);
   }
   return out;
 }

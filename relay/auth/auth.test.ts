@@ -273,6 +273,11 @@ test("magic link: a client user gets a single-use link by real SMTP that names n
     const expired = await relay.app.request("/api/auth/magic-link/consume", jsonInit("POST", { token: late }));
     assert.is(expired.status, 401);
     assert.match((await errorOf(expired)).message, /expired/);
+    const mangled = await relay.app.request("/api/auth/magic-link/consume", jsonInit("POST", { token: `${late}xyz` }));
+    assert.is(mangled.status, 400);
+    const refusal = await mangled.text();
+    assert.match(refusal, /token: expected the token from the e-mailed link/);
+    assert.not.ok(refusal.includes(late!), "a 400 never repeats the token it refused");
   } finally {
     mailer.close();
     await relay.close();
