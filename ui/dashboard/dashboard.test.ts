@@ -249,10 +249,12 @@ test("MSP admin: creates a claim code with QR in the dashboard; the appliance en
   await shot(page, "site-overview");
 
   await page.getByRole("link", { name: "Devices and checks" }).click();
-  const fs = page.getByRole("region", { name: /rfc-fs01/ });
+  // Named as the clinic names it (the appliance's managed-host list), with the host id beside it.
+  const fs = page.getByRole("region", { name: /RFC-FS01/ });
   await fs.waitFor();
   assert.match((await fs.textContent()) ?? "", /Failing/);
-  assert.ok((await page.getByRole("region", { name: /rfc-/ }).count()) >= 7, "every lab host is listed");
+  assert.match((await fs.textContent()) ?? "", /Host rfc-fs01/);
+  assert.ok((await page.getByRole("region", { name: /^(RFC-|rfc-nas01 \(backups\))/ }).count()) >= 7, "every lab host is listed by its name");
   await shot(page, "site-devices");
 
   await page.getByRole("link", { name: "Incidents" }).click();
