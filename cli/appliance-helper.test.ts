@@ -34,7 +34,7 @@ async function withDir(fn: (dir: string, config: string, results: string) => Pro
 async function osiris(args: string[], results: string, prefix: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = [...prefix, process.execPath, OSIRIS, ...args];
   try {
-    const { stdout, stderr } = await exec(argv[0]!, argv.slice(1), { env: { ...process.env, OSIRIS_HELPER_RESULT_DIR: results } });
+    const { stdout, stderr } = await exec(argv[0]!, argv.slice(1), { env: { ...process.env, OSIRIS_HELPER_RESULT_DIR: results, OSIRIS_HELPER_TRUST_FILE: join(results, "..", "trust.json") } });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };

@@ -10,14 +10,15 @@
  *
  * Exit 0 success (or nothing to do), 1 failed or rolled back, 3 refused (signed input missing or not
  * verified), 2 usage or config error. Each run of a known action writes its result to
- * `/run/osiris/helper/<action>.json` (`OSIRIS_HELPER_RESULT_DIR` overrides the directory, for tests) and
- * prints one line for the journal.
+ * `/run/osiris/helper/<action>.json` and prints one line for the journal. Signed input is verified against
+ * the helper's own trust anchor, /var/lib/osiris-helper/trust.json (appliance/helpers/trust-anchor.ts). For
+ * tests, `OSIRIS_HELPER_RESULT_DIR` and `OSIRIS_HELPER_TRUST_FILE` override the two.
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../appliance/config/index.ts";
-import { createCommandRunner, DEFAULT_HELPER_PATHS, HELPER_ACTIONS, isHelperAction, readSignedState, runHelperAction, type HelperDeps } from "../appliance/helpers/index.ts";
+import { createCommandRunner, DEFAULT_HELPER_PATHS, DEFAULT_TRUST_FILE, HELPER_ACTIONS, isHelperAction, readSignedState, runHelperAction, type HelperDeps } from "../appliance/helpers/index.ts";
 
 export const summary = "run one privileged appliance step as root (osiris-helper@<action>.service; --config FILE)";
 const USAGE = `Usage: osiris appliance helper <${HELPER_ACTIONS.join("|")}> --config FILE`;
@@ -62,6 +63,12 @@ export async function run(args: string[]): Promise<number> {
     console.error(`${NAME}: OSIRIS_HELPER_RESULT_DIR must be an absolute path: current value is ${JSON.stringify(resultDir)}`);
     return 2;
   }
+  // The helper's own trust anchor (root-only; OSIRIS_HELPER_TRUST_FILE overrides it, for tests).
+  const trustFile = process.env["OSIRIS_HELPER_TRUST_FILE"] ?? DEFAULT_TRUST_FILE;
+  if (!isAbsolute(trustFile)) {
+    console.error(`${NAME}: OSIRIS_HELPER_TRUST_FILE must be an absolute path: current value is ${JSON.stringify(trustFile)}`);
+    return 2;
+  }
   // Results are readable by the daemon's group: the group that owns its state directory (systemd StateDirectory).
   const resultGid = await stat(config.state_dir).then((s) => s.gid, () => undefined);
   const deps: HelperDeps = {
@@ -69,7 +76,7 @@ export async function run(args: string[]): Promise<number> {
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     paths: { ...DEFAULT_HELPER_PATHS, resultDir },
-    readState: () => readSignedState(config.database),
+    readState: () => readSignedState(config.database, { trustFile }),
     ...(resultGid !== undefined ? { resultGid } : {}),
   };
   const { result, path } = await runHelperAction(parsed.action, deps);

@@ -644,6 +644,9 @@ in
       serviceConfig = {
         Type = "oneshot";
         ExecStart = "${cfg.package}/bin/osiris appliance helper %i --config ${configFile}";
+        # The helper's own trust anchor (relay keys, accepted versions): root-only, never the daemon's to write.
+        StateDirectory = "osiris-helper";
+        StateDirectoryMode = "0700";
         UMask = "0077";
         PrivateTmp = true;
         TimeoutStartSec = "45min";

@@ -35,6 +35,8 @@ export interface TestAppliance {
   readonly dir: string;
   readonly stateDir: string;
   readonly dbPath: string;
+  /** The helper's trust anchor for this appliance (created by the first read). */
+  readonly trustFile: string;
   readonly store: Store;
   readonly relay: Signer;
   /** Signs `payload` (defaults filled in) with the pinned relay key and stores it as the daemon would. */
@@ -62,6 +64,7 @@ export async function testAppliance(): Promise<TestAppliance> {
     dir,
     stateDir,
     dbPath,
+    trustFile: join(dir, "helper", "trust.json"),
     store,
     relay,
     async pin(p, signer = relay) {
@@ -166,6 +169,6 @@ export function helperDeps(app: TestAppliance, nixos: FakeNixos, run: CommandRun
     now: () => (t += 1000),
     sleep: async (ms) => void (t += ms),
     paths: { resultDir: nixos.resultDir, currentSystem: nixos.currentSystem, systemProfile: nixos.systemProfile, tmpDir: nixos.tmpDir },
-    readState: () => readSignedState(app.dbPath),
+    readState: () => readSignedState(app.dbPath, { trustFile: app.trustFile }),
   };
 }

@@ -40,7 +40,8 @@ export {
   type VerifiedApplianceConfig,
 } from "./signed-config.ts";
 export { createHelperStepRunner } from "./step-runner.ts";
-export { readSignedState, type SignedState } from "./store-reader.ts";
+export { readSignedState, type ReadSignedStateOptions, type SignedState } from "./store-reader.ts";
+export { DEFAULT_TRUST_FILE, loadTrustAnchor, type TrustAnchor } from "./trust-anchor.ts";
 
 export interface HelperBridgeOptions {
   /** The daemon's state directory (the health check requires it writable). */

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { chown, lstat, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createSigner, generateKeyPair, keyId } from "../../protocol/crypto.ts";
 import { fromHex } from "../../protocol/encoding.ts";
 import { IntegrityError } from "../../protocol/errors.ts";
@@ -64,7 +64,7 @@ test("a config signed by a pinned relay key verifies and yields the gatherer's c
 
 /** The pinned relay keys as the helper reads them from the store. */
 async function keysOf(dbPath: string) {
-  const state = await readSignedState(dbPath);
+  const state = await readSignedState(dbPath, { trustFile: join(dirname(dbPath), "..", "helper", "trust.json") });
   assert.is(state.applianceId, APPLIANCE_ID);
   const store = await openStore(dbPath, { log: { info: () => undefined } });
   try {
@@ -116,10 +116,10 @@ test("applianceContextOf: nothing stored or an invalid config gives no pin and a
 test("readSignedState refuses an unenrolled store and a missing one, naming why", async () => {
   const dir = await mkdtemp(join(tmpdir(), "osiris-helper-state-"));
   try {
-    await rejectsWith(readSignedState(join(dir, "none.db")), (e) => e instanceof HelperError && e.code === "store" && /does not exist/.test(e.message), "missing store");
+    await rejectsWith(readSignedState(join(dir, "none.db"), { trustFile: join(dir, "trust.json") }), (e) => e instanceof HelperError && e.code === "store" && /does not exist/.test(e.message), "missing store");
     const store = await openStore(join(dir, "a.db"), { log: { info: () => undefined } });
     store.close();
-    await rejectsWith(readSignedState(join(dir, "a.db")), (e) => e instanceof HelperError && e.code === "store" && /not enrolled/.test(e.message), "unenrolled store");
+    await rejectsWith(readSignedState(join(dir, "a.db"), { trustFile: join(dir, "trust.json") }), (e) => e instanceof HelperError && e.code === "store" && /not enrolled/.test(e.message), "unenrolled store");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -133,7 +133,7 @@ test("readSignedState reads without writing and gives any -wal/-shm it created b
     const nobody = 65534;
     await chown(app.dbPath, nobody, nobody);
     const before = await stat(app.dbPath);
-    const state = await readSignedState(app.dbPath);
+    const state = await readSignedState(app.dbPath, { trustFile: app.trustFile });
     assert.is(state.config.status, "verified");
     assert.is(state.rulesetProblem, "no signed rule set has been received");
     for (const f of await readdir(app.stateDir)) {

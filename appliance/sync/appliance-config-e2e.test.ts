@@ -54,7 +54,7 @@ async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
       sleep: async (ms) => void (t += ms),
       paths: { resultDir: nixos.resultDir, currentSystem: nixos.currentSystem, systemProfile: nixos.systemProfile, tmpDir: nixos.tmpDir },
       // What the CLI wires: the signed state read from the daemon's own store file.
-      readState: () => readSignedState(config.database),
+      readState: () => readSignedState(config.database, { trustFile: join(dir, "helper-trust.json") }),
     };
     const admin = await asUser(lr.relay, "msp_admin");
     const pin = async (applianceId: string, body: unknown) => {

@@ -45,7 +45,7 @@ import { SyncError } from "./errors.ts";
 import { deleteKv, readKv, SYNC_KEYS, writeKv } from "./kv.ts";
 import { errorOf, expectOk, PUSH_TIMEOUT_MS, refusal, type RelayAnswer, type RelayHttp, type RequestAuth } from "./relay-http.ts";
 import { finishRotations, ROTATE_KEY_PATH, rotateKeyOrder, type KeyRotationDeps, type KeyRotationOrderResult } from "./key-rotation.ts";
-import { followRotations, MAX_ROTATION_STATEMENTS } from "./relay-keys.ts";
+import { followRotations, MAX_ROTATION_STATEMENTS, RELAY_KEY_ROTATIONS_KV_KEY } from "./relay-keys.ts";
 import type { ApplyOutcome, RelaySiteConfig } from "./site-config.ts";
 
 /** Pushes per round: 40 × 500 entries clears a week offline for a 15-host clinic in two or three rounds. */
@@ -518,6 +518,8 @@ export class SyncClient {
     const result = await followRotations(parsed.data.statements, this.#o.identity.pinnedRelayKeys);
     for (const r of result.refused) this.#o.log.warn("relay_key_rotation_refused", { index: r.index, reason: clip(r.reason) });
     if (result.added.length > 0) {
+      // The statements first: a helper step must be able to follow every key the identity pins.
+      await writeKv(this.#o.store, RELAY_KEY_ROTATIONS_KV_KEY, parsed.data.statements.slice(0, MAX_ROTATION_STATEMENTS), this.#o.clock.now());
       await this.#o.identity.pinRelayKeys(result.pins);
       this.#o.log.info("relay_keys_rotated", { added: result.added, pinned: result.pins.map((k) => k.key_id) });
     }

@@ -7,7 +7,7 @@ import { fromHex, toHex } from "../../protocol/encoding.ts";
 import { signRotation } from "../../protocol/key-rotation.ts";
 import { issueOrder } from "../../relay/orders/issue.ts";
 import { relayKeyOf, rotateRelayKey } from "../../relay/keys/index.ts";
-import { followRotations } from "./relay-keys.ts";
+import { followRotations, RELAY_KEY_ROTATIONS_KV_KEY } from "./relay-keys.ts";
 import { cycleDrafts, loopbackRelay, random, syncFixture } from "./_testing.ts";
 
 const pin = (s: ReturnType<typeof createSigner>) => ({ key_id: keyId(s.publicKey), public_key: toHex(s.publicKey), name: `osiriscare.relay/${keyId(s.publicKey)}` });
@@ -54,6 +54,11 @@ test("after the relay rotates its key, the appliance pins the new key through th
     const pinned = a.identity.pinnedRelayKeys.find((k) => k.key_id === newKey)!;
     await verifyCosignature(cp!.countersigned_note!, pinned.name, fromHex(pinned.public_key));
     assert.is(a.log.find("relay_keys_rotated").length, 1);
+
+    // The root helper, whose anchor predates the rotation, follows it from the statement the daemon kept.
+    const kept = JSON.parse(String((await a.store.execute({ sql: "SELECT value FROM kv WHERE key = ?", args: [RELAY_KEY_ROTATIONS_KV_KEY] })).rows[0]!["value"])) as unknown[];
+    const followed = await followRotations(kept, [a.identity.pinnedRelayKeys.find((k) => k.key_id === oldKey)!]);
+    assert.equal(followed.added, [newKey]);
   } finally {
     await a.close();
     await lr.close();

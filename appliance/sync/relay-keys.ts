@@ -11,6 +11,13 @@ import { verifyRotation } from "../../protocol/key-rotation.ts";
 import { MAX_RELAY_KEYS } from "../../protocol/sync.ts";
 import type { PinnedRelayKey } from "../identity/index.ts";
 
+/**
+ * Where the daemon keeps the rotation statements it followed (kv, a JSON list as the relay served them), so
+ * the root helper can check them against its own pinned keys (helpers/trust-anchor.ts) instead of taking
+ * the daemon's pinned set on trust.
+ */
+export const RELAY_KEY_ROTATIONS_KV_KEY = "relay_key_rotations";
+
 /** Most statements read from one answer: every relay key but the first has one, and there are at most MAX_RELAY_KEYS. */
 export const MAX_ROTATION_STATEMENTS = 4 * MAX_RELAY_KEYS;
 
