@@ -130,6 +130,9 @@ test("acceptPending() refuses unknown registrations and sites, and a second site
     assert.is(await codeOf(acceptPending(relay.db, reg.pending_id, relay.siteId, { clock: relay.clock })), "ok");
     const other = await createSite(relay.db, { org_id: relay.orgId, name: "Other" }, relay.deps);
     assert.is(await codeOf(acceptPending(relay.db, reg.pending_id, other.id, { clock: relay.clock })), "pending_state");
+    const refusal = await acceptPending(relay.db, reg.pending_id, other.id, { clock: relay.clock }).catch((e: Error) => e.message);
+    assert.is(refusal, `Pending appliance ${reg.pending_id} is already accepted at another site`);
+    assert.not.ok(String(refusal).includes(relay.siteId), "the first site's id (possibly another tenant's) is not named");
   } finally {
     await relay.close();
   }

@@ -91,7 +91,8 @@ export async function acceptPending(db: RelayDb, pendingId: string, siteId: stri
     const state = str(row, "state");
     if (state !== "pending") {
       if (strOrNull(row, "site_id") === siteId) return;
-      throw new RelayError("pending_state", `Pending appliance ${pendingId} is already ${state} at ${strOrNull(row, "site_id")}`);
+      // Not naming the site: it may belong to another tenant.
+      throw new RelayError("pending_state", `Pending appliance ${pendingId} is already ${state} at another site`);
     }
     await tx.execute({
       sql: "UPDATE pending_appliances SET state = 'accepted', site_id = ?, accepted_at = ?, accepted_by = ? WHERE id = ? AND state = 'pending'",
