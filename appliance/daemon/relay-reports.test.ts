@@ -65,10 +65,18 @@ test("entries that were not written (the append failed) are due again at the nex
   assert.equal(types(reports.due([], ctx(T0 + 5_000))), ["heartbeat", "inventory"]);
 });
 
-test("before the first pull the offset is unknown (null) and the backlog 0", () => {
-  const r = new RelayReports().due([], { now: T0, version: "1.2.3", clockOffsetMs: null, backlog: null });
+test("before the first pull the offset is unknown (null) and the backlog 0; the first measured offset is sent at once", () => {
+  const reports = new RelayReports();
+  const r = reports.due([], { now: T0, version: "1.2.3", clockOffsetMs: null, backlog: null });
   assert.equal(types(r), ["heartbeat"], "no host scanned yet: no host list");
   assert.equal(heartbeatBodySchema.parse(r.entries[0]!.body), { at: "2026-11-27T15:00:00.000Z", version: "1.2.3", ntp_offset_ms: null, backlog: 0 });
+  r.written();
+  assert.equal(types(reports.due([], { now: T0 + 5_000, version: "1.2.3", clockOffsetMs: null, backlog: null })), [], "still unknown: nothing new");
+  const measured = reports.due([], { now: T0 + 60_000, version: "1.2.3", clockOffsetMs: -12, backlog: 0 });
+  assert.equal(types(measured), ["heartbeat"], "the dashboard need not wait 15 minutes for the clock offset");
+  assert.is(heartbeatBodySchema.parse(measured.entries[0]!.body).ntp_offset_ms, -12);
+  measured.written();
+  assert.equal(types(reports.due([], { now: T0 + 120_000, version: "1.2.3", clockOffsetMs: -15, backlog: 0 })), []);
 });
 
 test.run();

@@ -3,8 +3,8 @@
  * check cycle (same transaction, pushed in order with everything else):
  *
  * - a `heartbeat` (software version, clock offset from the relay, outbox backlog) on the first cycle after
- *   start and then at most every HEARTBEAT_INTERVAL_MS: the dashboard shows which release each clinic runs
- *   and how far its clock is off;
+ *   start, again as soon as the first offset is measured, and then at most every HEARTBEAT_INTERVAL_MS: the
+ *   dashboard shows which release each clinic runs and how far its clock is off;
  * - the managed hosts, as an `inventory` entry without a discovery report: each target's id, the name the
  *   clinic knows it by (what the status page shows), its platform and whether the last scan reached it. Sent
  *   once after start and again only when that list changes (a host added, renamed or going unreachable), not
@@ -40,6 +40,8 @@ interface HostState {
 
 export class RelayReports {
   #lastHeartbeatAt: number | null = null;
+  /** Whether the last heartbeat sent carried a measured offset. */
+  #sentOffset = false;
   /** The managed-host list last sent, without last_seen (which changes every scan). */
   #lastHosts: string | null = null;
   readonly #hosts = new Map<string, HostState>();
@@ -54,7 +56,8 @@ export class RelayReports {
       this.#hosts.set(s.target.id, { target: s.target, reachable: s.reachable, lastSeen: s.reachable ? s.finished_at : (before?.lastSeen ?? null) });
     }
     const entries: OutboxDraft[] = [];
-    const heartbeat = this.#lastHeartbeatAt === null || ctx.now - this.#lastHeartbeatAt >= HEARTBEAT_INTERVAL_MS;
+    const heartbeat =
+      this.#lastHeartbeatAt === null || ctx.now - this.#lastHeartbeatAt >= HEARTBEAT_INTERVAL_MS || (!this.#sentOffset && ctx.clockOffsetMs !== null);
     if (heartbeat) {
       const body: HeartbeatBody = {
         at: isoTime(ctx.now),
@@ -75,7 +78,10 @@ export class RelayReports {
       entries.push({ type: "inventory", body: asJson(inventoryBodySchema.parse(body)) });
     }
     const written = () => {
-      if (heartbeat) this.#lastHeartbeatAt = ctx.now;
+      if (heartbeat) {
+        this.#lastHeartbeatAt = ctx.now;
+        this.#sentOffset = ctx.clockOffsetMs !== null;
+      }
       if (inventory) this.#lastHosts = sameAs;
     };
     return { entries, written };

@@ -62,11 +62,23 @@ test("the relay's site view names the hosts as the clinic's config does and show
     const appliance = detail.appliances.find((x) => x.id === app.status().appliance_id)!;
     assert.is(appliance.version, SOFTWARE_VERSION);
 
-    const before = await relayCount(lr, "outbox_receipts", app.status().appliance_id);
+    assert.is(appliance.ntp_offset_ms, null, "the first heartbeat came before the first pull");
+
+    const sentSince = async (outboxSeq: number) =>
+      (await lr.relay.db.execute({ sql: "SELECT type FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq > ? ORDER BY outbox_seq", args: [app.status().appliance_id, outboxSeq] })).rows
+        .map((r) => String(r["type"]))
+        .filter((t) => t === "heartbeat" || t === "inventory");
+    let before = await relayCount(lr, "outbox_receipts", app.status().appliance_id);
     await app.runCycle({ all: true });
     await app.sync!.client.sync();
-    const types = await lr.relay.db.execute({ sql: "SELECT type FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq > ? ORDER BY outbox_seq", args: [app.status().appliance_id, before] });
-    assert.not.ok(types.rows.some((r) => r["type"] === "heartbeat" || r["type"] === "inventory"), "a second cycle minutes later sends neither again");
+    assert.equal(await sentSince(before), ["heartbeat"], "the offset measured at the pull is reported at once");
+    const again = await siteDetail(lr.relay.db, lr.relay.siteId, lr.relay.deps, { days: 30 });
+    assert.is(again.appliances.find((x) => x.id === app.status().appliance_id)!.ntp_offset_ms, 0);
+
+    before = await relayCount(lr, "outbox_receipts", app.status().appliance_id);
+    await app.runCycle({ all: true });
+    await app.sync!.client.sync();
+    assert.equal(await sentSince(before), [], "a later cycle minutes on sends neither again");
   });
 });
 
