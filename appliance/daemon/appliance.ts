@@ -29,7 +29,7 @@ import { HealingModeOrders, OrderProcessor, type OrderHandler } from "../orders/
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { SOFTWARE_VERSION } from "../../node/version.ts";
-import { RelayReports } from "./relay-reports.ts";
+import { RelayReports, type ReportContext } from "./relay-reports.ts";
 import { readSystemIdentity } from "./system-identity.ts";
 import { resellerOutputs, type ResellerOutputs } from "./reseller.ts";
 import { resolveTargets, type ResolvedTarget, type ResolvedTargets } from "./targets.ts";
@@ -432,7 +432,7 @@ export class Appliance {
     if ([...failing].some((c) => !before?.has(c))) this.#due.set(id, Math.min(this.#due.get(id) ?? Infinity, now + RESCAN_AFTER_DRIFT_MS));
   }
 
-  #reportContext(now: number): Parameters<RelayReports["due"]>[1] {
+  #reportContext(now: number): ReportContext {
     return { now, version: SOFTWARE_VERSION, clockOffsetMs: this.#freshClockOffset(), backlog: this.#sync?.client.status().backlog ?? null };
   }
 
