@@ -128,8 +128,18 @@ async function verifyAgainstAnchor(
     config_version: maxVersion(anchor.config_version, config.status === "verified" ? config.config.payload.version : null),
     ruleset_version: maxVersion(anchor.ruleset_version, ruleset?.payload.version ?? null),
   };
-  if (JSON.stringify(next) !== JSON.stringify(await loadTrustAnchor(trustFile))) await saveTrustAnchor(trustFile, next);
+  // Helper steps may run at once (a firewall snapshot beside a LUKS status): merge with what is on disk now,
+  // so one step's older view never lowers a version or drops a key another step just recorded.
+  const onDisk = await loadTrustAnchor(trustFile);
+  const merged = onDisk ? mergeAnchors(onDisk, next) : next;
+  if (JSON.stringify(merged) !== JSON.stringify(onDisk)) await saveTrustAnchor(trustFile, merged);
   return { applianceId, config, ruleset, rulesetProblem };
+}
+
+/** Both anchors' keys (each was verified by the step that added it; newest last, at most MAX_RELAY_KEYS) and the higher of each version. */
+export function mergeAnchors(a: TrustAnchor, b: TrustAnchor): TrustAnchor {
+  const keys = [...a.relay_keys, ...b.relay_keys.filter((k) => !a.relay_keys.some((x) => x.key_id === k.key_id))].slice(-MAX_RELAY_KEYS);
+  return { ...b, relay_keys: keys, config_version: maxVersion(a.config_version, b.config_version), ruleset_version: maxVersion(a.ruleset_version, b.ruleset_version) };
 }
 
 function maxVersion(a: number | null, b: number | null): number | null {

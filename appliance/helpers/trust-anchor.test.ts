@@ -14,8 +14,8 @@ import { RELAY_KEY_ROTATIONS_KV_KEY } from "../sync/relay-keys.ts";
 import { APPLIANCE_ID, NOW, storePath, testAppliance, type TestAppliance } from "./_test-appliance.ts";
 import { HelperError } from "./errors.ts";
 import { APPLIANCE_CONFIG_KV_KEY, APPLIANCE_CONFIG_SCHEMA, signApplianceConfig, type ApplianceConfigPayload } from "./signed-config.ts";
-import { readSignedState } from "./store-reader.ts";
-import { loadTrustAnchor } from "./trust-anchor.ts";
+import { mergeAnchors, readSignedState } from "./store-reader.ts";
+import { firstAnchor, loadTrustAnchor } from "./trust-anchor.ts";
 
 const signerOf = (fill: number) => createSigner(generateKeyPair(new Uint8Array(32).fill(fill)).secretKey);
 const pinOf = (s: ReturnType<typeof signerOf>) => ({ key_id: keyId(s.publicKey), public_key: toHex(s.publicKey), name: `osiriscare.relay/${keyId(s.publicKey)}` });
@@ -121,6 +121,15 @@ test("a store enrolled as another appliance, or a damaged anchor, is refused wit
     }
     assert.is(await readFile(app.trustFile, "utf8"), "{ not json", "left as it was");
   });
+});
+
+test("two helper steps at once: the anchor written last keeps the other's keys and higher versions", () => {
+  const [k1, k2] = [signerOf(11), signerOf(77)];
+  const older = { ...firstAnchor(APPLIANCE_ID, [pinOf(k1)]), config_version: 4, ruleset_version: 9 };
+  const newer = { ...firstAnchor(APPLIANCE_ID, [pinOf(k1), pinOf(k2)]), config_version: 5, ruleset_version: 8 };
+  const merged = mergeAnchors(newer, older);
+  assert.equal(merged.relay_keys.map((k) => k.key_id), [keyId(k1.publicKey), keyId(k2.publicKey)]);
+  assert.equal([merged.config_version, merged.ruleset_version], [5, 9]);
 });
 
 test.run();
