@@ -61,6 +61,9 @@ export interface SystemContext {
   reseller_id?: string | null;
 }
 
+/** The system fields that follow the site's configuration while the daemon runs. */
+export type SiteFields = Required<Pick<SystemContext, "deployment_mode" | "reseller_id">>;
+
 export interface EvidenceLogOptions {
   store: Store;
   identity: EnrolledIdentity;
@@ -70,7 +73,7 @@ export interface EvidenceLogOptions {
    * The site's deployment mode and reseller as they are now (the relay's site configuration can change them
    * while the daemon runs); when given, read for every batch and preferred to `system`'s.
    */
-  site?: () => Pick<SystemContext, "deployment_mode" | "reseller_id">;
+  site?: () => SiteFields;
   /**
    * The clock offset measured lately (ms, local minus reference), or null when none is fresh: stamped as
    * `ntp_offset_ms` on every bundle whose draft does not carry its own.
@@ -121,7 +124,7 @@ export class EvidenceLog implements EvidenceSink {
   readonly #log: Pick<Log, "warn"> | undefined;
   readonly #system: Required<SystemContext>;
   readonly #clockOffsetMs: () => number | null;
-  readonly #site: (() => Pick<SystemContext, "deployment_mode" | "reseller_id">) | undefined;
+  readonly #site: (() => SiteFields) | undefined;
   readonly #origin: string;
   /** The persisted head as of our last commit; undefined after a failure (then re-read). */
   #head: ChainPoint | undefined;
@@ -380,8 +383,7 @@ export class EvidenceLog implements EvidenceSink {
     let prev = head.hash, last = head.last_time, bytes = 0;
     const offset = this.#clockOffsetMs();
     const ntp_offset_ms = offset === null ? null : Math.round(offset);
-    const site = this.#site?.();
-    const system = site ? { ...this.#system, deployment_mode: site.deployment_mode ?? "direct", reseller_id: site.reseller_id ?? null } : this.#system;
+    const system = { ...this.#system, ...this.#site?.() };
     for (const [i, draft] of drafts.entries()) {
       const seq = head.seq + i + 1;
       let line: string, hash: string, kind: BundleKind, finished: string;

@@ -62,7 +62,7 @@ export async function readSignedState(dbPath: string, opts: ReadSignedStateOptio
   } catch (e) {
     throw new HelperError("store", `Cannot open the appliance store ${dbPath}: ${(e as Error).message}`, { cause: e });
   }
-  let read: { applianceId: string; storeKeys: PinnedRelayKey[]; rotations: unknown[]; configText: string | null; rulesetText: string | null };
+  let read: StoreContents;
   try {
     await client.execute("PRAGMA query_only = ON");
     const identity = (await client.execute("SELECT state, appliance_id, relay_keys FROM identity WHERE id = 1")).rows[0];
@@ -91,10 +91,17 @@ export async function readSignedState(dbPath: string, opts: ReadSignedStateOptio
   return verifyAgainstAnchor(read, opts.trustFile);
 }
 
-async function verifyAgainstAnchor(
-  read: { applianceId: string; storeKeys: PinnedRelayKey[]; rotations: unknown[]; configText: string | null; rulesetText: string | null },
-  trustFile: string,
-): Promise<SignedState> {
+/** What the helper reads from the daemon's store, before any of it is trusted. */
+interface StoreContents {
+  applianceId: string;
+  storeKeys: PinnedRelayKey[];
+  /** Relay key rotation statements the daemon followed (re-verified against the anchor). */
+  rotations: unknown[];
+  configText: string | null;
+  rulesetText: string | null;
+}
+
+async function verifyAgainstAnchor(read: StoreContents, trustFile: string): Promise<SignedState> {
   const { applianceId } = read;
   const anchor = (await loadTrustAnchor(trustFile)) ?? firstAnchor(applianceId, read.storeKeys);
   if (anchor.appliance_id !== applianceId) {
