@@ -12,7 +12,8 @@
  *
  * Also deleted: acknowledged outbox rows, except the one holding the highest outbox_seq (outbox_seq is
  * MAX + 1, so that row keeps it from ever being reused); and order nonces whose order expired more than
- * NONCE_GRACE_MS ago (an expired order is refused anyway; the grace covers a clock set back after pruning).
+ * NONCE_GRACE_MS ago (an expired order is refused anyway; orders/nonces.ts keeps a watermark so that one
+ * whose nonce was deleted stays refused even if the clock is set back).
  *
  * Work is done in transactions of at most `chunkRows` rows, so the write lock is held briefly and a crash
  * mid-way leaves a consistent, partly pruned log; each run deletes at most MAX_PRUNE_ROWS_PER_RUN rows of each
@@ -23,6 +24,7 @@ import { leafHash, MerkleAccumulator } from "../../protocol/merkle.ts";
 import { utf8 } from "../../protocol/encoding.ts";
 import type { Log } from "../engine/types.ts";
 import type { Store, Tx } from "../store/index.ts";
+import { pruneNonces } from "../orders/nonces.ts";
 import { EvidenceError, storeFailure } from "./errors.ts";
 import { laterTime, readAnchor, readHead, writeAnchor, type ChainPoint } from "./state.ts";
 
@@ -34,7 +36,7 @@ export const DEFAULT_RETENTION_DAYS = 2190;
 export const PRUNE_CHUNK_ROWS = 1_000;
 /** Most rows of each table one run deletes; a backlog beyond that is finished by later runs. */
 export const MAX_PRUNE_ROWS_PER_RUN = 200_000;
-/** Order nonces are kept this long after their order expired, in case the clock is set back. */
+/** Order nonces are kept this long after their order expired; an order whose nonce is gone stays refused (orders/nonces.ts). */
 export const NONCE_GRACE_MS = 7 * 24 * 60 * 60_000;
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -95,10 +97,12 @@ export class Retention {
                 SELECT outbox_seq FROM outbox WHERE acked = 1 AND outbox_seq < (SELECT MAX(outbox_seq) FROM outbox) ORDER BY outbox_seq LIMIT ?)`,
         args: [limit],
       }));
-      report.nonces = await this.#repeat(chunkRows, (limit) => ({
-        sql: "DELETE FROM order_nonces WHERE nonce IN (SELECT nonce FROM order_nonces WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
-        args: [nonceCutoff, limit],
-      }));
+      while (report.nonces < MAX_PRUNE_ROWS_PER_RUN) {
+        const limit = Math.min(chunkRows, MAX_PRUNE_ROWS_PER_RUN - report.nonces);
+        const deleted = await this.#store.transaction((tx) => pruneNonces(tx, nonceCutoff, limit, isoTime(Math.floor(now))));
+        report.nonces += deleted;
+        if (deleted < limit) break;
+      }
     } catch (e) {
       const mapped = storeFailure(e, "prune evidence", this.#store.path);
       this.#log?.warn("evidence_prune_failed", { message: (mapped as Error).message, ...report });

@@ -9,7 +9,7 @@ import { parseBundleLine, type Bundle } from "../../protocol/evidence.ts";
 import { sha256 } from "../../protocol/hash.ts";
 import { buildOrder, signOrder, type OrderPayload } from "../../protocol/orders.ts";
 import type { Envelope } from "../../protocol/envelope.ts";
-import { EvidenceLog } from "../evidence/index.ts";
+import { EvidenceLog, NONCE_GRACE_MS, Retention } from "../evidence/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { INFLIGHT_PREFIX, OrderProcessor, type OrderContext, type OrderHandlers } from "./processor.ts";
@@ -131,6 +131,29 @@ test("process() refuses a replayed order without running it again or reporting a
     const bs = await bundles(f.store);
     assert.equal(bs.map((b) => [b.outcome, b.post_state["reason"] ?? null]), [["success", null], ["rejected", "replayed"]]);
     assert.is((await orderResults(f.store)).length, 1);
+  });
+});
+
+test("process() refuses an old order whose nonce retention deleted, even when the clock is set back into its window", async () => {
+  await withFixture(async (f) => {
+    const old = order(f);
+    const env = await sign(old);
+    const p = f.processor();
+    await p.process(env);
+    // Weeks later retention deletes the nonce; then the clock is set back to when the order was valid.
+    const pruned = await new Retention({ store: f.store }).prune({ now: T0 + NONCE_GRACE_MS + 60 * MIN });
+    assert.is(pruned.nonces, 1);
+    assert.equal(await nonces(f.store), []);
+    f.clock.set(T0 + MIN);
+    const again = await p.process(env);
+    assert.ok(again.status === "refused" && again.reason === "nonce_record_pruned" && again.outcome === "rejected", JSON.stringify(again));
+    assert.is(f.calls.length, 1, "the old order did not run a second time");
+    assert.is((await orderResults(f.store)).length, 1, "and was not reported as a second result");
+
+    // An order that expires after the watermark is unaffected, even at the set-back time.
+    const fresh = order(f, { at: T0 + 2 * MIN });
+    assert.equal((await p.process(await sign(fresh))).status, "executed");
+    assert.is(f.calls.length, 2);
   });
 });
 

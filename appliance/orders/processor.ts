@@ -8,9 +8,9 @@
  *    A refused order becomes an evidence bundle (kind `order`, outcome `expired` or `rejected`) with a reason
  *    code in `post_state` — never the untrusted payload itself; the order id is recorded only once the
  *    signature has verified (before that, the bytes could say anything).
- * 2. Accept, in one transaction with the nonce check: refuse a nonce already in `order_nonces` (`replayed`),
- *    otherwise insert the nonce and an in-flight marker (`kv` key `order.inflight.<nonce>`) — the "accepted"
- *    record. The nonce is marked *before* the handler runs, so a crash can never let an order run twice.
+ * 2. Accept, in one transaction with the nonce check: refuse a nonce already in `order_nonces` (`replayed`)
+ *    or one that may have been pruned from it (`nonce_record_pruned`, nonces.ts), otherwise insert the nonce
+ *    and an in-flight marker (`kv` key `order.inflight.<nonce>`) — the "accepted" record. The nonce is marked *before* the handler runs, so a crash can never let an order run twice.
  * 3. Execute: the handler registered for the order's type receives the verified payload (never the envelope)
  *    and the params with catalogue defaults applied. It has `handlerTimeoutMs` to finish.
  * 4. Record, in one transaction: the result bundle (kind `order`, the handler's outcome, `order_id`), an
@@ -32,6 +32,7 @@ import { MAX_DETAIL_LENGTH } from "../../protocol/sync.ts";
 import type { Clock, EvidenceDraft, Log, OutboxDraft } from "../engine/types.ts";
 import type { EvidenceLog, EvidenceWriter } from "../evidence/index.ts";
 import type { EnrolledIdentity } from "../identity/index.ts";
+import { nonceState, recordNonce } from "./nonces.ts";
 
 /** Longest a handler may run: a runbook with verification and rollback fits; a hung one must not pin the order. */
 export const HANDLER_TIMEOUT_MS = 30 * 60_000;
@@ -52,6 +53,7 @@ export const REFUSAL_REASONS = [
   "expired",
   "lifetime_too_long",
   "replayed",
+  "nonce_record_pruned",
   "no_handler",
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
@@ -69,6 +71,7 @@ const REASON_TEXT: Readonly<Record<RefusalReason, string>> = {
   expired: "the order expired before the appliance could run it",
   lifetime_too_long: "the order is valid for longer than this appliance accepts",
   replayed: "the order's nonce was already used; it runs at most once",
+  nonce_record_pruned: "the order expired before the oldest order this appliance keeps a record of, so it cannot be shown to be new (was the clock set back?)",
   no_handler: "this appliance cannot execute orders of this type",
 };
 
@@ -180,9 +183,9 @@ export class OrderProcessor {
     const handler = Object.hasOwn(this.#o.handlers, order.type) ? this.#o.handlers[order.type] : undefined;
     const refusal: RefusalReason | null = lifetime > this.#maxLifetimeMs ? "lifetime_too_long" : handler === undefined ? "no_handler" : null;
     const accepted = await this.#o.evidence.transaction(async (w) => {
-      const seen = await w.tx.execute({ sql: "SELECT 1 FROM order_nonces WHERE nonce = ?", args: [order.nonce] });
-      if (seen.rows.length > 0) return { refused: "replayed" as const, seqs: (await this.#appendRefusal(w, order.order_id, order.type, "replayed", now, {}, false)).seqs };
-      await w.tx.execute({ sql: "INSERT INTO order_nonces (nonce, order_id, seen_at, expires_at) VALUES (?, ?, ?, ?)", args: [order.nonce, order.order_id, isoTime(now), order.expires_at] });
+      const unusable = await nonceState(w.tx, order.nonce, order.expires_at);
+      if (unusable) return { refused: unusable, seqs: (await this.#appendRefusal(w, order.order_id, order.type, unusable, now, {}, false)).seqs };
+      await recordNonce(w.tx, { nonce: order.nonce, order_id: order.order_id, seen_at: isoTime(now), expires_at: order.expires_at });
       if (refusal) return { refused: refusal, seqs: (await this.#appendRefusal(w, order.order_id, order.type, refusal, now, {}, true)).seqs };
       const marker: InFlight = { order_id: order.order_id, nonce: order.nonce, type: order.type, accepted_at: isoTime(now) };
       await w.tx.execute({ sql: "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?)", args: [INFLIGHT_PREFIX + order.nonce, JSON.stringify(marker), marker.accepted_at] });
