@@ -13,7 +13,7 @@ import { rulesetSha256 } from "../checks/mod.ts";
 import { openStore } from "../store/index.ts";
 import { APPLIANCE_ID, NOW, storePath, testAppliance } from "./_test-appliance.ts";
 import { HelperError } from "./errors.ts";
-import { acceptApplianceConfig, APPLIANCE_CONFIG_SCHEMA, applianceContextOf, readApplianceConfig, signApplianceConfig, verifyApplianceConfig, type ApplianceConfigPayload } from "./signed-config.ts";
+import { acceptApplianceConfig, APPLIANCE_CONFIG_KV_KEY, APPLIANCE_CONFIG_SCHEMA, applianceContextOf, readApplianceConfig, signApplianceConfig, verifyApplianceConfig, type ApplianceConfigPayload } from "./signed-config.ts";
 import { readSignedState } from "./store-reader.ts";
 
 const BASELINE: { nftables: JsonObject[] } = {
@@ -96,6 +96,25 @@ test("acceptApplianceConfig keeps the newer config and refuses a replayed older 
     await rejectsWith(acceptApplianceConfig(app.store, old, { relayKeys, applianceId: APPLIANCE_ID, now: NOW }), (e) => e instanceof IntegrityError && e.code === "stale_version", "stale_version");
     const stored = await readApplianceConfig(app.store, { relayKeys, applianceId: APPLIANCE_ID });
     assert.is(stored.status === "verified" ? stored.config.payload.pinned_system : null, storePath("five"));
+  } finally {
+    await app.close();
+  }
+});
+
+test("acceptApplianceConfig refuses an older config even after the stored one stopped verifying", async () => {
+  const app = await testAppliance();
+  try {
+    const relayKeys = await keysOf(app.dbPath);
+    await app.pin(payload({ version: 5, pinned_system: storePath("five") }));
+    // The stored envelope is damaged (or was signed by a key no longer pinned): it no longer says "version 5".
+    await app.store.execute({ sql: "UPDATE kv SET value = '{}' WHERE key = ?", args: [APPLIANCE_CONFIG_KV_KEY] });
+    assert.is((await readApplianceConfig(app.store, { relayKeys, applianceId: APPLIANCE_ID })).status, "invalid");
+    const old = await signApplianceConfig(payload({ version: 4, pinned_system: storePath("four") }), app.relay);
+    await rejectsWith(acceptApplianceConfig(app.store, old, { relayKeys, applianceId: APPLIANCE_ID, now: NOW }), (e) => e instanceof IntegrityError && e.code === "stale_version" && /version 5/.test(String(e)), "stale_version against the highest accepted");
+    const newer = await signApplianceConfig(payload({ version: 6, pinned_system: storePath("six") }), app.relay);
+    await acceptApplianceConfig(app.store, newer, { relayKeys, applianceId: APPLIANCE_ID, now: NOW });
+    const stored = await readApplianceConfig(app.store, { relayKeys, applianceId: APPLIANCE_ID });
+    assert.is(stored.status === "verified" ? stored.config.payload.pinned_system : null, storePath("six"), "a newer one replaces it");
   } finally {
     await app.close();
   }

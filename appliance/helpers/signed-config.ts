@@ -29,6 +29,8 @@ export {
 
 /** Where the envelope in force is kept (the store's `kv` table). */
 export const APPLIANCE_CONFIG_KV_KEY = "appliance.config_envelope";
+/** The highest config version the daemon ever accepted (a JSON number), so an older one is refused even if the stored envelope stops verifying. */
+export const APPLIANCE_CONFIG_VERSION_KV_KEY = "appliance.config_version";
 
 /** What a reader found: nothing stored, a config that verifies now, or one that does not (and why). */
 export type StoredApplianceConfig =
@@ -62,17 +64,30 @@ export async function readApplianceConfig(db: Db, o: Omit<VerifyApplianceConfigO
 }
 
 /**
- * Verifies `envelope` (newer than the one stored, for this appliance) and stores it as received. For the sync
- * part, when a pull carries one. Throws like verifyApplianceConfig; on a throw nothing changes.
+ * Verifies `envelope` (newer than any accepted before, for this appliance) and stores it as received. For the
+ * sync part, when a pull carries one. Throws like verifyApplianceConfig; on a throw nothing changes.
+ *
+ * "Newer" is checked against the highest version ever accepted (APPLIANCE_CONFIG_VERSION_KV_KEY, written in the
+ * same statement as the envelope), not only against the stored envelope: if that one stopped verifying (a
+ * damaged row, keys pinned anew), an older signed config must still not take its place.
  */
 export async function acceptApplianceConfig(db: Db, envelope: unknown, o: Omit<VerifyApplianceConfigOptions, "currentVersion"> & { readonly now: number }): Promise<VerifiedApplianceConfig> {
   const stored = await readApplianceConfig(db, o);
-  const verified = await verifyApplianceConfig(envelope, { ...o, currentVersion: stored.status === "verified" ? stored.config.payload.version : null });
+  const highest = Math.max(stored.status === "verified" ? stored.config.payload.version : 0, await acceptedVersion(db));
+  const verified = await verifyApplianceConfig(envelope, { ...o, currentVersion: highest > 0 ? highest : null });
+  const at = isoTime(o.now);
   await db.execute({
-    sql: "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    args: [APPLIANCE_CONFIG_KV_KEY, JSON.stringify(envelope), isoTime(o.now)],
+    sql: "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    args: [APPLIANCE_CONFIG_KV_KEY, JSON.stringify(envelope), at, APPLIANCE_CONFIG_VERSION_KV_KEY, JSON.stringify(verified.payload.version), at],
   });
   return verified;
+}
+
+/** The highest config version accepted so far (0: none, or an unreadable record, which the stored envelope then covers). */
+async function acceptedVersion(db: Db): Promise<number> {
+  const rs = await db.execute({ sql: "SELECT value FROM kv WHERE key = ?", args: [APPLIANCE_CONFIG_VERSION_KV_KEY] });
+  const v: unknown = rs.rows[0] ? Number(rs.rows[0]["value"]) : 0;
+  return typeof v === "number" && Number.isSafeInteger(v) && v > 0 ? v : 0;
 }
 
 /** The appliance gatherer's context (checks/facts/appliance.ts) from what is stored: nothing unverified counts. */
