@@ -10,7 +10,7 @@ import { verifyOrder } from "../../protocol/orders.ts";
 import { keyId } from "../../protocol/crypto.ts";
 import { catalogueOrderParams } from "../orders/catalogue-params.ts";
 import { buildPendingRequest } from "../enroll/enroll-message.ts";
-import { createOrganisation, createPartner, createSite } from "../tenants/tenants.ts";
+import { createMsp, createOrganisation, createPartner, createSite } from "../tenants/tenants.ts";
 import { asUser, count, enrolledAppliance, errorOf, jsonInit, random, TestAppliance, inProcess, testRelay, T0, userInit, type TestRelay, type TestUser } from "../_testing.ts";
 import { attempt, incident, pushCycles, pushEntries } from "./_fixtures.ts";
 
@@ -386,6 +386,15 @@ test("partners, organisations and sites: MSP admins create them; partner admins 
     assert.is((await call(w, w.msp, "POST", "/api/partners", { name: "" })).status, 400);
     const org = await json<{ id: string; partner_id: string }>(await call(w, w.msp, "POST", "/api/orgs", { name: "Hilltop Dental", partner_id: p.id }), 201);
     assert.is(org.partner_id, p.id);
+    // Another MSP's partner and a partner that does not exist get the same answer: nothing about other tenants.
+    const elsewhere = await createPartner(w.relay.db, { msp_id: (await createMsp(w.relay.db, { name: "Other MSP" }, env(w.relay))).id, name: "Their Reseller" }, env(w.relay));
+    const answers = [];
+    for (const partner_id of [elsewhere.id, "ptn_doesnotexist01"]) {
+      const e = await errorOf(await call(w, w.msp, "POST", "/api/orgs", { name: "Probe", partner_id }));
+      answers.push([e.code, e.message.replace(partner_id, "ID")]);
+    }
+    assert.equal(answers[0], answers[1]);
+    assert.not.ok(String(answers[0]![1]).includes("another MSP"), String(answers[0]![1]));
     const site = await json<{ id: string; timezone: string }>(await call(w, w.msp, "POST", `/api/orgs/${org.id}/sites`, { name: "Hilltop", timezone: "America/Denver" }), 201);
     assert.is(site.timezone, "America/Denver");
     assert.is((await call(w, w.msp, "POST", `/api/orgs/${org.id}/sites`, { name: "Bad zone", timezone: "Nowhere/Land" })).status, 400);

@@ -53,10 +53,9 @@ export async function createOrganisation(db: RelayDb, input: { msp_id: string; p
   await db.transaction(async (tx) => {
     await mustExist(tx, "msps", input.msp_id, "MSP");
     if (input.partner_id) {
-      const rs = await tx.execute({ sql: "SELECT msp_id FROM partners WHERE id = ?", args: [input.partner_id] });
-      const row = rs.rows[0];
-      if (!row) throw new RelayError("tenant_unknown", `partner ${JSON.stringify(input.partner_id)} does not exist`);
-      if (str(row, "msp_id") !== input.msp_id) throw new RelayError("tenant_unknown", `partner ${input.partner_id} belongs to another MSP, not ${input.msp_id}`);
+      // One answer whether the partner is unknown or another MSP's: the caller learns nothing about other tenants.
+      const rs = await tx.execute({ sql: "SELECT 1 FROM partners WHERE id = ? AND msp_id = ?", args: [input.partner_id, input.msp_id] });
+      if (rs.rows.length === 0) throw new RelayError("tenant_unknown", `partner ${JSON.stringify(input.partner_id)} does not exist under this MSP`);
     }
     await tx.execute({
       sql: "INSERT INTO organisations (id, msp_id, partner_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
