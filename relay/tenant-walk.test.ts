@@ -64,6 +64,7 @@ async function world(): Promise<World> {
   }
   const claim = await relay.db.execute({ sql: "SELECT id FROM claim_codes WHERE site_id = ? LIMIT 1", args: [s1.id] });
   if (typeof claim.rows[0]?.["id"] === "string") victim["claim_code_id"] = claim.rows[0]["id"] as string;
+  await seedVictimRows(relay, victim, { msp: relay.mspId, partner: p1.id, org: o1.id, site: s1.id, appliance: appliance.id });
 
   return {
     relay,
@@ -82,6 +83,82 @@ async function world(): Promise<World> {
   };
 }
 
+/**
+ * One row of the victim's for every resource kind the world above did not make through its feature, so that a
+ * refusal is about a row that exists (a 404 for an unknown id would prove nothing). Plain INSERTs with just the
+ * columns the schema requires: the guard decides from the row's tenant link before any handler reads it.
+ */
+async function seedVictimRows(relay: TestRelay, victim: Record<string, string>, t: { msp: string; partner: string; org: string; site: string; appliance: string }): Promise<void> {
+  const at = "2026-11-01T00:00:00.000Z";
+  const hex = (n: number) => "ab".repeat(n / 2);
+  type Stmt = { sql: string; args: (string | number | Uint8Array)[] };
+  const rows: Record<string, Stmt & { before?: Stmt }> = {
+    integrity_incident_id: {
+      sql: "INSERT INTO integrity_incidents (id, appliance_id, site_id, kind, code, message, first_seen, last_seen) VALUES (?, ?, ?, 'push', 'seq_gap', 'gap', ?, ?)",
+      args: ["inc_victim000001", t.appliance, t.site, at, at],
+    },
+    credential_id: {
+      sql: "INSERT INTO site_credentials (id, site_id, target, kind, username, key_id, nonce, ciphertext, created_by, created_at, updated_at) VALUES (?, ?, 'srv-a', 'ssh_password', 'svc', ?, ?, ?, 'test', ?, ?)",
+      args: ["crd_victim000001", t.site, hex(16), hex(16), hex(32), at, at],
+    },
+    candidate_id: {
+      sql: "INSERT INTO learning_candidates (id, msp_id, group_key, check_id, platform, runbook, params, state, stats, created_at, updated_at) VALUES (?, ?, ?, 'av.defender_running', 'windows', 'windows.start_defender', '{}', 'proposed', '{}', ?, ?)",
+      args: ["cand_victim00001", t.msp, hex(64), at, at],
+    },
+    escalation_id: {
+      sql: `INSERT INTO escalations (id, msp_id, org_id, site_id, severity, priority, source, reason, created_at, updated_at, response_due_at, resolution_due_at)
+            VALUES (?, ?, ?, ?, 'high', 'high', 'appliance', 'disk encryption off', ?, ?, ?, ?)`,
+      args: ["esc_victim000001", t.msp, t.org, t.site, at, at, at, at],
+    },
+    channel_id: {
+      sql: `INSERT INTO notification_channels (id, msp_id, scope, scope_id, partner_id, type, name, audience, min_priority, digest, config, created_at, created_by)
+            VALUES (?, ?, 'partner', ?, ?, 'webhook', 'victim hook', 'staff', 'high', 'off', '{}', ?, 'test')`,
+      args: ["chn_victim000001", t.msp, t.partner, t.partner, at],
+    },
+    l2_decision_id: {
+      sql: `INSERT INTO l2_decisions (id, msp_id, site_id, appliance_id, request_id, check_id, platform, severity, status, llm_called, created_at, finished_at)
+            VALUES (?, ?, ?, ?, 'req_victim000001', 'av.defender_running', 'windows', 'high', 'escalated', 0, ?, ?)`,
+      args: ["l2d_victim000001", t.msp, t.site, t.appliance, at, at],
+    },
+    packet_id: {
+      before: {
+        sql: "INSERT INTO packet_kits (sha256, site_id, month, zip, bytes, bundles, manifest, created_at) VALUES (?, ?, '2026-10', ?, 2, 0, '{}', ?)",
+        args: [hex(64), t.site, new Uint8Array([80, 75]), at],
+      },
+      sql: "INSERT INTO packets (id, site_id, month, framework, sha256, pdf, bytes, kit_sha256, summary, generated_at, generated_by) VALUES (?, ?, '2026-10', 'hipaa', ?, ?, 4, ?, '{}', ?, 'test')",
+      args: ["pkt_victim000001", t.site, hex(64), new Uint8Array([37, 80, 68, 70]), hex(64), at],
+    },
+    device_id: {
+      sql: "INSERT INTO devices (id, site_id, device_key, ip, device_type, confidence, first_seen, last_seen, appliance_id) VALUES (?, ?, 'mac:aa', '192.0.2.10', 'workstation', 80, ?, ?, ?)",
+      args: ["dev_victim000001", t.site, at, at, t.appliance],
+    },
+    plan_id: {
+      sql: "INSERT INTO billing_plans (id, org_id, currency, monthly_price_cents, included_devices, extra_device_cents, starts_on, updated_at, updated_by) VALUES (?, ?, 'USD', 10000, 10, 500, '2026-01-01', ?, 'test')",
+      args: ["pln_victim000001", t.org, at],
+    },
+    statement_id: {
+      sql: "INSERT INTO partner_statements (id, partner_id, month, currency, days_in_month, clinics, share_bp, issued_at, issued_by) VALUES (?, ?, '2026-10', 'USD', 31, 1, 2000, ?, 'test')",
+      args: ["stm_victim000001", t.partner, at],
+    },
+    approval_id: {
+      sql: `INSERT INTO approval_requests (id, site_id, appliance_id, kind, order_type, params, reason, source, dedup_key, requested_at)
+            VALUES (?, ?, ?, 'order', 'force_scan', '{}', 'please scan', 'user', 'victim', ?)`,
+      args: ["apr_victim000001", t.site, t.appliance, at],
+    },
+  };
+  for (const [name, row] of Object.entries(rows)) {
+    if (victim[name]) continue;
+    try {
+      if (row.before) await relay.db.execute(row.before);
+      await relay.db.execute({ sql: row.sql, args: row.args });
+    } catch (e) {
+      throw new Error(`seeding ${name}: ${(e as Error).message}`);
+    }
+    victim[name] = String(row.args[0]);
+  }
+  victim["rule_id"] ??= victim["candidate_id"]!;
+}
+
 function fill(path: string, values: Record<string, string>): string {
   return path.replace(/:([a-z_]+)/g, (_, name: string) => values[name] ?? `${name.replace(/_id$/, "")}_doesnotexist`);
 }
@@ -98,6 +175,8 @@ test("every user route with a path param refuses users of another MSP, partner o
   try {
     const routes = userRoutes().filter((r) => /:[a-z_]+/.test(r.path));
     assert.ok(routes.length >= 3, "the walk covers the scoped routes");
+    const unseeded = [...new Set(routes.flatMap((r) => [...r.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]!)))].filter((p) => !w.victim[p]);
+    assert.equal(unseeded, [], "every path param names a real row of the victim's (add one to seedVictimRows)");
     const before = await w.relay.db.execute("SELECT (SELECT count(*) FROM audit_log) AS a, (SELECT count(*) FROM orders) AS o, (SELECT count(*) FROM users) AS u");
     let checked = 0;
     for (const r of routes) {
