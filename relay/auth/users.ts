@@ -61,6 +61,11 @@ export function userPrincipal(u: UserRecord): Principal {
  * Creates a user under `msp_id`. Partner roles need a partner of that MSP; client roles an organisation of
  * that MSP (its partner is recorded too). MSP and partner users need a password; client users may use magic
  * links only.
+ *
+ * An e-mail address is one login on the whole relay (login and magic links find the account by address alone),
+ * so an address in use anywhere is refused with `user_exists`, and that answer tells the creator the address
+ * has an account somewhere. Closing that needs logins separate from tenant memberships (one login invited into
+ * several tenants), which this model does not have yet.
  */
 export async function createUser(db: RelayDb, msp_id: string, input: unknown, env: Env): Promise<UserRecord> {
   const u = parseSchema(newUserSchema, input, "user");
