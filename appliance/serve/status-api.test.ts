@@ -87,6 +87,14 @@ test("an open incident is 'being fixed' in enforce mode, 'notified' in observe m
   assert.is(alerted.attention[0]?.state, "notified");
 });
 
+test("a fix that failed or was rolled back does not read 'being fixed': it says so and when it is tried again", () => {
+  const retry = NOW + 10 * 60_000;
+  const r = buildStatus(input({ incidents: [incident({ last_outcome: "reverted", next_attempt_at: retry }), incident({ host_id: "nas01", check: "linux.backup_status", last_outcome: "failed" })] }), catalogue);
+  const texts = r.attention.map((i) => i.status_text).sort();
+  assert.equal(texts, ["the last automatic fix did not work and was undone; it will be tried again today 12:40", "the last automatic fix did not work; it will be tried again"]);
+  assert.ok(r.attention.every((i) => i.state === "fixing"));
+});
+
 test("a fix that passed its re-check is shown on the device but not counted as needing attention", () => {
   const r = buildStatus(input({ incidents: [incident({ healed: true, last_outcome: "success" })] }), catalogue);
   assert.is(r.overall.headline, "All checks passing");

@@ -173,7 +173,9 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
             ? notifiedText
             : state === "fixed"
               ? "fixed — the next check will confirm it"
-              : "being fixed";
+              : inc.last_outcome === "failed" || inc.last_outcome === "reverted"
+                ? `the last automatic fix did not work${inc.last_outcome === "reverted" ? " and was undone" : ""}; it will be tried again${inc.next_attempt_at !== null && inc.next_attempt_at > now ? ` ${timePhrase(inc.next_attempt_at, now, zone)}` : ""}`
+                : "being fixed";
     items.push({
       device_id: deviceIds.get(device.id)!,
       device_name: withoutAddresses(device.name, deviceIds.get(device.id)!),
