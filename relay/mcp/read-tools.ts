@@ -41,6 +41,7 @@ export async function listSites(deps: Deps, principal: Principal, args: { query?
       partner: s.partner_name,
       score: scoreText(s.score),
       failing_results: s.failing,
+      unchecked_results: s.unchecked,
       open_incidents: s.open_incidents,
       integrity_incidents: s.integrity_incidents,
       pending_approvals: s.pending_approvals,

@@ -58,7 +58,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     "list_sites",
     {
       title: "List sites",
-      description: "Every site (clinic location) you may see: id, name, organisation, compliance score (0-100, or \"no data\"), failing results, open incidents, pending approvals, connection and last sync.",
+      description: "Every site (clinic location) you may see: id, name, organisation, compliance score (0-100, or \"no data\"), failing results, results that could not be checked, open incidents, pending approvals, connection and last sync.",
       inputSchema: { query: z.string().trim().max(100).optional().describe("only sites whose site, clinic or partner name contains this") },
       annotations: READ_ONLY,
     },

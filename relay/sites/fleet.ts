@@ -49,7 +49,10 @@ export interface FleetSite {
   /** 0..100 or null ("no data"). */
   score: number | null;
   trend: { day: string; overall: number | null }[];
+  /** Latest results that fail. */
   failing: number;
+  /** Latest results that could not be evaluated (the check errored or the host did not answer). */
+  unchecked: number;
   open_incidents: number;
   pending_approvals: number;
   integrity_incidents: number;
@@ -124,6 +127,7 @@ export async function listFleet(db: RelayDb, principal: Principal, query: FleetQ
       score: s.overall,
       trend: s.trend,
       failing: s.failing,
+      unchecked: s.unchecked,
       open_incidents: extra.get(id)?.open ?? 0,
       pending_approvals: approvals.get(id) ?? 0,
       integrity_incidents: num(r, "integrity"),
@@ -143,7 +147,7 @@ export async function listFleet(db: RelayDb, principal: Principal, query: FleetQ
       case "offline":
         return s.connection === "offline" || s.connection === "never";
       case "attention":
-        return s.failing > 0 || s.open_incidents > 0 || s.pending_approvals > 0 || s.integrity_incidents > 0 || s.connection === "offline";
+        return s.failing > 0 || s.unchecked > 0 || s.open_incidents > 0 || s.pending_approvals > 0 || s.integrity_incidents > 0 || s.connection === "offline";
       case "no_data":
         return s.score === null;
       case "simulated":

@@ -75,9 +75,26 @@ interface FleetSite {
   simulated: boolean;
   appliances: number;
   failing: number;
+  unchecked: number;
   open_incidents: number;
   last_sync: string | null;
 }
+
+test("GET /api/sites counts checks of a device that did not answer apart from failing ones (both still lower the score)", async () => {
+  const w = await world();
+  try {
+    const before = (await json<{ sites: FleetSite[] }>(await call(w, w.msp, "GET", "/api/sites"))).sites.find((s) => s.id === w.relay.siteId)!;
+    assert.equal([before.failing, before.unchecked], [1, 0]);
+    await pushCycles(w.app, [{ host: "ws-1", at: T0 - 30 * 60_000, results: [], unreachable: true }]);
+    const after = (await json<{ sites: FleetSite[] }>(await call(w, w.msp, "GET", "/api/sites"))).sites.find((s) => s.id === w.relay.siteId)!;
+    assert.equal([after.failing, after.unchecked], [1, 1], "ws-1's BitLocker check could not run; it is not a failing check");
+    assert.ok(after.score !== null && before.score !== null && after.score < before.score, `an unchecked result counts as not passing: ${before.score} -> ${after.score}`);
+    const attention = (await json<{ sites: FleetSite[] }>(await call(w, w.msp, "GET", "/api/sites?status=attention"))).sites.map((s) => s.id);
+    assert.ok(attention.includes(w.relay.siteId));
+  } finally {
+    await w.relay.close();
+  }
+});
 
 test("GET /api/sites: MSP staff see every clinic with score, 30-day trend and connection; no data is null, never 100", async () => {
   const w = await world();

@@ -146,3 +146,12 @@ CREATE TABLE site_summaries (
 ) STRICT;
 `,
 };
+
+/** `site_summaries.unchecked`: latest results that could not be evaluated, apart from `failing` (now fails only). */
+export const SITE_SUMMARIES_UNCHECKED_MIGRATION: FeatureMigration = {
+  name: "site_summaries_unchecked",
+  sql: `
+ALTER TABLE site_summaries ADD COLUMN unchecked INTEGER NOT NULL DEFAULT 0;
+DELETE FROM site_summaries;
+`,
+};

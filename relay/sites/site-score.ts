@@ -38,8 +38,10 @@ export interface SiteSummaryScore {
   /** 0..100, or null when nothing was reported ("no data", never 100). */
   overall: number | null;
   trend: HistoryPoint[];
-  /** Latest results that fail or could not be evaluated. */
+  /** Latest results that fail. */
   failing: number;
+  /** Latest results that could not be evaluated (the check errored or the host did not answer); they count as not passing. */
+  unchecked: number;
 }
 
 /** The fleet view's score, trend and failing count, from the cache when still valid. */
@@ -49,15 +51,16 @@ export async function siteSummaryScore(db: RelayDb, siteId: string, now: number)
   const cached = (await db.execute({ sql: "SELECT * FROM site_summaries WHERE site_id = ? AND digest_version = ? AND hour = ?", args: [siteId, version, hour] })).rows[0];
   if (cached) {
     const overall = cached["overall"];
-    return { overall: typeof overall === "number" ? overall : null, trend: JSON.parse(str(cached, "trend")) as HistoryPoint[], failing: num(cached, "failing") };
+    return { overall: typeof overall === "number" ? overall : null, trend: JSON.parse(str(cached, "trend")) as HistoryPoint[], failing: num(cached, "failing"), unchecked: num(cached, "unchecked") };
   }
   const { score, trend } = await siteScore(db, siteId, now, TREND_DAYS);
-  const failing = score.latest.filter((r) => r.status === "fail" || r.status === "error").length;
+  const failing = score.latest.filter((r) => r.status === "fail").length;
+  const unchecked = score.latest.filter((r) => r.status === "error").length;
   await db.execute({
-    sql: `INSERT INTO site_summaries (site_id, digest_version, hour, overall, trend, failing, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    sql: `INSERT INTO site_summaries (site_id, digest_version, hour, overall, trend, failing, unchecked, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT (site_id) DO UPDATE SET digest_version = excluded.digest_version, hour = excluded.hour, overall = excluded.overall,
-            trend = excluded.trend, failing = excluded.failing, computed_at = excluded.computed_at`,
-    args: [siteId, version, hour, score.overall, JSON.stringify(trend), failing, isoTime(now)],
+            trend = excluded.trend, failing = excluded.failing, unchecked = excluded.unchecked, computed_at = excluded.computed_at`,
+    args: [siteId, version, hour, score.overall, JSON.stringify(trend), failing, unchecked, isoTime(now)],
   });
-  return { overall: score.overall, trend, failing };
+  return { overall: score.overall, trend, failing, unchecked };
 }

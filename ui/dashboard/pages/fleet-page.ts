@@ -141,7 +141,7 @@ export class OsirisFleetPage extends Page {
   }
 
   #site(s: FleetSite, now: number): TemplateResult {
-    const attention = s.failing + s.pending_approvals + s.integrity_incidents;
+    const attention = s.failing + s.unchecked + s.pending_approvals + s.integrity_incidents;
     return html`<li class="card">
       <div class="name">
         <a href=${`/sites/${s.id}`}>${s.name}</a>
@@ -153,6 +153,7 @@ export class OsirisFleetPage extends Page {
         <span class="badge ${CONNECTION_CLASS[s.connection]}">${CONNECTION_TEXT[s.connection]}</span>
         ${s.open_incidents ? html`<span class="badge bad">${plural(s.open_incidents, "open incident")}</span>` : nothing}
         ${s.failing ? html`<span class="badge warn">${plural(s.failing, "failing check")}</span>` : nothing}
+        ${s.unchecked ? html`<span class="badge warn" title="A check that errored or a device that did not answer counts as not passing">${plural(s.unchecked, "check")} could not run</span>` : nothing}
         ${s.pending_approvals ? html`<span class="badge warn">${plural(s.pending_approvals, "approval")} waiting</span>` : nothing}
         ${s.integrity_incidents ? html`<span class="badge bad">${plural(s.integrity_incidents, "integrity incident")}</span>` : nothing}
         ${attention === 0 && s.open_incidents === 0 && s.score !== null ? html`<span class="badge ok">Nothing needs attention</span>` : nothing}
@@ -165,7 +166,7 @@ export class OsirisFleetPage extends Page {
   #list(sites: FleetSite[]): TemplateResult {
     const now = Date.now();
     const online = sites.filter((s) => s.connection === "online").length;
-    const attention = sites.filter((s) => s.failing + s.open_incidents + s.pending_approvals + s.integrity_incidents > 0 || s.connection === "offline").length;
+    const attention = sites.filter((s) => s.failing + s.unchecked + s.open_incidents + s.pending_approvals + s.integrity_incidents > 0 || s.connection === "offline").length;
     const filtered = Object.keys(this.#filter()).length > 0;
     return html`
       <p class="summary" role="status">

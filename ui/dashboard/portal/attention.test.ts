@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { AttemptView, Escalation, IncidentView, SiteDetail } from "../../relay-client/mod.ts";
-import { attentionItems, escalationTitle, escalationWords } from "./attention.ts";
+import { attentionItems, escalationTitle, escalationWords, UNREACHABLE_TITLE } from "./attention.ts";
 
 // Wed 25 Nov 2026, 10:00 in Chicago.
 const NOW = Date.parse("2026-11-25T16:00:00Z");
@@ -49,12 +49,14 @@ test("attentionItems() says what happens next for each open incident, most urgen
     [
       ["rfc-ws04", "notified", "Bayside IT has been notified"],
       ["rfc-nas01", "review", "found at the last check; Bayside IT can see it"],
+      ["rfc-nas01", "review", "it could not be checked at the last attempt, so its check counts as not passing; Bayside IT can see it"],
       ["rfc-ws04", "waiting_approval", "waiting for approval"],
       ["RFC-FS01", "scheduled", "fix scheduled for Sat 02:00"],
       ["rfc-ws01", "fixing", "being fixed automatically"],
     ],
   );
   assert.ok(!items.some((i) => i.check === "linux.ntp"), "an unreachable host's last result is not a failure");
+  assert.is(items.find((i) => i.check === "")?.title, UNREACHABLE_TITLE, "but the device that could not be checked is named");
   assert.ok(!items.some((i) => i.check === "windows.firewall"), "a fix that worked waits for the next check, not for people");
 });
 
@@ -85,7 +87,7 @@ test("a deferred fix whose window has passed, an observe-mode site and a failed 
 
 test("a site whose checks all pass needs nothing", () => {
   const d = site([]);
-  for (const dev of d.devices) dev.results = dev.results.map((r) => ({ ...r, status: "pass" as const }));
+  for (const dev of d.devices) dev.results = dev.results.map((r) => ({ ...r, status: "pass" as const, unreachable: false }));
   assert.equal(attentionItems(d, NOW, "Bayside IT"), []);
 });
 

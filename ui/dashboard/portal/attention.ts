@@ -1,7 +1,8 @@
 /**
  * "What needs attention", in plain words for clinic staff, from what the relay knows about a site: every
  * unresolved incident says what happens next ("fix scheduled for Sat 02:00", "waiting for approval",
- * "Bayside IT has been notified"), and a failing check without an incident still shows. Escalations say
+ * "Bayside IT has been notified"), a failing check without an incident still shows, and so does a device that
+ * could not be checked (its checks count as not passing, so the score drops). Escalations say
  * where they stand the same way. Pure functions: the site document, the clock and the provider's name go in.
  *
  * The relay keeps an incident's status as open / escalated / resolved; what the appliance is doing about it
@@ -31,6 +32,9 @@ export interface AttentionItem {
   /** When it was first seen (ISO). */
   since: string;
 }
+
+/** The "should be" of a device that could not be checked. */
+export const UNREACHABLE_TITLE = "Reachable for its compliance checks";
 
 /** Outcomes after which no fix runs by itself: a person decides. */
 const NEEDS_A_PERSON = new Set(["alert", "dry_run", "failed", "reverted", "rejected", "expired"]);
@@ -92,6 +96,12 @@ export function attentionItems(d: SiteDetail, now: number, provider: string): At
     items.push({ ...base, device: deviceName(d, i.host_id), title: i.title, check: i.check, state, text: textOf(state, i, provider, now, d), since: i.opened_at });
   }
   for (const dev of d.devices) {
+    // A device that did not answer: its checks count as not passing until it does, which the score shows.
+    const down = dev.results.filter((r) => r.unreachable).map((r) => r.finished_at).sort();
+    if (down.length > 0) {
+      const text = `it could not be checked at the last attempt, so its ${down.length === 1 ? "check counts" : `${down.length} checks count`} as not passing; ${provider} can see it`;
+      items.push({ ...base, device: dev.hostname ?? dev.host_id, title: UNREACHABLE_TITLE, check: "", state: "review", text, since: down[0]! });
+    }
     for (const r of dev.results) {
       if (r.status !== "fail" || r.unreachable || covered.has(`${dev.host_id}\0${r.check}`)) continue;
       items.push({ ...base, device: dev.hostname ?? dev.host_id, title: r.title, check: r.check, state: "review", text: `found at the last check; ${provider} can see it`, since: r.finished_at });

@@ -63,7 +63,9 @@ export class OsirisSiteDevices extends Section {
       <h3 id=${id}>
         ${d.hostname ?? d.host_id}
         ${d.platform ? html`<span class="badge none">${d.platform}</span>` : nothing}
-        <span class="badge ${d.failing ? "bad" : "ok"}">${d.failing ? `${plural(d.failing, "check")} ${d.failing === 1 ? "needs" : "need"} attention` : "All checks pass"}</span>
+        ${d.results.some((r) => r.unreachable)
+          ? html`<span class="badge bad">Did not answer at the last check</span>`
+          : html`<span class="badge ${d.failing ? "bad" : "ok"}">${d.failing ? `${plural(d.failing, "check")} ${d.failing === 1 ? "needs" : "need"} attention` : "All checks pass"}</span>`}
       </h3>
       <p class="muted">Host <code>${d.host_id}</code>${d.os_version ? ` · ${d.os_version}` : ""} · last checked ${relative(d.last_check, now)}</p>
       ${this.#table(d, d.results.filter((r) => r.status === "fail" || r.status === "error"), now, "needing attention")}
