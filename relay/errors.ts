@@ -93,6 +93,8 @@ export const STATUS = {
   db_busy: 503,
   db_schema: 500,
   config: 500,
+  // magic links requested from a relay without SMTP or a public URL
+  mail_unavailable: 503,
   // credentials (relay/credentials/): site limit, vault not configured, a row that does not decrypt
   credential_limit: 409,
   vault_unavailable: 503,

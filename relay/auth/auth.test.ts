@@ -285,6 +285,22 @@ test("magic link: a client user gets a single-use link by real SMTP that names n
   }
 });
 
+test("magic link on a relay without e-mail: a 503 that says so (for any address), not a promise of a link", async () => {
+  const relay = await testRelay({ publicUrl: "https://relay.example.test" });
+  try {
+    const viewer = await asUser(relay, "client_viewer");
+    for (const email of [viewer.email, "stranger@example.test"]) {
+      const res = await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email }));
+      assert.is(res.status, 503);
+      const e = await errorOf(res);
+      assert.equal([e.code, /no e-mail set up/.test(e.message)], ["mail_unavailable", true]);
+    }
+    assert.is((await relay.db.execute("SELECT count(*) AS n FROM magic_links")).rows[0]!["n"], 0);
+  } finally {
+    await relay.close();
+  }
+});
+
 test("MSP staff cannot use magic links: the request answers 202 and sends nothing", async () => {
   const smtp = await smtpSink();
   const relay = await testRelay({ publicUrl: "https://relay.example.test" });

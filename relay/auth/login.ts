@@ -7,7 +7,7 @@
  * work, so the answer does not tell which e-mails exist.
  *
  * Magic links: single use, valid 30 minutes, stored as SHA-256; requesting one always answers 202 whether
- * or not the address belongs to a client user. The link carries the token in the URL fragment (never sent
+ * or not the address belongs to a client user (503 `mail_unavailable` when the relay cannot send mail at all). The link carries the token in the URL fragment (never sent
  * to a server, a log or a Referer); the login page posts it back to consume it.
  */
 import { z } from "zod";
@@ -93,13 +93,14 @@ export function magicLinkUrl(publicUrl: string, token: string): string {
  */
 export async function requestMagicLink(deps: RelayDeps, input: unknown): Promise<void> {
   const { email } = parseSchema(magicLinkRequestSchema, input, "magic link request");
+  // Without mail nobody gets a link: saying so tells nothing about any address, and spares people the wait.
+  if (!deps.mailer || !deps.publicUrl) {
+    deps.log.error("magic_link_not_sent", { reason: deps.mailer ? "relay public URL unknown" : "SMTP not configured" });
+    throw new RelayError("mail_unavailable", "Sign-in links cannot be sent: this relay has no e-mail set up. Ask your IT provider to set it up, or for a password");
+  }
   const rs = await deps.db.execute({ sql: "SELECT id, role, disabled FROM users WHERE email = ?", args: [email] });
   const row = rs.rows[0];
   if (!row || !str(row, "role").startsWith("client_") || num(row, "disabled") === 1) return;
-  if (!deps.mailer || !deps.publicUrl) {
-    deps.log.error("magic_link_not_sent", { reason: deps.mailer ? "relay public URL unknown" : "SMTP not configured", user_id: str(row, "id") });
-    return;
-  }
   const token = newToken(deps.random);
   const now = deps.clock.now();
   await deps.db.execute({

@@ -74,7 +74,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     path: "/api/auth/magic-link",
     callers: ["public"],
     rateLimited: true,
-    summary: "e-mail a client user a single-use sign-in link (always 202: the answer does not reveal whether the address is known)",
+    summary: "e-mail a client user a single-use sign-in link (202 whether or not the address is known; 503 when the relay has no e-mail set up)",
     maxBodyBytes: SMALL_BODY,
     request: magicLinkRequestSchema,
     handler: async (c, deps) => {
