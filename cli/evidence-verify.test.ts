@@ -70,6 +70,15 @@ test("osiris evidence verify exits 1 and names the first failing bundle for each
   }
 });
 
+test("osiris evidence verify exits 1 for a kit that holds no evidence: it proves nothing", async () => {
+  const dir = await tamperedCopy("empty", () => []);
+  await rm(join(dir, "checkpoints"), { recursive: true });
+  await writeFile(join(dir, "bundles.jsonl"), "");
+  const r = await osiris("evidence", "verify", dir);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^EMPTY .*: the kit holds no evidence bundles, so nothing was verified/);
+});
+
 test("osiris evidence verify --json prints a machine-readable report", async () => {
   const r = await osiris("evidence", "verify", FIXTURE_ZIP, "--json");
   assert.is(r.code, 0);

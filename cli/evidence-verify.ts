@@ -12,7 +12,7 @@ import { progressBar } from "./progress.ts";
 
 export const summary = "verify an auditor kit (directory or ZIP) offline";
 
-const USAGE = "Usage: osiris evidence verify PATH [--json]\n  PATH   an auditor kit directory or .zip\n  --json print the report as JSON";
+const USAGE = "Usage: osiris evidence verify PATH [--json]\n  PATH   an auditor kit directory or .zip\n  --json print the report as JSON\nExit status: 0 verified, 1 a check failed or the kit holds no evidence, 2 the kit cannot be read";
 
 async function readKitDir(dir: string): Promise<KitFiles> {
   const files: KitFiles = new Map();
@@ -42,6 +42,10 @@ function printReport(path: string, report: KitReport): void {
     console.log(`FAIL ${path}: ${report.bundles} bundles verified before the first failure`);
     console.log(`  at ${where}`);
     console.log(`  ${f.code}: ${f.reason}`);
+    return;
+  }
+  if (report.bundles === 0) {
+    console.log(`EMPTY ${path}: the kit holds no evidence bundles, so nothing was verified`);
     return;
   }
   const witnesses = report.checkpoints.reduce((n, c) => n + c.witnesses.length, 0);
@@ -84,5 +88,6 @@ export async function run(args: string[]): Promise<number> {
   bar.finish();
   if (parsed.values.json) console.log(JSON.stringify(report, null, 2));
   else printReport(path, report);
-  return report.ok ? 0 : 1;
+  // An empty kit is not a failure of integrity, but it proves nothing: a script checking the exit code must not take it as verified.
+  return report.ok && report.bundles > 0 ? 0 : 1;
 }

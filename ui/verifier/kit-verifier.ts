@@ -29,6 +29,7 @@ export class KitVerifier extends LitElement {
     .result { margin-top: 0.75rem; padding: 0.75rem 1rem; border-radius: 6px; border-left: 6px solid; }
     .ok { background: #ecfdf5; border-color: #047857; color: #064e3b; }
     .bad { background: #fef2f2; border-color: #b91c1c; color: #7f1d1d; }
+    .warn { background: #fffbeb; border-color: #b45309; color: #78350f; }
     .result h3 { margin: 0 0 0.25rem; font-size: 1.05rem; }
     .result p { margin: 0.25rem 0; }
     code { font-family: ui-monospace, monospace; font-size: 0.85em; overflow-wrap: anywhere; }
@@ -110,6 +111,13 @@ export class KitVerifier extends LitElement {
         <h3>Verification FAILED: the evidence has been altered or is incomplete</h3>
         <p>Where: ${where}</p>
         <p>Why: <code>${f.code}</code> — ${f.reason}</p>
+        ${kit}
+      </div>`;
+    }
+    if (r.bundles === 0) {
+      return html`<div class="result warn" role="status" data-outcome="empty">
+        <h3>Nothing to verify: this kit holds no evidence records</h3>
+        <p>It was made for a period in which the relay holds no evidence for this site, so it proves nothing either way.</p>
         ${kit}
       </div>`;
     }

@@ -65,9 +65,11 @@ function cases(valid: KitFiles): [string, KitFiles][] {
     ["truncated", editBundles(valid, (l) => l.filter((_, i) => i !== 23))],
     ["swapped-checkpoints", swapped],
     ["forged-witness", forgedWitness],
+    ["empty", new Map([...valid].filter(([path]) => !path.startsWith("checkpoints/")).map(([path, bytes]) => [path, path === "bundles.jsonl" ? new Uint8Array(0) : bytes]))],
   ];
 }
 
+/** What the CLI concluded: verified (exit 0), and the failure code if a check failed. */
 async function cli(zip: string): Promise<{ ok: boolean; code: string | null }> {
   let stdout: string;
   try {
@@ -75,8 +77,8 @@ async function cli(zip: string): Promise<{ ok: boolean; code: string | null }> {
   } catch (e) {
     stdout = (e as { stdout: string }).stdout;
   }
-  const report = JSON.parse(stdout) as { ok: boolean; failure?: { code: string } };
-  return { ok: report.ok, code: report.failure?.code ?? null };
+  const report = JSON.parse(stdout) as { ok: boolean; bundles: number; failure?: { code: string } };
+  return { ok: report.ok && report.bundles > 0, code: report.failure?.code ?? null };
 }
 
 let dir = "";
@@ -136,6 +138,9 @@ test("the browser verifier and the CLI agree on a valid kit and on every kind of
       assert.match(await result.innerText(), /Verified: the evidence is intact/);
       assert.match(await result.innerText(), /24 signed records from 2 appliances\b/);
       await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-valid.png"), fullPage: true });
+    } else if (name === "empty") {
+      assert.is(outcome, "empty");
+      assert.match(await result.innerText(), /Nothing to verify: this kit holds no evidence records/);
     } else {
       assert.match(await result.innerText(), /Verification FAILED/);
       if (name === "byte-edit") await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-tampered.png"), fullPage: true });
