@@ -5,6 +5,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { controlKeysFor, type Json } from "../../protocol/catalogue/mod.ts";
+import { createSigner, keyId } from "../../protocol/crypto.ts";
+import { sha256 } from "../../protocol/hash.ts";
+import { RULESET_SCHEMA, signRuleset, type Rule } from "../../protocol/ruleset.ts";
 import { LIN, scanOf, T0, WIN, type StepEffect } from "./_test-fakes.ts";
 import { withHarness, type Harness } from "./_test-harness.ts";
 import { parseConfig } from "../config/index.ts";
@@ -350,6 +353,41 @@ test("no rule and L2 off: L3 escalation recorded once, looked at again later wit
     h.clock.advance(7 * 3_600_000);
     assert.equal((await scan(h, ["windows.password_policy"])).healing.map((x) => x.recorded), [false]);
     assert.is(h.sink.entries("escalation").length, 1);
+  });
+});
+
+test("a new rule set that holds the fix is tried at the next scan, not after the escalation's 6-hour wait", async () => {
+  const relay = createSigner(sha256("engine test relay"));
+  const relayKeys = [{ key_id: keyId(relay.publicKey), publicKey: relay.publicKey }];
+  const modeUnknown = { defender: { running_mode: null, realtime_enabled: false, antivirus_enabled: true } };
+  const effects: Record<string, StepEffect> = {
+    "powershell.script:defender.enable_realtime": (facts) => {
+      facts.defender = { ...facts.defender, realtime_enabled: true };
+      return { ok: true, detail: "real-time protection on" };
+    },
+  };
+  await withHarness({ facts: modeUnknown, effects, relayKeys }, async (h) => {
+    const check = "windows.defender_realtime";
+    assert.equal((await scan(h, [check])).healing.map((x) => [x.tier, x.outcome]), [["L3", "escalated"]], "the built-in rule needs a known running mode");
+    h.clock.advance(15 * MIN);
+    assert.equal((await scan(h, [check])).healing, [], "escalated: waiting");
+
+    const promoted: Rule = { id: "promoted.windows.defender_realtime_any_mode", check, platform: "windows", conditions: [], runbook: "windows.enable_defender_realtime", params: {}, priority: 50, source: "promoted" };
+    await h.rules.install(await signRuleset({ schema: RULESET_SCHEMA, version: 1, issued_at: "2026-11-27T12:00:00.000Z", rules: [promoted] }, relay));
+    h.clock.advance(15 * MIN);
+    const r = await scan(h, [check]);
+    assert.equal(r.healing.map((x) => [x.tier, x.outcome, x.runbook]), [["L1", "success", "windows.enable_defender_realtime"]]);
+    assert.ok(h.log.lines.some((l) => l.msg === "heal_reconsidered"));
+  });
+});
+
+test("a new rule set does not cut short the wait of an escalation it cannot answer (encryption is never auto-fixed)", async () => {
+  const relay = createSigner(sha256("engine test relay"));
+  await withHarness({ facts: { bitlocker: { unprotected_volumes: ["C:"] } }, relayKeys: [{ key_id: keyId(relay.publicKey), publicKey: relay.publicKey }] }, async (h) => {
+    await scan(h, ["windows.bitlocker"]);
+    await h.rules.install(await signRuleset({ schema: RULESET_SCHEMA, version: 1, issued_at: "2026-11-27T12:00:00.000Z", rules: [] }, relay));
+    h.clock.advance(15 * MIN);
+    assert.equal((await scan(h, ["windows.bitlocker"])).healing, [], "still waiting");
   });
 });
 

@@ -12,7 +12,8 @@
  * (gates.ts, one function, every path) and, if it passes, executed and verified (executor.ts). Every outcome
  * is recorded (attempts.ts): a remediation bundle + healing_attempt outbox entry (+ escalation) in one
  * append, and a row in healing_attempts. A decision that repeats the last recorded gate or escalation for
- * the incident is not recorded again, so a blocked fix does not write evidence every scan.
+ * the incident is not recorded again, so a blocked fix does not write evidence every scan. An escalated incident
+ * is decided again after ESCALATED_RECHECK_MS, or at its host's next scan once a new rule set is in force.
  */
 import type { Catalogue, Check, Json, Runbook } from "../../protocol/catalogue/mod.ts";
 import { catalogue as shippedCatalogue, validateParams } from "../../protocol/catalogue/mod.ts";
@@ -24,7 +25,7 @@ import type { Clock, EvidenceSink, HostCheckResult, HostScan, Log, StepRunner, T
 import type { ApprovalSource } from "./approvals.ts";
 import { AttemptLog, FAILED_OUTCOMES, isTransactional, type AttemptRecord } from "./attempts.ts";
 import { decide, type Decision } from "./decide.ts";
-import { buildEscalation, notifyReseller, type EscalationCode, type PublishReseller } from "./escalation.ts";
+import { ANSWERABLE_BY_NEW_RULES, buildEscalation, notifyReseller, type EscalationCode, type PublishReseller } from "./escalation.ts";
 import { HealError } from "./errors.ts";
 import { executeRunbook, plannedSteps, type Recheck } from "./executor.ts";
 import { clearsAt, evaluateGates, type GateDecision, type GateOrder, type GateStep } from "./gates.ts";
@@ -140,9 +141,12 @@ export class HealingEngine {
   #windows: { key: string; parsed: MaintenanceWindow[] } | null = null;
   /** Whether an incident update may be waiting (true at start, and after a failed append). */
   #incidentsDirty = true;
+  /** The rule set version the escalated incidents were last decided under. */
+  #rulesVersion: number | null;
 
   constructor(opts: HealingEngineOptions) {
     this.#o = opts;
+    this.#rulesVersion = opts.rules.version;
     this.#catalogue = opts.catalogue ?? shippedCatalogue;
     this.incidents = new IncidentBook({ store: opts.store, clock: opts.clock, random: opts.random });
     this.attempts = new AttemptLog({ store: opts.store, sink: opts.sink, clock: opts.clock, log: opts.log });
@@ -160,6 +164,7 @@ export class HealingEngine {
     const report: ScanReport = { host_id: host, skipped: null, opened: [], resolved: [], healing: [] };
     await this.attempts.flushPending();
     await this.#flushIncidents();
+    await this.#reconsiderAfterNewRules();
     if (!scan.reachable) {
       this.#o.log.info("heal_skip_unreachable", { host_id: host, error: scan.error?.code ?? null });
       return { ...report, skipped: "unreachable" };
@@ -241,6 +246,18 @@ export class HealingEngine {
     });
     if (!result) throw new HealError("busy", `order ${order.order_id}: ${runbook.check} on ${order.target.id} is being healed right now`);
     return result;
+  }
+
+  /**
+   * After a new rule set came in force, escalations that said "no fix known" are decided again at the next scan
+   * of their host instead of after ESCALATED_RECHECK_MS: the new set may hold the fix (a promoted rule).
+   */
+  async #reconsiderAfterNewRules(): Promise<void> {
+    const version = this.#o.rules.version;
+    if (version === this.#rulesVersion) return;
+    this.#rulesVersion = version;
+    const due = await this.incidents.dueAgain(ANSWERABLE_BY_NEW_RULES);
+    if (due > 0) this.#o.log.info("heal_reconsidered", { reason: "new_ruleset", version, incidents: due });
   }
 
   // ---- one decision ----------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ export const ESCALATION_CODES = [
 ] as const;
 export type EscalationCode = (typeof ESCALATION_CODES)[number];
 
+/** Escalations that mean "nothing here knew a fix": a newly installed rule set may, so they are decided again at once. */
+export const ANSWERABLE_BY_NEW_RULES: ReadonlySet<string> = new Set<EscalationCode>(["no_rule", "no_runbook", "rule_mismatch", "invalid_params", "l2_rejected", "l2_offline"]);
+
 export interface EscalationInput {
   incident_id: string | null;
   host_id: string;

@@ -196,6 +196,24 @@ export class IncidentBook {
     });
   }
 
+  /**
+   * Makes escalated incidents whose last escalation code is in `codes` due at the next scan (instead of after
+   * their re-check wait). Returns how many it changed.
+   */
+  async dueAgain(codes: ReadonlySet<string>): Promise<number> {
+    return this.#tx(async (tx) => {
+      const rs = await tx.execute("SELECT host_id, check_id FROM incidents WHERE status = 'escalated' AND next_attempt_at IS NOT NULL");
+      let changed = 0;
+      for (const row of rs.rows) {
+        const incident = await this.#read(tx, String(row.host_id), String(row.check_id));
+        if (!incident?.state.last || !codes.has(incident.state.last.code)) continue;
+        await tx.execute({ sql: "UPDATE incidents SET next_attempt_at = NULL WHERE id = ?", args: [incident.id] });
+        changed++;
+      }
+      return changed;
+    });
+  }
+
   /** Incidents whose wire update has not been handed to the evidence log yet (at most `limit`). */
   async unsent(limit: number): Promise<IncidentBody[]> {
     const rs = await this.opts.store.execute({
