@@ -24,6 +24,7 @@ export const SAFEGUARDS = [
 export const REASON_TEXT: Readonly<Record<ControlReason, string>> = {
   ready: "Ready",
   failing: "Not ready: a check is failing",
+  unchecked: "Not ready: a check could not run",
   stale: "Not ready: evidence is too old",
   missing: "Not ready: a check has no results",
   no_data: "No data",
@@ -110,6 +111,7 @@ export function executiveSummary(d: PacketData): string[] {
   const by = (r: ControlReason) => d.controls.filter((c) => c.reason === r).length;
   const notReady: string[] = [];
   if (by("failing")) notReady.push(`${by("failing")} with a failing check`);
+  if (by("unchecked")) notReady.push(`${by("unchecked")} with a check that could not run (an error, or a computer that did not answer)`);
   if (by("stale")) notReady.push(`${by("stale")} with evidence that is too old`);
   if (by("missing")) notReady.push(`${by("missing")} missing results from at least one check`);
   if (by("no_data")) notReady.push(`${by("no_data")} with no automatic evidence at this site`);

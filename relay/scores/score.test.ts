@@ -79,8 +79,8 @@ test("scoreSite() counts an unreachable host's last reported checks as errors", 
     ["linux.mfa", "not_applicable", false, hoursAgo(2)],
     ["linux.ssh_root", "error", true, hoursAgo(1)],
   ]);
-  // The unreachable host's control evidence is failing, so the controls are not ready.
-  assert.equal(s.controls["hipaa:164.312(a)(2)(iv)"], { ready: false, reason: "failing", blocking: ["linux.disk_encrypted"] });
+  // The unreachable host's control evidence could not be gathered, so the controls are not ready.
+  assert.equal(s.controls["hipaa:164.312(a)(2)(iv)"], { ready: false, reason: "unchecked", blocking: ["linux.disk_encrypted"] });
 
   // A result newer than the unreachable mark wins again (the host came back): 100.
   close(scoreSite([...healthy, down("h3", 1), ...cycle("h3", 0.5)], { now: NOW, catalogue: cat }).overall, 100);
@@ -142,6 +142,13 @@ test("scoreSite() makes a control ready only with fresh, passing evidence for ev
   close(stale.categories.access_control.score, 100);
   // backup freshness is 48 h: 25 h old is fresh there.
   assert.is(scoreSite([r("h1", "linux.backup_recent", "pass", 25)], { now: NOW, catalogue: cat }).controls["hipaa:164.308(a)(7)(ii)(A)"]!.ready, true);
+});
+
+test("scoreSite() says a control is blocked by a check that could not run, apart from a failing one", () => {
+  const errored = scoreSite([r("h1", "linux.ssh_root", "error", 1), r("h1", "linux.mfa", "pass", 1)], { now: NOW, catalogue: cat });
+  assert.equal(errored.controls["hipaa:164.312(d)"], { ready: false, reason: "unchecked", blocking: ["linux.ssh_root"] });
+  const both = scoreSite([r("h1", "linux.ssh_root", "error", 1), r("h1", "linux.mfa", "fail", 1)], { now: NOW, catalogue: cat });
+  assert.equal(both.controls["hipaa:164.312(d)"], { ready: false, reason: "failing", blocking: ["linux.mfa", "linux.ssh_root"] }, "a failure is named first");
 });
 
 test("scoreSite() requires every mapped check of the site's platforms, not of absent ones", () => {

@@ -96,7 +96,7 @@ export interface CategoryScore {
   hosts: number;
 }
 
-export const CONTROL_REASONS = ["ready", "failing", "stale", "missing", "no_data"] as const;
+export const CONTROL_REASONS = ["ready", "failing", "unchecked", "stale", "missing", "no_data"] as const;
 /** Why a control is (not) ready; when several apply, the first in this list after "ready" is given. */
 export type ControlReason = (typeof CONTROL_REASONS)[number];
 
@@ -264,14 +264,15 @@ function readiness(cat: ScoringCatalogue, effective: readonly LatestResult[], no
     if (!platforms.has(check.platform)) state = "out_of_scope";
     else if (!byCheck.has(check.id)) state = "missing";
     else if (rows.length === 0) state = "not_required";
-    else if (rows.some((r) => r.status !== "pass")) state = "failing";
+    else if (rows.some((r) => r.status === "fail")) state = "failing";
+    else if (rows.some((r) => r.status === "error")) state = "unchecked"; // it errored, or its host did not answer
     else if (rows.some((r) => now - Date.parse(r.finished_at) >= check.freshness_limit_hours * HOUR_MS)) state = "stale";
     else state = "ok";
     states.set(check.id, state);
   }
 
   const out: Record<string, ControlReadiness> = {};
-  const order: readonly ControlReason[] = ["failing", "stale", "missing"];
+  const order: readonly ControlReason[] = ["failing", "unchecked", "stale", "missing"];
   for (const control of cat.listControls()) {
     const mapped = cat.listChecks().filter((c) => c.controls[control.framework].includes(control.id));
     const blocking = new Map<ControlReason, string[]>();
@@ -279,7 +280,7 @@ function readiness(cat: ScoringCatalogue, effective: readonly LatestResult[], no
     for (const check of mapped) {
       const state = states.get(check.id)!;
       if (state === "ok") ok += 1;
-      else if (state === "failing" || state === "stale" || state === "missing") blocking.set(state, [...(blocking.get(state) ?? []), check.id]);
+      else if (state === "failing" || state === "unchecked" || state === "stale" || state === "missing") blocking.set(state, [...(blocking.get(state) ?? []), check.id]);
     }
     const reason = order.find((r) => blocking.has(r)) ?? (ok > 0 ? "ready" : "no_data");
     out[`${control.framework}:${control.id}`] = { ready: reason === "ready", reason, blocking: [...blocking.values()].flat().sort() };

@@ -12,6 +12,7 @@ import { Section } from "./section.ts";
 const REASON_TEXT: Readonly<Record<string, string>> = {
   ready: "Ready",
   failing: "A mapped check fails",
+  unchecked: "A mapped check could not run",
   stale: "Evidence too old",
   missing: "A mapped check has not reported",
   no_data: "No data",
