@@ -9,8 +9,10 @@
  * errors). Secrets are never printed: of a credentials file only the number of entries is shown.
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, loadCredentialsFile, type Config } from "../appliance/config/index.ts";
+import { ConfigError, loadConfig, loadCredentialsFile, parseYamlMapping, type Config, type ConfigErrorCode } from "../appliance/config/index.ts";
 import { LabError, loadLabSite } from "../appliance/lab/mod.ts";
 
 export const summary = "validate an appliance config file (--config FILE); exit 0 ok, 2 with each problem";
@@ -35,36 +37,13 @@ export async function checkConfig(path: string, fileExists: (p: string) => boole
   try {
     config = await loadConfig(path);
   } catch (e) {
-    if (e instanceof ConfigError) return { lines: [], problems: describe(e) };
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    // The file's own checks below still run where the values they need are usable, so one run names every
+    // problem it can (a bad lab.site_dir too, not only after the schema errors are fixed).
+    const later = SCHEMA_CODES.has(e.code) ? await fileProblems(path, await rawSettings(path), fileExists) : { problems: [] };
+    return { lines: [], problems: [...describe(e), ...later.problems] };
   }
-  const problems: string[] = [];
-  const notes: string[] = [];
-
-  let labHosts: number | undefined;
-  if (config.lab) {
-    try {
-      labHosts = loadLabSite(config.lab.site_dir).hosts.length;
-    } catch (e) {
-      if (!(e instanceof LabError)) throw e;
-      problems.push(`${path}: lab.site_dir: ${e.message}`);
-    }
-  }
-
-  if (config.credentials_file) {
-    const file = config.credentials_file;
-    if (file.startsWith(SYSTEMD_CREDENTIALS_PREFIX) && !fileExists(file)) {
-      notes.push(`credentials: ${file} not checked (systemd LoadCredential provides it when the service starts)`);
-    } else {
-      try {
-        const creds = await loadCredentialsFile(file);
-        notes.push(`credentials: ${creds.size} ${creds.size === 1 ? "entry" : "entries"} in ${file} (values not shown)`);
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        problems.push(...describe(e).map((p) => `credentials_file: ${p}`));
-      }
-    }
-  }
+  const { problems, notes, labHosts } = await fileProblems(path, { lab_site_dir: config.lab?.site_dir, credentials_file: config.credentials_file }, fileExists);
   if (problems.length > 0) return { lines: [], problems };
 
   const site = config.site.id ? `${config.site.id}${config.site.name ? ` (${config.site.name})` : ""}` : "not set (the relay assigns it at enrollment)";
@@ -82,6 +61,54 @@ export async function checkConfig(path: string, fileExists: (p: string) => boole
     ...notes.map((n) => `  ${n}`),
   ];
   return { lines, problems: [] };
+}
+
+/** ConfigError codes of a file that was read and parsed as YAML but failed validation. */
+const SCHEMA_CODES: ReadonlySet<ConfigErrorCode> = new Set(["unknown_key", "missing_key", "invalid_value"]);
+
+/** The referenced files' settings straight from a config that failed validation (paths resolved as the loader does). */
+async function rawSettings(path: string): Promise<{ lab_site_dir?: string | undefined; credentials_file?: string | undefined }> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = parseYamlMapping(await readFile(path, "utf8"), path);
+  } catch {
+    return {};
+  }
+  const base = dirname(resolve(path));
+  const file = (v: unknown) => (typeof v === "string" && v !== "" ? resolve(base, v) : undefined);
+  const lab = raw["lab"];
+  return { lab_site_dir: file(lab !== null && typeof lab === "object" ? (lab as Record<string, unknown>)["site_dir"] : undefined), credentials_file: file(raw["credentials_file"]) };
+}
+
+/** Checks of the files a config names: the lab site and the credentials file. */
+async function fileProblems(path: string, files: { lab_site_dir?: string | undefined; credentials_file?: string | undefined }, fileExists: (p: string) => boolean): Promise<{ problems: string[]; notes: string[]; labHosts?: number }> {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  let labHosts: number | undefined;
+  if (files.lab_site_dir !== undefined) {
+    try {
+      labHosts = loadLabSite(files.lab_site_dir).hosts.length;
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      problems.push(`${path}: lab.site_dir: ${e.message}`);
+    }
+  }
+
+  if (files.credentials_file) {
+    const file = files.credentials_file;
+    if (file.startsWith(SYSTEMD_CREDENTIALS_PREFIX) && !fileExists(file)) {
+      notes.push(`credentials: ${file} not checked (systemd LoadCredential provides it when the service starts)`);
+    } else {
+      try {
+        const creds = await loadCredentialsFile(file);
+        notes.push(`credentials: ${creds.size} ${creds.size === 1 ? "entry" : "entries"} in ${file} (values not shown)`);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        problems.push(...describe(e).map((p) => `credentials_file: ${p}`));
+      }
+    }
+  }
+  return { problems, notes, ...(labHosts !== undefined ? { labHosts } : {}) };
 }
 
 /** One line per issue; the file name in front, as the loader's own messages have it. */

@@ -2,6 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { openLabAppliance, quietLog } from "../appliance/serve/_test-lab.ts";
 import { startStatusServer } from "../appliance/serve/index.ts";
+import { freePort } from "../relay/_sqld.ts";
 import { run } from "./appliance-status.ts";
 
 async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
@@ -36,11 +37,19 @@ test("osiris appliance status prints a running appliance's page as plain text, a
   }
 });
 
-test("osiris appliance status exits 1 with the reason when the page cannot be read, 2 on a bad URL", async () => {
-  const down = await capture(() => run(["--url", "http://127.0.0.1:1/"]));
+test("osiris appliance status exits 1 with the reason when the page cannot be reached, 2 on a bad URL", async () => {
+  const closed = await freePort(); // nothing listens there
+  const down = await capture(() => run(["--url", `http://127.0.0.1:${closed}/`]));
   assert.is(down.code, 1);
-  assert.match(down.err, /cannot read http:\/\/127\.0\.0\.1:1\/api\/status/);
+  assert.is(down.err, `osiris appliance status: cannot reach the appliance status page at http://127.0.0.1:${closed}/: connection refused (is the appliance running? use --url)\n`);
   assert.is((await capture(() => run(["--url", "not a url"]))).code, 2);
+});
+
+test("osiris appliance status --help states the real default URL", async () => {
+  const help = await capture(() => run(["--help"]));
+  assert.is(help.code, 0);
+  assert.match(help.out, /--url +the appliance's status page \(default http:\/\/127\.0\.0\.1:8080\/;/);
+  assert.not.match(help.out, /\[--url http:\/\/osiriscare-appliance\.local/);
 });
 
 test.run();

@@ -17,8 +17,8 @@ import { formatLocalStatus, readLocalStatus } from "../appliance/provision/index
 import { parseStatusReport, type StatusReport } from "../ui/status/api.ts";
 
 export const summary = "print the appliance's state (--config FILE, without the daemon) or its status page (--url)";
-const USAGE = "Usage: osiris appliance status --config FILE [--json]\n       osiris appliance status [--url http://osiriscare-appliance.local:8080/] [--json]";
 export const DEFAULT_URL = "http://127.0.0.1:8080/";
+const USAGE = `Usage: osiris appliance status --config FILE [--json]\n       osiris appliance status [--url URL] [--json]\n  --url  the appliance's status page (default ${DEFAULT_URL}; on the clinic's network e.g. http://osiriscare-appliance.local:8080/)`;
 /** The page answers in milliseconds; a slow answer means something is wrong. */
 export const FETCH_TIMEOUT_MS = 10_000;
 
@@ -62,8 +62,14 @@ export async function run(args: string[]): Promise<number> {
     console.error(`osiris appliance status: --url must be a URL such as ${DEFAULT_URL}: current value is ${JSON.stringify(target)}\n${USAGE}`);
     return 2;
   }
+  let res: Response;
   try {
-    const res = await fetch(url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    res = await fetch(url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  } catch (e) {
+    console.error(`osiris appliance status: cannot reach the appliance status page at ${target}: ${unreachable(e)} (is the appliance running? use --url)`);
+    return 1;
+  }
+  try {
     if (!res.ok) throw new Error(`the appliance answered ${res.status}`);
     const text = await res.text();
     const report = parseStatusReport(text);
@@ -73,6 +79,25 @@ export async function run(args: string[]): Promise<number> {
     console.error(`osiris appliance status: cannot read ${url.href}: ${(e as Error).message}`);
     return 1;
   }
+}
+
+/** Why a fetch failed, in words (fetch itself only says "fetch failed"; the reason is in its cause). */
+function unreachable(e: unknown): string {
+  const err = e as Error & { cause?: NodeJS.ErrnoException };
+  if (err.name === "TimeoutError") return `no answer within ${FETCH_TIMEOUT_MS / 1000} s`;
+  switch (err.cause?.code) {
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "host name not found";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "host unreachable";
+    case "ECONNRESET":
+      return "connection reset";
+  }
+  return err.cause?.message ?? err.message;
 }
 
 async function localStatus(configPath: string, json: boolean): Promise<number> {

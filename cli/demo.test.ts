@@ -2,12 +2,15 @@
  * `osiris demo` as a user starts it: a real relay and two lab appliances enrolled through real claim codes,
  * on loopback ports; Ctrl-C (SIGINT) stops it cleanly; a second start reuses the same state.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { promisify } from "node:util";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
@@ -60,6 +63,47 @@ test("osiris demo starts a relay and two enrolled lab appliances on loopback, an
     assert.is(await second.exit, 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Runs `osiris demo …` to its end (for the runs that fail to start). */
+async function demoFails(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    await promisify(execFile)(process.execPath, [join(ROOT, "bin/osiris.js"), "demo", ...args], { timeout: 60_000 });
+    return { code: 0, stdout: "", stderr: "" };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+test("osiris demo on a busy port says so in one line, exits 1 and leaves no state directory behind", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "osiris-demo-busy-"));
+  const busy = createServer();
+  await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const r = await demoFails("--dir", join(tmp, "state"), "--port", String(port));
+    assert.is(r.code, 1, r.stderr);
+    assert.is(r.stderr.trim(), `osiris demo: cannot start: port ${port} on 127.0.0.1 is already in use (another relay or demo may be running): stop it or choose another --port (the demo also uses the next two ports for the clinics' status pages)`);
+    assert.not.ok(existsSync(join(tmp, "state")), "the state directory this run created is removed");
+    assert.equal(await readdir(tmp), []);
+  } finally {
+    busy.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+test("osiris demo --dir naming a file is wrong usage (exit 2, one line)", async () => {
+  const tmp = await mkdtemp(join(tmpdir(), "osiris-demo-file-"));
+  try {
+    await writeFile(join(tmp, "passwd"), "root:x:0:0\n");
+    const r = await demoFails("--dir", join(tmp, "passwd"), "--port", String(PORT));
+    assert.is(r.code, 2);
+    assert.is(r.stderr.trim(), `osiris demo: --dir ${join(tmp, "passwd")} is not a directory: give a directory for the demo's state (default ./.osiris-demo)`);
+    assert.equal(await readdir(tmp), ["passwd"]);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 });
 

@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../appliance/config/index.ts";
@@ -25,6 +25,7 @@ import { seedSimulatedHistory } from "../relay/learning/index.ts";
 import { createUser } from "../relay/auth/users.ts";
 import { createMsp, createOrganisation, createPartner, createSite, updateSiteSettings } from "../relay/tenants/tenants.ts";
 import { jsonLog } from "../node/json-log.ts";
+import { startFailure } from "./relay-serve.ts";
 
 export const summary = "run the demo: relay + simulated clinic appliances on loopback (--dir, --port, --speed, --mdns)";
 
@@ -141,6 +142,52 @@ async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<
   return state;
 }
 
+/** A started demo: what to print and how to stop it. */
+interface RunningDemo {
+  state: DemoState;
+  relayUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the relay and the appliances with their status pages. On failure, stops whatever it had started
+ * and rethrows: the caller reports it (and removes a state directory this run created).
+ */
+async function startDemo(dir: string, port: number, speed: number, mdns: boolean, fresh: boolean): Promise<RunningDemo> {
+  const write = (file: string) => (line: string) => void writeFile(join(dir, file), line, { flag: "a" }).catch(() => undefined);
+  const clock = { now: () => Date.now() };
+  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), vaultKeyFile: join(dir, "vault.key"), learningIntervalMs: 10_000, host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
+  const relayUrl = relay.url.replace(/\/$/, "");
+  const running: { appliance: Appliance; page: RunningStatusServer }[] = [];
+  const stop = async () => {
+    for (const r of running) {
+      await r.page.close().catch(() => undefined);
+      await r.appliance.stop().catch(() => undefined);
+    }
+    await relay.close();
+  };
+  try {
+    const state = fresh ? await seed(dir, relayUrl, port, relay) : (JSON.parse(await readFile(join(dir, "demo.json"), "utf8")) as DemoState);
+    const lab = await labClock(dir, speed);
+    for (const s of state.sites) {
+      const config = await loadConfig(s.config);
+      const log = jsonLog({ level: "info", component: s.lab, write: write(`${s.lab}.log`) });
+      const appliance = await Appliance.open(mdns ? { ...config, status_page: { ...config.status_page, mdns: true } } : config, { clock, random: (n) => new Uint8Array(randomBytes(n)), log, labClock: lab });
+      try {
+        running.push({ appliance, page: await startStatusServer(appliance, config, log) });
+      } catch (e) {
+        await appliance.stop().catch(() => undefined);
+        throw e;
+      }
+      appliance.start();
+    }
+    return { state, relayUrl, stop };
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
@@ -154,30 +201,31 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 1 || port > 65533) return console.error(`osiris demo: --port must be 1..65533: current value is ${values.port}`), 2;
   if (!Number.isFinite(speed) || speed < 1 || speed > 3600) return console.error(`osiris demo: --speed must be 1..3600: current value is ${values.speed}`), 2;
   const dir = resolve(values.dir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const existed = await stat(dir).catch(() => null);
+  if (existed && !existed.isDirectory()) return console.error(`osiris demo: --dir ${values.dir} is not a directory: give a directory for the demo's state (default ./.osiris-demo)`), 2;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    return console.error(`osiris demo: cannot create --dir ${values.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`), 2;
+  }
   const fresh = !existsSync(join(dir, "demo.json"));
 
-  const write = (file: string) => (line: string) => void writeFile(join(dir, file), line, { flag: "a" }).catch(() => undefined);
-  const clock = { now: () => Date.now() };
-  const relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), vaultKeyFile: join(dir, "vault.key"), learningIntervalMs: 10_000, host: "127.0.0.1", port, log: relayJsonLog(write("relay.log"), clock) });
-  const relayUrl = relay.url.replace(/\/$/, "");
-  const running: { appliance: Appliance; page: RunningStatusServer }[] = [];
+  // Listen before announcing anything: a signal that arrives with no listener kills the process at once.
+  const stopRequested = new Promise<void>((done) => {
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+  let demo: RunningDemo;
   try {
-    // Listen before announcing anything: a signal that arrives with no listener kills the process at once.
-    const stopRequested = new Promise<void>((done) => {
-      process.once("SIGINT", done);
-      process.once("SIGTERM", done);
-    });
-    const state = fresh ? await seed(dir, relayUrl, port, relay) : (JSON.parse(await readFile(join(dir, "demo.json"), "utf8")) as DemoState);
-    const lab = await labClock(dir, speed);
-    for (const s of state.sites) {
-      const config = await loadConfig(s.config);
-      const log = jsonLog({ level: "info", component: s.lab, write: write(`${s.lab}.log`) });
-      const appliance = await Appliance.open(values.mdns ? { ...config, status_page: { ...config.status_page, mdns: true } } : config, { clock, random: (n) => new Uint8Array(randomBytes(n)), log, labClock: lab });
-      const page = await startStatusServer(appliance, config, log);
-      appliance.start();
-      running.push({ appliance, page });
-    }
+    demo = await startDemo(dir, port, speed, values.mdns === true, fresh);
+  } catch (e) {
+    // A state directory this run created holds only a half-seeded relay: remove it, so the next start is fresh.
+    if (!existed) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    console.error(`osiris demo: cannot start: ${startFailure(e, "--port (the demo also uses the next two ports for the clinics' status pages)")}`);
+    return 1;
+  }
+  const { state, relayUrl } = demo;
+  try {
     console.log(`OsirisCare demo ${fresh ? "started" : "resumed"} (state in ${dir}; logs: ${dir}/*.log)`);
     console.log(`  dashboard          ${relayUrl}/   (MSP and partner dashboard, client portal)`);
     for (const u of state.users ?? []) console.log(`  sign in            ${u.email.padEnd(32)} ${DEMO_PASSWORD}   (${u.role})`);
@@ -190,10 +238,6 @@ export async function run(args: string[]): Promise<number> {
     console.log("stopping…");
     return 0;
   } finally {
-    for (const r of running) {
-      await r.page.close().catch(() => undefined);
-      await r.appliance.stop().catch(() => undefined);
-    }
-    await relay.close();
+    await demo.stop();
   }
 }

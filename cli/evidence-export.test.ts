@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { enrolledAppliance, testRelay } from "../relay/_testing.ts";
@@ -11,6 +11,16 @@ import type { Io } from "./relay-admin.ts";
 
 const exec = promisify(execFile);
 const OSIRIS = new URL("../bin/osiris.js", import.meta.url).pathname;
+
+/** Runs `osiris …` as a real process; resolves with its exit code and output whatever the code. */
+async function osiris(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, ...(await exec(process.execPath, [OSIRIS, ...args])) };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
 
 function capture(): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
@@ -54,6 +64,25 @@ test("osiris evidence export refuses wrong usage with exit 2 and an unknown site
     const io = capture();
     assert.is(await runWith(["--db", db, "--site", "site_nope0000000", "--from", "2026-11-27", "--to", "2026-11-28", "--out", out], io), 1);
     assert.match(io.errors.join("\n"), /does not exist/);
+  } finally {
+    await relay.close();
+  }
+});
+
+test("osiris evidence export refuses an --out in a missing directory or naming a directory, with one line, exit 2 and no file left", async () => {
+  const relay = await testRelay();
+  try {
+    const db = join(relay.dir, "relay.db");
+    await mkdir(join(relay.dir, "kits"));
+    const args = ["evidence", "export", "--db", db, "--site", relay.siteId, "--from", "2026-11-27", "--to", "2026-11-28"];
+    const missing = await osiris(...args, "--out", "/nonexistent/dir/k.zip");
+    assert.is(missing.code, 2);
+    assert.is(missing.stderr.trim(), "osiris evidence export: --out /nonexistent/dir/k.zip: the directory /nonexistent/dir does not exist (create it first or choose another path)");
+    const dir = await osiris(...args, "--out", join(relay.dir, "kits"));
+    assert.is(dir.code, 2);
+    assert.match(dir.stderr.trim(), /^osiris evidence export: --out .*\/kits is a directory: give a file name in it, e\.g\. --out .*\/kits\/<name>$/);
+    assert.equal(await readdir(join(relay.dir, "kits")), []);
+    assert.equal((await readdir(relay.dir)).filter((f) => f.endsWith(".tmp")), [], "no temporary file left");
   } finally {
     await relay.close();
   }

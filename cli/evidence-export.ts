@@ -2,18 +2,20 @@
  * `osiris evidence export --db URL --site ID --from ISO --to ISO --out kit.zip`: writes an auditor kit of a
  * site's evidence that `osiris evidence verify` checks offline. The same database contents and arguments give
  * a byte-identical ZIP. Exit 0 when written (warnings name appliances left out or cut short), 1 when the relay
- * refuses, 2 on wrong usage.
+ * refuses or the file cannot be written, 2 on wrong usage (also a --db that is not an existing relay
+ * database, or an --out that cannot be written: both are checked before the export starts).
  */
-import { rename, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { writeKitZip } from "../protocol/kit-files.ts";
-import { openRelayDb, type RelayDb } from "../relay/db/index.ts";
+import type { RelayDb } from "../relay/db/index.ts";
 import { systemClock } from "../relay/deps.ts";
 import { RelayError } from "../relay/errors.ts";
 import { exportKit } from "../relay/export/kit-export.ts";
 import { jsonLog } from "../relay/log.ts";
+import { OutputFileError, outputFileProblem, writeFileAtomically } from "./output-file.ts";
 import type { Io } from "./relay-admin.ts";
-import { DB_TOKEN_ENV, DEFAULT_DB } from "./relay-serve.ts";
+import { missingRelayDbProblem, openCommandDb } from "./relay-db.ts";
+import { DEFAULT_DB } from "./relay-serve.ts";
 
 export const summary = "export a site's evidence as an auditor kit (ZIP)";
 
@@ -56,20 +58,23 @@ export async function runWith(args: string[], io: Io): Promise<number> {
     io.err(`osiris evidence export: --from and --to must be times like 2026-11-01 or 2026-11-01T00:00:00Z, --from first: got ${JSON.stringify(v.from)} and ${JSON.stringify(v.to)}`);
     return 2;
   }
+  const problem = missingRelayDbProblem(v.db) ?? (await outputFileProblem("--out", v.out));
+  if (problem) {
+    io.err(`osiris evidence export: ${problem}`);
+    return 2;
+  }
   let db: RelayDb | undefined;
   try {
-    db = await openRelayDb(v.db, { log: io.log ?? jsonLog((l) => process.stderr.write(l), systemClock), clock: systemClock, ...(process.env[DB_TOKEN_ENV] ? { authToken: process.env[DB_TOKEN_ENV] } : {}) });
+    db = await openCommandDb(v.db, io.log ?? jsonLog((l) => process.stderr.write(l), systemClock));
     const result = await exportKit(db, { siteId: v.site, from, to });
     const zip = writeKitZip(result.files);
-    const tmp = `${v.out}.${process.pid}.tmp`;
-    await writeFile(tmp, zip);
-    await rename(tmp, v.out);
+    await writeFileAtomically(v.out, zip);
     io.out(`wrote ${v.out}: ${zip.length} bytes, ${result.appliances.length} appliance(s)`);
     for (const a of result.appliances) io.out(`  ${a.appliance_id}  seq ${a.first_seq}-${a.last_seq} (range ends at seq ${a.last_in_range})`);
     for (const w of result.warnings) io.err(`warning: ${w}`);
     return 0;
   } catch (e) {
-    if (e instanceof RelayError) {
+    if (e instanceof RelayError || e instanceof OutputFileError) {
       io.err(`osiris evidence export: ${e.message}`);
       return 1;
     }

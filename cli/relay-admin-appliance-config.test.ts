@@ -96,21 +96,21 @@ test("admin appliance-config: `none` clears a field as a new version; repeating 
   });
 });
 
-test("admin appliance-config refusals: exit 1 with the reason, 2 without --appliance; nothing is stored", async () => {
+test("admin appliance-config refusals: exit 2 for malformed values or without --appliance, 1 for an unknown appliance, with the reason; nothing is stored", async () => {
   await withRelay(async ({ relay, a, admin }) => {
     const notJson = join(relay.dir, "ruleset.txt");
     await writeFile(notJson, "table inet filter { }\n");
-    const cases: [string[], RegExp][] = [
-      [["--appliance", a.id], /give at least one of --pinned-system, --av-binary-sha256, --firewall-baseline-file/],
-      [["--appliance", a.id, "--pinned-system", "/run/current-system"], /pinned_system: expected a Nix store path/],
-      [["--appliance", a.id, "--av-binary-sha256", "xyz"], /av_binary_sha256: expected lower-case hex SHA-256/],
-      [["--appliance", a.id, "--firewall-baseline-file", notJson], /is not JSON \(expected `nft -j list ruleset` output\)/],
-      [["--appliance", a.id, "--firewall-baseline-file", join(relay.dir, "missing.json")], /cannot be read: ENOENT/],
-      [["--appliance", "app_unknown000", "--pinned-system", PINNED], /No appliance "app_unknown000"/],
+    const cases: [string[], RegExp, number][] = [
+      [["--appliance", a.id], /give at least one of --pinned-system, --av-binary-sha256, --firewall-baseline-file/, 2],
+      [["--appliance", a.id, "--pinned-system", "/run/current-system"], /pinned_system: expected a Nix store path/, 2],
+      [["--appliance", a.id, "--av-binary-sha256", "xyz"], /av_binary_sha256: expected lower-case hex SHA-256/, 2],
+      [["--appliance", a.id, "--firewall-baseline-file", notJson], /is not JSON \(expected `nft -j list ruleset` output\)/, 2],
+      [["--appliance", a.id, "--firewall-baseline-file", join(relay.dir, "missing.json")], /cannot be read: ENOENT/, 2],
+      [["--appliance", "app_unknown000", "--pinned-system", PINNED], /No appliance "app_unknown000"/, 1],
     ];
-    for (const [args, re] of cases) {
+    for (const [args, re, code] of cases) {
       const r = await admin("appliance-config", ...args);
-      assert.is(r.code, 1, args.join(" "));
+      assert.is(r.code, code, args.join(" "));
       assert.match(r.errors, re);
     }
     const usage = await admin("appliance-config", "--pinned-system", PINNED);

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { normaliseClaimCode } from "../relay/enroll/claim-code.ts";
@@ -63,6 +63,7 @@ test("admin prints key: value lines without --json", async () => {
 
 test("admin refusals exit 1 with the reason; wrong usage exits 2", async () => {
   await inTemp(async (dir) => {
+    assert.is((await admin(dir, "create-msp", "--name", "Acme")).code, 0);
     const unknownSite = await admin(dir, "claim-code", "--site", "site_nope000000");
     assert.is(unknownSite.code, 1);
     assert.match(unknownSite.io.errors.join("\n"), /does not exist/);
@@ -73,6 +74,56 @@ test("admin refusals exit 1 with the reason; wrong usage exits 2", async () => {
     assert.is((await admin(dir, "create-site", "--org", "org_x0000000")).code, 2, "missing --name");
     assert.is((await admin(dir, "frobnicate")).code, 2);
     assert.is((await admin(dir, "create-msp", "--name", "x", "--bogus", "1")).code, 2);
+  });
+});
+
+test("admin refuses a --db file that does not exist (exit 2, creating nothing), except create-msp which starts a new relay", async () => {
+  await inTemp(async (dir) => {
+    const typo = join(dir, "typo.db");
+    for (const args of [["create-site", "--org", "org_x0000000", "--name", "Main"], ["list-pending"], ["claim-code", "--site", "site_x0000000"], ["create-partner", "--msp", "msp_x0000000", "--name", "P"]]) {
+      const io = capture();
+      assert.is(await runWith([...args, "--db", typo], io), 2, args[0]);
+      assert.equal(io.errors, [`osiris relay admin ${args[0]}: no relay database at ${typo} (give --db the file \`osiris relay serve\` uses, or its libSQL server URL)`]);
+      assert.equal(io.lines, []);
+    }
+    assert.equal(await readdir(dir), [], "no database, -wal or -shm file was created");
+    const io = capture();
+    assert.is(await runWith(["create-msp", "--name", "Acme", "--db", typo], io), 0, io.errors.join("\n"));
+    assert.ok(await stat(typo), "create-msp creates the database");
+  });
+});
+
+test("admin create-site refuses a time zone the relay does not know, and an empty one, like the API (exit 2, no site stored)", async () => {
+  await inTemp(async (dir) => {
+    const msp = await admin(dir, "create-msp", "--name", "Acme IT");
+    const org = await admin(dir, "create-org", "--msp", String(msp.json["id"]), "--name", "Clinic");
+    for (const [tz, said] of [
+      ["Mars/Base", 'timezone: not a time zone this relay knows: current value is "Mars/Base"'],
+      ["", 'timezone: expected an IANA time zone like America/Chicago: current value is ""'],
+    ] as const) {
+      const r = await admin(dir, "create-site", "--org", String(org.json["id"]), "--name", "Main", "--timezone", tz);
+      assert.is(r.code, 2, tz);
+      assert.equal(r.io.errors, [`osiris relay admin create-site: ${said}`]);
+    }
+    const db = await openRelayDb(join(dir, "relay.db"), { log: memoryLog().log, clock: systemClock });
+    try {
+      assert.is(Number((await db.execute("SELECT COUNT(*) AS n FROM sites")).rows[0]?.["n"]), 0, "no site was stored");
+    } finally {
+      db.close();
+    }
+    const ok = await admin(dir, "create-site", "--org", String(org.json["id"]), "--name", "Main", "--timezone", "America/Chicago");
+    assert.is(ok.code, 0, ok.io.errors.join("\n"));
+  });
+});
+
+test("admin claim-code says a --ttl-days out of range in days (1..90), exit 2", async () => {
+  await inTemp(async (dir) => {
+    await admin(dir, "create-msp", "--name", "Acme IT");
+    for (const days of ["100000", "91", "0", "soon"]) {
+      const r = await admin(dir, "claim-code", "--site", "site_x0000000", "--ttl-days", days);
+      assert.is(r.code, 2, days);
+      assert.equal(r.io.errors, [`osiris relay admin claim-code: --ttl-days must be a number of days greater than 0 and at most 90: current value is ${JSON.stringify(days)}`]);
+    }
   });
 });
 
@@ -172,13 +223,13 @@ test("admin create-user takes the password from the environment only, and the us
       assert.is(twice.code, 1);
       assert.match(twice.io.errors.join("\n"), /already exists/);
       const badRole = await admin(dir, "create-user", "--msp", String(msp.json["id"]), "--email", "x@acme.test", "--name", "X", "--role", "root");
-      assert.is(badRole.code, 1);
+      assert.is(badRole.code, 2, "a malformed role is wrong input");
       assert.match(badRole.io.errors.join("\n"), /role/);
     } finally {
       delete process.env[NEW_PASSWORD_ENV];
     }
     const noPassword = await admin(dir, "create-user", "--msp", String(msp.json["id"]), "--email", "tech@acme.test", "--name", "T", "--role", "msp_tech");
-    assert.is(noPassword.code, 1);
+    assert.is(noPassword.code, 2);
     assert.match(noPassword.io.errors.join("\n"), /password: required/);
 
     const db = await openRelayDb(join(dir, "relay.db"), { log: memoryLog().log, clock: systemClock });

@@ -2,15 +2,16 @@
  * `osiris relay admin <subcommand>`: automation for MSP operators against the relay database (the same one
  * `osiris relay serve` uses; another process may be serving it). Every subcommand prints `key: value` lines
  * (or its own short human lines), or one JSON object with --json; `<subcommand> --help` prints its usage. Exit 0 on success, 1 when the relay refuses (the reason is printed), 2 on
- * wrong usage. Claim codes and keys are printed once and never logged.
+ * wrong usage or input the relay finds malformed (a bad name or time zone, a value out of range), including a --db file that does not exist (only create-msp, the first command on a new relay,
+ * creates one). Claim codes and keys are printed once and never logged.
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ValidationError } from "../protocol/errors.ts";
-import { openRelayDb, type RelayDb } from "../relay/db/index.ts";
+import type { RelayDb } from "../relay/db/index.ts";
 import { secureRandom, systemClock } from "../relay/deps.ts";
 import { revokeAppliance } from "../relay/enroll/enroll.ts";
-import { createClaimCode, revokeClaimCode } from "../relay/enroll/claim-codes.ts";
+import { createClaimCode, MAX_CLAIM_CODE_TTL_MS, revokeClaimCode } from "../relay/enroll/claim-codes.ts";
 import { setApplianceConfig } from "../relay/enroll/appliance-config.ts";
 import { applianceConfigChangeFromArgs } from "../relay/enroll/appliance-config-args.ts";
 import { acceptPending, listPending } from "../relay/enroll/provision.ts";
@@ -24,7 +25,8 @@ import type { CredentialVault } from "../relay/credentials/vault.ts";
 import { readVaultKeyFile } from "../relay/credentials/vault-key-file.ts";
 import { reencryptVault } from "../relay/credentials/vault-rows.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "../relay/tenants/tenants.ts";
-import { DB_TOKEN_ENV, DEFAULT_DB, DEFAULT_KEY_FILE } from "./relay-serve.ts";
+import { missingRelayDbProblem, openCommandDb } from "./relay-db.ts";
+import { DEFAULT_DB, DEFAULT_KEY_FILE } from "./relay-serve.ts";
 
 export const summary = "administer the relay: tenants, sites, claim codes, appliances, relay key, vault re-encryption";
 
@@ -47,6 +49,10 @@ interface Subcommand {
   run(db: RelayDb, v: Values, log: RelayLog): Promise<Record<string, unknown>>;
   /** Human lines for the result (default: `key: value` lines); --json always prints the result object. */
   human?(result: Record<string, unknown>): string[];
+  /** Checks flag values before the database is opened: a one-line problem (exit 2), or null. */
+  check?(v: Values): string | null;
+  /** May run on a database file that does not exist yet (creating it); every other subcommand refuses one. */
+  createsDb?: true;
 }
 
 const env = { clock: systemClock, random: secureRandom };
@@ -61,6 +67,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     usage: "--name NAME",
     options: { name: { type: "string" } },
     required: ["name"],
+    createsDb: true, // the first command on a new relay
     run: async (db, v) => createMsp(db, { name: s(v, "name") }, env),
   },
   "create-partner": {
@@ -79,15 +86,23 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     usage: "--org ORG_ID --name NAME [--timezone America/Chicago]",
     options: { org: { type: "string" }, name: { type: "string" }, timezone: { type: "string" } },
     required: ["org", "name"],
-    run: async (db, v) => createSite(db, { org_id: s(v, "org"), name: s(v, "name"), ...(opt(v, "timezone") ? { timezone: s(v, "timezone") } : {}) }, env),
+    // An empty --timezone is passed on (and refused), not taken as "use the default".
+    run: async (db, v) => createSite(db, { org_id: s(v, "org"), name: s(v, "name"), ...(opt(v, "timezone") !== undefined ? { timezone: s(v, "timezone") } : {}) }, env),
   },
   "claim-code": {
     usage: "--site SITE_ID [--ttl-days 30] [--created-by WHO]",
     options: { site: { type: "string" }, "ttl-days": { type: "string" }, "created-by": { type: "string" } },
     required: ["site"],
+    check: (v) => {
+      const days = opt(v, "ttl-days");
+      // createClaimCode checks the lifetime in ms; the user typed days, so the CLI says it in days first.
+      if (days !== undefined && (!/^\d+(\.\d+)?$/.test(days) || Number(days) <= 0 || Number(days) * DAY_MS > MAX_CLAIM_CODE_TTL_MS)) {
+        return `--ttl-days must be a number of days greater than 0 and at most ${MAX_CLAIM_CODE_TTL_MS / DAY_MS}: current value is ${JSON.stringify(days)}`;
+      }
+      return null;
+    },
     run: async (db, v) => {
       const days = opt(v, "ttl-days");
-      if (days !== undefined && !/^\d+(\.\d+)?$/.test(days)) throw new RangeError(`--ttl-days must be a number of days: current value is ${JSON.stringify(days)}`);
       const c = await createClaimCode(db, { site_id: s(v, "site"), created_by: opt(v, "created-by") ?? "cli:admin", ...(days ? { ttl_ms: Math.round(Number(days) * DAY_MS) } : {}) }, env);
       return { code: c.code, id: c.id, site_id: c.site_id, expires_at: c.expires_at };
     },
@@ -268,17 +283,28 @@ export async function runWith(args: string[], io: Io): Promise<number> {
     io.err(`osiris relay admin ${name}: missing ${missing.map((k) => `--${k}`).join(", ")}\n  osiris relay admin ${name} ${sub.usage}`);
     return 2;
   }
+  const location = opt(values, "db") ?? DEFAULT_DB;
+  const problem = sub.check?.(values) ?? (sub.createsDb ? null : missingRelayDbProblem(location));
+  if (problem) {
+    io.err(`osiris relay admin ${name}: ${problem}`);
+    return 2;
+  }
   let db: RelayDb | undefined;
   try {
     const log = io.log ?? stderrLog();
-    db = await openRelayDb(opt(values, "db") ?? DEFAULT_DB, { log, clock: systemClock, ...(process.env[DB_TOKEN_ENV] ? { authToken: process.env[DB_TOKEN_ENV] } : {}) });
+    db = await openCommandDb(location, log);
     const result = await sub.run(db, values, log);
     if (values["json"]) io.out(JSON.stringify(result));
     else if (sub.human) for (const line of sub.human(result)) io.out(line);
     else for (const [k, v] of Object.entries(result)) io.out(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
     return 0;
   } catch (e) {
-    if (e instanceof RelayError || e instanceof RangeError || e instanceof ValidationError) {
+    // Input the relay finds malformed (a bad name, time zone or role; an argument out of range) is wrong usage.
+    if (e instanceof ValidationError || e instanceof RangeError || (e instanceof RelayError && e.code === "schema")) {
+      io.err(`osiris relay admin ${name}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof RelayError) {
       io.err(`osiris relay admin ${name}: ${e.message}`);
       return 1;
     }

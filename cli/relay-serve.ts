@@ -57,6 +57,20 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
 Environment: ${DB_TOKEN_ENV} (libSQL server token), ${ARCHIVE_ACCESS_KEY_ENV} / ${ARCHIVE_SECRET_KEY_ENV} (archive), ${VAULT_KEY_ENV} (vault keys instead of files), ${SMTP_USER_ENV} / ${SMTP_PASS_ENV} (SMTP login).`;
 
 
+/**
+ * Why a server could not start, in one line: a busy port is named with what to do (`flag` is the option that
+ * picks the port); anything else is the error's own message.
+ */
+export function startFailure(e: unknown, flag = "--port"): string {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err.code === "EADDRINUSE") {
+    const where = err.port !== undefined ? `port ${err.port}${err.address ? ` on ${err.address}` : ""}` : "the port";
+    return `${where} is already in use (another relay or demo may be running): stop it or choose another ${flag}`;
+  }
+  if (err.code === "EACCES" && err.port !== undefined) return `not allowed to listen on port ${err.port}: choose another ${flag} (ports below 1024 need privileges)`;
+  return err.message;
+}
+
 /** The flags of `osiris relay serve` (nixos/relay.test.ts checks the NixOS module's command line against them). */
 export const SERVE_OPTIONS = {
   db: { type: "string", default: DEFAULT_DB },
@@ -185,7 +199,7 @@ export async function run(args: string[]): Promise<number> {
       ...(values["public-url"] ? { publicUrl: values["public-url"] } : {}),
     });
   } catch (e) {
-    console.error(`osiris relay serve: cannot start: ${(e as Error).message}`);
+    console.error(`osiris relay serve: cannot start: ${startFailure(e)}`);
     return 1;
   }
   const signal = await stopSignal;

@@ -1,7 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createHash } from "node:crypto";
@@ -39,6 +40,26 @@ test("osiris report sites lists each site with its organisation and appliances",
   const r = await osiris("report", "sites", "--db", db);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout.trim(), `${relay.siteId}  Main Street (Test Clinic): 2 active appliance(s), no packet yet`);
+});
+
+test("osiris report packet refuses an --out or --kit it cannot write before generating anything: no packet stored, no file left", async () => {
+  await mkdir(file("a-directory"));
+  for (const [out, kit, said] of [
+    ["/nonexistent/dir/p.pdf", undefined, /^osiris report packet: --out \/nonexistent\/dir\/p\.pdf: the directory \/nonexistent\/dir does not exist \(create it first or choose another path\)$/],
+    [file("a-directory"), undefined, /^osiris report packet: --out .*a-directory is a directory: give a file name in it/],
+    [file("ok.pdf"), "/nonexistent/dir/k.zip", /^osiris report packet: --kit \/nonexistent\/dir\/k\.zip: the directory \/nonexistent\/dir does not exist/],
+  ] as const) {
+    const r = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", out, ...(kit ? ["--kit", kit] : []));
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), said);
+    assert.not.match(r.stderr, /\n\s+at /, "no stack trace");
+    assert.is(r.stdout, "");
+  }
+  assert.not.ok(existsSync(file("ok.pdf")));
+  assert.equal((await readdir(relay.dir)).filter((f) => f.endsWith(".tmp")), [], "no temporary file left");
+  assert.equal(await readdir(file("a-directory")), []);
+  const sites = await osiris("report", "sites", "--db", db);
+  assert.match(sites.stdout, /no packet yet/, "nothing was stored");
 });
 
 test("osiris report packet writes the PDF (and the kit), stores the packet, and writes the same bytes again later", async () => {
@@ -84,12 +105,23 @@ test("osiris report exits 2 on wrong usage and 1 when the relay refuses, saying 
     [[...base, "--month", "2026-09", "--framework", "pci", "--out", file("x.pdf")], 2, /--framework must be one of hipaa, soc2, glba/],
     [["publish"], 2, /unknown subcommand/],
     [[], 2, /Usage/],
-    [[...base, "--month", "2099-01", "--out", file("x.pdf")], 1, /has not ended yet/],
+    [[...base, "--month", "2099-01", "--out", file("x.pdf")], 1, /month 2099-01 is in the future: a packet covers a month that has ended \(the latest is \d{4}-\d{2}\)/],
+    [[...base, "--month", "2026-07", "--out", file("x.pdf")], 1, new RegExp(`month 2026-07 is before site ${relay.siteId} existed: its first month is 2026-08, so packets cover 2026-08 to \\d{4}-\\d{2}`)],
+    [[...base, "--month", "2020-01", "--out", file("x.pdf")], 1, /its first month is 2026-08/],
   ] as const) {
     const io = capture();
     assert.is(await runWith([...args], io), code, args.join(" "));
     assert.match(io.errors.join("\n"), said);
   }
+});
+
+test("osiris report refuses a months-before-the-site or future packet without storing one", async () => {
+  const before = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", "2025-01", "--out", file("early.pdf"));
+  assert.is(before.code, 1);
+  assert.match(before.stderr.trim(), /^osiris report packet: month 2025-01 is before site .* existed: its first month is 2026-08/);
+  assert.not.ok(existsSync(file("early.pdf")));
+  const sites = await osiris("report", "sites", "--db", db);
+  assert.not.match(sites.stdout, /last packet 2025-01/);
 });
 
 test.after(() => relay.close());

@@ -4,21 +4,24 @@
  *   osiris report sites --db URL
  * `packet` produces the same packet the dashboard serves: it is generated once per (site, month, framework),
  * stored with its SHA-256 and written to --out (again on later runs, byte for byte). Exit 0 on success, 1
- * when the relay refuses (unknown site, month not over), 2 on wrong usage.
+ * when the relay refuses (unknown site, month not over or before the site existed) or the file cannot be
+ * written, 2 on wrong usage (also a --db that is not an existing relay database, or an --out that cannot be
+ * written: both are checked before anything is generated).
  */
-import { rename, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { FRAMEWORKS } from "../protocol/catalogue/mod.ts";
 import { ValidationError } from "../protocol/errors.ts";
-import { num, openRelayDb, str, strOrNull, type RelayDb } from "../relay/db/index.ts";
+import { num, str, strOrNull, type RelayDb } from "../relay/db/index.ts";
 import { secureRandom, systemClock } from "../relay/deps.ts";
 import { RelayError } from "../relay/errors.ts";
 import { jsonLog } from "../relay/log.ts";
 import { MONTH_PATTERN, parseFramework } from "../relay/report/month.ts";
 import { generatePacket, packetKit, packetPdf } from "../relay/report/packets.ts";
 import { FRAMEWORK_NAMES, formatInt, formatPct, monthName } from "../relay/report/packet-text.ts";
+import { OutputFileError, outputFileProblem, writeFileAtomically } from "./output-file.ts";
 import type { Io } from "./relay-admin.ts";
-import { DB_TOKEN_ENV, DEFAULT_DB } from "./relay-serve.ts";
+import { missingRelayDbProblem, openCommandDb } from "./relay-db.ts";
+import { DEFAULT_DB } from "./relay-serve.ts";
 
 export const summary = "monthly compliance packets (PDF) and the sites they cover";
 
@@ -33,12 +36,6 @@ const USAGE = `Usage: osiris report packet [--db URL|PATH] --site SITE_ID --mont
 
 export function run(args: string[]): Promise<number> {
   return runWith(args, { out: (l) => console.log(l), err: (l) => console.error(l) });
-}
-
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
 }
 
 export async function runWith(args: string[], io: Io): Promise<number> {
@@ -79,15 +76,22 @@ export async function runWith(args: string[], io: Io): Promise<number> {
       return 2;
     }
   }
+  // Checked before anything is generated or stored: a packet must not be stored for a file that cannot be written.
+  const problems = [missingRelayDbProblem(v.db), ...(sub === "packet" ? [await outputFileProblem("--out", v.out!), v.kit ? await outputFileProblem("--kit", v.kit) : null] : [])];
+  const problem = problems.find((p) => p !== null);
+  if (problem) {
+    io.err(`osiris report ${sub}: ${problem}`);
+    return 2;
+  }
   let db: RelayDb | undefined;
   const log = io.log ?? jsonLog((l) => process.stderr.write(l), systemClock);
   try {
-    db = await openRelayDb(v.db, { log, clock: systemClock, ...(process.env[DB_TOKEN_ENV] ? { authToken: process.env[DB_TOKEN_ENV] } : {}) });
+    db = await openCommandDb(v.db, log);
     if (sub === "sites") return await sites(db, io);
     const deps = { db, clock: systemClock, random: secureRandom, log };
     const { packet, created } = await generatePacket(deps, { site_id: v.site!, month: v.month!, framework: parseFramework(v.framework), actor: "cli" });
     const pdf = (await packetPdf(db, packet.id))!.pdf;
-    await writeAtomically(v.out!, pdf);
+    await writeFileAtomically(v.out!, pdf);
     const s = packet.summary;
     io.out(`wrote ${v.out}: ${formatInt(pdf.length)} bytes, SHA-256 ${packet.sha256}`);
     io.out(`  ${FRAMEWORK_NAMES[packet.framework].short} packet, ${monthName(packet.month)}, site ${packet.site_id}: score ${formatPct(s.overall)}, ${s.controls_ready} of ${s.controls_total} controls ready, ${s.incidents} incidents (${s.incidents_open} open)`);
@@ -95,12 +99,12 @@ export async function runWith(args: string[], io: Io): Promise<number> {
     io.out(`  ${created ? "generated now and stored" : `stored since ${packet.generated_at} (by ${packet.generated_by})`} as ${packet.id}`);
     if (v.kit) {
       const kit = (await packetKit(db, packet.id))!.zip;
-      await writeAtomically(v.kit, kit);
+      await writeFileAtomically(v.kit, kit);
       io.out(`wrote ${v.kit}: ${formatInt(kit.length)} bytes; check it with: osiris evidence verify ${v.kit}`);
     }
     return 0;
   } catch (e) {
-    if (e instanceof RelayError || e instanceof ValidationError) {
+    if (e instanceof RelayError || e instanceof ValidationError || e instanceof OutputFileError) {
       io.err(`osiris report ${sub}: ${e.message}`);
       return 1;
     }

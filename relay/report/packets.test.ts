@@ -47,8 +47,10 @@ test("generatePacket() stores the PDF with its SHA-256 once; asking again return
   assert.is(await count(relay.db, "packets"), 1);
 });
 
-test("generatePacket() refuses a month that has not ended, and an unknown site, storing nothing", async () => {
+test("generatePacket() refuses a month that has not ended, one before the site existed, and an unknown site, storing nothing", async () => {
   await rejects(generatePacket(deps, { ...req, month: "2026-10" }), "month_open");
+  await rejects(generatePacket(deps, { ...req, month: "2026-12" }), "month_open");
+  await rejects(generatePacket(deps, { ...req, month: "2026-07" }), "bad_request"); // appliance A enrolled 2026-08-31
   await rejects(generatePacket(deps, { ...req, site_id: "site_nope00000000" }), "site_unknown");
   await rejects(generatePacket(deps, { ...req, month: "2026-9" }), "schema");
   await rejects(generatePacket(deps, { ...req, framework: "pci" as never }), "schema");

@@ -14,8 +14,7 @@ import { num, str, type RelayDb, type Row } from "../db/index.ts";
 import type { Clock, Random } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { RelayLog } from "../log.ts";
-import { siteExists } from "../tenants/tenants.ts";
-import { monthBounds, parseFramework } from "./month.ts";
+import { monthBounds, monthOf, parseFramework, previousMonth } from "./month.ts";
 import { gatherPacketData, type PacketData } from "./packet-data.ts";
 import { buildMonthKit, kitSummary, type KitSummary } from "./packet-kit.ts";
 import { renderPacketPdf } from "./packet-pdf.ts";
@@ -122,12 +121,46 @@ async function monthKit(deps: PacketDeps, siteId: string, month: string, from: n
   return { summary, store };
 }
 
+/**
+ * The month a site's packets start at: the month it was created in, or the month its first appliance was
+ * enrolled if that is earlier (an appliance cannot enrol at a site that does not exist yet, so its evidence
+ * shows the site existed: a site row restored or re-created after its appliances, or a test fixture building
+ * past months). Null for an unknown site.
+ */
+async function firstPacketMonth(db: RelayDb, siteId: string): Promise<string | null> {
+  const row = (
+    await db.execute({
+      sql: "SELECT MIN(s.created_at, COALESCE((SELECT MIN(a.enrolled_at) FROM appliances a WHERE a.site_id = s.id), s.created_at)) AS since FROM sites s WHERE s.id = ?",
+      args: [siteId],
+    })
+  ).rows[0];
+  return row ? monthOf(Date.parse(str(row, "since"))) : null;
+}
+
+/**
+ * The one check of which months may have a packet (the API, the CLI and the scheduler all come through here):
+ * a closed month (RelayError `month_open` otherwise, saying which month is the latest closed one) of an
+ * existing site (`site_unknown`) that had begun by then (`bad_request` naming the site's first month): a
+ * packet of a month before the site existed would only say "no data" and look like a compliance gap.
+ */
+async function checkPacketMonth(deps: PacketDeps, siteId: string, month: string): Promise<void> {
+  const { from, to } = monthBounds(month);
+  const now = deps.clock.now();
+  const latest = previousMonth(monthOf(now));
+  if (from > now) throw new RelayError("month_open", `month ${month} is in the future: a packet covers a month that has ended (the latest is ${latest})`, { month, latest_month: latest });
+  if (to > now) throw new RelayError("month_open", `month ${month} has not ended yet (it ends ${isoTime(to)}): a packet covers a closed month (the latest is ${latest})`, { month, latest_month: latest });
+  const first = await firstPacketMonth(deps.db, siteId);
+  if (first === null) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
+  if (month < first) {
+    throw new RelayError("bad_request", `month ${month} is before site ${siteId} existed: its first month is ${first}, so packets cover ${first} to ${latest}`, { month, first_month: first, latest_month: latest });
+  }
+}
+
 /** Builds a packet's data and PDF without storing the packet (the month's shared kit is stored on first use). */
 export async function buildPacket(deps: PacketDeps, req: Omit<GenerateRequest, "actor">): Promise<{ data: PacketData; pdf: Uint8Array; sha256: string }> {
   const { from, to } = monthBounds(req.month);
   const framework = parseFramework(req.framework);
-  if (to > deps.clock.now()) throw new RelayError("month_open", `month ${req.month} has not ended yet (it ends ${isoTime(to)}): a packet covers a closed month`);
-  if (!(await siteExists(deps.db, req.site_id))) throw new RelayError("site_unknown", `site ${JSON.stringify(req.site_id)} does not exist`);
+  await checkPacketMonth(deps, req.site_id, req.month);
   const kit = await monthKit(deps, req.site_id, req.month, from, to);
   const data = await gatherPacketData(deps.db, { site_id: req.site_id, month: req.month, framework }, kit.summary);
   const pdf = await renderPacketPdf(data);
@@ -137,8 +170,8 @@ export async function buildPacket(deps: PacketDeps, req: Omit<GenerateRequest, "
 
 /**
  * The packet of (site, month, framework): the stored one, or generated and stored now. `created` says
- * which. Throws RelayError `month_open` for a month that has not ended, `site_unknown`, or ValidationError
- * for a malformed month or framework.
+ * which. Throws RelayError `month_open` for a month that has not ended, `site_unknown`, `bad_request` for a
+ * month before the site existed, or ValidationError for a malformed month or framework.
  */
 export async function generatePacket(deps: PacketDeps, req: GenerateRequest): Promise<{ packet: PacketRecord; created: boolean }> {
   monthBounds(req.month);

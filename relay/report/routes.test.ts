@@ -42,6 +42,19 @@ test("POST refuses a month that has not ended (409), a malformed body (400), and
   assert.is(client.status, 403);
 });
 
+test("POST refuses a future month (409) and a month before the site existed (400, naming its first month), storing nothing", async () => {
+  const future = await app.request(`/api/sites/${site}/packets`, userInit(tech, "POST", { month: "2027-02" }));
+  assert.is(future.status, 409);
+  assert.match((await errorOf(future)).message, /^month 2027-02 is in the future: a packet covers a month that has ended \(the latest is 2026-09\)$/);
+  const early = await app.request(`/api/sites/${site}/packets`, userInit(tech, "POST", { month: "2025-01" }));
+  assert.is(early.status, 400, await early.clone().text());
+  const e = await errorOf(early);
+  assert.is(e.code, "bad_request");
+  assert.is(e.message, `month 2025-01 is before site ${site} existed: its first month is 2026-08, so packets cover 2026-08 to 2026-09`);
+  const list = await app.request(`/api/sites/${site}/packets`, userInit(tech));
+  assert.equal(((await list.json()) as { packets: { month: string }[] }).packets.map((p) => p.month), [SEPTEMBER.month]);
+});
+
 test("the clinic's users list packets and download the PDF and the kit, whose SHA-256 match what the list says", async () => {
   const list = await app.request(`/api/sites/${site}/packets`, userInit(viewer));
   assert.is(list.status, 200);

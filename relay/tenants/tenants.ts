@@ -65,14 +65,28 @@ export async function createOrganisation(db: RelayDb, input: { msp_id: string; p
   return { id };
 }
 
+/**
+ * A site's time zone: an IANA name (wire format, protocol `TIME_ZONE_PATTERN`) that this relay's time zone
+ * data knows, since its maintenance windows and reports are computed in it. The one check of it: the API
+ * and `osiris relay admin create-site` both come through `createSite`. RelayError `schema` otherwise.
+ */
+export function checkTimeZone(timezone: string): string {
+  if (!TIME_ZONE_PATTERN.test(timezone) || timezone.length > 64) {
+    throw new RelayError("schema", `timezone: expected an IANA time zone like America/Chicago: current value is ${JSON.stringify(timezone)}`);
+  }
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: timezone });
+  } catch {
+    throw new RelayError("schema", `timezone: not a time zone this relay knows: current value is ${JSON.stringify(timezone)}`);
+  }
+  return timezone;
+}
+
 /** Creates a site of a client organisation (healing mode `observe` until an MSP changes it). */
 export async function createSite(db: RelayDb, input: { org_id: string; name: string; timezone?: string }, env: Env): Promise<{ id: string }> {
   const id = newId("site", env.random);
   const name = checkName("site", input.name);
-  const timezone = input.timezone ?? "UTC";
-  if (!TIME_ZONE_PATTERN.test(timezone) || timezone.length > 64) {
-    throw new RelayError("schema", `timezone: expected an IANA time zone like America/Chicago: current value is ${JSON.stringify(timezone)}`);
-  }
+  const timezone = checkTimeZone(input.timezone ?? "UTC");
   await db.transaction(async (tx) => {
     await mustExist(tx, "organisations", input.org_id, "organisation");
     await tx.execute({ sql: "INSERT INTO sites (id, org_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)", args: [id, input.org_id, name, timezone, isoTime(env.clock.now())] });
