@@ -144,9 +144,13 @@ export class E2EBrowser {
     assert.equal(this.contexts[name]!.errors, [], `no console errors or CSP violations (${name})`);
   }
 
-  /** Asserts the page does not scroll sideways (the phone layout fits). */
+  /**
+   * Asserts the page does not scroll sideways (the phone layout fits). Measured against the layout viewport
+   * (`clientWidth`): in a mobile context Chromium zooms out to show overflowing content, so `innerWidth`
+   * grows with the page and would hide the overflow.
+   */
   async fitsWidth(page: Page, what: string): Promise<void> {
-    const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+    const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: document.documentElement.clientWidth }));
     assert.ok(w.scroll <= w.inner, `${what}: no sideways scrolling (${w.scroll} > ${w.inner})`);
   }
 }

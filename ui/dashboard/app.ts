@@ -19,7 +19,8 @@ import "./pages/learning-page.ts";
 import "./pages/admin-page.ts";
 import "./pages/escalations-page.ts";
 import "./pages/billing-page.ts";
-import { billingOnly, operationsNav } from "./pages/operations-nav.ts";
+import { mainNav, mayOpen } from "./pages/main-nav.ts";
+import { billingOnly } from "./pages/operations-nav.ts";
 import { portalView } from "./portal/portal-route.ts";
 import "./portal/portal-home.ts";
 import "./portal/portal-site.ts";
@@ -217,18 +218,9 @@ export class OsirisDashboard extends LitElement {
   }
 
   #nav(): TemplateResult {
-    const role = this.#session!.user.role;
-    const items: [string, string, boolean][] = [
-      ["/", role.startsWith("client_") ? "Our sites" : "Clinics", this.#route.page === "fleet" || this.#route.page === "site"],
-      ...operationsNav(role, this.#route.page),
-      ...(role === "msp_admin" || role === "msp_tech" ? ([["/learning", "Learning", this.#route.page === "learning"]] as [string, string, boolean][]) : []),
-      ["/audit", "Audit log", this.#route.page === "audit"],
-      ...(role === "msp_admin" || role === "partner_admin" ? ([["/admin", "Admin", this.#route.page === "admin"]] as [string, string, boolean][]) : []),
-    ];
-    const shown = items.filter(([href]) => !billingOnly(role) || href === "/billing");
     return html`<nav aria-label="Main">
       <ul>
-        ${shown.map(([href, text, current]) => html`<li><a href=${href} aria-current=${current ? "page" : "false"}>${text}</a></li>`)}
+        ${mainNav(this.#session!.user.role, this.#route.page).map(([href, text, current]) => html`<li><a href=${href} aria-current=${current ? "page" : "false"}>${text}</a></li>`)}
       </ul>
     </nav>`;
   }
@@ -252,9 +244,19 @@ export class OsirisDashboard extends LitElement {
     </header>`;
   }
 
+  /** An address outside the user's navigation (typed or bookmarked): no forms the relay would refuse. */
+  #noAccess(role: string): TemplateResult {
+    const [home, homeText] = mainNav(role, "not_found")[0] ?? ["/", "the start page"];
+    return html`<section>
+      <h1 tabindex="-1">You do not have access to this page</h1>
+      <p>Your account (${ROLE_TEXT[role] ?? role}) cannot open <code>${location.pathname}</code>. <a href=${home}>Go to ${homeText}</a></p>
+    </section>`;
+  }
+
   #page(): TemplateResult {
     const r = this.#route;
     const s = this.#session!;
+    if (!mayOpen(s.user.role, r.page)) return this.#noAccess(s.user.role);
     // Clinic users (client roles) get the client portal at home and on a site's overview and reports.
     const portal = portalView(r, s.user.role);
     if (portal?.view === "home") return html`<osiris-portal-home .client=${this.client} .session=${s}></osiris-portal-home>`;

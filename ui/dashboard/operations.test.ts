@@ -502,9 +502,11 @@ test("billing settings: the MSP admin changes Bayside's revenue share and Birch 
   await planForm.getByLabel(/^Price per month/).fill("3,50");
   await planForm.getByRole("button", { name: "Save plan of Birch Dental" }).click();
   await plans.getByRole("alert").filter({ hasText: 'Price per month: enter an amount like 500 or 499.99 (at most two decimals); current value is "3,50".' }).waitFor();
+  // A negative price is refused in the money typed, before anything is sent (not "monthly_price_cents: … -500").
   await planForm.getByLabel(/^Price per month/).fill("-5");
   await planForm.getByRole("button", { name: "Save plan of Birch Dental" }).click();
-  await plans.getByRole("alert").filter({ hasText: "The plan of Birch Dental was not changed:" }).waitFor();
+  await plans.getByRole("alert").filter({ hasText: "Price per month must be 0 or more; current value is -5." }).waitFor();
+  assert.not.match((await plans.getByRole("alert").textContent()) ?? "", /cents|monthly_price/);
   await planForm.getByLabel(/^Price per month/).fill("349.99");
   await planForm.getByLabel(/^Price per extra device/).fill("12.5");
   await planForm.getByLabel(/^Devices included/).fill("6");

@@ -14,6 +14,13 @@ test("parseRoute() maps every dashboard address to its page", () => {
   assert.equal(parseRoute("/elsewhere"), { page: "not_found", path: "/elsewhere" });
 });
 
+test("parseRoute() reads an address typed with a trailing slash as the page without it", () => {
+  assert.equal(parseRoute("/login/"), { page: "login", next: null });
+  assert.equal(parseRoute("/admin/"), { page: "admin" });
+  assert.equal(parseRoute("/sites/site_abc123/orders/"), { page: "site", siteId: "site_abc123", tab: "orders" });
+  assert.equal(parseRoute("/nonexistent-page/"), { page: "not_found", path: "/nonexistent-page/" });
+});
+
 test("parseRoute() keeps the page to return to after login, but only a local path", () => {
   assert.equal(parseRoute("/login", "?next=%2Fsites%2Fsite_x%2Fsettings"), { page: "login", next: "/sites/site_x/settings" });
   assert.equal(parseRoute("/login", "?next=https%3A%2F%2Fevil.example"), { page: "login", next: null });

@@ -27,8 +27,10 @@ export type Route =
   | { page: "not_found"; path: string };
 
 /** The route of a location (pathname + search). */
-export function parseRoute(pathname: string, search = ""): Route {
+export function parseRoute(rawPath: string, search = ""): Route {
   const query = new URLSearchParams(search);
+  // "/admin/" is "/admin" (a link typed or pasted with a trailing slash).
+  const pathname = rawPath.length > 1 ? rawPath.replace(/\/$/, "") : rawPath;
   if (pathname === "/login") {
     const next = query.get("next");
     return { page: "login", next: next && next.startsWith("/") && !next.startsWith("//") ? next : null };
@@ -44,7 +46,7 @@ export function parseRoute(pathname: string, search = ""): Route {
     const tab = (m[2] ?? "overview") as SiteTab;
     if ((SITE_TABS as readonly string[]).includes(tab)) return { page: "site", siteId: m[1]!, tab };
   }
-  return { page: "not_found", path: pathname };
+  return { page: "not_found", path: rawPath };
 }
 
 /** Asks the app to go to `path` (bubbles out of shadow roots). */

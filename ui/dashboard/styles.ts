@@ -309,6 +309,15 @@ export const shared = css`
       color: var(--muted);
     }
   }
+  /* On a phone a badge that says a sentence ("The automatic fix did not work; …") wraps inside the screen. */
+  @media (max-width: 40rem) {
+    .badge {
+      white-space: normal;
+      max-width: 100%;
+      overflow-wrap: anywhere;
+      border-radius: 0.75rem;
+    }
+  }
   @media (max-width: 40rem) {
     dl.facts {
       grid-template-columns: 1fr;

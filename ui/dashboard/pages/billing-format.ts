@@ -27,8 +27,8 @@ const AMOUNT = /^(-?)(\d{1,12})(?:\.(\d{1,2}))?$/;
 
 /**
  * Integer cents for what a person typed as an amount ("500", "499.9", "1,234.56", "$12"), or null when it is
- * not an amount with at most two decimals. A minus sign is kept: whether a negative price is allowed is the
- * relay's rule, and its refusal says so.
+ * not an amount with at most two decimals. A minus sign is kept: the form that reads the amount says which
+ * range it allows.
  */
 export function parseMoney(text: string): number | null {
   const m = AMOUNT.exec(text.trim().replace(/^(-?)\s*[$€£]\s*/, "$1").replace(/,(?=\d{3}(\D|$))/g, ""));

@@ -1,9 +1,10 @@
 /**
  * `<osiris-billing-plans>`: the plans of one partner's client organisations (what each clinic pays a month,
  * the devices that covers, the price per extra device, from when to when) and a form to set one. Amounts are
- * typed as money and sent as the integer cents the relay stores; the relay owns the rules (no negative
- * price, end not before start) and its refusal is shown as it says it. Statements already issued keep the
- * plan they used, so changing a plan only affects statements issued afterwards.
+ * typed as money and sent as the integer cents the relay stores; the form checks the relay's rules (no
+ * negative price, end not before start) first, so a refusal speaks in the money the person typed.
+ * Statements already issued keep the plan they used, so changing a plan only affects statements issued
+ * afterwards.
  */
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { keyed } from "lit/directives/keyed.js";
@@ -14,6 +15,10 @@ import { Submission } from "../submission.ts";
 import { panelStyles, shared } from "../styles.ts";
 import { amountInput, money, parseMoney } from "./billing-format.ts";
 import { stackRowHeaders } from "./stack-rows.ts";
+
+/** Largest amount in cents and most included devices the relay accepts (relay/billing/plans.ts). */
+const MAX_PRICE_CENTS = 100_000_000;
+const MAX_DEVICES = 100_000;
 
 interface Clinic {
   org: OrgView;
@@ -73,17 +78,36 @@ export class OsirisBillingPlans extends LitElement {
     this.renderRoot.querySelector<HTMLElement>("#plan-price")?.focus();
   }
 
-  /** The form's values as the API's input, or a sentence saying which field is not an amount. */
+  /**
+   * The form's values as the API's input, or a sentence naming the field and the rule it breaks, in the units
+   * the person typed (the relay's own rules, relay/billing/plans.ts: amounts 0 to 1,000,000 in whole cents,
+   * a three-letter currency, an end not before the start), so its refusals in API units (cents, field
+   * names) are not what a person reads.
+   */
   #input(form: HTMLFormElement): BillingPlanInput | string {
     const f = new FormData(form);
     const text = (name: string) => String(f.get(name) ?? "").trim();
-    const monthly = parseMoney(text("monthly"));
-    if (monthly === null) return `Price per month: enter an amount like 500 or 499.99 (at most two decimals); current value is "${text("monthly")}".`;
-    const extra = parseMoney(text("extra"));
-    if (extra === null) return `Price per extra device: enter an amount like 15 or 12.50 (at most two decimals); current value is "${text("extra")}".`;
+    const amount = (name: string, label: string): number | string => {
+      const cents = parseMoney(text(name));
+      if (cents === null) return `${label}: enter an amount like ${name === "monthly" ? "500 or 499.99" : "15 or 12.50"} (at most two decimals); current value is "${text(name)}".`;
+      if (cents < 0) return `${label} must be 0 or more; current value is ${text(name)}.`;
+      if (cents > MAX_PRICE_CENTS) return `${label} must be at most ${(MAX_PRICE_CENTS / 100).toLocaleString("en-US")}; current value is ${text(name)}.`;
+      return cents;
+    };
+    const monthly = amount("monthly", "Price per month");
+    if (typeof monthly === "string") return monthly;
+    const extra = amount("extra", "Price per extra device");
+    if (typeof extra === "string") return extra;
     const devices = Number(text("devices"));
     if (text("devices") === "" || !Number.isInteger(devices)) return `Devices included: enter a whole number; current value is "${text("devices")}".`;
-    return { currency: text("currency").toUpperCase(), monthly_price_cents: monthly, included_devices: devices, extra_device_cents: extra, starts_on: text("starts_on"), ends_on: text("ends_on") || null };
+    if (devices < 0 || devices > MAX_DEVICES) return `Devices included must be between 0 and ${MAX_DEVICES.toLocaleString("en-US")}; current value is ${devices}.`;
+    const currency = text("currency").toUpperCase();
+    if (!/^[A-Z]{3}$/.test(currency)) return `Currency: enter a three-letter code like USD; current value is "${text("currency")}".`;
+    const starts = text("starts_on");
+    const ends = text("ends_on");
+    if (starts === "") return "Plan starts on: choose the day the clinic joined.";
+    if (ends !== "" && ends < starts) return "Plan ends on must not be before the day the plan starts.";
+    return { currency, monthly_price_cents: monthly, included_devices: devices, extra_device_cents: extra, starts_on: starts, ends_on: ends || null };
   }
 
   async #save(e: SubmitEvent, c: Clinic): Promise<void> {

@@ -7,8 +7,10 @@
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { RelayApiError, type RelayClient, type Session } from "../../relay-client/mod.ts";
 import { shared } from "../styles.ts";
+import { BAD_LINK, emailProblem, isMagicToken, refusalText, signInProblems, type FieldErrors } from "./login-words.ts";
 
 type Step = "password" | "totp";
+type Field = keyof FieldErrors | "magic_email";
 
 export class OsirisLoginPage extends LitElement {
   static override properties = { client: { attribute: false }, next: { attribute: false } };
@@ -35,6 +37,15 @@ export class OsirisLoginPage extends LitElement {
         cursor: pointer;
         color: var(--link, #0b5c8e);
       }
+      .field-error {
+        color: var(--bad-ink);
+        font-weight: 600;
+        margin: 0.3rem 0 0;
+      }
+      [aria-invalid="true"] {
+        border-color: var(--bad-ink);
+        outline: 2px solid var(--bad-ink);
+      }
     `,
   ];
   declare client: RelayClient;
@@ -45,6 +56,8 @@ export class OsirisLoginPage extends LitElement {
   #notice: string | null = null;
   #email = "";
   #password = "";
+  /** Problems found before sending, shown under their fields. */
+  #fields: Partial<Record<Field, string>> = {};
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -61,20 +74,36 @@ export class OsirisLoginPage extends LitElement {
   /** A link opened while this page is already showing changes only the fragment. */
   readonly #onHash = (): void => {
     const m = /^#magic=([A-Za-z0-9_-]{1,100})$/.exec(location.hash);
-    if (!m) return;
+    if (!m) {
+      // A fragment that starts like a link's but cannot be one (cut short when copied, say).
+      if (location.hash.startsWith("#magic=")) {
+        history.replaceState(null, "", location.pathname + location.search);
+        this.#error = BAD_LINK;
+        this.#fields = {};
+        this.requestUpdate();
+      }
+      return;
+    }
     history.replaceState(null, "", location.pathname + location.search);
+    this.#fields = {};
+    if (!isMagicToken(m[1]!)) {
+      this.#error = BAD_LINK;
+      this.requestUpdate();
+      return;
+    }
     void this.#consume(m[1]!);
   };
 
   async #consume(token: string): Promise<void> {
     this.#busy = true;
+    this.#error = null;
     this.#notice = "Signing you in with the link from your e-mail…";
     this.requestUpdate();
     try {
       this.#done(await this.client.consumeMagicLink(token));
     } catch (e) {
       this.#notice = null;
-      this.#error = e instanceof Error ? e.message : String(e);
+      this.#error = refusalText(e, "magic");
     } finally {
       this.#busy = false;
       this.requestUpdate();
@@ -93,8 +122,18 @@ export class OsirisLoginPage extends LitElement {
       this.#password = String(form.get("password") ?? "");
     }
     const code = this.#step === "totp" ? String(form.get("totp") ?? "").replace(/\s/g, "") : undefined;
-    this.#busy = true;
     this.#error = null;
+    this.#notice = null;
+    if (this.#step === "password") {
+      this.#fields = signInProblems(this.#email, this.#password);
+      if (this.#fields.email || this.#fields.password) return this.#focusInvalid();
+      this.#email = this.#email.trim();
+    } else if (!/^\d{6,8}$/.test(code ?? "")) {
+      this.#error = "Enter the 6-digit code from your authenticator app.";
+      this.requestUpdate();
+      return;
+    }
+    this.#busy = true;
     this.requestUpdate();
     try {
       this.#done(await this.client.login(this.#email, this.#password, code));
@@ -106,14 +145,9 @@ export class OsirisLoginPage extends LitElement {
         this.requestUpdate();
         await this.updateComplete;
         this.renderRoot.querySelector<HTMLInputElement>("#totp")?.focus();
-      } else if (err instanceof RelayApiError && err.code === "account_locked") {
-        const minutes = Math.max(1, Math.ceil((err.retryAfterS ?? 900) / 60));
-        this.#error = `This account is locked after too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}, or ask your administrator.`;
-        this.#step = "password";
-      } else if (err instanceof RelayApiError && err.code === "login_failed") {
-        this.#error = this.#step === "totp" ? "That code did not work. Enter the current code from your authenticator app." : "The e-mail or password is wrong.";
       } else {
-        this.#error = err instanceof Error ? err.message : String(err);
+        this.#error = refusalText(err, this.#step);
+        if (err instanceof RelayApiError && err.code === "account_locked") this.#step = "password";
       }
     } finally {
       this.#busy = false;
@@ -123,18 +157,38 @@ export class OsirisLoginPage extends LitElement {
 
   async #magic(e: SubmitEvent): Promise<void> {
     e.preventDefault();
-    const email = String(new FormData(e.target as HTMLFormElement).get("magic_email") ?? "");
+    const email = String(new FormData(e.target as HTMLFormElement).get("magic_email") ?? "").trim();
+    const problem = emailProblem(email);
+    this.#fields = problem ? { magic_email: problem } : {};
+    if (problem) return this.#focusInvalid();
     try {
       await this.client.requestMagicLink(email);
       this.#notice = "If this address belongs to a clinic account, a sign-in link is on its way. It works once, for 30 minutes.";
       this.#error = null;
     } catch (err) {
-      this.#error = err instanceof Error ? err.message : String(err);
+      this.#notice = null;
+      this.#error = refusalText(err, "request");
     }
     this.requestUpdate();
   }
 
+  /** Shows the field problems and moves focus to the first field that has one. */
+  async #focusInvalid(): Promise<void> {
+    this.requestUpdate();
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }
+
+  /** An input's error attributes and the message under it. */
+  #problem(field: Field): { invalid: "true" | "false"; describedBy: string | typeof nothing; message: TemplateResult | typeof nothing } {
+    const text = this.#fields[field];
+    return text
+      ? { invalid: "true", describedBy: `${field}-error`, message: html`<p class="field-error" id=${`${field}-error`}>${text}</p>` }
+      : { invalid: "false", describedBy: nothing, message: nothing };
+  }
+
   override render(): TemplateResult {
+    const [email, password, magic] = [this.#problem("email"), this.#problem("password"), this.#problem("magic_email")];
     return html`
       <div class="card">
         <p class="logo">OsirisCare</p>
@@ -144,8 +198,16 @@ export class OsirisLoginPage extends LitElement {
         <form @submit=${this.#submit} novalidate>
           ${this.#step === "password"
             ? html`
-                <div class="field"><label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required .value=${this.#email} /></div>
-                <div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required /></div>
+                <div class="field">
+                  <label for="email">E-mail</label>
+                  <input id="email" name="email" type="email" autocomplete="username" required .value=${this.#email} aria-invalid=${email.invalid} aria-describedby=${email.describedBy} />
+                  ${email.message}
+                </div>
+                <div class="field">
+                  <label for="password">Password</label>
+                  <input id="password" name="password" type="password" autocomplete="current-password" required aria-invalid=${password.invalid} aria-describedby=${password.describedBy} />
+                  ${password.message}
+                </div>
               `
             : html`
                 <p>Signing in as <strong>${this.#email}</strong>.</p>
@@ -159,8 +221,12 @@ export class OsirisLoginPage extends LitElement {
         </form>
         <details>
           <summary>Clinic staff: sign in with a link by e-mail</summary>
-          <form @submit=${this.#magic}>
-            <div class="field"><label for="magic_email">Your e-mail</label><input id="magic_email" name="magic_email" type="email" autocomplete="email" required /></div>
+          <form @submit=${this.#magic} novalidate>
+            <div class="field">
+              <label for="magic_email">Your e-mail</label>
+              <input id="magic_email" name="magic_email" type="email" autocomplete="email" required aria-invalid=${magic.invalid} aria-describedby=${magic.describedBy} />
+              ${magic.message}
+            </div>
             <button type="submit" class="secondary">E-mail me a sign-in link</button>
           </form>
         </details>

@@ -64,9 +64,12 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
   assert.ok(result.passes > 10, "axe ran");
 }
 
-/** The page never scrolls sideways (phone layouts). */
+/**
+ * The page never scrolls sideways (phone layouts). Measured against the layout viewport (`clientWidth`): in a
+ * mobile context Chromium zooms out to show overflowing content, so `innerWidth` grows with the page.
+ */
 export async function assertFitsWidth(page: Page, what: string): Promise<void> {
-  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: document.documentElement.clientWidth }));
   assert.ok(w.scroll <= w.inner, `${what}: no sideways scrolling (${w.scroll} > ${w.inner})`);
 }
 

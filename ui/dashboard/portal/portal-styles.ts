@@ -72,7 +72,10 @@ export const portalStyles = css`
   .packet h3 {
     margin: 0 0 0.3rem;
   }
+  /* What happens next is a sentence: it wraps at any width rather than widen the card. */
   .next {
+    white-space: normal;
+    max-width: 100%;
     font-weight: 600;
   }
   .next.bad {

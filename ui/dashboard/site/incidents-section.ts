@@ -1,11 +1,13 @@
 /**
  * The incident timeline: open incidents first, each with its tier (L1 rule, L2 plan, L3 person), the outcome
- * of the latest healing attempt, and the attempts themselves in order.
+ * of the latest healing attempt, and the attempts themselves in order. Every time is in the viewer's zone, as
+ * on the site's other pages, and the section says which zone that is (the site's own zone is in the header).
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { IncidentView } from "../../relay-client/mod.ts";
 import { fullTime, OUTCOME_CLASS, OUTCOME_TEXT, relative } from "../format.ts";
 import { shared } from "../styles.ts";
+import { attemptOutcomeText, outcomeBadgeText, readableTimes } from "./attempt-words.ts";
 import { Section } from "./section.ts";
 
 const TIER_TEXT: Readonly<Record<string, string>> = { L1: "L1 · rule", L2: "L2 · planned", L3: "L3 · person" };
@@ -41,7 +43,7 @@ export class OsirisSiteIncidents extends Section {
       <p class="row">
         <span class="badge ${STATUS_CLASS[i.status] ?? "none"}">${i.status === "resolved" ? "Resolved" : i.status === "escalated" ? "Escalated" : "Open"}</span>
         ${i.tier ? html`<span class="badge info">${TIER_TEXT[i.tier] ?? i.tier}</span>` : html`<span class="badge none">No fix tried yet</span>`}
-        ${i.outcome ? html`<span class="badge ${OUTCOME_CLASS[i.outcome] ?? "none"}">${OUTCOME_TEXT[i.outcome] ?? i.outcome}</span>` : nothing}
+        ${i.outcome ? html`<span class="badge ${OUTCOME_CLASS[i.outcome] ?? "none"}">${i.attempts[0] ? outcomeBadgeText(i.attempts[0]) : (OUTCOME_TEXT[i.outcome] ?? i.outcome)}</span>` : nothing}
         <span class="muted">severity ${i.severity}</span>
       </p>
       <p class="muted">
@@ -53,7 +55,7 @@ export class OsirisSiteIncidents extends Section {
             ${i.attempts.map(
               (a) => html`<li>
                 <time datetime=${a.finished_at}>${fullTime(a.finished_at)}</time> — ${TIER_TEXT[a.tier] ?? a.tier}${a.runbook ? html` <code>${a.runbook}</code>` : nothing}:
-                <strong>${OUTCOME_TEXT[a.outcome] ?? a.outcome}</strong>${a.deferred_until ? ` until ${fullTime(a.deferred_until, this.detail.site.timezone)}` : ""}${a.detail ? html` <span class="muted">(${a.detail})</span>` : nothing}
+                <strong>${attemptOutcomeText(a)}</strong>${a.detail ? html` <span class="muted">(${readableTimes(a.detail)})</span>` : nothing}
               </li>`,
             )}
           </ol>`
@@ -67,6 +69,7 @@ export class OsirisSiteIncidents extends Section {
     const now = Date.now();
     return html`<h2>Incidents</h2>
       <p>${open} open, ${list.length - open} resolved (newest ${list.length} shown).</p>
+      <p class="muted">Times are in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone}).</p>
       ${list.length === 0 ? html`<p class="card">No incidents reported by this site's appliances.</p>` : html`<ol class="timeline" aria-label="Incident timeline">${list.map((i) => this.#incident(i, now))}</ol>`}`;
   }
 }
