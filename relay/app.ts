@@ -17,8 +17,9 @@ import type { RelayDeps } from "./deps.ts";
 import { isRelayErrorCode, RelayError, STATUS, type RelayErrorCode } from "./errors.ts";
 import { readBody } from "./http/body.ts";
 import { createRateLimiter, type RateLimiter } from "./http/rate-limit.ts";
-import type { RelayEnv, RouteSpec } from "./http/types.ts";
+import type { RelayContext, RelayEnv, RouteSpec } from "./http/types.ts";
 import { PUBLIC_ROUTES, ROUTES } from "./routes.ts";
+import { uiPageNotFound } from "./ui/routes.ts";
 
 export type RelayApp = Hono<RelayEnv>;
 
@@ -41,7 +42,7 @@ export function createRelayApp(deps: RelayDeps, routes: readonly RouteSpec[] = R
     app.on(route.method, [route.path], ...guards, (c) => route.handler(c, deps));
   }
 
-  app.notFound((c) => c.json(errorEnvelope("not_found", `No route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  app.notFound((c) => uiPageNotFound(c as RelayContext, deps.ui) ?? c.json(errorEnvelope("not_found", `No route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     const { status, body } = errorResponse(err);
     if (status >= 500) deps.log.error("request_failed", { method: c.req.method, path: new URL(c.req.url).pathname, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -452,6 +452,15 @@ test("the dashboard's pages are public and carry no data; every API route of the
     assert.is((await w.relay.app.request("/assets/../relay.db")).status, 404);
     const etag = js.headers.get("etag")!;
     assert.is((await w.relay.app.request("/assets/app-1.js", { headers: { "If-None-Match": etag } })).status, 304);
+    // A browser at a page that does not exist gets the app (which shows "Page not found") with a 404; API
+    // clients, assets and non-HTML requests keep the JSON error.
+    const lost = await w.relay.app.request("/no-such-page", { headers: { Accept: "text/html,application/xhtml+xml" } });
+    assert.equal([lost.status, lost.headers.get("content-type"), await lost.text()], [404, "text/html; charset=utf-8", "<!doctype html><title>x</title>"]);
+    assert.match(lost.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+    for (const [path, accept] of [["/api/nothing", "text/html"], ["/assets/missing.js", "text/html"], ["/no-such-page", "application/json"]] as const) {
+      const res = await w.relay.app.request(path, { headers: { Accept: accept } });
+      assert.equal([res.status, (await errorOf(res)).code], [404, "not_found"], `${path} (${accept})`);
+    }
     const { SITE_API_ROUTES } = await import("./routes.ts");
     for (const r of SITE_API_ROUTES) {
       const res = await w.relay.app.request(r.path.replace(/:[a-z_]+/g, "x_0000000000"), { method: r.method });

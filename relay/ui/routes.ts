@@ -15,15 +15,27 @@ export const UI_PAGES = ["/", "/login", "/sites/*", "/audit", "/learning", "/adm
 const EMPTY_BODY = 1024;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
-function serve(c: RelayContext, assets: UiAssets | undefined, path: string): Response {
+function serve(c: RelayContext, assets: UiAssets | undefined, path: string, status: 200 | 404 = 200): Response {
   if (!assets) return c.text("The dashboard is not available on this relay: build it with `npm run build:ui` and restart the relay.", 503);
   const asset = assets.get(path);
   if (!asset) throw new RelayError("not_found", `No file ${JSON.stringify(path.slice(0, 200))} in the dashboard`);
   const headers: Record<string, string> = { ETag: asset.etag, "Cache-Control": asset.immutable ? IMMUTABLE : "no-cache", Vary: "Accept-Encoding" };
-  if (c.req.header("If-None-Match") === asset.etag) return c.body(null, 304, headers);
+  if (status === 200 && c.req.header("If-None-Match") === asset.etag) return c.body(null, 304, headers);
   const gzip = /\bgzip\b/.test(c.req.header("Accept-Encoding") ?? "");
   // A copy typed as ArrayBuffer-backed (what Response takes); files are a few hundred KB at most.
-  return c.body(new Uint8Array(gzip ? asset.gzip : asset.body), 200, { ...headers, "Content-Type": asset.type, ...(gzip ? { "Content-Encoding": "gzip" } : {}) });
+  return c.body(new Uint8Array(gzip ? asset.gzip : asset.body), status, { ...headers, "Content-Type": asset.type, ...(gzip ? { "Content-Encoding": "gzip" } : {}) });
+}
+
+/**
+ * A browser asking for a page that does not exist gets the dashboard with status 404, whose router shows its
+ * "Page not found" page with a way back, instead of a JSON error. Null for anything else (API calls, assets,
+ * non-GET, clients not asking for HTML, or a relay without the dashboard): those get the JSON 404.
+ */
+export function uiPageNotFound(c: RelayContext, assets: UiAssets | undefined): Response | null {
+  const path = new URL(c.req.url).pathname;
+  if (!assets || (c.req.method !== "GET" && c.req.method !== "HEAD") || path.startsWith("/api/") || path.startsWith("/assets/")) return null;
+  if (!/\btext\/html\b/.test(c.req.header("Accept") ?? "")) return null;
+  return serve(c, assets, "/index.html", 404);
 }
 
 export const UI_ROUTES: readonly RouteSpec[] = [
