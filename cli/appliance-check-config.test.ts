@@ -154,7 +154,7 @@ test("check-config without --config is a usage error (exit 2)", async () => {
   assert.match(r.err, /--config FILE is required/);
 });
 
-test("check-config names schema errors and a bad lab.site_dir together in one run, exit 2", async () => {
+test("check-config names schema errors, a duplicate target id and a bad lab.site_dir together in one run, exit 2", async () => {
   await withDir(async (dir) => {
     const file = join(dir, "appliance.yaml");
     await writeFile(file, `state_dir: ${dir}/state
@@ -163,6 +163,8 @@ lab: { site_dir: ./no-such-lab }
 targets:
   - { id: ws1, collector: lab, platform: beos }
   - { id: srv, collector: ssh, address: 10.0.0.5, port: 99999, credential_ref: x }
+  - { id: ws2, collector: local }
+  - { id: ws2, collector: local }
 status_page: { port: 0 }
 `);
     const r = await capture(() => run(["--config", file]));
@@ -172,6 +174,7 @@ status_page: { port: 0 }
       `${file}: site.healing_mod: unknown key "healing_mod" (did you mean "healing_mode"?)`,
       `${file}: targets[0].platform: expected one of linux | windows | macos | appliance; saw "beos"`,
       `${file}: targets[1].port: must be at most 65535; saw 99999`,
+      `${file}: targets[3].id: duplicates targets[2].id; saw "ws2"`,
       `${file}: status_page.port: must be at least 1; saw 0`,
       `${file}: lab.site_dir: Cannot read lab site ${join(dir, "no-such-lab", "site.json")}: ENOENT`,
     ]);

@@ -221,7 +221,24 @@ export function configSchema(options: SchemaOptions = {}) {
       site: site.prefault({}).meta({ description: "The clinic site this appliance serves." }),
       relay: relay.prefault({}),
       enrollment: enrollment.prefault({}),
-      targets: list(target).default([]).meta({ description: "Hosts to check: collector local | ssh | winrm | lab." }),
+      targets: list(target)
+        // On the list itself, and run even when some target is invalid (`when`), so a duplicate id is reported
+        // together with every other problem of the config rather than only once those are fixed.
+        .superRefine(
+          (targets, ctx) => {
+            const seen = new Map<string, number>();
+            targets.forEach((t: unknown, i) => {
+              const id = t !== null && typeof t === "object" ? (t as { id?: unknown }).id : undefined;
+              if (typeof id !== "string") return;
+              const first = seen.get(id);
+              if (first !== undefined) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicates targets[${first}].id; saw ${show(id)}` });
+              else seen.set(id, i);
+            });
+          },
+          { when: (payload) => Array.isArray(payload.value) },
+        )
+        .default([])
+        .meta({ description: "Hosts to check: collector local | ssh | winrm | lab." }),
       lab: z.strictObject({ site_dir: path("Lab site fixture directory (fixtures/lab/<site>); its hosts are simulated.") }).optional(),
       credentials_file: path("Standalone mode: YAML file of host credentials (mode 0600), read into memory only.").optional(),
       discovery: discoveryConfigSchema.prefault({}).meta({ description: "Network discovery: the site's subnets (the only addresses ever probed), schedule and rate." }),
@@ -266,11 +283,7 @@ export function configSchema(options: SchemaOptions = {}) {
         .prefault({}),
     })
     .superRefine((c, ctx) => {
-      const seen = new Map<string, number>();
       c.targets.forEach((t, i) => {
-        const first = seen.get(t.id);
-        if (first !== undefined) ctx.addIssue({ code: "custom", path: ["targets", i, "id"], message: `duplicates targets[${first}].id; saw ${show(t.id)}` });
-        else seen.set(t.id, i);
         if (t.collector === "lab" && c.lab === undefined) {
           ctx.addIssue({ code: "custom", path: ["targets", i, "collector"], message: "is lab but the config has no lab.site_dir; saw collector \"lab\"" });
         }
