@@ -85,6 +85,20 @@ test("a deferred fix whose window has passed, an observe-mode site and a failed 
   assert.is(text["windows.firewall"], "the automatic fix did not work; your IT provider can see it");
 });
 
+test("a fix waiting out a cooldown says when it is tried again; one waiting for a window that is not set says who must set it", () => {
+  const d = site([
+    incident("rfc-fs01", "windows.smb1_disabled", "An outdated file-sharing method is off", "open", [
+      attempt("deferred", { deferred_until: "2026-11-25T16:20:00Z", detail: "windows.disable_smb1 ran on this host at 2026-11-25T15:50:00.000Z; cooling down until 2026-11-25T16:20:00.000Z" }),
+    ]),
+    incident("rfc-ws02", "windows.update_service", "Updates install automatically", "open", [
+      attempt("deferred", { deferred_until: "2026-11-25T22:00:00Z", detail: "windows.restart_update_service is disruptive and no maintenance window is configured" }),
+    ]),
+  ]);
+  const text = Object.fromEntries(attentionItems(d, NOW, "Bayside IT").map((i) => [i.check, i.text]));
+  assert.is(text["windows.smb1_disabled"], "the fix will be tried again today 10:20");
+  assert.is(text["windows.update_service"], "waiting for Bayside IT to set a maintenance window for this fix");
+});
+
 test("a site whose checks all pass needs nothing", () => {
   const d = site([]);
   for (const dev of d.devices) dev.results = dev.results.map((r) => ({ ...r, status: "pass" as const, unreachable: false }));

@@ -10,6 +10,7 @@
  * alert only, ...), which is what the wording follows.
  */
 import type { Escalation, IncidentView, SiteDetail } from "../../relay-client/mod.ts";
+import { deferralReason } from "../site/attempt-words.ts";
 import { sitePhrase } from "./time-phrase.ts";
 
 /** Most urgent first: people were told, people must look, approval, scheduled, being fixed. */
@@ -69,6 +70,10 @@ function textOf(state: AttentionState, i: IncidentView | null, provider: string,
     case "waiting_approval":
       return "waiting for approval";
     case "scheduled": {
+      const deferred = i?.attempts.find((a) => a.outcome === "deferred") ?? null;
+      const reason = deferralReason(deferred?.detail ?? null);
+      if (reason === "cooldown" && deferred?.deferred_until && Date.parse(deferred.deferred_until) > now) return `the fix will be tried again ${sitePhrase(deferred.deferred_until, now, d.site.timezone)}`;
+      if (reason === "no_window") return `waiting for ${provider} to set a maintenance window for this fix`;
       const at = scheduledAt(d, i, now);
       return at ? `fix scheduled for ${sitePhrase(at, now, d.site.timezone)}` : "fix scheduled for the next maintenance window";
     }
