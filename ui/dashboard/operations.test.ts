@@ -480,7 +480,12 @@ test("billing settings: the MSP admin changes Bayside's revenue share and Birch 
   await form.getByRole("alert").filter({ hasText: 'Tier 2, share: enter a percentage like 20 or 12.5 (at most two decimals); current value is "twenty".' }).waitFor();
   await form.getByLabel("Tier 2: share in percent").fill("120");
   await form.getByRole("button", { name: "Save revenue share" }).click();
-  await form.getByRole("alert").filter({ hasText: "The revenue share was not changed:" }).waitFor();
+  await form.getByRole("alert").filter({ hasText: "Tier 2, share: enter a percentage from 0 to 100; current value is 120." }).waitFor();
+  await form.getByLabel("Tier 2: share in percent").fill("25");
+  await form.getByLabel("Tier 2: from how many clinics").fill("1");
+  await form.getByRole("button", { name: "Save revenue share" }).click();
+  await form.getByRole("alert").filter({ hasText: "Tier 2, from how many clinics: must be more than tier 1 (1); current value is 1." }).waitFor();
+  await form.getByLabel("Tier 2: from how many clinics").fill("3");
   const tiers = async () => JSON.parse(String((await server.relay.db.execute({ sql: "SELECT tiers FROM partner_revenue_shares WHERE partner_id = ?", args: [ids.partner] })).rows[0]?.["tiers"])) as unknown[];
   const before = await tiers();
   assert.is(before.length, 2);

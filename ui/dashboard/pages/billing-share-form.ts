@@ -73,14 +73,22 @@ export class OsirisRevenueShareForm extends LitElement {
     this.requestUpdate();
   }
 
-  /** The tiers as the API takes them, or a sentence naming the field that is not a number. */
+  /**
+   * The tiers as the API takes them, or a sentence, in the form's own words, naming the first field the relay
+   * would refuse (relay/billing/plans.ts `revenueShareInputSchema`: 1 to 100,000 clinics, increasing from tier
+   * to tier; a share from 0 to 100 %).
+   */
   #input(): RevenueShareInput | string {
     const tiers: RevenueShareInput["tiers"] = [];
     for (const [i, t] of this.#tiers.entries()) {
       const min = Number(t.min.trim());
       if (t.min.trim() === "" || !Number.isInteger(min)) return `Tier ${i + 1}, from how many clinics: enter a whole number; current value is "${t.min}".`;
+      if (min < 1 || min > 100_000) return `Tier ${i + 1}, from how many clinics: enter 1 to 100,000; current value is ${t.min.trim()}.`;
+      const previous = tiers.at(-1);
+      if (previous && min <= previous.min_clinics) return `Tier ${i + 1}, from how many clinics: must be more than tier ${i} (${previous.min_clinics}); current value is ${min}.`;
       const pct = parsePercent(t.pct);
       if (pct === null) return `Tier ${i + 1}, share: enter a percentage like 20 or 12.5 (at most two decimals); current value is "${t.pct}".`;
+      if (pct < 0 || pct > 100) return `Tier ${i + 1}, share: enter a percentage from 0 to 100; current value is ${t.pct.trim()}.`;
       tiers.push({ min_clinics: min, share_percent: pct });
     }
     return { tiers };
