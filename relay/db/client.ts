@@ -14,7 +14,7 @@
  * readable by the relay's user only (0600), whatever the process umask: they hold password hashes, tokens and
  * sealed credentials.
  */
-import { chmod, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import "../../node/libsql-statement-cache.ts";
@@ -124,17 +124,38 @@ function filePath(url: string): string | null {
   return rest === "" || rest === ":memory:" ? null : resolve(rest);
 }
 
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_HEADER = "SQLite format 3\0";
+
 /**
  * Makes `path` mode 0600: creates it empty with that mode when `create` (an open with O_CREAT and 0600 is not
- * widened by any umask), and narrows an existing file. A missing file is left missing when not `create`.
+ * widened by any umask), and narrows an existing file. A missing file is left missing when not `create`. The
+ * database file itself is narrowed only once it is known to be an SQLite database (or empty, i.e. new): a
+ * mistyped `--db /etc/passwd` is refused and leaves that file exactly as it was.
  */
 async function restrictFile(path: string, url: string, create: boolean): Promise<void> {
+  const fail = (why: string) => new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: ${why}`);
+  let handle;
   try {
-    if (create) await (await open(path, "a", DB_FILE_MODE)).close();
-    await chmod(path, DB_FILE_MODE);
+    handle = await open(path, create ? "a+" : "r", DB_FILE_MODE);
   } catch (e) {
     if (!create && (e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new RelayError("db_unavailable", `Cannot open the relay database ${redact(url)}: cannot make ${path} readable by its owner only: ${(e as Error).message}`);
+    throw fail(`cannot make ${path} readable by its owner only: ${(e as Error).message}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw fail(`${path} is not a file`);
+    if (create && info.size > 0) {
+      const head = Buffer.alloc(SQLITE_HEADER.length);
+      await handle.read(head, 0, head.length, 0);
+      if (head.toString("latin1") !== SQLITE_HEADER) throw fail(`${path} is not an SQLite database (it was left unchanged)`);
+    }
+    await handle.chmod(DB_FILE_MODE);
+  } catch (e) {
+    if (e instanceof RelayError) throw e;
+    throw fail(`cannot make ${path} readable by its owner only: ${(e as Error).message}`);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { count, enrolledAppliance, testRelay } from "../_testing.ts";
@@ -57,6 +57,24 @@ test("the database file and its -wal/-shm files are 0600 under a 022 umask, and 
     assert.is((await mode(old)).toString(8), "600", "an existing 0644 file is narrowed to 0600");
   } finally {
     process.umask(previous);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a file that is not an SQLite database is refused and left exactly as it was (mode and content)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "osiris-db-notdb-"));
+  const env = { log: memoryLog().log, clock: { now: () => Date.now() } };
+  try {
+    const file = join(dir, "passwd");
+    const text = "root:x:0:0:root:/root:/bin/sh\n";
+    await writeFile(file, text, { mode: 0o644 });
+    await rejects(openRelayDb(file, env), /passwd is not an SQLite database \(it was left unchanged\)/);
+    assert.is(((await stat(file)).mode & 0o777).toString(8), "644", "its mode is unchanged");
+    assert.is(await readFile(file, "utf8"), text, "its content is unchanged");
+    const dirMode = (await stat(dir)).mode & 0o777;
+    await rejects(openRelayDb(dir, env), /EISDIR|is not a file/);
+    assert.is((await stat(dir)).mode & 0o777, dirMode, "a directory given as --db keeps its mode");
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
