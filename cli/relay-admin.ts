@@ -1,9 +1,11 @@
 /**
  * `osiris relay admin <subcommand>`: automation for MSP operators against the relay database (the same one
  * `osiris relay serve` uses; another process may be serving it). Every subcommand prints `key: value` lines
- * (or its own short human lines), or one JSON object with --json; `<subcommand> --help` prints its usage. Exit 0 on success, 1 when the relay refuses (the reason is printed), 2 on
- * wrong usage or input the relay finds malformed (a bad name or time zone, a value out of range), including a --db file that does not exist (only create-msp, the first command on a new relay,
- * creates one). Claim codes and keys are printed once and never logged.
+ * (or its own short human lines), or one JSON object with --json; `<subcommand> --help` prints its usage.
+ * Exit 0 on success; 1 when the relay refuses (the reason is printed); 2 on wrong usage or input the relay
+ * finds malformed (a bad name or time zone, a value out of range), including a --db file that does not exist
+ * (only create-msp, the first command on a new relay, creates one). Claim codes and keys are printed once and
+ * never logged.
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
