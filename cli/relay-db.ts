@@ -5,20 +5,10 @@
  * empty relay and answer from it. Server URLs (sqld) are not checked here: the server answers for them.
  */
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { databaseUrl, openRelayDb, type RelayDb } from "../relay/db/index.ts";
+import { databaseFile, openRelayDb, type RelayDb } from "../relay/db/index.ts";
 import { systemClock } from "../relay/deps.ts";
 import type { RelayLog } from "../relay/log.ts";
 import { DB_TOKEN_ENV } from "./relay-serve.ts";
-
-/** The file a `--db` value names, or null for a libSQL server URL. */
-function databaseFile(location: string): string | null {
-  const url = databaseUrl(location);
-  if (!url.startsWith("file:")) return null;
-  const noQuery = url.replace(/[?#].*$/, "");
-  return noQuery.startsWith("file://") ? fileURLToPath(noQuery) : resolve(decodeURIComponent(noQuery.slice("file:".length)));
-}
 
 /** Why `location` is not an existing relay database (a one-line message for --db), or null when it may be. */
 export function missingRelayDbProblem(location: string): string | null {

@@ -116,6 +116,15 @@ export async function openRelayDb(location: string, options: OpenRelayDbOptions)
   return db;
 }
 
+/**
+ * The file a database location names (a path or a `file:` URL), or null for a libSQL server URL. Throws
+ * TypeError like `databaseUrl` for `:memory:`.
+ */
+export function databaseFile(location: string): string | null {
+  const url = databaseUrl(location);
+  return url.startsWith("file:") ? filePath(url) : null;
+}
+
 /** The file path of a `file:` URL (`file:///abs`, `file:rel`, with or without `?query`); null for in-memory. */
 function filePath(url: string): string | null {
   const noQuery = url.replace(/[?#].*$/, "");
