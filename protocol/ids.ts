@@ -132,6 +132,11 @@ export const isoTimeSchema = z.string().refine((s) => !Number.isNaN(parseIsoTime
 /** Random bytes in a nonce. */
 export const NONCE_BYTES = 16;
 /** 16 bytes in unpadded base64url: 21 free characters and a last one carrying 2 bits (so exactly one text per nonce). */
+/** An e-mail address as users and channels give it (the relay checks it; the sign-in page checks it first). */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** A sign-in link's token: 32 random bytes, base64url (relay/auth/token.ts makes them). */
+export const MAGIC_LINK_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
 export const NONCE_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
 /** Schema of a nonce. */

@@ -143,6 +143,23 @@ function itemState(i: OpenIncident, mode: HealingMode): ItemState {
   }
 }
 
+/** What happens next for an item, in plain words; `at` phrases a time in the site's zone. */
+function statusText(state: ItemState, inc: OpenIncident, notifiedText: string, at: (ms: number) => string, now: number): string {
+  switch (state) {
+    case "scheduled":
+      return inc.next_attempt_at !== null ? `fix scheduled for ${at(inc.next_attempt_at)}` : "fix scheduled for the next maintenance window";
+    case "waiting_approval":
+      return "waiting for approval";
+    case "notified":
+      return notifiedText;
+    case "fixed":
+      return "fixed — the next check will confirm it";
+    case "fixing":
+      if (inc.last_outcome !== "failed" && inc.last_outcome !== "reverted") return "being fixed";
+      return `the last automatic fix did not work${inc.last_outcome === "reverted" ? " and was undone" : ""}; it will be tried again${inc.next_attempt_at !== null && inc.next_attempt_at > now ? ` ${at(inc.next_attempt_at)}` : ""}`;
+  }
+}
+
 /** Builds the report. Throws RangeError for an unknown time zone (the config validated it already). */
 export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusReport {
   const { now } = input;
@@ -162,20 +179,7 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
     // An incident of a device no longer configured, or of a check this catalogue lacks, has no one to show it to.
     if (!device || !check) continue;
     const state = itemState(inc, input.site.healing_mode);
-    const status_text =
-      state === "scheduled"
-        ? inc.next_attempt_at !== null
-          ? `fix scheduled for ${timePhrase(inc.next_attempt_at, now, zone)}`
-          : "fix scheduled for the next maintenance window"
-        : state === "waiting_approval"
-          ? "waiting for approval"
-          : state === "notified"
-            ? notifiedText
-            : state === "fixed"
-              ? "fixed — the next check will confirm it"
-              : inc.last_outcome === "failed" || inc.last_outcome === "reverted"
-                ? `the last automatic fix did not work${inc.last_outcome === "reverted" ? " and was undone" : ""}; it will be tried again${inc.next_attempt_at !== null && inc.next_attempt_at > now ? ` ${timePhrase(inc.next_attempt_at, now, zone)}` : ""}`
-                : "being fixed";
+    const status_text = statusText(state, inc, notifiedText, (ms) => timePhrase(ms, now, zone), now);
     items.push({
       device_id: deviceIds.get(device.id)!,
       device_name: withoutAddresses(device.name, deviceIds.get(device.id)!),

@@ -7,11 +7,12 @@
  * work, so the answer does not tell which e-mails exist.
  *
  * Magic links: single use, valid 30 minutes, stored as SHA-256; requesting one always answers 202 whether
- * or not the address belongs to a client user (503 `mail_unavailable` when the relay cannot send mail at all). The link carries the token in the URL fragment (never sent
- * to a server, a log or a Referer); the login page posts it back to consume it.
+ * or not the address belongs to a client user (503 `mail_unavailable` when the relay cannot send mail at
+ * all). The link carries the token in the URL fragment (never sent to a server, a log or a Referer); the
+ * login page posts it back to consume it.
  */
 import { z } from "zod";
-import { isoTime, parseIsoTime } from "../../protocol/ids.ts";
+import { isoTime, MAGIC_LINK_TOKEN_PATTERN, parseIsoTime } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { Env, RelayDeps } from "../deps.ts";
@@ -80,7 +81,7 @@ export async function loginWithPassword(deps: RelayDeps, input: unknown): Promis
 }
 
 export const magicLinkRequestSchema = z.strictObject({ email: emailSchema });
-export const magicLinkConsumeSchema = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "expected the token from the e-mailed link") });
+export const magicLinkConsumeSchema = z.strictObject({ token: z.string().regex(MAGIC_LINK_TOKEN_PATTERN, "expected the token from the e-mailed link") });
 
 /** The portal URL a magic link points to. */
 export function magicLinkUrl(publicUrl: string, token: string): string {

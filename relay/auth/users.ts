@@ -3,7 +3,7 @@
  * tenant ids come from the database, never from a request.
  */
 import { z } from "zod";
-import { isoTime, newId } from "../../protocol/ids.ts";
+import { EMAIL_PATTERN, isoTime, newId } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { num, str, strOrNull, type RelayDb, type Row } from "../db/index.ts";
 import type { Env } from "../deps.ts";
@@ -11,7 +11,7 @@ import { RelayError } from "../errors.ts";
 import { ROLES, type Principal, type Role } from "../http/types.ts";
 import { checkPasswordPolicy, hashPassword } from "./password.ts";
 
-export const emailSchema = z.string().trim().toLowerCase().min(3).max(254).regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, "expected an e-mail address");
+export const emailSchema = z.string().trim().toLowerCase().min(3).max(254).regex(EMAIL_PATTERN, "expected an e-mail address");
 
 export const newUserSchema = z.strictObject({
   email: emailSchema,

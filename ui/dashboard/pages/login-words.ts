@@ -5,12 +5,8 @@
  * relay/auth/users.ts `emailSchema`); its schema messages name API fields ("email: must be at least 3
  * characters…"), which are for programs, not for a person at the sign-in page.
  */
+import { EMAIL_PATTERN, MAGIC_LINK_TOKEN_PATTERN } from "../../../protocol/ids.ts";
 import { RelayApiError } from "../../relay-client/mod.ts";
-
-/** The relay's e-mail rule (relay/auth/users.ts `emailSchema`), so the page refuses what the relay would. */
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-/** The shape of a magic-link token (relay/auth/login.ts `magicLinkConsumeSchema`): 32 random bytes, base64url. */
-const MAGIC_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export const BAD_LINK = "This sign-in link is not valid: ask for a new one.";
 
@@ -23,7 +19,7 @@ export interface FieldErrors {
 export function emailProblem(email: string): string | null {
   const e = email.trim();
   if (e === "") return "Enter your e-mail address.";
-  if (!EMAIL.test(e)) return "Enter your e-mail address in the form name@example.com.";
+  if (!EMAIL_PATTERN.test(e)) return "Enter your e-mail address in the form name@example.com.";
   return null;
 }
 
@@ -38,7 +34,7 @@ export function signInProblems(email: string, password: string): FieldErrors {
 
 /** Whether a token from `/login#magic=…` can be one the relay issued. */
 export function isMagicToken(token: string): boolean {
-  return MAGIC_TOKEN.test(token);
+  return MAGIC_LINK_TOKEN_PATTERN.test(token);
 }
 
 /** The sentence for a refused sign-in step (`password`, `totp`, `magic` link, or a link `request`). */
