@@ -42,8 +42,12 @@ export class Load<T> implements ReactiveController {
     this.#abort?.abort();
     const abort = new AbortController();
     this.#abort = abort;
-    if (!quiet || this.value === undefined) this.state = this.value === undefined ? "loading" : this.state;
-    this.#host.requestUpdate();
+    // A quiet reload renders nothing until its answer is in, so a message set by the caller
+    // ("… is disabled") appears together with the list that shows it, never beside the old one.
+    if (!quiet || this.value === undefined) {
+      this.state = this.value === undefined ? "loading" : this.state;
+      this.#host.requestUpdate();
+    }
     try {
       const v = await this.#fn(abort.signal);
       if (abort.signal.aborted) return;
