@@ -194,6 +194,8 @@ class GroupedDb implements RelayDb {
       name: "db",
       maxQueued: MAX_QUEUED_OPERATIONS,
       overloaded: (waiting) => new RelayError("db_busy", `The relay database has ${waiting} writes waiting; refusing more until they drain`),
+      lockWaitMs: BUSY_TIMEOUT_MS,
+      locked: () => new RelayError("db_busy", `The relay database stayed locked by another writer for ${BUSY_TIMEOUT_MS / 1000} s; try again shortly`),
     });
   }
 

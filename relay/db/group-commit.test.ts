@@ -11,13 +11,16 @@ import "../../node/libsql-statement-cache.ts";
 import { startSqld } from "../_sqld.ts";
 import { GroupCommitDb, isReadStatement } from "./group-commit.ts";
 
-async function withDb(fn: (db: GroupCommitDb, path: string) => Promise<void>, opts: { maxGroupUnits?: number; maxQueued?: number } = {}): Promise<void> {
+type DbOptions = { maxGroupUnits?: number; maxQueued?: number; lockWaitMs?: number; locked?: (cause: unknown) => Error };
+
+async function withDb(fn: (db: GroupCommitDb, path: string) => Promise<void>, opts: DbOptions = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "osiris-group-commit-"));
   const path = join(dir, "t.db");
   const client = createClient({ url: pathToFileURL(path).href, concurrency: 4 });
   await client.execute("PRAGMA journal_mode = WAL");
   await client.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL CHECK (v <> 'bad')) STRICT");
-  const db = new GroupCommitDb(client, { name: "db", maxQueued: opts.maxQueued ?? 1000, overloaded: (n) => new Error(`overloaded: ${n} waiting`), ...(opts.maxGroupUnits ? { maxGroupUnits: opts.maxGroupUnits } : {}) });
+  const { maxQueued = 1000, ...rest } = opts;
+  const db = new GroupCommitDb(client, { name: "db", maxQueued, overloaded: (n) => new Error(`overloaded: ${n} waiting`), ...rest });
   try {
     await fn(db, path);
   } finally {
@@ -152,23 +155,81 @@ test("the queue is bounded: writes beyond maxQueued are refused at once and chan
   );
 });
 
-test("a second process's write lock held past the busy timeout fails the waiting writes, and later writes work", async () => {
-  await withDb(async (db, path) => {
-    const other = createClient({ url: pathToFileURL(path).href, timeout: 50 });
-    const otherTx = await other.transaction("write");
+const lockedError = (cause: unknown) => new Error(`locked: ${(cause as Error).message}`);
+
+test("another writer's lock held for a moment: the waiting writes are tried again and commit once it is free", async () => {
+  await withDb(
+    async (db, path) => {
+      const other = createClient({ url: pathToFileURL(path).href });
+      const otherTx = await other.transaction("write");
+      await otherTx.execute("INSERT INTO t (k, v) VALUES (100, 'other')");
+      // This file's client has no busy timeout, so every BEGIN meets the lock at once until it is released.
+      setTimeout(() => void otherTx.commit().then(() => other.close()), 300);
+      const started = performance.now();
+      await Promise.all([db.execute("INSERT INTO t (k, v) VALUES (1, 'a')"), db.transaction((tx) => tx.execute("INSERT INTO t (k, v) VALUES (2, 'b')"))]);
+      assert.ok(performance.now() - started >= 250, "the writes waited for the lock");
+      assert.equal(await rows(db), [
+        [1, "a"],
+        [2, "b"],
+        [100, "other"],
+      ]);
+    },
+    { lockWaitMs: 5000, locked: lockedError },
+  );
+});
+
+test("another writer's lock held past lockWaitMs fails the waiting writes with the locked error, and later writes work", async () => {
+  await withDb(
+    async (db, path) => {
+      const other = createClient({ url: pathToFileURL(path).href, timeout: 50 });
+      const otherTx = await other.transaction("write");
+      await otherTx.execute("INSERT INTO t (k, v) VALUES (100, 'other')");
+      const started = performance.now();
+      const err = await rejection(db.execute("INSERT INTO t (k, v) VALUES (1, 'a')"));
+      assert.match(err.message, /^locked: .*(locked|busy)/i);
+      assert.ok(performance.now() - started >= 300, "it kept trying for lockWaitMs");
+      await otherTx.commit();
+      other.close();
+      await db.execute("INSERT INTO t (k, v) VALUES (2, 'b')");
+      assert.equal(await rows(db), [
+        [2, "b"],
+        [100, "other"],
+      ]);
+    },
+    { lockWaitMs: 300, locked: lockedError },
+  );
+});
+
+test("over a libSQL server (sqld): SQLITE_BUSY from another writer's lock is waited out, or after lockWaitMs refused with the locked error and nothing written", async () => {
+  const sqld = await startSqld();
+  const client = createClient({ url: sqld.url });
+  const db = new GroupCommitDb(client, { name: "db", maxQueued: 100, overloaded: (n) => new Error(`overloaded: ${n}`), lockWaitMs: 1500, locked: lockedError });
+  // Another writer on the server's database file (a backup tool, a second server): sqld answers SQLITE_BUSY
+  // while it holds the lock, instead of waiting.
+  const other = createClient({ url: pathToFileURL(join(sqld.dir, "dbs", "default", "data")).href });
+  try {
+    await db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT");
+    let otherTx = await other.transaction("write");
     await otherTx.execute("INSERT INTO t (k, v) VALUES (100, 'other')");
-    // Our client has the default busy timeout (5 s) in production; this file's client has none set, so
-    // SQLite gives up at once.
-    const err = await rejection(db.execute("INSERT INTO t (k, v) VALUES (1, 'a')"));
-    assert.match(err.message, /locked|busy/i);
+    const held = otherTx;
+    setTimeout(() => void held.commit(), 700);
+    const started = performance.now();
+    await Promise.all([db.execute("INSERT INTO t (k, v) VALUES (1, 'a')"), db.batch(["INSERT INTO t (k, v) VALUES (2, 'b')"]), db.transaction((tx) => tx.execute("INSERT INTO t (k, v) VALUES (3, 'c')"))]);
+    assert.ok(performance.now() - started >= 600, "the writes waited for the lock");
+    assert.equal((await rows(db)).map(([k]) => k), [1, 2, 3, 100]);
+
+    otherTx = await other.transaction("write");
+    await otherTx.execute("INSERT INTO t (k, v) VALUES (101, 'other')");
+    const err = await rejection(db.transaction((tx) => tx.execute("INSERT INTO t (k, v) VALUES (4, 'd')")));
+    assert.match(err.message, /^locked: .*SQLITE_BUSY/);
     await otherTx.commit();
+    await db.execute("INSERT INTO t (k, v) VALUES (5, 'e')");
+    assert.equal((await rows(db)).map(([k]) => k), [1, 2, 3, 5, 100, 101], "the refused write left nothing");
+  } finally {
     other.close();
-    await db.execute("INSERT INTO t (k, v) VALUES (2, 'b')");
-    assert.equal(await rows(db), [
-      [2, "b"],
-      [100, "other"],
-    ]);
-  });
+    db.close();
+    await sqld.stop();
+  }
 });
 
 test("over a libSQL server (sqld): units share a commit, a failing one is rolled back alone, reads run outside the queue", async () => {

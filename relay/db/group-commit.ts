@@ -18,6 +18,12 @@
  * and busy timeout, or by the libSQL server. A group stops taking new units after MAX_GROUP_UNITS or
  * MAX_GROUP_MS, which bounds how long it holds the write lock (sqld steals a lock held for 5 s).
  *
+ * Another writer's lock (a second relay process, a backup tool) can make a group's BEGIN fail with SQLITE_BUSY:
+ * a libSQL server answers so within a fraction of a second, and a file's busy timeout may be shorter than the
+ * lock is held. Nothing of the group has run then, so it is started again after a short pause, for up to
+ * `lockWaitMs` in all; only then do the waiting writes fail, with `locked(cause)` (the relay answers 503, and
+ * the appliance pushes again later) rather than as an internal error.
+ *
  * A call made from inside a transaction body (it would wait for the group it is part of) is refused at once,
  * and the queue is bounded: beyond `maxQueued` waiting units new writes fail fast instead of growing memory.
  */
@@ -45,6 +51,19 @@ interface Unit {
   reject(error: unknown): void;
 }
 
+/** How long writes wait in all for another writer's lock (ms) unless told otherwise. */
+export const LOCK_WAIT_MS = 5000;
+/** The pause before the first new try after SQLITE_BUSY (ms); it doubles up to LOCK_RETRY_MAX_MS. */
+const LOCK_RETRY_FIRST_MS = 10;
+const LOCK_RETRY_MAX_MS = 250;
+
+/** Whether `e` says another connection holds the write lock (SQLITE_BUSY from a file or a libSQL server). */
+export function isLockBusy(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  return (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || /\bSQLITE_BUSY\b|database is locked/.test(e.message);
+}
+
 /** Runs `fn` after pending I/O callbacks (setImmediate where the runtime has it). */
 const defer: (fn: () => void) => void = typeof globalThis.setImmediate === "function" ? (fn) => void globalThis.setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
@@ -63,7 +82,11 @@ export interface GroupCommitOptions {
   /** Units allowed to wait before new writes are refused with `overloaded(waiting)`. */
   maxQueued: number;
   overloaded: (waiting: number) => Error;
-  /** Clock for MAX_GROUP_MS (monotonic is best; tests may pass their own). */
+  /** What waiting writes fail with once another writer's lock outlasted `lockWaitMs` (default: the driver's error). */
+  locked?: (cause: unknown) => Error;
+  /** How long writes wait in all for another writer's lock (default LOCK_WAIT_MS). */
+  lockWaitMs?: number;
+  /** Clock for MAX_GROUP_MS and lockWaitMs (monotonic is best; tests may pass their own). */
   now?: () => number;
   maxGroupUnits?: number;
   maxGroupMs?: number;
@@ -71,7 +94,7 @@ export interface GroupCommitOptions {
 
 export class GroupCommitDb {
   readonly #client: Client;
-  readonly #opts: Required<Omit<GroupCommitOptions, "now">> & { now: () => number };
+  readonly #opts: Required<GroupCommitOptions>;
   readonly #inside = new AsyncLocalStorage<true>();
   readonly #queue: Unit[] = [];
   #running = false;
@@ -80,7 +103,7 @@ export class GroupCommitDb {
 
   constructor(client: Client, opts: GroupCommitOptions) {
     this.#client = client;
-    this.#opts = { maxGroupUnits: MAX_GROUP_UNITS, maxGroupMs: MAX_GROUP_MS, now: () => performance.now(), ...opts };
+    this.#opts = { maxGroupUnits: MAX_GROUP_UNITS, maxGroupMs: MAX_GROUP_MS, lockWaitMs: LOCK_WAIT_MS, locked: (cause) => (cause instanceof Error ? cause : new Error(String(cause))), now: () => performance.now(), ...opts };
     if (!Number.isSafeInteger(this.#opts.maxGroupUnits) || this.#opts.maxGroupUnits < 1) {
       throw new RangeError(`Cannot group commits: maxGroupUnits must be a positive integer, current value is ${opts.maxGroupUnits}`);
     }
@@ -136,8 +159,28 @@ export class GroupCommitDb {
 
   async #pump(): Promise<void> {
     try {
+      let lockedSince: number | null = null;
+      let pause = LOCK_RETRY_FIRST_MS;
       while (this.#queue.length > 0) {
-        await this.#group();
+        const tried = this.#opts.now();
+        const busy = await this.#group();
+        if (busy === undefined) {
+          lockedSince = null;
+          pause = LOCK_RETRY_FIRST_MS;
+        } else {
+          // Counted from the first try's start: a file's BEGIN has already waited out its busy timeout.
+          lockedSince ??= tried;
+          if (this.#opts.now() - lockedSince >= this.#opts.lockWaitMs) {
+            // Everyone waiting would meet the same lock: they all fail now, and later writes try afresh.
+            const error = this.#opts.locked(busy.cause);
+            for (const u of this.#queue.splice(0)) u.reject(error);
+            lockedSince = null;
+          } else {
+            await new Promise<void>((r) => setTimeout(r, pause));
+            pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS);
+          }
+          continue;
+        }
         // Let requests that arrived during the group queue up before the next one starts.
         if (this.#queue.length > 0) await new Promise<void>((r) => defer(r));
       }
@@ -146,20 +189,27 @@ export class GroupCommitDb {
     }
   }
 
-  /** One group: BEGIN IMMEDIATE, units in savepoints while they keep coming (within the bounds), COMMIT. */
-  async #group(): Promise<void> {
+  /**
+   * One group: BEGIN IMMEDIATE, units in savepoints while they keep coming (within the bounds), COMMIT.
+   * Returns `{ cause }` when the BEGIN met another writer's lock: nothing ran, every unit is still queued.
+   */
+  async #group(): Promise<{ cause: unknown } | undefined> {
     let tx: Transaction;
     try {
       tx = await this.#client.transaction("write");
     } catch (e) {
-      // The write lock stayed taken past the busy timeout (or the server is gone): everyone waiting would
-      // meet the same, so they all fail now rather than each waiting out the timeout again.
+      if (isLockBusy(e)) return { cause: e };
+      // The server is gone (or the database unusable): everyone waiting would meet the same, so they all
+      // fail now rather than each trying again.
       for (const u of this.#queue.splice(0)) u.reject(e);
-      return;
+      return undefined;
     }
     const started = this.#opts.now();
     const done: { unit: Unit; value: unknown }[] = [];
     let current: Unit | null = null; // taken from the queue, not yet settled
+    // Whether a statement of this group has run. A libSQL server's transaction sends its BEGIN with the first
+    // statement, so SQLITE_BUSY before then means the BEGIN met another writer's lock and nothing ran.
+    let begun = false;
     try {
       for (let n = 0; this.#queue.length > 0 && n < this.#opts.maxGroupUnits && (n === 0 || this.#opts.now() - started < this.#opts.maxGroupMs); n++) {
         const unit = this.#queue.shift()!;
@@ -168,13 +218,21 @@ export class GroupCommitDb {
         try {
           if (unit.stmts) {
             const rs = await tx.batch(["SAVEPOINT unit", ...unit.stmts, "RELEASE unit"]);
+            begun = true;
             value = unit.single ? rs[1] : rs.slice(1, -1);
           } else {
             await tx.execute("SAVEPOINT unit");
+            begun = true;
             value = await unit.run!(tx);
             await tx.execute("RELEASE unit");
           }
         } catch (e) {
+          if (!begun && isLockBusy(e)) {
+            this.#queue.unshift(unit);
+            current = null;
+            if (!tx.closed) await tx.rollback().catch(() => undefined);
+            return { cause: e };
+          }
           // Undo this unit only. If that fails too, the transaction itself is gone: the group fails below
           // (this unit with its own error).
           current = null;
@@ -195,12 +253,13 @@ export class GroupCommitDb {
       if (!tx.closed) await tx.rollback().catch(() => undefined);
       current?.reject(e);
       for (const d of done) d.unit.reject(e);
-      return;
+      return undefined;
     } finally {
       tx.close();
     }
     this.#groups++;
     this.#units += done.length;
     for (const d of done) d.unit.resolve(d.value);
+    return undefined;
   }
 }
