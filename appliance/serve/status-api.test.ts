@@ -66,6 +66,23 @@ test("a standalone appliance asks staff to tell their IT provider instead of cla
   assert.is(r.relay.banner, null);
 });
 
+test("waiting for enrollment (no incidents are recorded yet): a failing check needs attention, and nobody is said to be notified", () => {
+  const failing = { at: NOW - 5 * MIN, reachable: true, results: [{ check: "windows.defender_realtime", status: "fail" as const }, { check: "windows.firewall_profiles", status: "pass" as const }, { check: "windows.bitlocker", status: "error" as const }] };
+  for (const enrollment of ["unclaimed", "pending"] as const) {
+    const r = buildStatus(input({ appliance: { id: "app_test0001", fingerprint: "aaaa", enrollment }, latest: new Map([["ws01", failing], ["nas01", passing()]]) }), catalogue);
+    assert.is(r.overall.level, "attention", enrollment);
+    assert.is(r.overall.headline, "1 item needs attention — please let your IT provider know");
+    assert.equal(r.attention.map((i) => [i.device_name, i.check, i.state]), [["FRONTDESK1", "windows.defender_realtime", "notified"]]);
+    assert.match(r.attention[0]!.status_text, /nothing is fixed automatically until your IT provider has connected it/);
+    assert.is(r.attention[0]!.since.text, "today 12:25");
+    assert.is(r.devices.find((d) => d.id === "ws01")?.state_text, "1 item needs attention");
+    assert.is(r.categories.find((c) => c.id === "antivirus")?.text, "1 item needs attention");
+  }
+  // Once enrolled, the incidents are what counts (the engine opens one per failing check).
+  const enrolled = buildStatus(input({ appliance: { id: "app_test0001", fingerprint: "aaaa", enrollment: "enrolled" }, latest: new Map([["ws01", failing], ["nas01", passing()]]) }), catalogue);
+  assert.is(enrolled.overall.attention_count, 0);
+});
+
 test("a deferred fix says when it is scheduled, in the site's zone", () => {
   const sat = Date.parse("2026-11-28T07:00:00Z");
   const later = Date.parse("2026-12-12T07:00:00Z");
@@ -128,6 +145,11 @@ test("an unreachable device is reported as not checked, never as passing", () =>
   const d = r.devices.find((x) => x.id === "nas01")!;
   assert.is(d.state_text, "Could not be checked at the last attempt");
   assert.is(r.categories.find((c) => c.id === "backups")?.level, "unknown");
+  assert.is(r.categories.find((c) => c.id === "firewall")?.text, "All good where checked", "a passing area does not claim devices it could not check");
+
+  const none = buildStatus(input({ devices: [nas], latest: new Map([["nas01", { at: NOW - MIN, reachable: false, results: [] }]]) }), catalogue);
+  assert.is(none.overall.headline, "1 device could not be checked");
+  assert.is(none.overall.detail, "No device could be checked yet, so nothing is known about them");
 });
 
 test("before the first check the page says it is waiting, and categories say 'Not checked yet'", () => {

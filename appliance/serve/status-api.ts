@@ -5,8 +5,10 @@
  *
  * What counts as "needing attention": every unresolved incident except one a fix has just repaired (its
  * re-check passed; the next scan confirms it). Unreachable devices are counted separately: not knowing is
- * neither a pass nor a fail. The IT provider "has been notified" only when a relay is configured — a
- * standalone appliance tells nobody, so its page asks staff to pass the news on instead.
+ * neither a pass nor a fail. Before enrollment no incident is recorded (nothing is healed or sent), so every
+ * failing check of the latest scans needs attention instead: a failure is never shown as "all good". The IT
+ * provider "has been notified" only when an enrolled appliance syncs with a relay; a standalone appliance, or
+ * one still waiting for enrollment, tells nobody, so its page asks staff to pass the news on instead.
  */
 import type { Catalogue, Category } from "../../protocol/catalogue/mod.ts";
 import type { CheckStatus } from "../../protocol/evidence.ts";
@@ -166,7 +168,9 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
   const zone = TimeZone.of(input.site.timezone);
   const at = (ms: number) => timeText(ms, now, zone);
   const relay = relayStatus(input, zone);
-  const notifiedText = input.relay.configured ? "your IT provider has been notified" : "your IT provider needs to look at this";
+  const enrolled = input.appliance.enrollment === undefined || input.appliance.enrollment === "enrolled";
+  const notifies = input.relay.configured && enrolled;
+  const notifiedText = notifies ? "your IT provider has been notified" : "your IT provider needs to look at this";
 
   const deviceIds = new Map<string, string>();
   input.devices.forEach((d, i) => deviceIds.set(d.id, withoutAddresses(d.id, `device-${i + 1}`)));
@@ -191,6 +195,28 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
       status_text,
       since: at(inc.opened_at),
     });
+  }
+  if (!enrolled) {
+    // No incidents before enrollment: the failing checks of the latest scans are the items.
+    for (const device of input.devices) {
+      const scan = input.latest.get(device.id);
+      if (!scan?.reachable) continue;
+      for (const r of scan.results) {
+        const check = r.status === "fail" ? catalogue.findCheck(r.check) : undefined;
+        if (!check) continue;
+        items.push({
+          device_id: deviceIds.get(device.id)!,
+          device_name: withoutAddresses(device.name, deviceIds.get(device.id)!),
+          check: check.id,
+          title: check.title,
+          staff_text: check.staff_text,
+          category: CATEGORY_GROUP[check.category],
+          state: "notified",
+          status_text: "found by this appliance; nothing is fixed automatically until your IT provider has connected it",
+          since: at(scan.at),
+        });
+      }
+    }
   }
   items.sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || a.device_name.localeCompare(b.device_name) || a.title.localeCompare(b.title));
   const attention = items.filter((i) => i.state !== "fixed");
@@ -219,6 +245,7 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
     };
   });
 
+  const unreachable = input.devices.filter((d) => input.latest.get(d.id)?.reachable === false).length;
   const categories: CategoryStatus[] = STAFF_CATEGORIES.map(({ id, title }) => {
     const n = attention.filter((i) => i.category === id).length;
     const checked = input.devices.some((d) => {
@@ -226,12 +253,11 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
       return s?.reachable === true && s.results.some((r) => (r.status === "pass" || r.status === "fail") && groupOf(catalogue, r.check) === id);
     });
     const level: StatusLevel = n > 0 ? "attention" : checked ? "ok" : "unknown";
-    return { id, title, level, attention: n, text: n > 0 ? needAttention(n) : checked ? "All good" : "Not checked yet" };
+    return { id, title, level, attention: n, text: n > 0 ? needAttention(n) : checked ? (unreachable > 0 ? "All good where checked" : "All good") : "Not checked yet" };
   });
 
-  const unreachable = input.devices.filter((d) => input.latest.get(d.id)?.reachable === false).length;
   const scanned = input.devices.some((d) => input.latest.has(d.id));
-  const tail = input.relay.configured ? "your IT provider has been notified" : "please let your IT provider know";
+  const tail = notifies ? "your IT provider has been notified" : "please let your IT provider know";
   let level: StatusLevel;
   let headline: string;
   let detail: string | null = null;
@@ -242,7 +268,7 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
   } else if (unreachable > 0) {
     level = "attention";
     headline = `${plural(unreachable, "device", "devices")} could not be checked`;
-    detail = "Everything that could be checked is passing";
+    detail = input.devices.some((d) => input.latest.get(d.id)?.reachable === true) ? "Everything that could be checked is passing" : "No device could be checked yet, so nothing is known about them";
   } else if (!scanned) {
     level = "unknown";
     headline = "Waiting for the first check";
