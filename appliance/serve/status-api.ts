@@ -177,24 +177,25 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
   const byDevice = new Map(input.devices.map((d) => [d.id, d]));
 
   const items: StatusItem[] = [];
+  type Check = NonNullable<ReturnType<Catalogue["findCheck"]>>;
+  const item = (device: TargetRef, check: Check, state: ItemState, status_text: string, since: number): StatusItem => ({
+    device_id: deviceIds.get(device.id)!,
+    device_name: withoutAddresses(device.name, deviceIds.get(device.id)!),
+    check: check.id,
+    title: check.title,
+    staff_text: check.staff_text,
+    category: CATEGORY_GROUP[check.category],
+    state,
+    status_text,
+    since: at(since),
+  });
   for (const inc of input.incidents) {
     const device = byDevice.get(inc.host_id);
     const check = catalogue.findCheck(inc.check);
     // An incident of a device no longer configured, or of a check this catalogue lacks, has no one to show it to.
     if (!device || !check) continue;
     const state = itemState(inc, input.site.healing_mode);
-    const status_text = statusText(state, inc, notifiedText, (ms) => timePhrase(ms, now, zone), now);
-    items.push({
-      device_id: deviceIds.get(device.id)!,
-      device_name: withoutAddresses(device.name, deviceIds.get(device.id)!),
-      check: check.id,
-      title: check.title,
-      staff_text: check.staff_text,
-      category: CATEGORY_GROUP[check.category],
-      state,
-      status_text,
-      since: at(inc.opened_at),
-    });
+    items.push(item(device, check, state, statusText(state, inc, notifiedText, (ms) => timePhrase(ms, now, zone), now), inc.opened_at));
   }
   if (!enrolled) {
     // No incidents before enrollment: the failing checks of the latest scans are the items.
@@ -203,18 +204,7 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
       if (!scan?.reachable) continue;
       for (const r of scan.results) {
         const check = r.status === "fail" ? catalogue.findCheck(r.check) : undefined;
-        if (!check) continue;
-        items.push({
-          device_id: deviceIds.get(device.id)!,
-          device_name: withoutAddresses(device.name, deviceIds.get(device.id)!),
-          check: check.id,
-          title: check.title,
-          staff_text: check.staff_text,
-          category: CATEGORY_GROUP[check.category],
-          state: "notified",
-          status_text: "found by this appliance; nothing is fixed automatically until your IT provider has connected it",
-          since: at(scan.at),
-        });
+        if (check) items.push(item(device, check, "notified", "found by this appliance; nothing is fixed automatically until your IT provider has connected it", scan.at));
       }
     }
   }
