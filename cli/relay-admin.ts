@@ -20,7 +20,7 @@ import { acceptPending, listPending } from "../relay/enroll/provision.ts";
 import { RelayError } from "../relay/errors.ts";
 import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } from "../relay/keys/index.ts";
 import { jsonLog, type RelayLog } from "../relay/log.ts";
-import { issueOrder } from "../relay/orders/issue.ts";
+import { cliIssuer, issueOrder } from "../relay/orders/issue.ts";
 import { createUser } from "../relay/auth/users.ts";
 import { createCredentialVault, VAULT_KEY_ENV } from "../relay/credentials/create-vault.ts";
 import type { CredentialVault } from "../relay/credentials/vault.ts";
@@ -186,7 +186,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const ttl = opt(v, "ttl-s");
       if (ttl !== undefined && !/^\d+$/.test(ttl)) throw new RangeError(`--ttl-s must be a whole number of seconds: current value is ${JSON.stringify(ttl)}`);
       const relayKey = await loadRelayKey(db, opt(v, "key-file") ?? DEFAULT_KEY_FILE, { ...env, log });
-      const o = await issueOrder(db, { appliance_id: s(v, "appliance"), type: s(v, "type"), params, issued_by: opt(v, "by") ?? "cli:admin", ...(ttl ? { ttl_ms: Number(ttl) * 1000 } : {}) }, { ...env, relayKey });
+      const o = await issueOrder(db, { appliance_id: s(v, "appliance"), type: s(v, "type"), params, issued_by: cliIssuer(opt(v, "by")), ...(ttl ? { ttl_ms: Number(ttl) * 1000 } : {}) }, { ...env, relayKey });
       return { order_id: o.order_id, type: o.payload.type, appliance_id: o.payload.target_appliance_id, expires_at: o.payload.expires_at };
     },
   },

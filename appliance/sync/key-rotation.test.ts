@@ -21,7 +21,7 @@ import { signRequest } from "../../relay/auth/request-message.ts";
 import { asUser, count, userInit, type TestUser } from "../../relay/_testing.ts";
 import { vaultFromKeys } from "../../relay/credentials/vault.ts";
 import { exportKit } from "../../relay/export/kit-export.ts";
-import { issueOrder } from "../../relay/orders/issue.ts";
+import { cliIssuer, issueOrder } from "../../relay/orders/issue.ts";
 import { Appliance } from "../daemon/appliance.ts";
 import { createNodeSigner } from "../identity/index.ts";
 import { ROTATE_KEY_PATH } from "./key-rotation.ts";
@@ -142,6 +142,33 @@ test("rotate_keys identity: the appliance signs with the new key, the relay prom
     await h.reopen();
     assert.is(toHex(h.app.identity.identitySigner.publicKey), newKey);
     await h.app.sync!.client.sync();
+  } finally {
+    await h.close();
+  }
+});
+
+test("rotate_keys ordered at the CLI (issue-order, issued by cli:WHO) goes through, recorded in the relay's log rather than the users' audit log", async () => {
+  const h = await harness();
+  try {
+    const before = await applianceRow(h);
+    for (const who of [undefined, "you@example-it.com"]) {
+      await issueOrder(h.lr.relay.db, { appliance_id: h.applianceId, type: "rotate_keys", params: { key: "identity" }, issued_by: cliIssuer(who) }, h.lr.relay.deps);
+      const round = await h.app.sync!.client.sync();
+      assert.equal(round.pull.orders.map((o) => o.status === "executed" && o.outcome), ["success"], JSON.stringify(round.pull.orders));
+      await h.app.sync!.client.sync();
+    }
+    const after = await applianceRow(h);
+    assert.is.not(after["identity_public_key"], before["identity_public_key"]);
+    assert.is(after["identity_public_key"], toHex(h.app.identity.identitySigner.publicKey));
+    assert.is(await count(h.lr.relay.db, "audit_log", "action = 'appliance.rotate_key'"), 0);
+
+    // An order whose user no longer exists is still refused.
+    const gone = await issueOrder(h.lr.relay.db, { appliance_id: h.applianceId, type: "rotate_keys", params: { key: "identity" }, issued_by: "usr_gone000000000000000000000" }, h.lr.relay.deps);
+    const refused = await h.app.sync!.client.sync();
+    assert.equal(refused.pull.orders.map((o) => o.status === "executed" && o.outcome), ["failed"]);
+    await h.app.sync!.client.sync(); // reports the order's result
+    const result = (await h.lr.relay.db.execute({ sql: "SELECT result FROM orders WHERE id = ?", args: [gone.order_id] })).rows[0]?.["result"];
+    assert.match(String(result), /issued by user usr_gone0+, who no longer exists/);
   } finally {
     await h.close();
   }

@@ -24,6 +24,7 @@ import { userById, userPrincipal } from "../auth/users.ts";
 import { str, type RelayDb, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { RelayError } from "../errors.ts";
+import { CLI_ISSUER_PREFIX } from "../orders/issue.ts";
 import type { AuthedAppliance } from "../http/types.ts";
 
 export interface RotationAnswer {
@@ -68,8 +69,11 @@ export async function acceptKeyRotation(deps: Pick<RelayDeps, "db" | "clock" | "
     });
     if (taken.rows.length > 0) throw new RelayError("key_already_enrolled", `new_public_key: key ${keyId(fromHex(s.new_public_key))} is already registered to an appliance`);
   }
-  const issuer = await userById(db, str(order, "issued_by"));
-  if (!issuer) throw new RelayError("forbidden", `order ${s.order_id} was issued by ${str(order, "issued_by")}, who no longer exists: issue a new rotate_keys order`);
+  // An order from the dashboard or API names its user, who must still exist; one from `osiris relay admin
+  // issue-order` names the operator as `cli:…` (CLI_ISSUER_PREFIX), who has the relay's database and key already.
+  const issuedBy = str(order, "issued_by");
+  const issuer = issuedBy.startsWith(CLI_ISSUER_PREFIX) ? null : await userById(db, issuedBy);
+  if (!issuer && !issuedBy.startsWith(CLI_ISSUER_PREFIX)) throw new RelayError("forbidden", `order ${s.order_id} was issued by user ${issuedBy}, who no longer exists: issue a new rotate_keys order`);
 
   const now = isoTime(clock.now());
   const state: RotationAnswer["state"] = s.key === "credentials" ? "in_force" : "accepted";
@@ -83,9 +87,10 @@ export async function acceptKeyRotation(deps: Pick<RelayDeps, "db" | "clock" | "
     });
     if (s.key === "credentials") await tx.execute({ sql: "UPDATE appliances SET credentials_public_key = ? WHERE id = ?", args: [s.new_public_key, appliance.id] });
     const a = answer(state);
-    await audit(tx, clock, userPrincipal(issuer), { action: "appliance.rotate_key", target: appliance.id, site_id: str(row, "site_id"), details: { key: s.key, order_id: s.order_id, old_key_id: a.old_key_id, new_key_id: a.new_key_id, state } });
+    // The audit log records users' actions; the CLI's are in the relay's own log (below).
+    if (issuer) await audit(tx, clock, userPrincipal(issuer), { action: "appliance.rotate_key", target: appliance.id, site_id: str(row, "site_id"), details: { key: s.key, order_id: s.order_id, old_key_id: a.old_key_id, new_key_id: a.new_key_id, state } });
   });
-  deps.log.info("appliance_key_rotation_accepted", { appliance_id: appliance.id, key: s.key, new_key_id: keyId(fromHex(s.new_public_key)), state });
+  deps.log.info("appliance_key_rotation_accepted", { appliance_id: appliance.id, key: s.key, new_key_id: keyId(fromHex(s.new_public_key)), state, order_id: s.order_id, issued_by: issuedBy });
   return answer(state);
 }
 

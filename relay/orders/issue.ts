@@ -13,6 +13,14 @@ import type { Env, RelayKey } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { catalogueOrderParams, normaliseOrderParams } from "./catalogue-params.ts";
 
+/** `issued_by` of an order from `osiris relay admin issue-order`: never a user id (those start `usr_`). */
+export const CLI_ISSUER_PREFIX = "cli:";
+
+/** The `issued_by` for an operator at the CLI (`--by WHO`, default `admin`). */
+export function cliIssuer(who = "admin"): string {
+  return who.startsWith(CLI_ISSUER_PREFIX) ? who : CLI_ISSUER_PREFIX + who;
+}
+
 export interface IssueOrderInput {
   appliance_id: string;
   type: string;

@@ -6,6 +6,7 @@
  * offers an action: there is nothing on the appliance this page could change.
  */
 import { html, LitElement, nothing, type TemplateResult } from "lit";
+import { repeat } from "lit/directives/repeat.js";
 import { LiveData, type LiveState } from "../shared/live-data.ts";
 import { EVENTS_URL, parseStatusReport, STATUS_EVENT, STATUS_URL, type StatusItem, type StatusLevel, type StatusReport, type TimeText } from "./api.ts";
 import { styles } from "./styles.ts";
@@ -80,7 +81,7 @@ export class OsirisStatusPage extends LitElement {
         ? html`<section aria-labelledby="attention-h">
             <h2 id="attention-h">What needs attention (${r.attention.length})</h2>
             <ul class="plain items">
-              ${r.attention.map((i) => this.#item(i, r))}
+              ${repeat(r.attention, (i) => `${i.device_id} ${i.check}`, (i) => this.#item(i, r))}
             </ul>
           </section>`
         : nothing}
