@@ -32,9 +32,10 @@ function version(): string {
   return `osiris ${SOFTWARE_VERSION}`;
 }
 
-async function help(): Promise<void> {
-  console.log(`${version()}: OsirisCare compliance appliance and relay\n\nUsage: osiris <command> [options]\n\nCommands:`);
-  const names = Object.keys(COMMANDS);
+/** Lists the commands (those under `group`, e.g. "appliance", when given) with their summaries. */
+async function help(group?: string): Promise<void> {
+  const names = Object.keys(COMMANDS).filter((n) => group === undefined || n.startsWith(`${group} `));
+  console.log(group === undefined ? `${version()}: OsirisCare compliance appliance and relay\n\nUsage: osiris <command> [options]\n\nCommands:` : `Usage: osiris ${group} <command> [options]\n\nCommands:`);
   const width = Math.max(...names.map((n) => n.length));
   for (const name of names) {
     let summary = "";
@@ -48,9 +49,11 @@ async function help(): Promise<void> {
   console.log(`\nRun 'osiris <command> --help' for a command's options.`);
 }
 
+const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h" || arg === "help";
+
 /** Finds the longest command name that prefixes `argv` and runs it. */
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+  if (argv.length === 0 || isHelp(argv[0])) {
     await help();
     return argv.length === 0 ? 2 : 0;
   }
@@ -60,8 +63,24 @@ export async function main(argv: string[]): Promise<number> {
     const load = COMMANDS[name];
     if (load) return (await load()).run(argv.slice(n));
   }
+  // A group's first word ("osiris appliance", "osiris relay --help"): list what it has.
+  const group = argv[0]!;
+  if (Object.keys(COMMANDS).some((n) => n.startsWith(`${group} `))) {
+    if (argv.length > 1 && !isHelp(argv[1])) console.error(`osiris: unknown command '${argv.join(" ")}'.\n`);
+    await help(group);
+    return isHelp(argv[1]) ? 0 : 2;
+  }
   console.error(`osiris: unknown command '${argv.join(" ")}'. Run 'osiris --help' for the list.`);
   return 2;
+}
+
+// Output piped into a reader that stops early (`osiris --help | head -1`) ends the command quietly, as for
+// any Unix tool, instead of with an unhandled EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
 }
 
 // Run when executed as the program (bin/osiris.js imports this module).
