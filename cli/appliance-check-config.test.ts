@@ -63,8 +63,19 @@ test("check-config names the relay URL when one is configured", async () => {
     assert.is(r.code, 0, r.err);
     assert.match(r.out, /relay: +https:\/\/relay\.example\.com/);
     assert.match(r.out, /site: +not set \(the relay assigns it at enrollment\)/);
-    assert.match(r.out, /healing mode: observe/);
+    assert.match(r.out, /healing mode: observe \(until the relay's site settings replace it\)/);
     assert.match(r.out, /targets: +0\n/);
+  });
+});
+
+test("check-config says what a config with neither relay.url nor site.id needs before the daemon starts", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "appliance.yaml");
+    await writeFile(file, "{}\n");
+    const r = await capture(() => run(["--config", file]));
+    assert.is(r.code, 0, "valid: `osiris appliance enroll` can still connect it");
+    assert.match(r.out, /site: +not set: without relay\.url, `osiris appliance run` needs site\.id here, unless the appliance was enrolled/);
+    assert.match(r.out, /healing mode: observe\n/);
   });
 });
 

@@ -46,7 +46,12 @@ export async function checkConfig(path: string, fileExists: (p: string) => boole
   const { problems, notes, labHosts } = await fileProblems(path, { lab_site_dir: config.lab?.site_dir, credentials_file: config.credentials_file }, fileExists);
   if (problems.length > 0) return { lines: [], problems };
 
-  const site = config.site.id ? `${config.site.id}${config.site.name ? ` (${config.site.name})` : ""}` : "not set (the relay assigns it at enrollment)";
+  const relay = config.relay.url !== undefined;
+  const site = config.site.id
+    ? `${config.site.id}${config.site.name ? ` (${config.site.name})` : ""}`
+    : relay
+      ? "not set (the relay assigns it at enrollment)"
+      : "not set: without relay.url, `osiris appliance run` needs site.id here, unless the appliance was enrolled with `osiris appliance enroll`";
   const explicit = config.targets.length;
   const targets =
     labHosts !== undefined && !config.targets.some((t) => t.collector === "lab")
@@ -55,7 +60,7 @@ export async function checkConfig(path: string, fileExists: (p: string) => boole
   const lines = [
     `ok: ${path}`,
     `  site:         ${site}`,
-    `  healing mode: ${config.site.healing_mode}`,
+    `  healing mode: ${config.site.healing_mode}${relay ? " (until the relay's site settings replace it)" : ""}`,
     `  targets:      ${targets}`,
     `  relay:        ${config.relay.url ?? "none (standalone)"}`,
     ...notes.map((n) => `  ${n}`),
