@@ -152,7 +152,8 @@ async function checkPacketMonth(deps: PacketDeps, siteId: string, month: string)
   const first = await firstPacketMonth(deps.db, siteId);
   if (first === null) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
   if (month < first) {
-    throw new RelayError("bad_request", `month ${month} is before site ${siteId} existed: its first month is ${first}, so packets cover ${first} to ${latest}`, { month, first_month: first, latest_month: latest });
+    const range = first > latest ? `no month has ended since, so its first packet can be made once ${first} has ended` : `so packets cover ${first} to ${latest}`;
+    throw new RelayError("bad_request", `month ${month} is before site ${siteId} existed: its first month is ${first}, ${range}`, { month, first_month: first, latest_month: latest });
   }
 }
 

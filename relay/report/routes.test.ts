@@ -4,7 +4,7 @@ import { sha256Hex } from "../../protocol/hash.ts";
 import { verifyKit } from "../../protocol/kit.ts";
 import { readKitZip } from "../../protocol/kit-files.ts";
 import { listAudit } from "../auth/audit.ts";
-import { createOrganisation } from "../tenants/tenants.ts";
+import { createOrganisation, createSite } from "../tenants/tenants.ts";
 import { asUser, errorOf, random, userInit } from "../_testing.ts";
 import { SEPTEMBER, septemberRelay } from "./_month-fixture.ts";
 
@@ -53,6 +53,13 @@ test("POST refuses a future month (409) and a month before the site existed (400
   assert.is(e.message, `month 2025-01 is before site ${site} existed: its first month is 2026-08, so packets cover 2026-08 to 2026-09`);
   const list = await app.request(`/api/sites/${site}/packets`, userInit(tech));
   assert.equal(((await list.json()) as { packets: { month: string }[] }).packets.map((p) => p.month), [SEPTEMBER.month]);
+
+  // A site created this month has no month that can have a packet yet: the answer says when its first can.
+  const org = await createOrganisation(relay.db, { msp_id: relay.mspId, name: "New Clinic" }, { clock: relay.clock, random });
+  const fresh = await createSite(relay.db, { org_id: org.id, name: "New Clinic" }, { clock: relay.clock, random });
+  const none = await app.request(`/api/sites/${fresh.id}/packets`, userInit(tech, "POST", { month: "2026-09" }));
+  assert.is(none.status, 400);
+  assert.is((await errorOf(none)).message, `month 2026-09 is before site ${fresh.id} existed: its first month is 2026-10, no month has ended since, so its first packet can be made once 2026-10 has ended`);
 });
 
 test("the clinic's users list packets and download the PDF and the kit, whose SHA-256 match what the list says", async () => {
