@@ -8,7 +8,10 @@ import { memoryLog } from "../relay/log.ts";
 import { NEW_PASSWORD_ENV, runWith, type Io } from "./relay-admin.ts";
 import { openRelayDb } from "../relay/db/index.ts";
 import { secureRandom, systemClock } from "../relay/deps.ts";
-import { asUser, testRelay, userInit } from "../relay/_testing.ts";
+import { asUser, inProcess, TestAppliance, testRelay, userInit } from "../relay/_testing.ts";
+import { buildPendingRequest } from "../relay/enroll/enroll-message.ts";
+import { registerPending } from "../relay/enroll/provision.ts";
+import { Hono } from "hono";
 import { storeCredential } from "../relay/credentials/credentials.ts";
 import { createVaultKeyFile } from "../relay/credentials/vault-key-file.ts";
 import { vaultFromKeys } from "../relay/credentials/vault.ts";
@@ -67,13 +70,38 @@ test("admin refusals exit 1 with the reason; wrong usage exits 2", async () => {
     const unknownSite = await admin(dir, "claim-code", "--site", "site_nope000000");
     assert.is(unknownSite.code, 1);
     assert.match(unknownSite.io.errors.join("\n"), /does not exist/);
-    const accept = await admin(dir, "accept-pending", "--pending", "pend_nope00000", "--site", "site_nope000000");
+    const accept = await admin(dir, "accept-pending", "--pending", "pend_nope00000", "--site", "site_nope000000", "--fingerprint", "0000");
     assert.is(accept.code, 1);
     const revoke = await admin(dir, "revoke-appliance", "--appliance", "app_nope0000000");
     assert.is(revoke.code, 1);
     assert.is((await admin(dir, "create-site", "--org", "org_x0000000")).code, 2, "missing --name");
     assert.is((await admin(dir, "frobnicate")).code, 2);
     assert.is((await admin(dir, "create-msp", "--name", "x", "--bogus", "1")).code, 2);
+  });
+});
+
+test("accept-pending needs the fingerprint read on the box: a wrong one is refused and accepts nothing, the right one (as typed) accepts", async () => {
+  await inTemp(async (dir) => {
+    const msp = (await admin(dir, "create-msp", "--name", "Acme")).json;
+    const org = (await admin(dir, "create-org", "--msp", String(msp["id"]), "--name", "Clinic")).json;
+    const site = (await admin(dir, "create-site", "--org", String(org["id"]), "--name", "Main")).json;
+    const db = await openRelayDb(join(dir, "relay.db"), { log: memoryLog().log, clock: systemClock });
+    let reg: { pending_id: string; fingerprint: string };
+    try {
+      const box = new TestAppliance(inProcess(new Hono()), systemClock);
+      reg = await registerPending(db, await buildPendingRequest(box, box.macs), { clock: systemClock, random: secureRandom });
+    } finally {
+      db.close();
+    }
+    const base = ["accept-pending", "--pending", reg.pending_id, "--site", String(site["id"])];
+    assert.is((await admin(dir, ...base)).code, 2, "--fingerprint is required");
+    const wrong = await admin(dir, ...base, "--fingerprint", "0000:0000:0000:0000:0000:0000:0000:0000");
+    assert.is(wrong.code, 1);
+    assert.match(wrong.io.errors.join("\n"), /fingerprint: does not match the one this appliance registered/);
+    assert.equal(((await admin(dir, "list-pending")).json["pending"] as { state: string }[]).map((p) => p.state), ["pending"], "nothing was accepted");
+    const ok = await admin(dir, ...base, "--fingerprint", reg.fingerprint.toUpperCase().replaceAll(":", " "));
+    assert.is(ok.code, 0, ok.io.errors.join("\n"));
+    assert.equal([ok.json["state"], ok.json["site_id"]], ["accepted", site["id"]]);
   });
 });
 

@@ -16,7 +16,8 @@ import { revokeAppliance } from "../relay/enroll/enroll.ts";
 import { createClaimCode, MAX_CLAIM_CODE_TTL_MS, revokeClaimCode } from "../relay/enroll/claim-codes.ts";
 import { setApplianceConfig } from "../relay/enroll/appliance-config.ts";
 import { applianceConfigChangeFromArgs } from "../relay/enroll/appliance-config-args.ts";
-import { acceptPending, listPending } from "../relay/enroll/provision.ts";
+import { listPending } from "../relay/enroll/provision.ts";
+import { acceptToSite } from "../relay/sites/pending.ts";
 import { RelayError } from "../relay/errors.ts";
 import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } from "../relay/keys/index.ts";
 import { jsonLog, type RelayLog } from "../relay/log.ts";
@@ -135,11 +136,12 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     run: async (db) => ({ pending: await listPending(db) }),
   },
   "accept-pending": {
-    usage: "--pending PENDING_ID --site SITE_ID [--by WHO]",
-    options: { pending: { type: "string" }, site: { type: "string" }, by: { type: "string" } },
-    required: ["pending", "site"],
+    usage: "--pending PENDING_ID --site SITE_ID --fingerprint FINGERPRINT [--by WHO]   (FINGERPRINT as the appliance's console or status page shows it)",
+    options: { pending: { type: "string" }, site: { type: "string" }, fingerprint: { type: "string" }, by: { type: "string" } },
+    required: ["pending", "site", "fingerprint"],
     run: async (db, v) => {
-      const p = await acceptPending(db, s(v, "pending"), s(v, "site"), { clock: env.clock, accepted_by: opt(v, "by") ?? "cli:admin" });
+      // The same comparison as the dashboard's: the person accepting must have read the box they accept.
+      const p = await acceptToSite(db, s(v, "site"), { pending_id: s(v, "pending"), fingerprint: s(v, "fingerprint") }, { clock: env.clock, accepted_by: opt(v, "by") ?? "cli:admin" });
       return { pending_id: p.id, state: p.state, site_id: p.site_id, fingerprint: p.fingerprint };
     },
   },

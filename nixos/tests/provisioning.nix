@@ -52,7 +52,7 @@ in
     with subtest("the MSP accepts the pending appliance by fingerprint; the next attempt enrolls it"):
         pending = [p for p in relay_admin("list-pending")["pending"] if p["fingerprint"] == fingerprint]
         assert len(pending) == 1 and pending[0]["state"] == "pending", pending
-        accepted = relay_admin(f"accept-pending --pending {pending[0]['id']} --site {site}")
+        accepted = relay_admin(f"accept-pending --pending {pending[0]['id']} --site {site} --fingerprint {fingerprint}")
         assert accepted["state"] == "accepted" and accepted["fingerprint"] == fingerprint, accepted
         dropship.succeed("systemctl start osiris-provision.service")
         s = enrolled(dropship)

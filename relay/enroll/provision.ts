@@ -79,8 +79,8 @@ export async function provisionState(db: RelayDb, macInput: string, publicUrl: s
 }
 
 /**
- * Accepts a pending appliance to a site, after an MSP compared its fingerprint (the dashboard comes later;
- * `osiris relay admin accept-pending` calls this). Idempotent for the same site.
+ * Accepts a pending appliance to a site. Callers compare the fingerprint first: `acceptToSite`
+ * (relay/sites/pending.ts) does, for the dashboard and the CLI. Idempotent for the same site.
  */
 export async function acceptPending(db: RelayDb, pendingId: string, siteId: string, env: Pick<Env, "clock"> & { accepted_by?: string }): Promise<PendingRecord> {
   const now = isoTime(env.clock.now());
