@@ -102,6 +102,30 @@ test("a discovery_scan order inside the scope scans that subnet and records the 
     assert.is(j.last?.trigger, "order");
   }));
 
+test("stop() ends a scan an order started at once (the daemon's shutdown does not wait for it), and what it found is recorded as incomplete", () =>
+  withLog(async (f) => {
+    let probes = 0;
+    // A network where every probe waits out its whole timeout (30 s) unless the scan is stopped.
+    const hanging: ConnectProbe = (_ip, _port, timeoutMs, signal) => {
+      probes++;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve("filtered"), timeoutMs);
+        signal?.addEventListener("abort", () => (clearTimeout(timer), resolve("filtered")), { once: true });
+      });
+    };
+    const j = job(f, { connect: hanging }, { connect_timeout_ms: 30_000 });
+    const params = { cidr: `${NET}.0/29`, depth: "quick" };
+    const handled = j.orderHandler()(order(params), ctx(params));
+    while (probes === 0) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    await j.stop();
+    assert.ok(Date.now() - started < 2000, `stop() took ${Date.now() - started} ms`);
+    const r = await handled;
+    assert.is(r.outcome, "failed");
+    assert.match(r.detail, /stopped before the end$/);
+    assert.is(j.last?.complete, false);
+  }));
+
 test("run() refuses an out-of-scope target synchronously with out_of_scope", () =>
   withLog(async (f) => {
     assert.throws(() => job(f).run({ trigger: "order", targets: ["10.1.2.3"] }), (e: unknown) => e instanceof DiscoveryError && e.code === "out_of_scope");

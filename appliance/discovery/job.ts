@@ -126,7 +126,7 @@ export class DiscoveryJob {
     const now = this.#d.clock.now();
     if (due === null || now < due) return null;
     this.#next = nextNightly(now, this.#d.config.nightly_at, this.#d.timezone());
-    return this.run({ trigger: "schedule", signal: this.#abort.signal });
+    return this.run({ trigger: "schedule" });
   }
 
   /**
@@ -142,8 +142,9 @@ export class DiscoveryJob {
 
   async #run(req: ScanJobRequest): Promise<ScanJobOutcome> {
     const c = this.#d.config;
-    const limit = AbortSignal.timeout(c.max_duration_s * 1000);
-    const signal = req.signal ? AbortSignal.any([req.signal, limit]) : limit;
+    // Stopped by its own limit, by its caller (an order's timeout), or by stop(): a scan an order started
+    // must not hold the daemon's shutdown for the rest of its run.
+    const signal = AbortSignal.any([AbortSignal.timeout(c.max_duration_s * 1000), this.#abort.signal, ...(req.signal ? [req.signal] : [])]);
     const result = await this.#scanner.scan({
       ...(req.targets ? { targets: req.targets } : {}),
       ports: probePorts(req.depth ?? c.depth),
@@ -208,7 +209,7 @@ export class DiscoveryJob {
     this.#timer = setTimeout(tick, 0);
   }
 
-  /** Stops the schedule, aborts a running scheduled scan and waits for it to record what it found. */
+  /** Stops the schedule, aborts a running scan (scheduled or ordered) and waits for it to record what it found. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
