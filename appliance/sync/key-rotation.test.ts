@@ -11,7 +11,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { keyId } from "../../protocol/crypto.ts";
+import { keyFingerprint, keyId } from "../../protocol/crypto.ts";
 import { fromHex, toHex, utf8 } from "../../protocol/encoding.ts";
 import { buildBundle, signBundle } from "../../protocol/evidence.ts";
 import { signApplianceRotation } from "../../protocol/key-rotation.ts";
@@ -219,6 +219,11 @@ test("rotate_keys evidence: the chain records the switch, the relay verifies by 
     const announced = JSON.parse(switchLine) as { key_id: string; action_taken: string; post_state: { new_key_id: string } };
     assert.equal([announced.action_taken, announced.key_id, announced.post_state.new_key_id], ["rotate_evidence_key", keyId(oldSigner.publicKey), keyId(h.app.identity.evidenceSigner.publicKey)]);
     assert.is((await applianceRow(h))["evidence_key_id"], keyId(oldSigner.publicKey), "the appliance row keeps the enrollment key that anchors the chain");
+    // The dashboard shows the fingerprint the appliance's status page now shows, for comparing the two.
+    const detail = await h.lr.relay.app.request(`/api/sites/${h.app.status().site_id}`, userInit(h.admin));
+    const shown = ((await detail.json()) as { appliances: { id: string; fingerprint: string }[] }).appliances.find((a) => a.id === h.applianceId)?.fingerprint;
+    assert.is(shown, h.app.identity.fingerprint);
+    assert.is.not(shown, keyFingerprint(oldSigner.publicKey));
     const local = await h.app.evidence.verifyLocal();
     assert.ok(local.ok, JSON.stringify(local));
 

@@ -121,7 +121,7 @@ export async function recordEvidenceSwitch(tx: Tx, applianceId: string, publicKe
 }
 
 /** The evidence key in force: the latest recorded switch's, else the enrollment key in the `appliances` row. */
-async function currentEvidenceKey(db: RelayDb, applianceId: string, enrollment: string): Promise<string> {
+export async function currentEvidenceKey(db: RelayDb, applianceId: string, enrollment: string): Promise<string> {
   const rs = await db.execute({ sql: "SELECT new_public_key FROM appliance_key_rotations WHERE appliance_id = ? AND kind = 'evidence' AND state = 'in_force' ORDER BY from_seq DESC LIMIT 1", args: [applianceId] });
   return rs.rows[0] ? str(rs.rows[0], "new_public_key") : enrollment;
 }

@@ -5,11 +5,14 @@
  * checkpoint) with any integrity incident. Reads the digest after refreshing it (digest.ts).
  */
 import { CATEGORY_TITLES, CATEGORIES, findCheck, getControl, type Category, type Framework } from "../../protocol/catalogue/mod.ts";
+import { keyFingerprint } from "../../protocol/crypto.ts";
+import { fromHex } from "../../protocol/encoding.ts";
 import type { CheckStatus } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import type { SiteConfig } from "../../protocol/sync.ts";
 import { num, str, strOrNull, type RelayDb, type Row } from "../db/index.ts";
 import type { Env } from "../deps.ts";
+import { currentEvidenceKey } from "../enroll/key-rotation.ts";
 import { listIncidents, type IncidentRecord } from "../ingest/incidents.ts";
 import { siteConfig } from "../tenants/tenants.ts";
 import { refreshSiteDigest, resultValues } from "./digest.ts";
@@ -263,7 +266,7 @@ async function incidentViews(db: RelayDb, siteId: string): Promise<IncidentView[
 
 async function applianceViews(db: RelayDb, siteId: string, now: number): Promise<ApplianceView[]> {
   const rs = await db.execute({
-    sql: `SELECT a.id, a.fingerprint, a.state, a.enrolled_at, a.enrolled_via, a.last_seen_at,
+    sql: `SELECT a.id, a.evidence_public_key, a.state, a.enrolled_at, a.enrolled_via, a.last_seen_at,
             (SELECT MAX(n.seen_at) FROM request_nonces n WHERE n.appliance_id = a.id) AS last_request,
             c.verified_seq, c.head_hash, c.acked_outbox_seq,
             d.simulated, d.version, d.ntp_offset_ms, d.last_cycle_at
@@ -281,7 +284,8 @@ async function applianceViews(db: RelayDb, siteId: string, now: number): Promise
     const active = str(r, "state") === "active";
     out.push({
       id,
-      fingerprint: str(r, "fingerprint"),
+      // The evidence key in force, as the appliance's own status page shows it (it changes with a rotation).
+      fingerprint: keyFingerprint(fromHex(await currentEvidenceKey(db, id, str(r, "evidence_public_key")))),
       state: str(r, "state"),
       enrolled_at: str(r, "enrolled_at"),
       enrolled_via: str(r, "enrolled_via"),
