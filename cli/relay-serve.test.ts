@@ -1,7 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePushAck } from "../protocol/sync.ts";
@@ -106,6 +107,7 @@ test("osiris relay serve refuses a bad port or --trust-proxy (exit 2), a certifi
         child.on("exit", (code) => resolve({ code, stderr }));
       });
     assert.is((await runOnce(["--port", "http"])).code, 2);
+    await writeFile(join(dir, "cert.pem"), "");
     const noKey = await runOnce(["--port", "0", "--db", join(dir, "r.db"), "--key-file", join(dir, "r.key"), "--tls-cert", join(dir, "cert.pem")]);
     assert.is(noKey.code, 1);
     assert.match(noKey.stderr, /both --tls-cert and --tls-key/);
@@ -113,8 +115,14 @@ test("osiris relay serve refuses a bad port or --trust-proxy (exit 2), a certifi
     assert.is(badProxy.code, 2);
     assert.match(badProxy.stderr, /--trust-proxy: expected an IP address or CIDR .*"proxy\.example"/);
     const noToken = await runOnce(["--port", "0", "--db", "http://127.0.0.1:9/", "--db-token-file", join(dir, "missing-token")]);
-    assert.is(noToken.code, 1);
-    assert.match(noToken.stderr, /cannot start: .*missing-token/);
+    assert.is(noToken.code, 2);
+    assert.match(noToken.stderr, /--db-token-file .*missing-token: no such file/);
+    // Every file the relay reads at start is checked first, each named by its option, and nothing is created.
+    const missing = await runOnce(["--port", "0", "--db", join(dir, "new.db"), "--key-file", join(dir, "new.key"), "--metrics-token-file", join(dir, "nonexist.token"), "--l2-config", dir]);
+    assert.is(missing.code, 2);
+    assert.match(missing.stderr, /--metrics-token-file .*nonexist\.token: no such file/);
+    assert.match(missing.stderr, /--l2-config .*: is not a file/);
+    assert.not.ok(existsSync(join(dir, "new.db")) || existsSync(join(dir, "new.key")), "nothing was created");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,8 @@ import { jsonLog } from "../relay/log.ts";
 import { smtpMailer } from "../relay/mail/mailer.ts";
 import { VAULT_KEY_ENV } from "../relay/credentials/create-vault.ts";
 import { ARCHIVE_ACCESS_KEY_ENV, ARCHIVE_SECRET_KEY_ENV, archiveConfig, archiveCredentials } from "../relay/archive/index.ts";
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readFile, stat } from "node:fs/promises";
 import { FRAMEWORKS, type Framework } from "../protocol/catalogue/mod.ts";
 import { runRelay } from "../relay/serve/run.ts";
 import { parseTrustedProxies, type TrustedProxies } from "../relay/http/client-address.ts";
@@ -100,6 +101,27 @@ export const SERVE_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
+/** Options that name a file the relay reads at start: checked before anything is created. */
+const INPUT_FILE_OPTIONS = ["db-token-file", "metrics-token-file", "l2-config", "l2-key-file", "archive-credentials-file", "tls-cert", "tls-key", "vault-previous-key-file"] as const;
+
+/** One line per input file option whose file cannot be read, naming the option. */
+async function unreadableInputFiles(values: ReturnType<typeof parseServeArgs>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const option of INPUT_FILE_OPTIONS) {
+    const given = values[option];
+    for (const path of given === undefined ? [] : Array.isArray(given) ? given : [given]) {
+      try {
+        if (!(await stat(path)).isFile()) problems.push(`--${option} ${path}: is not a file`);
+        else await access(path, constants.R_OK);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        problems.push(`--${option} ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable by this user" : (e as Error).message}`);
+      }
+    }
+  }
+  return problems;
+}
+
 /** Parses the command line (TypeError on an unknown flag or a missing value); checks values only in `run`. */
 export function parseServeArgs(args: string[]) {
   return parseArgs({ args, options: SERVE_OPTIONS, strict: true, allowPositionals: false }).values;
@@ -127,6 +149,11 @@ export async function run(args: string[]): Promise<number> {
     trustedProxies = parseTrustedProxies(values["trust-proxy"] ?? "");
   } catch (e) {
     console.error(`osiris relay serve: --trust-proxy: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const unreadable = await unreadableInputFiles(values);
+  if (unreadable.length > 0) {
+    for (const p of unreadable) console.error(`osiris relay serve: ${p}`);
     return 2;
   }
   const log = jsonLog((line) => process.stdout.write(line), systemClock);

@@ -87,7 +87,7 @@ export async function activateRelayKey(db: RelayDb, secretKey: Uint8Array, keyFi
     }
     if (mine.superseded_by) {
       const next = keys.find((k) => k.key_id === mine.superseded_by);
-      throw new RelayError("relay_key_state", `Relay key ${key.keyId} was rotated to ${mine.superseded_by}; start with --key-file ${next?.key_file ?? "(the new key's file)"}`);
+      throw new RelayError("relay_key_state", `Relay key ${key.keyId} was rotated to ${mine.superseded_by}; give the new key's file: --key-file ${next?.key_file ?? "(the new key's file)"}`);
     }
   });
   return key;
