@@ -31,6 +31,8 @@ test("osiris appliance status prints a running appliance's page as plain text, a
     assert.ok(text.out.includes(`Key fingerprint:     ${lab.appliance.identity.fingerprint}`));
     const json = await capture(() => run(["--url", page.urls[0]!.replace(/\/$/, ""), "--json"]));
     assert.is((JSON.parse(json.out) as { schema: string }).schema, "osiris.status/v1");
+    const api = await capture(() => run(["--url", `${page.urls[0]!.replace(/\/$/, "")}/api/status`, "--json"]));
+    assert.is(api.code, 0, `the API's own address works too: ${api.err}`);
   } finally {
     await page.close();
     await lab.close();
@@ -41,8 +43,11 @@ test("osiris appliance status exits 1 with the reason when the page cannot be re
   const closed = await freePort(); // nothing listens there
   const down = await capture(() => run(["--url", `http://127.0.0.1:${closed}/`]));
   assert.is(down.code, 1);
-  assert.is(down.err, `osiris appliance status: cannot reach the appliance status page at http://127.0.0.1:${closed}/: connection refused (is the appliance running? use --url)\n`);
+  assert.is(down.err, `osiris appliance status: cannot reach the appliance status page at http://127.0.0.1:${closed}/: connection refused (is the appliance running?)\n`);
   assert.is((await capture(() => run(["--url", "not a url"]))).code, 2);
+  const ftp = await capture(() => run(["--url", "ftp://127.0.0.1/"]));
+  assert.is(ftp.code, 2);
+  assert.match(ftp.err, /--url must be an http\(s\) URL/);
 });
 
 test("osiris appliance status --help states the real default URL", async () => {

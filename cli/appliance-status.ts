@@ -57,16 +57,19 @@ export async function run(args: string[]): Promise<number> {
   const target = values.url ?? DEFAULT_URL;
   let url: URL;
   try {
-    url = new URL("api/status", target.endsWith("/") ? target : `${target}/`);
+    // The page's address, or its API's (what a user copies from the browser or the docs): both work.
+    const base = target.replace(/\/api\/status\/?$/, "");
+    url = new URL("api/status", base.endsWith("/") ? base : `${base}/`);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("not http");
   } catch {
-    console.error(`osiris appliance status: --url must be a URL such as ${DEFAULT_URL}: current value is ${JSON.stringify(target)}\n${USAGE}`);
+    console.error(`osiris appliance status: --url must be an http(s) URL such as ${DEFAULT_URL}: current value is ${JSON.stringify(target)}\n${USAGE}`);
     return 2;
   }
   let res: Response;
   try {
     res = await fetch(url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   } catch (e) {
-    console.error(`osiris appliance status: cannot reach the appliance status page at ${target}: ${unreachable(e)} (is the appliance running? use --url)`);
+    console.error(`osiris appliance status: cannot reach the appliance status page at ${target}: ${unreachable(e)} (is the appliance running?${values.url === undefined ? " give its address with --url" : ""})`);
     return 1;
   }
   try {
