@@ -134,6 +134,7 @@ test("bad values name the key path, the expectation and the value seen", () => {
   fails("site:\n", "invalid_value", /site: expected object; saw null \(an empty value\)/);
   fails("relay: {sync_interval_s: 1}", "invalid_value", /relay\.sync_interval_s: must be at least 10; saw 1/);
   fails("status_page: {port: 99999}", "invalid_value", /status_page\.port: must be at most 65535; saw 99999/);
+  fails("site: {name: \"\"}", "invalid_value", /site\.name: must not be empty; saw ""/);
   fails("status_page: {bind: [lan0]}", "invalid_value", /status_page\.bind\[0\]: must be an IP address; saw "lan0"/);
   fails("targets: [{id: pc1, collector: sssh}]", "invalid_value", /targets\[0\]\.collector: expected one of local \| ssh \| winrm \| lab; saw "sssh" \(did you mean "ssh"\?\)/);
   fails("targets: [{id: pc1}]", "missing_key", /targets\[0\]\.collector: expected one of/);

@@ -166,11 +166,11 @@ export function toConfigIssues(issue: z.core.$ZodIssue, data: unknown, schema: z
       const bound = small ? (issue as z.core.$ZodIssueTooSmall).minimum : (issue as z.core.$ZodIssueTooBig).maximum;
       const inclusive = issue.inclusive !== false;
       const what =
-        issue.origin === "string" ? `${small ? "at least" : "at most"} ${bound} characters long`
-        : issue.origin === "array" ? `${small ? "at least" : "at most"} ${bound} ${bound === 1 ? "item" : "items"}`
-        : `${small ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than"} ${bound}`;
+        issue.origin === "string" ? (small && Number(bound) === 1 ? "must not be empty" : `must be ${small ? "at least" : "at most"} ${bound} characters long`)
+        : issue.origin === "array" ? `must have ${small ? "at least" : "at most"} ${bound} ${Number(bound) === 1 ? "item" : "items"}`
+        : `must be ${small ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than"} ${bound}`;
       const custom = !issue.message.startsWith("Too ");
-      const message = custom ? issue.message : issue.origin === "array" || issue.origin === "string" ? `must have ${what}; saw ${clip(value)}` : `must be ${what}; saw ${clip(value)}`;
+      const message = custom ? issue.message : `${what}; saw ${clip(value)}`;
       return [{ code: "invalid_value", path: at, message }];
     }
     case "custom":
