@@ -6,7 +6,7 @@ import { catalogue } from "../../protocol/catalogue/mod.ts";
 import { openLabAppliance, quietLog, type LabFixture } from "./_test-lab.ts";
 import { makeAsset, type StatusAssets } from "./assets.ts";
 import { startStatusServer } from "./node.ts";
-import { ALLOWED_METHODS, createStatusApp, NOT_BUILT_PAGE, SECURITY_HEADERS } from "./server.ts";
+import { ALLOWED_METHODS, createStatusApp, NOT_BUILT_PAGE, NOT_FOUND_PAGE, SECURITY_HEADERS } from "./server.ts";
 import { buildStatus } from "./status-api.ts";
 import { StatusFeed } from "./status-feed.ts";
 import { applianceStatusSource } from "./status-source.ts";
@@ -183,6 +183,12 @@ test("static assets: hashed names are cached for a year, the page is revalidated
   assert.match(await page.text(), /<script type="module" src="\/assets\/index-abc123.js">/);
   assert.is((await app.request("/assets/nothere.js")).status, 404);
   assert.is((await app.request("/assets/..%2f..%2fetc%2fpasswd")).status, 404);
+  // A mistyped address: a browser gets a page that leads back, a program the JSON error.
+  const browser = await app.request("/foo", { headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+  assert.is(browser.status, 404);
+  assert.is(await browser.text(), NOT_FOUND_PAGE);
+  const program = await app.request("/foo");
+  assert.equal([program.status, ((await program.json()) as { error: { code: string } }).error.code], [404, "not_found"]);
 });
 
 test("without a built page, / says so plainly and the data stays available", async () => {

@@ -56,6 +56,12 @@ export const NOT_BUILT_PAGE = `<!doctype html>
 <p>For your IT provider: build it with <code>npm run build:ui</code>. The status data is at <a href="/api/status">/api/status</a>.</p></main></body></html>
 `;
 
+/** What a browser gets for an address the appliance does not have (a mistyped link, an old bookmark). */
+export const NOT_FOUND_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Page not found · OsirisCare status</title></head>
+<body><main><h1>Page not found</h1><p>This appliance has no page at this address. Its status page is at <a href="/">the start page</a>.</p></main></body></html>
+`;
+
 const secure: MiddlewareHandler = async (c, next) => {
   await next();
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
@@ -180,6 +186,7 @@ export function createStatusApp(options: StatusAppOptions): Hono {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       return c.json(errorEnvelope("method_not_allowed", `This page is read-only: ${c.req.method} is not allowed; use GET`), 405, { ...headers, Allow: ALLOWED_METHODS });
     }
+    if (/\btext\/html\b/.test(c.req.header("Accept") ?? "")) return c.html(NOT_FOUND_PAGE, 404, headers);
     return c.json(errorEnvelope("not_found", `No page at ${new URL(c.req.url).pathname}`), 404, headers);
   });
   app.onError((err, c) => {
