@@ -4,9 +4,10 @@
  * whether the host could not be reached.
  */
 import { css, html, nothing, type TemplateResult } from "lit";
-import type { DeviceView } from "../../relay-client/mod.ts";
+import type { AttemptView, DeviceView } from "../../relay-client/mod.ts";
 import { fullTime, plural, relative, STATUS_CLASS, STATUS_TEXT } from "../format.ts";
 import { shared } from "../styles.ts";
+import { fixAwaitingRecheck } from "./awaiting-recheck.ts";
 import { Section } from "./section.ts";
 import "./inventory-section.ts";
 
@@ -37,6 +38,10 @@ export class OsirisSiteDevices extends Section {
     `,
   ];
 
+  #fixSince(d: DeviceView, r: DeviceView["results"][number]): AttemptView | null {
+    return fixAwaitingRecheck(this.detail.incidents, d.host_id, r);
+  }
+
   #table(d: DeviceView, results: DeviceView["results"], now: number, what: string): TemplateResult | typeof nothing {
     if (results.length === 0) return nothing;
     return html`<div class="table-wrap">
@@ -44,17 +49,29 @@ export class OsirisSiteDevices extends Section {
         <caption class="sr-only">Checks ${what} on ${d.hostname ?? d.host_id}</caption>
         <thead><tr><th scope="col">Check</th><th scope="col">Result</th><th scope="col">Seen</th><th scope="col">Checked</th></tr></thead>
         <tbody>
-          ${results.map(
-            (r) => html`<tr>
+          ${results.map((r) => {
+            const fix = this.#fixSince(d, r);
+            return html`<tr>
               <td>${r.title}<br /><code class="muted">${r.check}</code></td>
-              <td data-label="Result"><span class="badge ${STATUS_CLASS[r.status]}">${r.unreachable ? "Host unreachable" : STATUS_TEXT[r.status]}</span></td>
+              <td data-label="Result">${fix
+                ? html`<span class="badge info">Fixed, waiting for the next check</span><br /><span class="muted">fixed <time datetime=${fix.finished_at} title=${fullTime(fix.finished_at)}>${relative(fix.finished_at, now)}</time>; the next check confirms it</span>`
+                : html`<span class="badge ${STATUS_CLASS[r.status]}">${r.unreachable ? "Host unreachable" : STATUS_TEXT[r.status]}</span>`}</td>
               <td class="value" data-label="Seen">${r.actual !== null ? html`<code>${r.actual}</code>` : "—"}${r.status === "fail" && r.expected !== null ? html`<br /><span class="muted">expected <code>${r.expected}</code></span>` : nothing}</td>
               <td data-label="Checked"><time datetime=${r.finished_at} title=${fullTime(r.finished_at)}>${relative(r.finished_at, now)}</time></td>
-            </tr>`,
-          )}
+            </tr>`;
+          })}
         </tbody>
       </table>
     </div>`;
+  }
+
+  #headline(d: DeviceView): TemplateResult {
+    if (d.results.some((r) => r.unreachable)) return html`<span class="badge bad">Did not answer at the last check</span>`;
+    const fixed = d.results.filter((r) => this.#fixSince(d, r) !== null).length;
+    const open = d.failing - fixed;
+    if (open > 0) return html`<span class="badge bad">${plural(open, "check")} ${open === 1 ? "needs" : "need"} attention</span>`;
+    if (fixed > 0) return html`<span class="badge info">Fixed, waiting for the next check</span>`;
+    return html`<span class="badge ok">All checks pass</span>`;
   }
 
   #device(d: DeviceView, now: number): TemplateResult {
@@ -63,9 +80,7 @@ export class OsirisSiteDevices extends Section {
       <h3 id=${id}>
         ${d.hostname ?? d.host_id}
         ${d.platform ? html`<span class="badge none">${d.platform}</span>` : nothing}
-        ${d.results.some((r) => r.unreachable)
-          ? html`<span class="badge bad">Did not answer at the last check</span>`
-          : html`<span class="badge ${d.failing ? "bad" : "ok"}">${d.failing ? `${plural(d.failing, "check")} ${d.failing === 1 ? "needs" : "need"} attention` : "All checks pass"}</span>`}
+        ${this.#headline(d)}
       </h3>
       <p class="muted">Host <code>${d.host_id}</code>${d.os_version ? ` · ${d.os_version}` : ""} · last checked ${relative(d.last_check, now)}</p>
       ${this.#table(d, d.results.filter((r) => r.status === "fail" || r.status === "error"), now, "needing attention")}
