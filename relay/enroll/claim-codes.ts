@@ -48,12 +48,15 @@ export async function revokeClaimCode(db: RelayDb, which: { id: string } | { cod
   const now = isoTime(env.clock.now());
   const where = "id" in which ? { sql: "id = ?", arg: which.id } : { sql: "code_sha256 = ?", arg: claimCodeSha256(which.code) };
   return db.transaction(async (tx) => {
-    const rs = await tx.execute({ sql: `SELECT id, revoked_at FROM claim_codes WHERE ${where.sql}`, args: [where.arg] });
+    const rs = await tx.execute({ sql: `SELECT id, revoked_at, used_at, used_by FROM claim_codes WHERE ${where.sql}`, args: [where.arg] });
     const row = rs.rows[0];
     if (!row) throw new RelayError("claim_code_unknown", "No such claim code");
     const id = str(row, "id");
     const already = strOrNull(row, "revoked_at");
     if (already) return { id, revoked_at: already };
+    // A used code can enroll nothing more; "revoking" it would only read as if the appliance it enrolled were.
+    const usedAt = strOrNull(row, "used_at");
+    if (usedAt) throw new RelayError("claim_code_used", `Claim code ${id} was already used at ${usedAt} by appliance ${str(row, "used_by")} and can enroll nothing more: to remove that appliance, revoke the appliance`, { claim_code_id: id });
     await tx.execute({ sql: "UPDATE claim_codes SET revoked_at = ? WHERE id = ?", args: [now, id] });
     return { id, revoked_at: now };
   });

@@ -75,6 +75,11 @@ test("a claim code enrolls one appliance only: a second use is refused 410 claim
     assert.is(err.code, "claim_code_used");
     assert.match(err.message, /already used/);
     assert.is(await snapshot(relay), before);
+    // Revoking it is refused too: it enrolls nothing more, and the revocation would read as the appliance's.
+    const revoke = await revokeClaimCode(relay.db, { code }, relay.deps).then(() => null, (e: Error & { code?: string }) => e);
+    assert.is(revoke?.code, "claim_code_used");
+    assert.match(revoke?.message ?? "", /to remove that appliance, revoke the appliance$/);
+    assert.is(await snapshot(relay), before);
   } finally {
     await relay.close();
   }
