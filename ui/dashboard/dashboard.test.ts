@@ -32,6 +32,7 @@ import { setBranding } from "../../relay/auth/branding.ts";
 import { createUser } from "../../relay/auth/users.ts";
 import { createCredentialVault } from "../../relay/credentials/create-vault.ts";
 import { createClaimCode } from "../../relay/enroll/claim-codes.ts";
+import { revokeAppliance } from "../../relay/enroll/enroll.ts";
 import { memoryLog } from "../../relay/log.ts";
 import { smtpMailer } from "../../relay/mail/mailer.ts";
 import { runRelay, type RunningRelay } from "../../relay/serve/run.ts";
@@ -216,7 +217,7 @@ test("MSP admin: creates a claim code with QR in the dashboard; the appliance en
   const page = await login(context, users.admin);
   const clinics = page.getByRole("list", { name: "Clinics" }).getByRole("listitem");
   assert.is(await clinics.count(), 2);
-  assert.match((await clinics.filter({ hasText: "Riverside main office" }).textContent()) ?? "", /No data[\s\S]*No appliance enrolled yet/);
+  assert.match((await clinics.filter({ hasText: "Riverside main office" }).textContent()) ?? "", /No data[\s\S]*No active appliance/);
   await shot(page, "fleet-before-enrollment");
 
   await page.getByRole("link", { name: "Riverside main office" }).click();
@@ -539,6 +540,25 @@ test("on a phone the fleet and the site pages fit the screen width", async () =>
   }
   await context.close();
   noErrors("phone");
+});
+
+// Last: it revokes the appliance the tests above use.
+test("an offboarded clinic: once its appliance is revoked the site reads 'No appliance' (not 'Offline') and the fleet 'No active appliance'", async () => {
+  const site = (await relay.db.execute({ sql: "SELECT id FROM appliances WHERE site_id = ? AND state = 'active'", args: [ids.siteA] })).rows;
+  assert.ok(site.length > 0, "the enrollment test left an active appliance");
+  for (const r of site) await revokeAppliance(relay.deps, String(r["id"]), "clinic offboarded");
+  const context = await newContext("offboarded");
+  const page = await login(context, users.admin);
+  const clinic = page.getByRole("list", { name: "Clinics" }).getByRole("listitem").filter({ hasText: "Riverside main office" });
+  await clinic.waitFor();
+  assert.match((await clinic.textContent()) ?? "", /No active appliance/);
+  await page.goto(`/sites/${ids.siteA}`);
+  await page.getByRole("heading", { level: 1, name: "Riverside main office" }).waitFor();
+  const head = (await page.locator(".head").first().textContent()) ?? "";
+  assert.match(head, /No appliance\s*Appliance revoked · last sync/);
+  assert.not.match(head, /Offline/);
+  await context.close();
+  noErrors("offboarded");
 });
 
 test.run();

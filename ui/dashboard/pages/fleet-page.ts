@@ -158,7 +158,7 @@ export class OsirisFleetPage extends Page {
         ${s.integrity_incidents ? html`<span class="badge bad">${plural(s.integrity_incidents, "integrity incident")}</span>` : nothing}
         ${attention === 0 && s.open_incidents === 0 && s.score !== null ? html`<span class="badge ok">Nothing needs attention</span>` : nothing}
         ${s.simulated ? html`<span class="badge sim">Simulated</span>` : nothing}
-        <span class="sync">${s.appliances === 0 ? "No appliance enrolled yet" : html`Last sync ${relative(s.last_sync ?? s.last_contact, now)} · ${plural(s.appliances, "appliance")}`}</span>
+        <span class="sync">${s.appliances === 0 ? "No active appliance" : html`Last sync ${relative(s.last_sync ?? s.last_contact, now)} · ${plural(s.appliances, "appliance")}`}</span>
       </div>
     </li>`;
   }

@@ -100,8 +100,10 @@ export class OsirisSitePage extends Page {
 
   #header(d: SiteDetail): TemplateResult {
     const now = Date.now();
+    // Revoked appliances (a replaced box, an offboarded clinic) say nothing about the site's connection now.
+    const active = d.appliances.filter((a) => a.state === "active");
     const last = d.appliances.map((a) => a.last_sync ?? a.last_contact).filter((x): x is string => x !== null).sort().at(-1) ?? null;
-    const connection = d.appliances.length === 0 ? "no_appliance" : d.appliances.some((a) => a.connection === "online") ? "online" : d.appliances.some((a) => a.last_contact) ? "offline" : "never";
+    const connection = active.length === 0 ? "no_appliance" : active.some((a) => a.connection === "online") ? "online" : active.some((a) => a.last_contact) ? "offline" : "never";
     return html`
       <p class="crumbs"><a href="/">${this.userRole.startsWith("client_") ? "Our sites" : "Clinics"}</a> › ${d.site.org_name}</p>
       <div class="head">
@@ -110,7 +112,7 @@ export class OsirisSitePage extends Page {
           <p class="muted">${d.site.org_name}${d.site.partner_name ? ` · via ${d.site.partner_name}` : ""} · time zone ${d.site.timezone}</p>
           <p class="row">
             <span class="badge ${CONNECTION_CLASS[connection]}">${CONNECTION_TEXT[connection]}</span>
-            <span class="muted">Last sync ${relative(last, now)}</span>
+            <span class="muted">${active.length === 0 && d.appliances.length > 0 ? "Appliance revoked · last sync" : "Last sync"} ${relative(last, now)}</span>
             ${d.simulated ? html`<span class="badge sim">Simulated</span>` : nothing}
           </p>
         </div>
