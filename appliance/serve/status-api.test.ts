@@ -176,6 +176,13 @@ test("the relay is 'offline' with a banner only after more than 3 sync intervals
   assert.is(noClient.state, "never");
 });
 
+test("an appliance the relay says is revoked reads 'Disconnected by your IT provider', with a banner, not 'offline'", () => {
+  const r = buildStatus(input({ relay: { configured: true, interval_ms: 60_000, started_at: NOW - HOUR, sync: { last_success_at: NOW - 2 * MIN, clock_offset_ms: 12, revoked: true } } }), catalogue);
+  assert.is(r.relay.text, "Disconnected by your IT provider");
+  assert.match(r.relay.banner ?? "", /has disconnected this appliance \(its enrollment was revoked\).*Checks continue here/);
+  assert.is(r.relay.last_sync?.text, "today 12:28");
+});
+
 test("the next maintenance window is named plainly, or 'now, until …' while one is open", () => {
   assert.is(buildStatus(input(), catalogue).next_window?.text, "Sat 02:00–06:00");
   const inside = buildStatus(input({ now: Date.parse("2026-11-28T08:00:00Z") }), catalogue);

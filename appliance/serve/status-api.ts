@@ -90,6 +90,8 @@ export interface SyncSnapshot {
   last_success_at: number | null;
   /** Appliance clock minus relay clock at the last sync (ms), or null. */
   clock_offset_ms: number | null;
+  /** The relay's last answer was that this appliance's enrollment is revoked. */
+  revoked?: boolean;
 }
 
 export interface StatusInput {
@@ -308,6 +310,15 @@ function relayStatus(input: StatusInput, zone: TimeZone): RelayStatus {
     };
   }
   const last = relay.sync?.last_success_at ?? null;
+  if (relay.sync?.revoked) {
+    return {
+      state: "offline",
+      text: "Disconnected by your IT provider",
+      last_sync: last === null ? null : timeText(last, now, zone),
+      banner: "Your IT provider has disconnected this appliance (its enrollment was revoked): it no longer sends them its results. Checks continue here. If you did not expect this, contact your IT provider.",
+      clock_offset_ms: offset,
+    };
+  }
   const limit = OFFLINE_AFTER_INTERVALS * relay.interval_ms;
   if (last === null) {
     const offline = now - relay.started_at > limit;

@@ -45,7 +45,9 @@ test("the source takes site settings from the appliance (relay-pushed) and sync 
     const input = await applianceStatusSource(appliance, lab.config, { clock: lab.clock }).read();
     assert.is(input.site.healing_mode, "observe");
     assert.equal(input.site.maintenance_windows, relayWindows);
-    assert.equal(input.relay.sync, { last_success_at: Date.parse("2026-11-25T14:59:00.000Z"), clock_offset_ms: -1500 });
+    assert.equal(input.relay.sync, { last_success_at: Date.parse("2026-11-25T14:59:00.000Z"), clock_offset_ms: -1500, revoked: false });
+    const revoked = { last_sync_at: null, last_error: { code: "auth", relay_code: "appliance_revoked", message: "revoked", at: "2026-11-25T15:00:00.000Z" }, clock_offset_ms: null, clock_alert: false, halted: null, backlog: 3 };
+    assert.is(syncSnapshot(revoked)?.revoked, true, "the relay's appliance_revoked answer reaches the page");
     assert.is(input.site.name, "Riverside Family Clinic");
     assert.is(syncSnapshot(null), null);
   } finally {

@@ -149,7 +149,7 @@ async function openIncidents(appliance: StatusAppliance): Promise<OpenIncident[]
 export function syncSnapshot(status: ApplianceStatus["sync"]): SyncSnapshot | null {
   if (!status) return null;
   const last = status.last_sync_at === null ? NaN : parseIsoTime(status.last_sync_at);
-  return { last_success_at: Number.isNaN(last) ? null : last, clock_offset_ms: status.clock_offset_ms };
+  return { last_success_at: Number.isNaN(last) ? null : last, clock_offset_ms: status.clock_offset_ms, revoked: status.last_error?.relay_code === "appliance_revoked" };
 }
 
 /** A StatusSource over a running appliance and its config. */
