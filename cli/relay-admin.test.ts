@@ -102,6 +102,14 @@ test("accept-pending needs the fingerprint read on the box: a wrong one is refus
     const ok = await admin(dir, ...base, "--fingerprint", reg.fingerprint.toUpperCase().replaceAll(":", " "));
     assert.is(ok.code, 0, ok.io.errors.join("\n"));
     assert.equal([ok.json["state"], ok.json["site_id"]], ["accepted", site["id"]]);
+    // list-pending lists the waiting ones (now none), --all every registration; its lines are for people.
+    const io = capture();
+    assert.is(await runWith(["list-pending", "--db", join(dir, "relay.db")], io), 0);
+    assert.equal(io.lines, ["no drop-shipped appliance is waiting"]);
+    const all = capture();
+    assert.is(await runWith(["list-pending", "--all", "--db", join(dir, "relay.db")], all), 0);
+    assert.equal(all.lines.length, 1);
+    assert.match(all.lines[0]!, new RegExp(`^${reg.pending_id}  accepted \\(site ${String(site["id"])}\\)  MAC .*  fingerprint ${reg.fingerprint}$`));
   });
 });
 

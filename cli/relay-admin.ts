@@ -16,7 +16,7 @@ import { revokeAppliance } from "../relay/enroll/enroll.ts";
 import { createClaimCode, MAX_CLAIM_CODE_TTL_MS, revokeClaimCode } from "../relay/enroll/claim-codes.ts";
 import { setApplianceConfig } from "../relay/enroll/appliance-config.ts";
 import { applianceConfigChangeFromArgs } from "../relay/enroll/appliance-config-args.ts";
-import { listPending } from "../relay/enroll/provision.ts";
+import { listPending, type PendingRecord } from "../relay/enroll/provision.ts";
 import { acceptToSite } from "../relay/sites/pending.ts";
 import { RelayError } from "../relay/errors.ts";
 import { createRelayKeyFile, loadRelayKey, readRelayKeyFile, rotateRelayKey } from "../relay/keys/index.ts";
@@ -130,10 +130,15 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     },
   },
   "list-pending": {
-    usage: "",
-    options: {},
+    usage: "[--all]   (waiting ones only, unless --all)",
+    options: { all: { type: "boolean" } },
     required: [],
-    run: async (db) => ({ pending: await listPending(db) }),
+    run: async (db, v) => ({ pending: (await listPending(db)).filter((p) => v["all"] === true || p.state === "pending") }),
+    human: (r) => {
+      const pending = r["pending"] as PendingRecord[];
+      if (pending.length === 0) return ["no drop-shipped appliance is waiting"];
+      return pending.map((p) => `${p.id}  ${p.state}${p.site_id ? ` (site ${p.site_id})` : ""}  MAC ${p.macs.join(", ")}  last seen ${p.last_seen}  fingerprint ${p.fingerprint}`);
+    },
   },
   "accept-pending": {
     usage: "--pending PENDING_ID --site SITE_ID --fingerprint FINGERPRINT [--by WHO]   (FINGERPRINT as the appliance's console or status page shows it)",
