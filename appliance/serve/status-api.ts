@@ -305,7 +305,7 @@ function relayStatus(input: StatusInput, zone: TimeZone): RelayStatus {
       state: "waiting_enrollment",
       text: enrollment === "pending" ? "Waiting for enrollment: registered, waiting for your IT provider to accept it" : "Waiting for enrollment",
       last_sync: null,
-      banner: `This appliance is waiting for enrollment. Checks run here; their evidence is recorded and sent from enrollment on, once your IT provider has accepted it after comparing the key fingerprint ${input.appliance.fingerprint}.`,
+      banner: `This appliance is not connected to your IT provider yet. It already checks your computers, and starts keeping and sending its records once your IT provider has accepted it (they compare its key fingerprint, ${input.appliance.fingerprint}).`,
       clock_offset_ms: null,
     };
   }
