@@ -55,6 +55,18 @@ test("check-config prints ok with site, healing mode, targets and standalone for
   });
 });
 
+test("check-config warns that a lab appliance's discovery would probe the real network", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "appliance.yaml");
+    await writeFile(file, LAB_CONFIG(dir) + "discovery: { subnets: [192.168.10.0/24] }\n");
+    const r = await capture(() => run(["--config", file]));
+    assert.is(r.code, 0, r.err);
+    assert.match(r.out, /warning: discovery probes 192\.168\.10\.0\/24 on the real network, although this appliance's hosts are simulated \(lab\)/);
+    await writeFile(file, LAB_CONFIG(dir));
+    assert.not.match((await capture(() => run(["--config", file]))).out, /warning/, "no subnets, no warning");
+  });
+});
+
 test("check-config names the relay URL when one is configured", async () => {
   await withDir(async (dir) => {
     const file = join(dir, "appliance.yaml");

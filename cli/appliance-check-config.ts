@@ -64,6 +64,10 @@ export async function checkConfig(path: string, fileExists: (p: string) => boole
     `  targets:      ${targets}`,
     `  relay:        ${config.relay.url ?? "none (standalone)"}`,
     ...notes.map((n) => `  ${n}`),
+    // The lab's hosts are simulated; discovery is not: it probes these subnets on the real network.
+    ...(config.lab && config.discovery.subnets.length > 0
+      ? [`  warning: discovery probes ${config.discovery.subnets.join(", ")} on the real network, although this appliance's hosts are simulated (lab); remove discovery.subnets unless that network is yours to scan`]
+      : []),
   ];
   return { lines, problems: [] };
 }
