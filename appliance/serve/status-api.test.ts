@@ -176,8 +176,9 @@ test("the relay is 'offline' with a banner only after more than 3 sync intervals
   assert.is(noClient.state, "never");
 });
 
-test("an appliance the relay says is revoked reads 'Disconnected by your IT provider', with a banner, not 'offline'", () => {
-  const r = buildStatus(input({ relay: { configured: true, interval_ms: 60_000, started_at: NOW - HOUR, sync: { last_success_at: NOW - 2 * MIN, clock_offset_ms: 12, revoked: true } } }), catalogue);
+test("an appliance the relay says is revoked reads 'Disconnected by your IT provider', with a banner, and claims nobody was notified", () => {
+  const r = buildStatus(input({ relay: { configured: true, interval_ms: 60_000, started_at: NOW - HOUR, sync: { last_success_at: NOW - 2 * MIN, clock_offset_ms: 12, revoked: true } }, incidents: [incident({ status: "escalated" })] }), catalogue);
+  assert.is(r.overall.headline, "1 item needs attention — please let your IT provider know");
   assert.is(r.relay.text, "Disconnected by your IT provider");
   assert.match(r.relay.banner ?? "", /has disconnected this appliance \(its enrollment was revoked\).*Checks continue here/);
   assert.is(r.relay.last_sync?.text, "today 12:28");

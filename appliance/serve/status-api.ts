@@ -171,7 +171,7 @@ export function buildStatus(input: StatusInput, catalogue: Catalogue): StatusRep
   const at = (ms: number) => timeText(ms, now, zone);
   const relay = relayStatus(input, zone);
   const enrolled = input.appliance.enrollment === undefined || input.appliance.enrollment === "enrolled";
-  const notifies = input.relay.configured && enrolled;
+  const notifies = input.relay.configured && enrolled && input.relay.sync?.revoked !== true;
   const notifiedText = notifies ? "your IT provider has been notified" : "your IT provider needs to look at this";
 
   const deviceIds = new Map<string, string>();
