@@ -52,13 +52,13 @@ interface Unit {
 }
 
 /** How long writes wait in all for another writer's lock (ms) unless told otherwise. */
-export const LOCK_WAIT_MS = 5000;
+const LOCK_WAIT_MS = 5000;
 /** The pause before the first new try after SQLITE_BUSY (ms); it doubles up to LOCK_RETRY_MAX_MS. */
 const LOCK_RETRY_FIRST_MS = 10;
 const LOCK_RETRY_MAX_MS = 250;
 
 /** Whether `e` says another connection holds the write lock (SQLITE_BUSY from a file or a libSQL server). */
-export function isLockBusy(e: unknown): boolean {
+function isLockBusy(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = (e as { code?: unknown }).code;
   return (typeof code === "string" && code.startsWith("SQLITE_BUSY")) || /\bSQLITE_BUSY\b|database is locked/.test(e.message);

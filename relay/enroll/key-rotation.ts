@@ -72,8 +72,9 @@ export async function acceptKeyRotation(deps: Pick<RelayDeps, "db" | "clock" | "
   // An order from the dashboard or API names its user, who must still exist; one from `osiris relay admin
   // issue-order` names the operator as `cli:…` (CLI_ISSUER_PREFIX), who has the relay's database and key already.
   const issuedBy = str(order, "issued_by");
-  const issuer = issuedBy.startsWith(CLI_ISSUER_PREFIX) ? null : await userById(db, issuedBy);
-  if (!issuer && !issuedBy.startsWith(CLI_ISSUER_PREFIX)) throw new RelayError("forbidden", `order ${s.order_id} was issued by user ${issuedBy}, who no longer exists: issue a new rotate_keys order`);
+  const byCli = issuedBy.startsWith(CLI_ISSUER_PREFIX);
+  const issuer = byCli ? null : await userById(db, issuedBy);
+  if (!byCli && !issuer) throw new RelayError("forbidden", `order ${s.order_id} was issued by user ${issuedBy}, who no longer exists: issue a new rotate_keys order`);
 
   const now = isoTime(clock.now());
   const state: RotationAnswer["state"] = s.key === "credentials" ? "in_force" : "accepted";

@@ -85,11 +85,9 @@ export class OsirisAdminUsers extends LitElement {
     const form = e.target as HTMLFormElement;
     try {
       const u = await this.client.createUser(this.#body(new FormData(form)));
-      const byLink = u.role.startsWith("client_") && !new FormData(form).get("upassword");
+      this.#message = { ok: true, text: `User ${u.email} created as ${ROLE_TEXT[u.role] ?? u.role}${u.role.startsWith("client_") && !new FormData(form).get("upassword") ? ": they sign in with a link e-mailed to them" : ""}.` };
       form.reset();
-      // The confirmation appears together with the refreshed list, never beside the old one.
       await this.#list.run(true);
-      this.#message = { ok: true, text: `User ${u.email} created as ${ROLE_TEXT[u.role] ?? u.role}${byLink ? ": they sign in with a link e-mailed to them" : ""}.` };
     } catch (err) {
       this.#message = { ok: false, text: err instanceof Error ? err.message : String(err) };
     }
@@ -101,9 +99,9 @@ export class OsirisAdminUsers extends LitElement {
   async #disable(u: UserListing): Promise<void> {
     try {
       await this.client.disableUser(u.id);
+      this.#message = { ok: true, text: `${u.email} is disabled: their sessions have ended and they can no longer sign in.` };
       this.#confirming = null;
       await this.#list.run(true);
-      this.#message = { ok: true, text: `${u.email} is disabled: their sessions have ended and they can no longer sign in.` };
     } catch (err) {
       this.#message = { ok: false, text: err instanceof Error ? err.message : String(err) };
     }

@@ -4,7 +4,7 @@
  * whether the host could not be reached.
  */
 import { css, html, nothing, type TemplateResult } from "lit";
-import type { AttemptView, DeviceView } from "../../relay-client/mod.ts";
+import type { DeviceView } from "../../relay-client/mod.ts";
 import { fullTime, plural, relative, STATUS_CLASS, STATUS_TEXT } from "../format.ts";
 import { shared } from "../styles.ts";
 import { fixAwaitingRecheck } from "./awaiting-recheck.ts";
@@ -38,10 +38,6 @@ export class OsirisSiteDevices extends Section {
     `,
   ];
 
-  #fixSince(d: DeviceView, r: DeviceView["results"][number]): AttemptView | null {
-    return fixAwaitingRecheck(this.detail.incidents, d.host_id, r);
-  }
-
   #table(d: DeviceView, results: DeviceView["results"], now: number, what: string): TemplateResult | typeof nothing {
     if (results.length === 0) return nothing;
     return html`<div class="table-wrap">
@@ -50,7 +46,7 @@ export class OsirisSiteDevices extends Section {
         <thead><tr><th scope="col">Check</th><th scope="col">Result</th><th scope="col">Seen</th><th scope="col">Checked</th></tr></thead>
         <tbody>
           ${results.map((r) => {
-            const fix = this.#fixSince(d, r);
+            const fix = fixAwaitingRecheck(this.detail.incidents, d.host_id, r);
             return html`<tr>
               <td>${r.title}<br /><code class="muted">${r.check}</code></td>
               <td data-label="Result">${fix
@@ -67,7 +63,7 @@ export class OsirisSiteDevices extends Section {
 
   #headline(d: DeviceView): TemplateResult {
     if (d.results.some((r) => r.unreachable)) return html`<span class="badge bad">Did not answer at the last check</span>`;
-    const fixed = d.results.filter((r) => this.#fixSince(d, r) !== null).length;
+    const fixed = d.results.filter((r) => fixAwaitingRecheck(this.detail.incidents, d.host_id, r) !== null).length;
     const open = d.failing - fixed;
     if (open > 0) return html`<span class="badge bad">${plural(open, "check")} ${open === 1 ? "needs" : "need"} attention</span>`;
     if (fixed > 0) return html`<span class="badge info">Fixed, waiting for the next check</span>`;
