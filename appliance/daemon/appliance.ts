@@ -307,9 +307,11 @@ export class Appliance {
         const interrupted = await orders.recover();
         if (interrupted.length) log.warn("orders_interrupted_recovered", { orders: interrupted.map((r) => r.order_id) });
         const relay = new RelayHttp({ url: config.relay.url, fetch: deps.fetch ?? createRelayFetch(config.relay.pin_sha256 ? { pinSha256: config.relay.pin_sha256 } : {}), clock, random });
-        const client = await SyncClient.open({ relay, token, store, evidence, identity, rules, orders, siteConfig: relaySite, ...(hostCredentials ? { credentials: hostCredentials } : {}), maxSkewMs: config.ntp.max_skew_s * 1000, clock, log });
+        // An order that outlived its pull (order-runner.ts) asks for a round when it finishes, to push its result.
+        let loop: SyncLoop | undefined;
+        const client = await SyncClient.open({ relay, token, store, evidence, identity, rules, orders, afterLateOrder: () => loop?.trigger(), siteConfig: relaySite, ...(hostCredentials ? { credentials: hostCredentials } : {}), maxSkewMs: config.ntp.max_skew_s * 1000, clock, log });
         running.client = client;
-        const loop = new SyncLoop({ client, store, intervalMs: config.relay.sync_interval_s * 1000, clock, random, log, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+        loop = new SyncLoop({ client, store, intervalMs: config.relay.sync_interval_s * 1000, clock, random, log, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
         appliance.#sync = { client, loop, orders };
       }
       return appliance;
@@ -465,7 +467,9 @@ export class Appliance {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#sync?.loop.stop();
+    // A discovery scan an order started is stopped here; then the order that ran it records its result.
     await this.#discovery?.stop();
+    await this.#sync?.client.ordersSettled();
     await this.#running;
     await this.#targets.close();
     await this.#outputs.close();

@@ -138,8 +138,12 @@ export class OrderProcessor {
     }
   }
 
-  /** Verifies, executes at most once, and records one order; see the module comment. Never rejects for a bad order. */
-  async process(envelope: unknown): Promise<OrderReport> {
+  /**
+   * Verifies, executes at most once, and records one order; see the module comment. Never rejects for a bad
+   * order. `onStart` is told the verified order just before its handler runs (the sync client decides from its
+   * type how long a pull waits for it).
+   */
+  async process(envelope: unknown, hooks: { onStart?: (order: OrderPayload) => void } = {}): Promise<OrderReport> {
     const now = this.#o.clock.now();
     const relayKeys = this.#o.identity.relayKeys;
     let signed: unknown;
@@ -198,6 +202,7 @@ export class OrderProcessor {
 
     this.#running.add(order.nonce);
     try {
+      hooks.onStart?.(order);
       const result = await this.#execute(handler!, order, { params: params ?? {}, acceptedAt: now });
       const { seqs } = await this.#o.evidence.transaction(async (w) => {
         const r = await w.append([resultDraft(order, result, now, this.#o.clock.now())], [orderResult(order.order_id, result.outcome, result.detail)]);

@@ -115,7 +115,10 @@ export interface SyncFixture {
 }
 
 /** An appliance enrolled at `lr` with a fresh claim code, with a sync client over the real transport. */
-export async function syncFixture(lr: LoopbackRelay, opts: { skew?: { ms: number }; maxSkewMs?: number; handlers?: OrderHandlers } = {}): Promise<SyncFixture> {
+export async function syncFixture(
+  lr: LoopbackRelay,
+  opts: { skew?: { ms: number }; maxSkewMs?: number; handlers?: OrderHandlers; orderWaitMs?: number; afterLateOrder?: () => void } = {},
+): Promise<SyncFixture> {
   const dir = await mkdtemp(join(tmpdir(), "osiris-sync-"));
   // The appliance's clock is the relay's, off by `skew.ms` (which a test may change as it goes).
   const skew = opts.skew;
@@ -148,6 +151,8 @@ export async function syncFixture(lr: LoopbackRelay, opts: { skew?: { ms: number
     orders,
     siteConfig,
     maxSkewMs: opts.maxSkewMs ?? 5_000,
+    ...(opts.orderWaitMs !== undefined ? { orderWaitMs: opts.orderWaitMs } : {}),
+    ...(opts.afterLateOrder ? { afterLateOrder: opts.afterLateOrder } : {}),
     clock,
     log,
   });

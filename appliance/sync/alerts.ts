@@ -13,6 +13,9 @@ import { readKv, writeKv } from "./kv.ts";
 /** Strings in alert details are cut to this (the evidence schema's free-text bound). */
 export const MAX_ALERT_TEXT = 256;
 
+/** Longest error text kept in the sync status and the log (relay messages are bounded by MAX_DETAIL_LENGTH already). */
+export const MAX_ERROR_TEXT = 1000;
+
 export function clip(text: string, max = MAX_ALERT_TEXT): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -19,8 +19,9 @@
  * higher version, stored for the root helper; before the orders, so an order in the same pull sees it), the
  * site credentials sealed to this appliance
  * (opened in memory by HostCredentials.apply, before the orders so a `validate_credential` in the same pull
- * finds its credential), each signed order (OrderProcessor.process: verified, at most once by nonce), and the
- * site configuration (RelaySiteConfig).
+ * finds its credential), each signed order (OrderProcessor.process: verified, at most once by nonce; run by
+ * OrderRunner, which lets one that outlives ORDER_WAIT_MS finish in the background), and the site
+ * configuration (RelaySiteConfig).
  *
  * Rounds are bounded (MAX_BATCHES_PER_ROUND); a bigger backlog reports `more` and the loop continues at once.
  * Concurrency with check cycles is the store's business: every statement here is short, and the evidence log
@@ -37,9 +38,10 @@ import type { RuleBook } from "../heal/index.ts";
 import type { ApplyReport, HostCredentials } from "../credentials/index.ts";
 import type { ApplianceIdentity } from "../identity/index.ts";
 import type { OrderProcessor, OrderReport } from "../orders/index.ts";
+import { OrderRunner } from "./order-runner.ts";
 import type { Store } from "../store/index.ts";
 import { acceptApplianceConfig, readApplianceConfig } from "../helpers/index.ts";
-import { alertDraft, clip, raiseOnce } from "./alerts.ts";
+import { alertDraft, clip, MAX_ERROR_TEXT, raiseOnce } from "./alerts.ts";
 import { fitBatch, localCursor, outboxHead, readOutbox } from "./batch.ts";
 import { SyncError } from "./errors.ts";
 import { deleteKv, readKv, SYNC_KEYS, writeKv } from "./kv.ts";
@@ -54,8 +56,6 @@ export const MAX_BATCHES_PER_ROUND = 40;
 export const MAX_GAP_RESENDS = 3;
 /** A clock-offset episode ends once the offset is back under this fraction of the threshold (no flapping). */
 export const CLOCK_RECOVERY_FRACTION = 0.5;
-/** Longest error text kept in the status and the log (relay messages are bounded by MAX_DETAIL_LENGTH already). */
-export const MAX_ERROR_TEXT = 1000;
 /** Push refusals (other than `outbox_gap`) that mean the relay recorded an integrity incident: stop, alarm. */
 export const INTEGRITY_STATUSES: ReadonlySet<number> = new Set([400, 403, 409, 422]);
 
@@ -68,6 +68,10 @@ export interface SyncClientOptions {
   identity: Pick<ApplianceIdentity, "identitySigner" | "enrolled" | "pinnedRelayKeys" | "pinRelayKeys"> & Partial<Pick<ApplianceIdentity, "prepareRotation" | "pendingRotation" | "switchKey" | "abandonRotation">>;
   rules: Pick<RuleBook, "version" | "install">;
   orders: Pick<OrderProcessor, "process">;
+  /** How long a pull waits for an order before it goes on in the background (order-runner.ts; default ORDER_WAIT_MS). */
+  orderWaitMs?: number;
+  /** Called when an order that outlived its pull has finished: its result waits in the outbox for a round. */
+  afterLateOrder?: () => void;
   siteConfig: RelaySiteConfig;
   /** Where the pulled sealed credentials go (in memory only); without it they are ignored. */
   credentials?: Pick<HostCredentials, "apply">;
@@ -155,6 +159,7 @@ export class SyncClient {
   #relayWithoutConfig = false;
   /** Public operations run one at a time (the loop and a caller never push concurrently). */
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #orders: OrderRunner;
 
   private constructor(o: SyncClientOptions, halt: HaltRecord | null, clockAlert: boolean) {
     if (!Number.isFinite(o.maxSkewMs) || o.maxSkewMs <= 0) throw new RangeError(`Cannot sync as 'maxSkewMs' must be a positive number: current value is ${o.maxSkewMs}`);
@@ -166,6 +171,12 @@ export class SyncClient {
     this.#auth = { signer: { sign: (context, message) => o.identity.identitySigner.sign(context, message) }, token: o.token, clockOffsetMs: () => this.#offsetMs ?? 0 };
     this.#halt = halt;
     this.#clockAlert = clockAlert;
+    this.#orders = new OrderRunner({ processor: o.orders, log: o.log, ...(o.orderWaitMs !== undefined ? { waitMs: o.orderWaitMs } : {}), ...(o.afterLateOrder ? { afterLate: o.afterLateOrder } : {}) });
+  }
+
+  /** Resolves once no order is running (one may outlive the pull that started it: order-runner.ts). */
+  ordersSettled(): Promise<void> {
+    return this.#orders.settled();
   }
 
   /** A client resuming the persisted state (halt, clock episode). */
@@ -219,7 +230,7 @@ export class SyncClient {
   /**
    * Token rotation (the `rotate_token` order): asks the relay for a new bearer token, has `persist` store it
    * (crash-safe, enroll.ts replaceToken), then signs every later request with it; the relay accepts the old
-   * token until the new one is first used. Not serialised with sync rounds: orders run inside a pull.
+   * token until the new one is first used. Not serialised with sync rounds: it is a session order, which always finishes inside the pull that started it (order-runner.ts).
    */
   async rotateToken(persist: (token: string) => Promise<void>, signal?: AbortSignal): Promise<void> {
     const answer = await this.#call("POST", "/api/sync/rotate-token", {}, signal);
@@ -233,7 +244,7 @@ export class SyncClient {
   /**
    * Appliance key rotation (the `rotate_keys` order, key-rotation.ts): a new key of `kind`, stated to the relay
    * with the identity key in force, used once the relay accepted it (`deferred` until then). Not serialised with
-   * sync rounds: orders run inside a pull.
+   * sync rounds: it is a session order, which always finishes inside the pull that started it (order-runner.ts).
    */
   rotateKeyOrder(kind: ApplianceKeyKind, orderId: string, signal?: AbortSignal): Promise<KeyRotationOrderResult> {
     return rotateKeyOrder(this.#rotationDeps(signal), kind, orderId);
@@ -457,15 +468,7 @@ export class SyncClient {
       }
     }
 
-    const orders: OrderReport[] = [];
-    for (const envelope of pulled.orders) {
-      if (signal?.aborted) break; // the rest are handed out again next pull
-      try {
-        orders.push(await this.#o.orders.process(envelope));
-      } catch (e) {
-        log.error("order_processing_failed", { error: clip((e as Error).message, MAX_ERROR_TEXT) });
-      }
-    }
+    const orders = await this.#orders.run(pulled.orders, signal);
 
     const siteConfig = await this.#o.siteConfig.apply(pulled.site_config, this.#siteId, clock.now());
     await writeKv(store, SYNC_KEYS.pullSince, pulled.relay_time, clock.now());
