@@ -5,7 +5,8 @@
  * (never `openStore`, which would migrate it) with `PRAGMA query_only`.
  *
  * `last_sync_at` is when the last pull from the relay succeeded (the `kv` row the sync client writes with
- * each pull), on the appliance's clock.
+ * each pull), on the appliance's clock. `revoked` is the sync loop's saved backoff saying the relay's last
+ * refusal was `appliance_revoked`.
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,9 +19,8 @@ import type { Config } from "../config/index.ts";
 import { IDENTITY_STATES, type IdentityState } from "../identity/index.ts";
 import { healingModeInForce, readHealingModeOrder, type HealingModeSource } from "../orders/index.ts";
 import { BUSY_TIMEOUT_MS, KEY_FILES } from "../store/index.ts";
+import { SYNC_KEYS, type BackoffState } from "../sync/kv.ts";
 
-/** `kv` key whose `updated_at` is the last successful pull (sync/kv.ts SYNC_KEYS.pullSince). */
-const PULL_KV_KEY = "sync.pull_since";
 
 export interface LocalStatus {
   enrollment: IdentityState;
@@ -35,6 +35,8 @@ export interface LocalStatus {
   outbox_pending: number;
   last_ack_seq: number;
   last_sync_at: string | null;
+  /** The relay's last answer was that this appliance's enrollment is revoked (its IT provider disconnected it). */
+  revoked: boolean;
   /** Origin of the configured relay, or null for a standalone appliance. */
   relay: string | null;
   /** The relay token file exists (what the provisioning unit checks). */
@@ -65,6 +67,7 @@ export async function readLocalStatus(config: Config): Promise<LocalStatus> {
     outbox_pending: 0,
     last_ack_seq: 0,
     last_sync_at: null,
+    revoked: false,
     relay,
     token_file,
   };
@@ -81,7 +84,8 @@ export async function readLocalStatus(config: Config): Promise<LocalStatus> {
     const relayRow = (await db.execute("SELECT json_extract(config, '$.healing_mode') AS m FROM site_config WHERE id = 1 AND source = 'relay'")).rows[0];
     const relayMode = (HEALING_MODES as readonly unknown[]).includes(relayRow?.["m"]) ? (relayRow!["m"] as HealingMode) : null;
     const mode = healingModeInForce(relayMode ?? config.site.healing_mode, relayMode, await readHealingModeOrder(db));
-    const pending = await kvText("enroll.pending_id", "value");
+    const pending = await kvText(SYNC_KEYS.pendingId, "value");
+    const backoff = await kvText(SYNC_KEYS.backoff, "value");
     return {
       ...base,
       enrollment: state,
@@ -93,12 +97,22 @@ export async function readLocalStatus(config: Config): Promise<LocalStatus> {
       healing_mode_source: mode.source,
       outbox_pending: await num("SELECT count(*) AS n FROM outbox WHERE acked = 0"),
       last_ack_seq: await num("SELECT coalesce(max(seq), 0) AS n FROM evidence WHERE acked = 1"),
-      last_sync_at: await kvText(PULL_KV_KEY, "updated_at"),
+      last_sync_at: await kvText(SYNC_KEYS.pullSince, "updated_at"),
+      revoked: revokedIn(backoff),
     };
   } catch (e) {
     throw new Error(`cannot read the appliance store ${path}: ${(e as Error).message}`.slice(0, 300), { cause: e });
   } finally {
     db.close();
+  }
+}
+
+/** Whether the saved backoff state says the relay's last refusal was a revocation (unreadable: no). */
+function revokedIn(backoff: string | null): boolean {
+  try {
+    return backoff !== null && (JSON.parse(backoff) as Partial<BackoffState> | null)?.relay_code === "appliance_revoked";
+  } catch {
+    return false;
   }
 }
 
@@ -110,7 +124,8 @@ const STATE_TEXT: Readonly<Record<IdentityState, string>> = {
 
 /** Short lines for the console banner. */
 export function formatLocalStatus(s: LocalStatus): string {
-  const lines = [`Enrollment:    ${STATE_TEXT[s.enrollment]}`, `Fingerprint:   ${s.fingerprint ?? "no keys yet (the appliance has not started)"}`];
+  const enrollment = s.revoked ? "revoked (the relay refuses this appliance: your IT provider disconnected it)" : STATE_TEXT[s.enrollment];
+  const lines = [`Enrollment:    ${enrollment}`, `Fingerprint:   ${s.fingerprint ?? "no keys yet (the appliance has not started)"}`];
   if (s.enrollment === "enrolled") lines.push(`Appliance:     ${s.appliance_id ?? "?"}`, `Site:          ${s.site_id ?? "?"}`);
   if (s.pending_id) lines.push(`Registration:  ${s.pending_id}`);
   const source = { config: "appliance config", relay: "site setting", order: "order from your IT provider" }[s.healing_mode_source];

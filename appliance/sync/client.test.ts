@@ -12,7 +12,9 @@ import { publishRuleset } from "../../relay/orders/rulesets.ts";
 import { BACKOFF_CAP_MS, PERMANENT_FLOOR_FRACTION } from "./backoff.ts";
 import { SyncError } from "./errors.ts";
 import { SyncLoop } from "./loop.ts";
-import { cycleDrafts, loopbackRelay, random, relayCount, syncFixture, unacked, type LoopbackRelay, type SyncFixture } from "./_testing.ts";
+import { formatLocalStatus, readLocalStatus } from "../provision/index.ts";
+import { join } from "node:path";
+import { cycleDrafts, labConfig, loopbackRelay, random, relayCount, syncFixture, unacked, type LoopbackRelay, type SyncFixture } from "./_testing.ts";
 
 async function withSync(fn: (lr: LoopbackRelay, a: SyncFixture) => Promise<void>, opts: Parameters<typeof syncFixture>[1] = {}): Promise<void> {
   const lr = await loopbackRelay();
@@ -265,6 +267,10 @@ test("a revoked appliance: the relay's 401 reason is logged and the loop backs o
     assert.not.ok(rounds[0]!.ok);
     assert.ok(rounds[0]!.delayMs >= BACKOFF_CAP_MS * PERMANENT_FLOOR_FRACTION, `backs off: ${rounds[0]!.delayMs} ms`);
     assert.is(a.client.status().last_error?.relay_code, "appliance_revoked");
+    // A technician at the console, with the daemon stopped, reads the same from the appliance's files.
+    const local = await readLocalStatus(labConfig(a.dir, lr.url, `database: ${join(a.dir, "appliance.db")}\n`));
+    assert.ok(local.revoked);
+    assert.match(formatLocalStatus(local), /^Enrollment: +revoked \(the relay refuses this appliance: your IT provider disconnected it\)$/m);
   });
 });
 

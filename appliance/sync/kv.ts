@@ -20,6 +20,14 @@ export const SYNC_KEYS = {
   rotatingToken: "sync.rotating_token_sha256",
 } as const;
 
+/** What `SYNC_KEYS.backoff` holds while sync rounds fail. */
+export interface BackoffState {
+  failures: number;
+  retry_at: string;
+  /** The relay's error code of the last failure, if it sent one (`appliance_revoked`: this appliance is cut off). */
+  relay_code?: string | null;
+}
+
 type Db = Pick<Store, "execute"> | Tx;
 
 /** The parsed JSON value under `key`, or null when absent or unreadable. */

@@ -14,7 +14,7 @@ import type { Store } from "../store/index.ts";
 import { backoffDelay, BACKOFF_CAP_MS, intervalDelay, uniform } from "./backoff.ts";
 import type { SyncClient, SyncReport } from "./client.ts";
 import { isPermanent, SyncError } from "./errors.ts";
-import { deleteKv, readKv, SYNC_KEYS, writeKv } from "./kv.ts";
+import { deleteKv, readKv, SYNC_KEYS, writeKv, type BackoffState } from "./kv.ts";
 
 /** How often, while online and idle, the loop looks for new outbox rows. */
 export const OUTBOX_POLL_MS = 5_000;
@@ -47,11 +47,6 @@ export interface SyncLoopOptions {
   sleep?: Sleep;
   /** Called after every round (tests and the status page). */
   onRound?: (r: { ok: true; report: SyncReport; delayMs: number } | { ok: false; error: unknown; failures: number; delayMs: number }) => void;
-}
-
-interface BackoffState {
-  failures: number;
-  retry_at: string;
 }
 
 export class SyncLoop {
@@ -128,7 +123,8 @@ export class SyncLoop {
         const fields = e instanceof SyncError ? { code: e.code, relay_code: e.relayCode ?? null, status: e.status ?? null } : { code: "unexpected" };
         log[permanent ? "error" : "warn"]("sync_failed", { ...fields, error: (e as Error).message, failures: this.#failures, retry_in_ms: delay });
         // Best effort: losing it only means a restart retries sooner.
-        await writeKv(store, SYNC_KEYS.backoff, { failures: this.#failures, retry_at: isoTime(clock.now() + delay) } satisfies BackoffState, clock.now()).catch((err: unknown) =>
+        const state: BackoffState = { failures: this.#failures, retry_at: isoTime(clock.now() + delay), relay_code: e instanceof SyncError ? (e.relayCode ?? null) : null };
+        await writeKv(store, SYNC_KEYS.backoff, state, clock.now()).catch((err: unknown) =>
           log.warn("sync_backoff_not_saved", { error: (err as Error).message }),
         );
         this.#o.onRound?.({ ok: false, error: e, failures: this.#failures, delayMs: delay });
