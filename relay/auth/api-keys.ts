@@ -2,6 +2,10 @@
  * API keys, for automation and AI assistants (MCP): `osk_` + 32 random bytes (base64url), shown once at
  * creation, stored as SHA-256, revocable. A partner key acts with the partner role it was created with,
  * scoped to its partner; an MSP key with an MSP role, scoped to the MSP. Client users have no API keys.
+ *
+ * Scope: an `api` key (the default) acts with its role on the API, except on routes only a signed-in person
+ * may use (RouteSpec.peopleOnly: approvals, users, keys); an `assistant` key may only call the MCP endpoint
+ * (RouteSpec.assistantKeys), so an AI assistant can read and propose, never approve or send an order.
  */
 import { z } from "zod";
 import { isoTime, newId } from "../../protocol/ids.ts";
@@ -9,7 +13,7 @@ import { parseSchema } from "../../protocol/schema.ts";
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
-import type { Principal, Role } from "../http/types.ts";
+import { API_KEY_SCOPES, type ApiKeyScope, type Principal, type Role } from "../http/types.ts";
 import { newToken, tokenSha256 } from "./token.ts";
 
 export const API_KEY_PREFIX = "osk_";
@@ -18,12 +22,14 @@ const API_KEY_PATTERN = /^osk_[A-Za-z0-9_-]{43}$/;
 export const newApiKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   role: z.enum(["msp_admin", "msp_tech", "partner_admin", "partner_tech", "partner_billing"]).optional(),
+  scope: z.enum(API_KEY_SCOPES).optional(),
 });
 
 export interface ApiKeyRecord {
   id: string;
   name: string;
   role: Role;
+  scope: ApiKeyScope;
   partner_id: string | null;
   created_by: string;
   created_at: string;
@@ -37,15 +43,16 @@ export interface ApiKeyRecord {
  */
 export async function createApiKey(db: RelayDb, creator: Principal, partnerId: string | null, input: unknown, env: Env): Promise<{ id: string; key: string }> {
   const parsed = parseSchema(newApiKeySchema, input, "api key");
-  const k = { ...parsed, role: parsed.role ?? (partnerId ? "partner_tech" : "msp_tech") };
+  const k = { ...parsed, role: parsed.role ?? (partnerId ? "partner_tech" : "msp_tech"), scope: parsed.scope ?? "api" };
+  if (k.scope === "assistant" && partnerId !== null) throw new RelayError("schema", "scope: assistant keys are for MSP staff (the MCP endpoint accepts no partner key)");
   if (partnerId !== null && !k.role.startsWith("partner_")) throw new RelayError("schema", `role: a partner's key takes a partner role: current value is ${k.role}`);
   if (partnerId === null && !k.role.startsWith("msp_")) throw new RelayError("schema", `role: an MSP key takes an MSP role: current value is ${k.role}`);
   if (k.role === "msp_admin" && creator.role !== "msp_admin") throw new RelayError("forbidden", "Only an MSP admin may create an msp_admin key");
   const key = API_KEY_PREFIX + newToken(env.random);
   const id = newId("key", env.random);
   await db.execute({
-    sql: "INSERT INTO api_keys (id, key_sha256, name, role, msp_id, partner_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    args: [id, tokenSha256(key), k.name, k.role, creator.msp_id, partnerId, creator.user_id, isoTime(env.clock.now())],
+    sql: "INSERT INTO api_keys (id, key_sha256, name, role, scope, msp_id, partner_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    args: [id, tokenSha256(key), k.name, k.role, k.scope, creator.msp_id, partnerId, creator.user_id, isoTime(env.clock.now())],
   });
   return { id, key };
 }
@@ -60,6 +67,7 @@ export async function listApiKeys(db: RelayDb, partnerId: string | null, mspId?:
     id: str(r, "id"),
     name: str(r, "name"),
     role: str(r, "role") as Role,
+    scope: str(r, "scope") as ApiKeyScope,
     partner_id: strOrNull(r, "partner_id"),
     created_by: str(r, "created_by"),
     created_at: str(r, "created_at"),
@@ -95,6 +103,7 @@ export async function apiKeyPrincipal(db: RelayDb, key: string, clock: { now(): 
     kind: "api_key",
     user_id: str(row, "created_by"),
     api_key_id: str(row, "id"),
+    key_scope: str(row, "scope") as ApiKeyScope,
     email: str(row, "email"),
     name: `API key ${str(row, "name")}`,
     role: str(row, "role") as Role,

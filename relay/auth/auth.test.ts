@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { SMTPServer } from "smtp-server";
-import { asUser, errorOf, jsonInit, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
+import { asUser, count, enrolledAppliance, errorOf, jsonInit, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
 import { createPartner } from "../tenants/tenants.ts";
 import { smtpMailer } from "../mail/mailer.ts";
 import { LOCKOUT_MS, MAGIC_LINK_TTL_MS, MAX_FAILED_LOGINS } from "./login.ts";
@@ -151,13 +151,14 @@ test("partner API keys: shown once, work as Bearer, never reach another partner,
     assert.is(created.status, 201);
     const { id, key } = (await created.json()) as { id: string; key: string };
     assert.match(key, /^osk_/);
-    const listed = await relay.app.request(`/api/partners/${partnerId}/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+    const listed = await relay.app.request(`/api/partners/${partnerId}/api-keys`, userInit(admin));
     assert.is(listed.status, 200);
     assert.not.match(await listed.text(), key.slice(4), "the key text is never listed");
-    const foreign = await relay.app.request(`/api/partners/${other.id}/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
-    assert.is(foreign.status, 404);
+    const bearer = { headers: { Authorization: `Bearer ${key}` } };
+    assert.is((await relay.app.request(`/api/partners/${partnerId}/branding`, bearer)).status, 200, "the key works as Bearer");
+    assert.is((await relay.app.request(`/api/partners/${other.id}/branding`, bearer)).status, 404, "never for another partner");
     assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204);
-    const revoked = await relay.app.request(`/api/partners/${partnerId}/api-keys`, { headers: { Authorization: `Bearer ${key}` } });
+    const revoked = await relay.app.request(`/api/partners/${partnerId}/branding`, bearer);
     assert.is(revoked.status, 401);
     assert.is((await errorOf(revoked)).code, "api_key_revoked");
   }));
@@ -179,6 +180,47 @@ test("MSP API keys act with an MSP role across the MSP's tenants, only msp_admin
     assert.equal(listed.api_keys.map((k) => [k.id, k.role, k.partner_id]), [[id, "msp_tech", null]]);
     assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204);
     assert.is((await relay.app.request("/api/audit-log", { headers: { Authorization: `Bearer ${key}` } })).status, 401);
+  }));
+
+test("no API key takes a person's decision (approving proposals, users, keys); an assistant key may only call the MCP endpoint", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const tech = await asUser(relay, "msp_tech");
+    const appliance = await enrolledAppliance(relay);
+    const keyOf = async (body: unknown) => {
+      const res = await relay.app.request("/api/api-keys", userInit(admin, "POST", body));
+      assert.is(res.status, 201);
+      return { headers: { Authorization: `Bearer ${((await res.json()) as { key: string }).key}`, "content-type": "application/json" } };
+    };
+    const apiKey = await keyOf({ name: "PSA sync", role: "msp_admin" });
+    const assistant = await keyOf({ name: "Ann – Claude Desktop", scope: "assistant" });
+    const proposed = await relay.app.request(`/api/sites/${relay.siteId}/approvals`, userInit(tech, "POST", { appliance_id: appliance.id, type: "force_scan", params: {}, reason: "recheck" }));
+    assert.is(proposed.status, 201);
+    const { id } = (await proposed.json()) as { id: string };
+    const listed = (await (await relay.app.request(`/api/sites/${relay.siteId}/approvals`, userInit(admin))).json()) as { approvals: { id: string; order_title: string; requested_by: string }[] };
+    assert.equal(listed.approvals.map((a) => [a.id, a.order_title, a.requested_by]), [[id, "Scan now", tech.principal.name]], "the reviewer sees what and who in words");
+
+    const approveByKey = await relay.app.request(`/api/approvals/${id}/approve`, { method: "POST", body: "{}", ...apiKey });
+    assert.is(approveByKey.status, 403, "even an msp_admin key cannot approve");
+    assert.match((await errorOf(approveByKey)).message, /Only a signed-in person may use POST \/api\/approvals\/:approval_id\/approve/);
+    for (const [path, body] of [["/api/users", { email: "new.admin@example.test", name: "New", role: "msp_admin", password: "a long enough password" }], ["/api/api-keys", { name: "another" }]] as const) {
+      assert.is((await relay.app.request(path, { method: "POST", body: JSON.stringify(body), ...apiKey })).status, 403, `POST ${path} by a key`);
+    }
+    assert.is((await relay.app.request("/api/audit-log", apiKey)).status, 200, "an api key still reads with its role");
+
+    const sites = await relay.app.request("/api/sites", assistant);
+    assert.is(sites.status, 403);
+    assert.match((await errorOf(sites)).message, /AI assistant's key: it may only call the MCP endpoint/);
+    const order = await relay.app.request(`/api/sites/${relay.siteId}/orders`, { method: "POST", body: JSON.stringify({ appliance_id: appliance.id, type: "force_scan", params: {} }), ...assistant });
+    assert.is(order.status, 403, "an assistant key cannot send an order");
+    const mcp = await relay.app.request("/api/mcp", { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }), headers: { ...assistant.headers, accept: "application/json, text/event-stream" } });
+    assert.is(mcp.status, 200, "but it reaches the MCP tools");
+
+    assert.is((await relay.app.request(`/api/approvals/${id}/approve`, userInit(admin, "POST", {}))).status, 200, "a person approves");
+    assert.is((await count(relay.db, "approval_requests", "id = ? AND state = 'approved'", [id])), 1);
+    const partnerAdmin = await asUser(relay, "partner_admin");
+    const partnerAssistant = await relay.app.request(`/api/partners/${partnerAdmin.principal.partner_id}/api-keys`, userInit(partnerAdmin, "POST", { name: "x", scope: "assistant" }));
+    assert.is(partnerAssistant.status, 400, "the MCP endpoint takes no partner key: no partner assistant keys");
   }));
 
 test("every answer carries the security headers, errors included", () =>

@@ -125,12 +125,12 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/auth/totp/setup",
     callers: ANY_USER,
+    peopleOnly: true,
     summary: "start TOTP enrolment: a new secret as text, otpauth URI and QR code (SVG)",
     maxBodyBytes: EMPTY_BODY,
     response: z.object({ secret: z.string(), otpauth_uri: z.string(), qr_svg: z.string() }),
     handler: async (c, deps) => {
       const p = principal(c);
-      if (p.kind !== "session") throw new RelayError("forbidden", "TOTP belongs to a user's login, not an API key");
       const { secret, uri } = newTotpSecret(p.email, deps.random);
       await setTotpSecret(deps.db, p.user_id, secret);
       await audit(deps.db, deps.clock, p, { action: "user.totp.setup", target: p.user_id });
@@ -141,6 +141,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/auth/totp/enable",
     callers: ANY_USER,
+    peopleOnly: true,
     summary: "turn TOTP on by entering a current code from the authenticator app",
     maxBodyBytes: SMALL_BODY,
     request: z.strictObject({ code: z.string() }),
@@ -175,6 +176,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/users",
     callers: ["msp_admin", "partner_admin", "client_owner"],
+    peopleOnly: true,
     summary: "create a user in the caller's tenant (client users may have no password: they sign in by magic link)",
     maxBodyBytes: SMALL_BODY,
     request: newUserSchema,
@@ -192,6 +194,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/users/:user_id/disable",
     callers: ["msp_admin"],
+    peopleOnly: true,
     summary: "disable a user and end their sessions (409 user_change_refused for yourself or the MSP's last active MSP admin)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => {
@@ -206,6 +209,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "GET",
     path: "/api/partners/:partner_id/api-keys",
     callers: ["msp_admin", "partner_admin"],
+    peopleOnly: true,
     summary: "a partner's API keys (never the key text)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => c.json({ api_keys: await listApiKeys(deps.db, c.req.param("partner_id")!) }),
@@ -214,13 +218,13 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/partners/:partner_id/api-keys",
     callers: ["msp_admin", "partner_admin"],
+    peopleOnly: true,
     summary: "create a partner API key; the key text is shown once in this answer",
     maxBodyBytes: SMALL_BODY,
     request: z.object({ name: z.string(), role: z.enum(["partner_admin", "partner_tech", "partner_billing"]).optional() }),
     response: z.object({ id: z.string(), key: z.string() }),
     handler: async (c, deps) => {
       const p = principal(c);
-      if (p.kind !== "session") throw new RelayError("forbidden", "API keys are created by a signed-in user, not by another API key");
       const partnerId = c.req.param("partner_id")!;
       const created = await createApiKey(deps.db, p, partnerId, parseJsonBody(c.var.body), deps);
       await audit(deps.db, deps.clock, p, { action: "api_key.create", target: created.id, details: { partner_id: partnerId } });
@@ -231,6 +235,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "GET",
     path: "/api/api-keys",
     callers: ["msp_admin"],
+    peopleOnly: true,
     summary: "the MSP's own API keys (for automation and AI assistants over MCP; never the key text)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => c.json({ api_keys: await listApiKeys(deps.db, null, principal(c).msp_id) }),
@@ -239,13 +244,13 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/api-keys",
     callers: ["msp_admin"],
+    peopleOnly: true,
     summary: "create an MSP API key (role msp_tech by default); the key text is shown once in this answer",
     maxBodyBytes: SMALL_BODY,
     request: z.object({ name: z.string(), role: z.enum(["msp_admin", "msp_tech"]).optional() }),
     response: z.object({ id: z.string(), key: z.string() }),
     handler: async (c, deps) => {
       const p = principal(c);
-      if (p.kind !== "session") throw new RelayError("forbidden", "API keys are created by a signed-in user, not by another API key");
       const created = await createApiKey(deps.db, p, null, parseJsonBody(c.var.body), deps);
       await audit(deps.db, deps.clock, p, { action: "api_key.create", target: created.id, details: { scope: "msp" } });
       return c.json(created, 201);
@@ -255,6 +260,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: "/api/api-keys/:api_key_id/revoke",
     callers: ["msp_admin", "partner_admin"],
+    peopleOnly: true,
     summary: "revoke an API key (its requests fail at once with 401 api_key_revoked)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => {

@@ -94,3 +94,15 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
 `,
 };
+
+/**
+ * API key scopes: `api` keys act with their role on the API (scripts, PSA integrations); `assistant` keys
+ * (an AI assistant's) may only call the MCP endpoint, where they can read and propose but never approve or
+ * send anything. Existing keys keep acting as before (`api`).
+ */
+export const API_KEY_SCOPE_MIGRATION: FeatureMigration = {
+  name: "api_key_scope",
+  sql: `
+ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'api' CHECK (scope IN ('api', 'assistant'));
+`,
+};

@@ -42,6 +42,12 @@ export function userAuth(deps: RelayDeps, route: RouteSpec): MiddlewareHandler<R
       csrfToken = session.csrfToken;
       sessionIdSha256 = session.idSha256;
     }
+    if (principal.kind === "api_key") {
+      if (principal.key_scope === "assistant" && route.assistantKeys !== true) {
+        throw new RelayError("forbidden", `This is an AI assistant's key: it may only call the MCP endpoint (/api/mcp), not ${route.method} ${route.path}`);
+      }
+      if (route.peopleOnly) throw new RelayError("forbidden", `Only a signed-in person may use ${route.method} ${route.path}: API keys cannot`);
+    }
     if (!roles.has(principal.role)) {
       throw new RelayError("forbidden", `Your role (${principal.role}) may not use ${route.method} ${route.path}`, { allowed_roles: [...roles] as Role[] });
     }

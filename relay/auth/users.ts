@@ -54,7 +54,7 @@ export function userFromRow(r: Row): UserRecord {
 
 /** The principal a user acts as (for a session). */
 export function userPrincipal(u: UserRecord): Principal {
-  return { kind: "session", user_id: u.id, api_key_id: null, email: u.email, name: u.name, role: u.role, msp_id: u.msp_id, partner_id: u.partner_id, org_id: u.org_id };
+  return { kind: "session", user_id: u.id, api_key_id: null, key_scope: null, email: u.email, name: u.name, role: u.role, msp_id: u.msp_id, partner_id: u.partner_id, org_id: u.org_id };
 }
 
 /**

@@ -15,7 +15,7 @@
 import { APPLIANCE_CONFIG_MIGRATION } from "../enroll/appliance-config-schema.ts";
 import { APPLIANCE_KEY_ROTATION_MIGRATION } from "../enroll/key-rotation-schema.ts";
 import { ARCHIVE_MIGRATION } from "../archive/schema.ts";
-import { AUTH_MIGRATION } from "../auth/schema.ts";
+import { API_KEY_SCOPE_MIGRATION, AUTH_MIGRATION } from "../auth/schema.ts";
 import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
 import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
 import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
@@ -302,6 +302,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, ...SITE_SCOPED_RULES_MIGRATION },
   { version: 13, ...APPLIANCE_KEY_ROTATION_MIGRATION },
   { version: 14, ...SITE_SUMMARIES_UNCHECKED_MIGRATION },
+  { version: 15, ...API_KEY_SCOPE_MIGRATION },
 ];
 
 /** The schema version this code writes. */

@@ -33,6 +33,9 @@ export interface PendingNonce {
  */
 export const ROLES = ["msp_admin", "msp_tech", "partner_admin", "partner_tech", "partner_billing", "client_owner", "client_viewer"] as const;
 export type Role = (typeof ROLES)[number];
+/** What an API key may do: `api` acts with its role on the API; `assistant` may only call the MCP endpoint. */
+export const API_KEY_SCOPES = ["api", "assistant"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** Role groups for route tables. */
 export const MSP_STAFF: readonly Role[] = ["msp_admin", "msp_tech"];
@@ -54,6 +57,8 @@ export interface Principal {
   user_id: string;
   /** The API key's id when kind is `api_key`. */
   api_key_id: string | null;
+  /** The API key's scope when kind is `api_key` (auth/api-keys.ts API_KEY_SCOPES), else null. */
+  key_scope: ApiKeyScope | null;
   email: string;
   name: string;
   role: Role;
@@ -92,8 +97,15 @@ export interface RouteSpec {
    * the resource's tenant and refuses callers outside it before the handler runs.
    */
   path: string;
-  /** Who may call it; a request that is none of them is refused (default deny). */
+    /** Who may call it; a request that is none of them is refused (default deny). */
   callers: readonly Caller[];
+  /**
+   * User routes only: a decision only a signed-in person may take (approving what is proposed, managing users
+   * and API keys, TOTP). API keys, whatever their role, are refused with 403.
+   */
+  peopleOnly?: true;
+  /** User routes only: `assistant` API keys may call it (only the MCP endpoint); every other route refuses them. */
+  assistantKeys?: true;
   summary: string;
   /** Largest request body accepted (bytes). */
   maxBodyBytes: number;

@@ -1,7 +1,7 @@
 /**
  * The one place an MCP proposal becomes something a person decides: a pending row in the dashboard's
  * approvals queue (sites/approvals.ts `proposeOrder`, table `approval_requests`), with source
- * `mcp:<user id>`, and an audit entry naming the proposing user (or API key). Nothing is signed or issued
+ * `mcp:<API key id>` (or `mcp:<user id>` from a session), and an audit entry naming the proposing user (or API key). Nothing is signed or issued
  * here: approving it in the dashboard (`decideApproval`) is what signs the order.
  */
 import type { JsonObject } from "../../protocol/evidence.ts";
@@ -28,7 +28,8 @@ export interface ApprovalProposal {
 /** Files a pending approval request and audits it; returns the request id. */
 export async function createApprovalRequest(deps: Pick<RelayDeps, "db" | "clock" | "random">, principal: Principal, p: ApprovalProposal): Promise<{ id: string }> {
   const { org_id, ...proposal } = p;
-  const created = await proposeOrder(deps.db, { ...proposal, source: `${MCP_SOURCE}:${principal.user_id}` }, deps);
+  // The key (when an assistant filed it through one) rather than its owner: the reviewer sees which assistant asked.
+  const created = await proposeOrder(deps.db, { ...proposal, source: `${MCP_SOURCE}:${principal.api_key_id ?? principal.user_id}` }, deps);
   await audit(deps.db, deps.clock, principal, {
     action: "approval.propose",
     target: created.id,

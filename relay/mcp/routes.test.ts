@@ -45,7 +45,7 @@ interface World {
 }
 
 async function createKeyOverHttp(server: RunningServer, admin: TestUser, name: string): Promise<{ id: string; key: string }> {
-  const res = await fetch(new URL("/api/api-keys", server.url), userInit(admin, "POST", { name }));
+  const res = await fetch(new URL("/api/api-keys", server.url), userInit(admin, "POST", { name, scope: "assistant" }));
   assert.is(res.status, 201, `POST /api/api-keys: ${res.status}`);
   return (await res.json()) as { id: string; key: string };
 }
@@ -247,12 +247,13 @@ test("propose_runbook and propose_order only file pending approval requests: no 
     assert.is(proposed.needs_msp_admin, true);
     const scan = await ok(client, "propose_order", { site_id: w.relay.siteId, order_type: "force_scan", params: { host_id: "srv-a" }, reason: "re-check srv-a after the restart" });
 
-    // The dashboard's approvals queue shows both, pending, proposed by the key's user through MCP.
+    // The dashboard's approvals queue shows both, pending, proposed by the assistant's key through MCP.
     const queue = await fetch(new URL(`/api/sites/${w.relay.siteId}/approvals?state=pending`, w.server.url), userInit(w.adminA));
-    const approvals = ((await queue.json()) as { approvals: { id: string; order_type: string; source: string; state: string; params: Record<string, unknown>; reason: string }[] }).approvals;
+    const approvals = ((await queue.json()) as { approvals: { id: string; order_type: string; source: string; requested_by: string; state: string; params: Record<string, unknown>; reason: string }[] }).approvals;
     const run = approvals.find((x) => x.id === proposed.approval_id)!;
     assert.is(run.order_type, "run_runbook");
-    assert.is(run.source, `mcp:${w.adminA.id}`);
+    assert.is(run.source, `mcp:${w.keyA.id}`);
+    assert.is(run.requested_by, "AI assistant “A's assistant” (API key)");
     assert.equal(run.params, { runbook: "linux.restart_failed_units", host_id: "srv-a", runbook_params: { max_units: 3 }, dry_run: false, ignore_window: false });
     assert.is(run.reason, "nginx.service is down on srv-a; restart failed units");
     assert.is(approvals.find((x) => x.id === scan.approval_id)!.order_type, "force_scan");

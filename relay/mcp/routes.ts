@@ -1,7 +1,7 @@
 /**
  * The relay's Model Context Protocol endpoint, `/api/mcp` (streamable HTTP, stateless): MSP technicians
- * point their own AI assistant at it with an MSP API key (`Authorization: Bearer osk_…`) or use it from a
- * signed-in session. The normal user guard authenticates (401), admits MSP staff only (403) and, for a
+ * point their own AI assistant at it with an MSP API key (`Authorization: Bearer osk_…`; an `assistant` key,
+ * which may call nothing else) or use it from a signed-in session. The normal user guard authenticates (401), admits MSP staff only (403) and, for a
  * session, checks CSRF; the tools then run with that principal's tenant scope (server.ts).
  */
 import { z } from "zod";
@@ -20,6 +20,7 @@ export const MCP_ROUTES: readonly RouteSpec[] = [
     method: "POST",
     path: MCP_PATH,
     callers: MSP_STAFF,
+    assistantKeys: true,
     summary: "Model Context Protocol (streamable HTTP, stateless, JSON answers): read-only tools over your sites and propose-only tools that file approval requests",
     maxBodyBytes: MAX_MCP_BODY_BYTES,
     request: jsonRpc,
@@ -30,6 +31,7 @@ export const MCP_ROUTES: readonly RouteSpec[] = [
     method: "GET",
     path: MCP_PATH,
     callers: MSP_STAFF,
+    assistantKeys: true,
     summary: "MCP server-to-client stream: not offered (405), the endpoint is stateless",
     maxBodyBytes: EMPTY_BODY,
     handler: async () => mcpMethodNotAllowed(),
@@ -38,6 +40,7 @@ export const MCP_ROUTES: readonly RouteSpec[] = [
     method: "DELETE",
     path: MCP_PATH,
     callers: MSP_STAFF,
+    assistantKeys: true,
     summary: "MCP session end: not offered (405), the endpoint is stateless",
     maxBodyBytes: EMPTY_BODY,
     handler: async () => mcpMethodNotAllowed(),

@@ -9,7 +9,7 @@ import type { RouteSpec } from "../http/types.ts";
 const SECURITY: Record<string, unknown> = {
   appliance: { type: "http", scheme: "bearer", description: "Appliance token from enrollment plus X-Osiris-Timestamp, X-Osiris-Nonce and X-Osiris-Signature (Ed25519 over method, path, body SHA-256, timestamp, nonce)." },
   session: { type: "apiKey", in: "cookie", name: "osiris_session", description: "Browser session from POST /api/auth/login; non-GET requests also send X-CSRF-Token." },
-  apiKey: { type: "http", scheme: "bearer", description: "MSP or partner API key (osk_…)." },
+  apiKey: { type: "http", scheme: "bearer", description: "MSP or partner API key (osk_…). Keys of scope `assistant` may only call routes marked x-assistant-keys (the MCP endpoint); no key may call a route marked x-people-only." },
   monitor: { type: "http", scheme: "bearer", description: "The relay's metrics token (--metrics-token-file)." },
 };
 
@@ -34,13 +34,15 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
         ? [{ appliance: [] }]
         : r.callers.includes("monitor")
           ? [{ monitor: [] }]
-          : [{ session: [] }, ...(r.callers.some((c) => c.startsWith("partner_") || c.startsWith("msp_")) ? [{ apiKey: [] }] : [])];
+          : [{ session: [] }, ...(!r.peopleOnly && r.callers.some((c) => c.startsWith("partner_") || c.startsWith("msp_")) ? [{ apiKey: [] }] : [])];
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = {
       summary: r.summary,
       operationId: `${r.method.toLowerCase()}${r.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ? ch.toUpperCase() : ""))}`,
       "x-callers": r.callers,
       "x-max-body-bytes": r.maxBodyBytes,
+      ...(r.peopleOnly ? { "x-people-only": true } : {}),
+      ...(r.assistantKeys ? { "x-assistant-keys": true } : {}),
       security,
       ...(params.length ? { parameters: params } : {}),
       ...(r.request ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(r.request) } } } } : {}),

@@ -29,6 +29,8 @@ export interface ApprovalRequest {
   appliance_id: string;
   kind: "runbook" | "order";
   order_type: string;
+  /** The order type's title in the catalogue ("Set the site's healing mode"). */
+  order_title: string;
   runbook_id: string | null;
   host_id: string | null;
   check_id: string | null;
@@ -37,6 +39,8 @@ export interface ApprovalRequest {
   params: JsonObject;
   reason: string;
   source: string;
+  /** Who asked, in words: "the appliance", a person's name, or an AI assistant's key name (from `source`). */
+  requested_by: string;
   requested_at: string;
   state: ApprovalState;
   decided_by: string | null;
@@ -72,7 +76,7 @@ export interface ProposalInput {
   order_type: string;
   params: JsonObject;
   reason: string;
-  /** Who proposed it, e.g. `mcp:<user id>` or `user:<user id>`. */
+  /** Who proposed it: `user:<user id>`, `mcp:<API key id>` or `mcp:<user id>`. */
   source: string;
 }
 
@@ -112,6 +116,31 @@ export async function proposeOrder(db: RelayDb, input: ProposalInput, env: Env):
   return { id };
 }
 
+/**
+ * The columns of a request plus what `requested_by` is made of: the user or API key named by its source
+ * (`user:<user id>`, `mcp:<key id>`, `mcp:<user id>`).
+ */
+const REQUEST_COLUMNS = `a.*,
+  (SELECT coalesce(nullif(u.name, ''), u.email) FROM users u WHERE u.id = substr(a.source, instr(a.source, ':') + 1)) AS source_user,
+  (SELECT k.name FROM api_keys k WHERE k.id = substr(a.source, instr(a.source, ':') + 1)) AS source_key`;
+
+function requestedBy(r: Row): string {
+  const source = str(r, "source");
+  const user = strOrNull(r, "source_user");
+  const key = strOrNull(r, "source_key");
+  if (source === "appliance") return "the appliance";
+  if (source.startsWith("mcp:")) return key !== null ? `AI assistant “${key}” (API key)` : `${user ?? "a user"} through an AI assistant`;
+  return user ?? source;
+}
+
+function orderTitle(type: string): string {
+  try {
+    return getOrderType(type).title;
+  } catch {
+    return type;
+  }
+}
+
 function fromRow(r: Row): ApprovalRequest {
   const check = strOrNull(r, "check_id");
   return {
@@ -120,6 +149,7 @@ function fromRow(r: Row): ApprovalRequest {
     appliance_id: str(r, "appliance_id"),
     kind: str(r, "kind") as ApprovalRequest["kind"],
     order_type: str(r, "order_type"),
+    order_title: orderTitle(str(r, "order_type")),
     runbook_id: strOrNull(r, "runbook_id"),
     host_id: strOrNull(r, "host_id"),
     check_id: check,
@@ -128,6 +158,7 @@ function fromRow(r: Row): ApprovalRequest {
     params: JSON.parse(str(r, "params")) as JsonObject,
     reason: str(r, "reason"),
     source: str(r, "source"),
+    requested_by: requestedBy(r),
     requested_at: str(r, "requested_at"),
     state: str(r, "state") as ApprovalState,
     decided_by: strOrNull(r, "decided_by"),
@@ -140,15 +171,15 @@ function fromRow(r: Row): ApprovalRequest {
 /** A site's requests, pending first then newest first. */
 export async function listApprovals(db: RelayDb, siteId: string, opts: { state?: ApprovalState } = {}): Promise<ApprovalRequest[]> {
   const rs = await db.execute({
-    sql: `SELECT * FROM approval_requests WHERE site_id = ? ${opts.state ? "AND state = ?" : ""}
-          ORDER BY state = 'pending' DESC, requested_at DESC, id LIMIT ${MAX_APPROVALS_LISTED}`,
+    sql: `SELECT ${REQUEST_COLUMNS} FROM approval_requests a WHERE a.site_id = ? ${opts.state ? "AND a.state = ?" : ""}
+          ORDER BY a.state = 'pending' DESC, a.requested_at DESC, a.id LIMIT ${MAX_APPROVALS_LISTED}`,
     args: opts.state ? [siteId, opts.state] : [siteId],
   });
   return rs.rows.map(fromRow);
 }
 
 export async function getApproval(db: RelayDb, id: string): Promise<ApprovalRequest> {
-  const row = (await db.execute({ sql: "SELECT * FROM approval_requests WHERE id = ?", args: [id] })).rows[0];
+  const row = (await db.execute({ sql: `SELECT ${REQUEST_COLUMNS} FROM approval_requests a WHERE a.id = ?`, args: [id] })).rows[0];
   if (!row) throw new RelayError("not_found", `No approval request ${JSON.stringify(id)} here`);
   return fromRow(row);
 }

@@ -261,6 +261,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
       method: "POST",
       path: `/api/approvals/:approval_id/${verb}`,
       callers: SITE_OPERATORS,
+      peopleOnly: true,
       summary: verb === "approve" ? "approve a request: the relay signs its order (approve_runbook or the proposed type) for the appliance" : "reject a request, with a note",
       maxBodyBytes: SMALL_BODY,
       request: decisionSchema,

@@ -328,6 +328,9 @@ test("MSP admin: approves the fix the appliance asks for (a signed order it runs
   await waiting.first().waitFor();
   const heading = ((await waiting.first().getByRole("heading").textContent()) ?? "").trim();
   assert.match(heading, /^Run \S+ on rfc-/);
+  const signs = ((await waiting.first().getByLabel("What approving signs").textContent()) ?? "").replace(/\s+/g, " ");
+  assert.match(signs, /Order ?approve_runbook for appliance app_\S+ Parameters ?runbook = \S+, host_id = rfc-/, `the card shows what approving signs: ${signs}`);
+  assert.match((await waiting.first().textContent()) ?? "", /requested .* by the appliance/);
   await shot(page, "site-approvals");
   await waiting.first().getByRole("button", { name: /^Approve/ }).click();
   await page.getByText(/Approved: order ord_\S+ is signed/).waitFor();

@@ -53,6 +53,21 @@ export class OsirisSiteOrders extends Section {
       .approval .field {
         margin: 0;
       }
+      dl.signed {
+        margin: 0.25rem 0;
+      }
+      dl.signed div {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0 0.5rem;
+      }
+      dl.signed dt {
+        font-weight: 600;
+      }
+      dl.signed dd {
+        margin: 0;
+        overflow-wrap: anywhere;
+      }
       .params {
         display: grid;
         gap: 0 1rem;
@@ -130,11 +145,16 @@ export class OsirisSiteOrders extends Section {
 
   #approvalItem(a: ApprovalRequest): TemplateResult {
     const now = Date.now();
-    const heading = a.kind === "runbook" ? `Run ${a.runbook_id} on ${a.host_id}` : `Order ${a.order_type}${a.host_id ? ` on ${a.host_id}` : ""}`;
+    const heading = a.kind === "runbook" ? `Run ${a.runbook_id} on ${a.host_id}` : `${a.order_title}${a.host_id ? ` on ${a.host_id}` : ""}`;
+    const params = Object.entries(a.params);
     return html`<li class="card approval">
       <h3>${heading}</h3>
       <p>${a.reason}</p>
-      <p class="muted">${a.check_title ? html`For “${a.check_title}” · ` : nothing}requested ${relative(a.requested_at, now)} by ${a.source === "appliance" ? "the appliance" : a.source}</p>
+      <dl class="signed" aria-label="What approving signs">
+        <div><dt>Order</dt><dd><code>${a.order_type}</code> for appliance <code>${a.appliance_id}</code></dd></div>
+        <div><dt>Parameters</dt><dd>${params.length === 0 ? "none" : params.map(([k, v], i) => html`${i ? ", " : nothing}<code>${k} = ${typeof v === "string" ? v : JSON.stringify(v)}</code>`)}</dd></div>
+      </dl>
+      <p class="muted">${a.check_title ? html`For “${a.check_title}” · ` : nothing}requested ${relative(a.requested_at, now)} by ${a.requested_by}</p>
       ${a.state === "pending"
         ? html`<form class="actions" @submit=${(e: SubmitEvent) => e.preventDefault()}>
             ${a.order_type === "approve_runbook"
