@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
@@ -43,6 +44,10 @@ test("osiris evidence verify accepts the fixture kit as a ZIP and as a directory
     assert.match(r.stdout, /^OK .*24 bundles from 2 appliance\(s\), 2026-10-01T00:00:00\.000Z to 2026-10-01T02:45:03\.300Z/);
     assert.match(r.stdout, /app_fixture0000 +site site_fixture0001 +seq 1-12 +checkpoints at 5, 10, 12/);
     assert.match(r.stdout, /6 checkpoints, 6 witness signatures \(osiriscare\.relay\/[0-9a-f]{16}\)/);
+    if (path === FIXTURE_ZIP) {
+      const sha = createHash("sha256").update(await readFile(FIXTURE_ZIP)).digest("hex");
+      assert.match(r.stdout, new RegExp(`SHA-256 ${sha}: compare it, and the witness key above, with the ones printed in the packet`));
+    } else assert.not.match(r.stdout, /SHA-256/, "a directory has no ZIP hash to compare");
   }
 });
 

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { type KitFiles, looksLikeZip, readKitZip } from "../protocol/kit-files.ts";
+import { sha256Hex } from "../protocol/hash.ts";
 import { type KitReport, verifyKit } from "../protocol/kit.ts";
 import { progressBar } from "./progress.ts";
 
@@ -27,15 +28,15 @@ async function readKitDir(dir: string): Promise<KitFiles> {
   return files;
 }
 
-/** Reads a kit from a directory or a ZIP file. */
-export async function readKit(path: string): Promise<KitFiles> {
-  if ((await stat(path)).isDirectory()) return readKitDir(path);
+/** Reads a kit from a directory or a ZIP file (with the ZIP's SHA-256, which the packet prints). */
+async function readKit(path: string): Promise<{ files: KitFiles; zipSha256: string | null }> {
+  if ((await stat(path)).isDirectory()) return { files: await readKitDir(path), zipSha256: null };
   const bytes = new Uint8Array(await readFile(path));
   if (!looksLikeZip(bytes)) throw new Error(`${path} is neither a directory nor a ZIP archive`);
-  return readKitZip(bytes);
+  return { files: readKitZip(bytes), zipSha256: sha256Hex(bytes) };
 }
 
-function printReport(path: string, report: KitReport): void {
+function printReport(path: string, report: KitReport, zipSha256: string | null): void {
   if (!report.ok) {
     const f = report.failure;
     const where = [f.file, f.line ? `line ${f.line}` : "", f.appliance_id ? `appliance ${f.appliance_id}` : "", f.seq ? `seq ${f.seq}` : ""].filter(Boolean).join(", ");
@@ -56,6 +57,9 @@ function printReport(path: string, report: KitReport): void {
     console.log(`  ${a.appliance_id}  site ${a.site_id}  seq ${a.first_seq}-${a.last_seq}  checkpoints at ${sizes.join(", ")}  head ${a.head_hash.slice(0, 16)}`);
   }
   console.log(`  ${report.checkpoints.length} checkpoints, ${witnesses} witness signatures (${names.join(", ")})`);
+  // What ties this kit to the packet it came with: a kit verifies against the keys it carries, so a copy
+  // rebuilt with other keys would verify too; its SHA-256 and witness key would differ from the packet's.
+  if (zipSha256 !== null) console.log(`  SHA-256 ${zipSha256}: compare it, and the witness key above, with the ones printed in the packet`);
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -76,8 +80,9 @@ export async function run(args: string[]): Promise<number> {
   }
   const path = parsed.positionals[0]!;
   let files: KitFiles;
+  let zipSha256: string | null;
   try {
-    files = await readKit(path);
+    ({ files, zipSha256 } = await readKit(path));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     console.error(`osiris evidence verify: cannot read ${path}: ${err.code === "ENOENT" ? "no such file or directory" : err.message}`);
@@ -87,7 +92,7 @@ export async function run(args: string[]): Promise<number> {
   const report = await verifyKit(files, { onProgress: (done, total) => bar.update(done, total) });
   bar.finish();
   if (parsed.values.json) console.log(JSON.stringify(report, null, 2));
-  else printReport(path, report);
+  else printReport(path, report, zipSha256);
   // An empty kit is not a failure of integrity, but it proves nothing: a script checking the exit code must not take it as verified.
   return report.ok && report.bundles > 0 ? 0 : 1;
 }

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { applianceOrigin, cosignNote, formatCheckpointBody, relayWitnessName, signNote } from "./checkpoint.ts";
 import { createSigner, generateKeyPair, keyId } from "./crypto.ts";
-import { fromUtf8, utf8 } from "./encoding.ts";
+import { fromUtf8, toHex, utf8 } from "./encoding.ts";
 import { buildBundle, signBundle } from "./evidence.ts";
 import { type KitContents, buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, verifyKit } from "./kit.ts";
 import { type KitFiles, readKitZip, writeKitZip } from "./kit-files.ts";
@@ -130,10 +130,27 @@ test("verifyKit() rejects a cosignature by a key that is not the kit's relay key
 test("verifyKit() rejects a kit whose keys.json was replaced", async () => {
   const files = new Map(base);
   const keys = JSON.parse(fromUtf8(base.get("keys.json")!));
-  keys.appliances[0].public_key = "11".repeat(32);
+  const replacement = createSigner(new Uint8Array(32).fill(0x11)).publicKey;
+  keys.appliances[0].public_key = toHex(replacement);
+  keys.appliances[0].key_id = keyId(replacement); // consistent ids: the bundles and checkpoints still give it away
   files.set("keys.json", utf8(JSON.stringify(keys)));
   const f = await failure(files);
   assert.ok(["unknown_key", "bad_signature"].includes(f.code), f.code);
+});
+
+test("verifyKit() rejects keys.json whose key ids or relay names are not those of the keys beside them (a forged kit keeping the genuine ids)", async () => {
+  const forged = (edit: (keys: { appliances: { public_key: string; key_id: string }[]; relay: { name: string; public_key: string; key_id: string }[] }) => void) => {
+    const keys = JSON.parse(fromUtf8(base.get("keys.json")!));
+    edit(keys);
+    return new Map(base).set("keys.json", utf8(JSON.stringify(keys)));
+  };
+  const other = createSigner(new Uint8Array(32).fill(0x42)).publicKey;
+  const relaySwapped = await failure(forged((k) => void (k.relay[0]!.public_key = toHex(other))));
+  assert.equal([relaySwapped.file, relaySwapped.code], ["keys.json", "schema"]);
+  assert.match(relaySwapped.reason, /relay key osiriscare\.relay\/[0-9a-f]{16}: its key_id and name must be those of its public_key/);
+  const applianceSwapped = await failure(forged((k) => void (k.appliances[0]!.public_key = toHex(other))));
+  assert.equal([applianceSwapped.file, applianceSwapped.code], ["keys.json", "schema"]);
+  assert.match(applianceSwapped.reason, /key_id [0-9a-f]{16} is not the id of its public_key/);
 });
 
 test("verifyKit() rejects a kit without a checkpoint covering an appliance's last bundle", async () => {
@@ -178,9 +195,10 @@ test("verifyKit() names the file when a required part is missing or unreadable",
   const noKeys = new Map(base);
   noKeys.delete("keys.json");
   assert.match((await failure(noKeys)).reason, /no keys\.json/);
+  assert.is((await failure(noKeys)).file, "keys.json");
   const badJson = new Map(base);
   badJson.set("keys.json", utf8("{"));
-  assert.is((await failure(badJson)).code, "invalid_json");
+  assert.equal([(await failure(badJson)).code, (await failure(badJson)).file], ["invalid_json", "keys.json"]);
 });
 
 test("writeKitZip() is byte-deterministic and round-trips through readKitZip()", async () => {

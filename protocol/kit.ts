@@ -23,7 +23,7 @@
  */
 import { z } from "zod";
 import { type ApplianceKey, type ApplianceSummary, ChainVerifier, type EvidenceKeyEpoch, keyForSeq } from "./chain.ts";
-import { applianceOrigin, openCheckpoint, parseNote, verifyCosignature } from "./checkpoint.ts";
+import { applianceOrigin, openCheckpoint, parseNote, relayWitnessName, verifyCosignature } from "./checkpoint.ts";
 import { keyId, type Ed25519Impl } from "./crypto.ts";
 import { fromHex, fromUtf8, toBase64, toHex, utf8 } from "./encoding.ts";
 import { IntegrityError, ValidationError, type IntegrityCode, type ValidationCode } from "./errors.ts";
@@ -149,25 +149,48 @@ function kitRotations(applianceId: string, rows: readonly { public_key: string; 
   });
 }
 
+/** Runs `read` and reports what it throws against `file` (not the bundles a later step reads). */
+function withFile<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw problem(file, e);
+  }
+}
+
+/**
+ * keys.json, checked: each appliance listed once, and every `key_id` the id of the key beside it (a kit whose
+ * keys were swapped while their ids were kept must not pass as the relay's, whose ids the packet prints).
+ */
+function readKeys(files: KitFiles): { keys: KitKeys; applianceKeys: Map<string, ApplianceKey> } {
+  const keys = parseSchema(kitKeysSchema, json(files, KIT_KEYS, true), KIT_KEYS);
+  const applianceKeys = new Map<string, ApplianceKey>();
+  for (const a of keys.appliances) {
+    const publicKey = fromHex(a.public_key);
+    if (applianceKeys.has(a.appliance_id)) throw new ValidationError("schema", `${KIT_KEYS}: appliance ${a.appliance_id} is listed twice`);
+    if (keyId(publicKey) !== a.key_id) throw new ValidationError("schema", `${KIT_KEYS}: appliance ${a.appliance_id}: key_id ${a.key_id} is not the id of its public_key (${keyId(publicKey)})`);
+    applianceKeys.set(a.appliance_id, { publicKey, siteId: a.site_id, ...(a.rotations ? { rotations: kitRotations(a.appliance_id, a.rotations) } : {}) });
+  }
+  for (const r of keys.relay) {
+    const id = keyId(fromHex(r.public_key));
+    if (r.key_id !== id || r.name !== relayWitnessName(id)) {
+      throw new ValidationError("schema", `${KIT_KEYS}: relay key ${r.name}: its key_id and name must be those of its public_key (${relayWitnessName(id)})`);
+    }
+  }
+  return { keys, applianceKeys };
+}
+
 /** Verifies a whole kit offline. Never throws for bad kit content: the report names the first failure. */
 export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): Promise<KitReport> {
   let bundles = 0;
   try {
-    const keys = parseSchema(kitKeysSchema, json(files, KIT_KEYS, true), KIT_KEYS);
-    const applianceKeys = new Map<string, ApplianceKey>();
-    for (const a of keys.appliances) {
-      const publicKey = fromHex(a.public_key);
-      if (toHex(fromHex(a.public_key)) !== a.public_key || applianceKeys.has(a.appliance_id)) {
-        throw new ValidationError("schema", `${KIT_KEYS}: appliance ${a.appliance_id} is listed twice`);
-      }
-      applianceKeys.set(a.appliance_id, { publicKey, siteId: a.site_id, ...(a.rotations ? { rotations: kitRotations(a.appliance_id, a.rotations) } : {}) });
-    }
+    const { keys, applianceKeys } = withFile(KIT_KEYS, () => readKeys(files));
 
     // Frontiers: where a partial range's Merkle tree starts.
     const accumulators = new Map<string, MerkleAccumulator>();
-    const frontiers = json(files, KIT_FRONTIERS, false);
+    const frontiers = withFile(KIT_FRONTIERS, () => json(files, KIT_FRONTIERS, false));
     if (frontiers !== undefined) {
-      for (const f of parseSchema(kitFrontiersSchema, frontiers, KIT_FRONTIERS).appliances) {
+      for (const f of withFile(KIT_FRONTIERS, () => parseSchema(kitFrontiersSchema, frontiers, KIT_FRONTIERS)).appliances) {
         const state: AccumulatorState = { size: f.size, peaks: f.peaks.map(fromHex) };
         try {
           accumulators.set(f.appliance_id, MerkleAccumulator.fromState(state));

@@ -1,8 +1,9 @@
 /**
  * Auditor kits from the relay's store (`osiris evidence export`). For each appliance of a site: the bundles
  * whose `finished_at` falls in [from, to), extended forward to the first relay-countersigned checkpoint at or
- * after the last of them (so a truncated tail is detectable: verifyKit requires every chain's last bundle to
- * be covered by a cosigned checkpoint of exactly that size). When the range does not start at seq 1 the kit
+ * after the last of them, whose note is the only checkpoint in the kit (so a truncated tail is detectable:
+ * verifyKit requires every chain's last bundle to be covered by a cosigned checkpoint of exactly that size, and
+ * the kit holds none of a smaller size). When the range does not start at seq 1 the kit
  * carries the Merkle frontier before its first bundle, rebuilt from the stored leaves. keys.json holds the
  * evidence keys registered at enrollment and every relay key that ever signed.
  *
@@ -91,8 +92,10 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
     }
 
     ranges.push({ id, first, last });
-    const notes = await db.execute({ sql: "SELECT size, countersigned_note FROM checkpoints WHERE appliance_id = ? AND size >= ? AND size <= ? ORDER BY size", args: [id, first, last] });
-    for (const n of notes.rows) checkpoints.push({ appliance_id: id, size: num(n, "size"), note: str(n, "countersigned_note") });
+    // Only the checkpoint that ends the chain: with every intermediate one in the kit, a copy cut at any of
+    // them would still verify; without them, a shorter kit needs a relay cosignature nobody can make.
+    const end = (await db.execute({ sql: "SELECT countersigned_note FROM checkpoints WHERE appliance_id = ? AND size = ?", args: [id, last] })).rows[0]!;
+    checkpoints.push({ appliance_id: id, size: last, note: str(end, "countersigned_note") });
     if (first > 1) frontiers.push({ appliance_id: id, state: (await accumulatorAt(db, id, first - 1)).state });
     // The enrollment key and every recorded switch (enroll/key-history.ts): bundles verify by seq against them.
     const history = await evidenceHistory(db, id, str(row, "evidence_public_key"));
@@ -164,15 +167,17 @@ Site \`${siteId}\`, evidence finished from ${from} (inclusive) to ${to} (exclusi
 |---|---|---|---|
 ${table}
 
-Each chain is extended to the first checkpoint the relay countersigned at or after its range, so that a
-missing tail would be detected. Relay keys: ${relayKeyIds.join(", ")}.
+Each chain is extended to the first checkpoint the relay countersigned at or after its range, and that
+checkpoint is the only one in the kit: a copy with its tail cut off does not verify, since a checkpoint of the
+shorter size would need the relay's cosignature. Compare each appliance's first seq and the record count with
+the packet too. Relay keys: ${relayKeyIds.join(", ")}.
 
 ## What is in the kit
 
 - \`bundles.jsonl\`: the evidence, one bundle per line, exactly the bytes each appliance signed, ordered by
   appliance and \`seq\`. Bundles hold settings and status of the clinic's computers; no patient data.
-- \`checkpoints/<appliance_id>/<size, 12 digits>.note\`: signed checkpoints of each appliance's log (C2SP
-  signed notes), each with the relay's witness cosignature.
+- \`checkpoints/<appliance_id>/<size, 12 digits>.note\`: the signed checkpoint that ends each appliance's
+  chain in the kit (a C2SP signed note), with the relay's witness cosignature.
 - \`keys.json\`: each appliance's evidence public key with its enrollment record (\`enrolled_at\`, site), its
   recorded key rotations (\`rotations\`: each later key and the first \`seq\` it signs), and the relay's
   witness keys. These are the only keys to check against: never trust a key found in a bundle.
@@ -211,7 +216,7 @@ relay-cosigned checkpoint) or a swapped checkpoint.
    big-endian Unix time and an Ed25519 signature over \`cosignature/v1\`, newline, \`time <that time>\`,
    newline, then the body (C2SP tlog-cosignature). Check it with the relay key of that \`key_id\` in
    \`keys.json\`. The last bundle of every appliance must be covered by a cosigned checkpoint of exactly its
-   seq, so a cut-off tail cannot pass.
+   seq; the kit holds only that one, so a cut-off tail cannot pass.
 5. Checking one bundle with a Merkle inclusion proof. To show that line i (0-based index = seq − 1) is in the
    tree of a checkpoint of size n without recomputing the whole root, take its audit path: the roots of the
    sibling subtrees from the leaf up (computed from the other lines of the kit). Then, with fn = i,

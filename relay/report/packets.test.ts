@@ -109,7 +109,7 @@ test("the README's by-hand steps hold for the stored kit: signed bytes, hash cha
   assert.is(toBase64(r), note.split("\n")[2]);
 });
 
-test("the stored kit fails verification with the right reason when a bundle is edited, one is dropped, or checkpoints are swapped", async () => {
+test("the stored kit fails verification with the right reason when a bundle is edited or dropped, its checkpoint moved, or its tail cut off", async () => {
   const hipaa = (await findPacket(relay.db, relay.siteId, SEPTEMBER.month, "hipaa"))!;
   const files = readKitZip((await packetKit(relay.db, hipaa.id))!.zip);
   const lines = fromUtf8(files.get(KIT_BUNDLES)!).slice(0, -1).split("\n");
@@ -133,13 +133,24 @@ test("the stored kit fails verification with the right reason when a bundle is e
   assert.is(last.code, "checkpoint_mismatch");
   assert.match(last.reason, /bundles are missing/);
 
-  // Swapped: two of A's checkpoint notes exchanged between their files.
-  const notes = [...files.keys()].filter((p) => p.startsWith(`checkpoints/${a.id}/`)).sort();
-  const [p1, p2] = [notes[10]!, notes[11]!];
-  const swapped = new Map(files).set(p1, files.get(p2)!).set(p2, files.get(p1)!);
-  const s = await failure(swapped);
-  assert.equal([s.code, s.file], ["checkpoint_mismatch", p1]);
+  // Moved: A's checkpoint note under another size's file name.
+  const notes = [...files.keys()].filter((p) => p.startsWith(`checkpoints/${a.id}/`));
+  assert.is(notes.length, 1, "only the checkpoint that ends A's chain is in the kit");
+  const moved = new Map(files);
+  const elsewhere = notes[0]!.replace(/\d{12}\.note$/, "000000000500.note");
+  moved.delete(notes[0]!);
+  moved.set(elsewhere, files.get(notes[0]!)!);
+  const s = await failure(moved);
+  assert.equal([s.code, s.file], ["checkpoint_mismatch", elsewhere]);
   assert.match(s.reason, /file name says/);
+
+  // Cut short: A's bundles after seq 500 and its checkpoint removed. No checkpoint of size 500 is in the kit,
+  // so the shorter copy does not verify (it would need a relay cosignature of that size).
+  const cut = new Map(withLines(lines.filter((l) => !l.includes(`"appliance_id":"${a.id}"`) || Number(/"seq":(\d+),/.exec(l)![1]) <= 500)));
+  cut.delete(notes[0]!);
+  const c = await failure(cut);
+  assert.equal([c.code, c.appliance_id, c.seq], ["checkpoint_mismatch", a.id, 500]);
+  assert.match(c.reason, /not covered by a cosigned checkpoint of that size/);
 });
 
 test("stored packets and kits are append-only: UPDATE and DELETE are refused", async () => {

@@ -348,6 +348,9 @@ test("the clinic viewer downloads the month's PDF (its SHA-256 is the one the re
   assert.is(res.headers()["content-type"], "application/pdf");
   assert.is(res.headers()["x-content-sha256"], sha256(new Uint8Array(await res.body())), "X-Content-SHA256 is the SHA-256 of the body");
   assert.is(res.headers()["x-content-sha256"], sha256(bytes));
+  // The auditor kit is the clinic's to hand to its auditor too.
+  const [kit] = await Promise.all([page.waitForEvent("download"), card.getByRole("link", { name: /^Download the auditor kit/ }).click()]);
+  assert.is(sha256(new Uint8Array(await readFile((await kit.path())!))), packet.kit_sha256, "the kit downloaded is the one the packet names");
   // Reading is all a clinic may do: generating a packet is refused even with a valid session and CSRF token.
   const { csrf_token } = (await (await contexts["client"]!.context.request.get("/api/auth/session")).json()) as { csrf_token: string };
   const refused = await contexts["client"]!.context.request.post(`/api/sites/${ids.siteA}/packets`, { data: { month: MONTH }, headers: { [CSRF_HEADER]: csrf_token } });
@@ -380,7 +383,7 @@ test("'Verify our evidence': the browser fetches the month's kit and checks it i
   const text = await result.innerText();
   assert.match(text, /Verified: the evidence is intact/);
   assert.match(text, new RegExp(`${new Intl.NumberFormat("en-US").format(packet.summary.bundles)} signed records from 1 appliance,[^]*by 1 witness check out`), text);
-  assert.match(text, new RegExp(packet.kit_sha256), "the kit checked is the one the packet references");
+  assert.match(text, new RegExp(`${packet.kit_sha256} \\([\\d,]+ bytes\\), checked in this browser: the one the report names`), "the kit checked is the one the packet references");
   assert.is(await verifier.getAttribute("data-saw-progress"), "yes", "a progress bar showed while verifying");
   assert.ok(workers.length === 1 && new URL(workers[0]!).origin === new URL(relay.url).origin && /\/assets\/verify-worker-[\w-]+\.js$/.test(workers[0]!), `the worker is the bundle's own, same origin: ${workers}`);
   await screenshot(page, SHOTS, "verified");

@@ -19,7 +19,7 @@ type State =
 const number = new Intl.NumberFormat("en-US");
 
 export class KitVerifier extends LitElement {
-  static override properties = { kitUrl: { type: String, attribute: "kit-url" }, label: { type: String }, state: { state: true } };
+  static override properties = { kitUrl: { type: String, attribute: "kit-url" }, expectedSha256: { type: String, attribute: "expected-sha256" }, label: { type: String }, state: { state: true } };
   static override styles = css`
     :host { display: block; font: inherit; color: inherit; }
     button { font: inherit; padding: 0.5rem 1rem; border-radius: 6px; border: 1px solid var(--accent, #1d4ed8); background: var(--accent, #1d4ed8); color: var(--accent-ink, #fff); cursor: pointer; }
@@ -38,6 +38,8 @@ export class KitVerifier extends LitElement {
 
   // Reactive properties are declared, not initialised as class fields (which would shadow Lit's accessors).
   declare kitUrl: string;
+  /** The kit SHA-256 the report printed: a downloaded kit with another hash is not the report's evidence. */
+  declare expectedSha256: string;
   declare label: string;
   declare state: State;
   #worker: Worker | null = null;
@@ -45,6 +47,7 @@ export class KitVerifier extends LitElement {
   constructor() {
     super();
     this.kitUrl = "";
+    this.expectedSha256 = "";
     this.label = "Verify our evidence";
     this.state = { phase: "idle" };
   }
@@ -103,7 +106,16 @@ export class KitVerifier extends LitElement {
   }
 
   #result(r: KitReport, sha256: string, bytes: number) {
-    const kit = html`<p>Kit SHA-256 <code>${sha256}</code> (${number.format(bytes)} bytes), checked in this browser.</p>`;
+    const expected = this.expectedSha256.toLowerCase();
+    const kit = html`<p>Kit SHA-256 <code>${sha256}</code> (${number.format(bytes)} bytes), checked in this browser${expected === sha256 ? ": the one the report names" : ""}.</p>`;
+    if (expected !== "" && expected !== sha256) {
+      // Checked first: a kit that verifies against keys it carries itself proves nothing about this report.
+      return html`<div class="result bad" role="alert" data-outcome="failed" data-code="kit_mismatch">
+        <h3>Verification FAILED: this is not the evidence kit the report names</h3>
+        <p>The report names the kit with SHA-256 <code>${expected}</code>; the one downloaded has another hash.</p>
+        ${kit}
+      </div>`;
+    }
     if (!r.ok) {
       const f = r.failure;
       const where = [f.file, f.line ? `line ${f.line}` : "", f.appliance_id ? `appliance ${f.appliance_id}` : "", f.seq ? `record ${f.seq}` : ""].filter(Boolean).join(", ");

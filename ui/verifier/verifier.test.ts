@@ -3,6 +3,7 @@
  * relay's Content-Security-Policy) and the CLI (`osiris evidence verify --json`) reach the same verdict, with
  * the same failure code, for a valid kit and for every kind of tampering an auditor could meet.
  */
+import { createHash } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
@@ -147,6 +148,21 @@ test("the browser verifier and the CLI agree on a valid kit and on every kind of
     }
   }
   assert.ok(seenProgress.some(Boolean), "a progress bar is shown while verifying");
+
+  // Tied to its report: the report's kit SHA-256 is checked before anything else.
+  const validZip = await readFile(join(dir, "site", "kits", "valid.zip"));
+  const sha = createHash("sha256").update(validZip).digest("hex");
+  for (const [expected, outcome, text] of [
+    [sha, "verified", /checked in this browser: the one the report names/],
+    ["0".repeat(64), "failed", /Verification FAILED: this is not the evidence kit the report names/],
+  ] as const) {
+    await page.goto(`${base}/index.html?kit=/kits/valid.zip&sha256=${expected}`);
+    await page.getByRole("button", { name: "Verify our evidence" }).click();
+    const result = page.locator("osiris-kit-verifier [data-outcome]");
+    await result.waitFor({ timeout: 30_000 });
+    assert.is(await result.getAttribute("data-outcome"), outcome);
+    assert.match(await result.innerText(), text);
+  }
   assert.equal(violations.filter((v) => /Content Security Policy/i.test(v)), [], "the page and its worker run under the relay's CSP");
   console.log(`screenshots: ${SCREENSHOTS}`);
 });

@@ -79,7 +79,8 @@ function packetCard(p: PacketView, latest: boolean): TemplateResult {
     <p class="facts-line">Backed by ${number.format(p.summary.bundles)} signed records from ${plural(p.summary.appliances, "appliance")}.</p>
     <div class="actions">
       <a class="button secondary" href=${p.pdf_url} download>Download PDF<span class="sr-only"> of the ${month} report${p.site_name ? ` for ${p.site_name}` : ""}</span></a>
-      <osiris-kit-verifier kit-url=${p.kit_url} label=${label}></osiris-kit-verifier>
+      <a class="button secondary" href=${p.kit_url} download>Download the auditor kit<span class="sr-only"> of the ${month} report${p.site_name ? ` for ${p.site_name}` : ""}</span></a>
+      <osiris-kit-verifier kit-url=${p.kit_url} expected-sha256=${p.kit_sha256} label=${label}></osiris-kit-verifier>
     </div>
   </li>`;
 }
@@ -90,8 +91,9 @@ export function packetList(packets: readonly PacketView[], unavailable: boolean)
   if (packets.length === 0) return html`<p class="card">No monthly report yet: the first one is made after the first full month of checks.</p>`;
   return html`
     <p class="explain muted">
-      “Verify our evidence” checks a month's evidence in this browser: it downloads the month's evidence kit and checks every signature, the unbroken chain of
-      records and the checkpoints countersigned by the relay — without relying on the server's word.
+      “Verify our evidence” checks a month's evidence in this browser: it downloads the month's evidence kit, checks that it is the kit the report names
+      (its SHA-256, printed in the PDF), then every signature, the unbroken chain of records and the checkpoint the relay countersigned. “Download the auditor
+      kit” gives the same file to your auditor, who can check it with <code>osiris evidence verify</code>.
     </p>
     <ul class="plain packets" aria-label="Monthly reports">
       ${repeat(packets, (p) => p.id, (p, i) => packetCard(p, i === 0))}
