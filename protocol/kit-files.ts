@@ -45,12 +45,17 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
 export function readKitZip(bytes: Uint8Array): KitFiles {
   let entries = 0;
   let total = 0;
+  const names = new Set<string>();
   let raw;
   try {
     raw = unzipSync(bytes, {
       filter(info) {
         if (info.name.endsWith("/")) return false; // directory entries carry nothing
         assertKitPath(info.name);
+        // Two entries of one name: unzip tools disagree on which one counts, so an auditor could be shown one
+        // file while the other is verified.
+        if (names.has(info.name)) throw new ValidationError("schema", `Kit has two entries named ${info.name}: which one counts would be ambiguous`);
+        names.add(info.name);
         entries++;
         total += info.originalSize;
         if (entries > MAX_KIT_ENTRIES) throw new ValidationError("schema", `Kit has more than ${MAX_KIT_ENTRIES} entries`);

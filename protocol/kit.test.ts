@@ -210,6 +210,16 @@ test("writeKitZip() is byte-deterministic and round-trips through readKitZip()",
   assert.ok((await verifyKit(back)).ok);
 });
 
+test("readKitZip() refuses a ZIP with two entries of one name (unzip tools disagree on which one counts)", () => {
+  const zip = writeKitZip(new Map([["a.txt", utf8("first")], ["b.txt", utf8("secon")]]));
+  const bytes = zip.slice();
+  const from = utf8("b.txt"), to = utf8("a.txt");
+  for (let i = 0; i + from.length <= bytes.length; i++) {
+    if (from.every((c, j) => bytes[i + j] === c)) bytes.set(to, i);
+  }
+  assert.throws(() => readKitZip(bytes), /two entries named a\.txt/);
+});
+
 test("readKitZip() refuses entries that escape the kit", () => {
   const evil = writeKitZip(new Map([["ok.txt", utf8("x")]]));
   // Rename the entry in both headers to "../etc.txt"-like length-preserving name.
