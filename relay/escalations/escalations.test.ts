@@ -6,7 +6,9 @@ import { asUser, count, enrolledAppliance, random, testRelay, userInit, type Tes
 import { createOrganisation, createPartner, createSite } from "../tenants/tenants.ts";
 import { createMsp } from "../tenants/tenants.ts";
 import { httpReceiver } from "../notify/_receivers.ts";
-import { ingestEscalation } from "./escalations.ts";
+import { CLEARED_BY, ingestEscalation } from "./escalations.ts";
+import { incident } from "../sites/_fixtures.ts";
+import type { OutboxEntry } from "../../protocol/sync.ts";
 import { MAX_RENOTIFY_PER_SLA, priorityOf, SLA } from "./priority.ts";
 import { startEscalationScheduler, takeLease } from "./scheduler.ts";
 import { slaStep } from "./sla-step.ts";
@@ -80,6 +82,37 @@ test("push ingest: a replayed escalation changes nothing; the site is the applia
     assert.equal([r["site_id"], r["priority"], r["category"], r["reports"]], [relay.siteId, "high", "backup", 1], "a medium backup failure is high priority");
     assert.is(r["response_due_at"], isoTime(relay.clock.now() + SLA.high.responseMs));
     assert.is(r["resolution_due_at"], isoTime(relay.clock.now() + SLA.high.resolutionMs));
+  } finally {
+    await relay.close();
+  }
+});
+
+test("push ingest: when the appliance reports the incident resolved, its open and acknowledged tickets are resolved by the appliance and stop paging; another site's ticket for the same incident id is untouched", async () => {
+  const relay = await testRelay();
+  try {
+    const app = await enrolledAppliance(relay);
+    const other = await enrolledAppliance(relay, undefined, (await createSite(relay.db, { org_id: relay.orgId, name: "Annex" }, { clock: relay.clock, random })).id);
+    const inc = incident({ check: "windows.defender_realtime", host_id: "ws01", at: relay.clock.now() });
+    const push = async (a: TestAppliance, type: "escalation" | "incident", body: unknown) => {
+      const res = await a.push([{ outbox_seq: ++a.outboxSeq, type, body } as OutboxEntry]);
+      assert.is(res.status, 200, await res.text());
+    };
+    await push(app, "escalation", entry(relay, { incident_id: inc.incident_id }).body);
+    await push(other, "escalation", entry(relay, { incident_id: inc.incident_id }).body);
+    const tech = await asUser(relay, "msp_tech");
+    const [mine] = (await relay.db.execute({ sql: "SELECT id FROM escalations WHERE site_id = ?", args: [relay.siteId] })).rows;
+    assert.is((await relay.app.request(`/api/escalations/${mine!["id"]}/acknowledge`, userInit(tech, "POST", { note: "looking" }))).status, 200);
+
+    relay.clock.t += 10 * 60_000;
+    await push(app, "incident", { ...inc, status: "open", updated_at: isoTime(relay.clock.now()) });
+    assert.is(await count(relay.db, "escalations", "site_id = ? AND status <> 'resolved'", [relay.siteId]), 1, "an incident still open leaves its ticket open");
+    const resolvedAt = isoTime(relay.clock.now());
+    await push(app, "incident", { ...inc, status: "resolved", updated_at: resolvedAt, resolved_at: resolvedAt });
+
+    const row = (await relay.db.execute({ sql: "SELECT status, resolved_by, resolution_note, acknowledged_by, next_renotify_at FROM escalations WHERE id = ?", args: [mine!["id"]!] })).rows[0]!;
+    assert.equal([row["status"], row["resolved_by"], row["acknowledged_by"], row["next_renotify_at"]], ["resolved", CLEARED_BY, tech.id, null]);
+    assert.match(String(row["resolution_note"]), new RegExp(`^Cleared: the appliance saw the check pass again at ${resolvedAt}`));
+    assert.is(await count(relay.db, "escalations", "site_id <> ? AND status = 'open'", [relay.siteId]), 1, "the other site's ticket stays open");
   } finally {
     await relay.close();
   }

@@ -147,6 +147,34 @@ export async function ingestEscalation(tx: Tx, appliance: Pick<AuthedAppliance, 
   );
 }
 
+/** Who resolved a ticket whose problem cleared on its own (`resolved_by`; people are user ids). */
+export const CLEARED_BY = "appliance";
+
+/**
+ * Push ingest of an `incident` entry saying the incident is resolved (the appliance saw its check pass again:
+ * an automatic fix, or someone fixed it on site), inside the push transaction: the site's tickets still open
+ * or acknowledged for that incident are resolved by the appliance with a note saying so, and the resolution is
+ * notified like a person's. Without this, a ticket for a problem long gone stays open, goes overdue and keeps
+ * paging. If the problem comes back, the appliance opens a new incident and a new ticket. Returns how many.
+ */
+export async function resolveClearedEscalations(tx: Tx, appliance: Pick<AuthedAppliance, "id" | "site_id">, entry: Extract<OutboxEntry, { type: "incident" }>, env: Env): Promise<number> {
+  const b = entry.body;
+  if (b.status !== "resolved") return 0;
+  const open = await tx.execute({ sql: "SELECT id FROM escalations WHERE site_id = ? AND incident_id = ? AND status <> 'resolved'", args: [appliance.site_id, b.incident_id] });
+  const now = isoTime(env.clock.now());
+  const note = `Cleared: the appliance saw the check pass again${b.resolved_at ? ` at ${b.resolved_at}` : ""} (fixed automatically or on site). If it comes back, a new ticket opens.`;
+  for (const row of open.rows) {
+    const id = str(row, "id");
+    await tx.execute({
+      sql: `UPDATE escalations SET status = 'resolved', acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?),
+              resolved_at = ?, resolved_by = ?, resolution_note = ?, updated_at = ?, next_renotify_at = NULL WHERE id = ? AND status <> 'resolved'`,
+      args: [now, CLEARED_BY, now, CLEARED_BY, note, now, id],
+    });
+    await enqueueEscalationEvent(tx, env, id, { event: "escalation.resolved" });
+  }
+  return open.rows.length;
+}
+
 /** A ticket as the API shows it. */
 export interface EscalationView {
   escalation_id: string;

@@ -38,7 +38,7 @@ import { str, type Tx } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { claimNonce } from "../auth/nonces.ts";
 import { isRelayErrorCode, RelayError, type RelayErrorCode } from "../errors.ts";
-import { ingestEscalation } from "../escalations/escalations.ts";
+import { ingestEscalation, resolveClearedEscalations } from "../escalations/escalations.ts";
 import type { AuthedAppliance } from "../http/types.ts";
 import { chainRowStamp, loadChainRow, saveChainRow, type ChainRow, type Reader } from "./chain-row.ts";
 import { prepareCheckpoint, storeCheckpoint, type PreparedCheckpoint } from "./checkpoint.ts";
@@ -306,14 +306,15 @@ async function apply(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, p: Pl
 /**
  * The features fed by pushed entries, in the push transaction and only for entries stored for the first time
  * (a resent entry at or below the cursor is acknowledged again, never applied again; each feature is also
- * idempotent by its own key): healing attempts → learning, escalations → tickets, discovery reports →
- * device inventory. Evidence is already written, so an attempt finds its `remediation` bundle.
+ * idempotent by its own key): healing attempts → learning, escalations → tickets, resolved incidents →
+ * their tickets resolved, discovery reports → device inventory. Evidence is already written, so an attempt finds its `remediation` bundle.
  */
 async function applyFeatures(tx: Tx, deps: IngestDeps, appliance: AuthedAppliance, accepted: readonly OutboxEntry[], receivedAt: string): Promise<void> {
   if (accepted.length === 0) return;
   await recordHealingAttempts(tx, appliance, accepted, receivedAt);
   for (const e of accepted) {
     if (e.type === "escalation") await ingestEscalation(tx, appliance, e, deps);
+    else if (e.type === "incident") await resolveClearedEscalations(tx, appliance, e, deps);
     else if (e.type === "inventory") await ingestInventory(tx, appliance, e, { notify: deps });
   }
 }
