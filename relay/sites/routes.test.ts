@@ -198,7 +198,12 @@ test("PUT /api/sites/:site_id/settings: validated like the appliance, audited wi
   try {
     const path = `/api/sites/${w.relay.siteId}/settings`;
     const change = { healing_mode: "enforce", l2_enabled: true, maintenance_windows: [{ rrule: "FREQ=WEEKLY;BYDAY=SA;BYHOUR=2;BYMINUTE=0", duration: "PT4H" }] };
-    const cfg = await json<{ healing_mode: string; l2_enabled: boolean; maintenance_windows: { tz: string }[] }>(await call(w, w.mspTech, "PUT", path, change));
+    // The healing mode is the MSP admin's to change, as with a set_healing_mode order; a tech changes nothing.
+    const byTech = await call(w, w.mspTech, "PUT", path, change);
+    assert.is(byTech.status, 403);
+    assert.match((await errorOf(byTech)).message, /Only an MSP administrator may change how a site heals \(healing_mode observe → enforce\): your role is msp_tech/);
+    assert.is((await call(w, w.mspTech, "PUT", path, { healing_mode: "observe", l2_enabled: false })).status, 200, "other settings, with the mode unchanged, are the tech's to change");
+    const cfg = await json<{ healing_mode: string; l2_enabled: boolean; maintenance_windows: { tz: string }[] }>(await call(w, w.msp, "PUT", path, change));
     assert.equal([cfg.healing_mode, cfg.l2_enabled, cfg.maintenance_windows[0]!.tz], ["enforce", true, "America/Chicago"], "the window takes the site's zone");
     const pulled = parsePullResponse(await (await w.app.request("GET", "/api/sync/pull")).json());
     assert.equal([pulled.site_config.healing_mode, pulled.site_config.l2_enabled, pulled.site_config.maintenance_windows.length], ["enforce", true, 1]);

@@ -15,6 +15,7 @@ import type { Clock } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal } from "../http/types.ts";
 import { siteConfig } from "../tenants/tenants.ts";
+import { mayIssueOrderType } from "./order-access.ts";
 
 export const windowInputSchema = z.strictObject({
   rrule: z.string().trim().min(1).max(512),
@@ -54,6 +55,11 @@ export async function updateSettings(db: RelayDb, clock: Clock, principal: Princ
     const org = (await tx.execute({ sql: "SELECT org_id FROM sites WHERE id = ?", args: [siteId] })).rows[0]!;
     const changes: Record<string, unknown> = {};
     if (input.healing_mode !== undefined && input.healing_mode !== before.healing_mode) {
+      // The same decision as a set_healing_mode order, so the same right: turning healing off (or on) at a
+      // clinic must not be open to whoever may not sign that order.
+      if (!mayIssueOrderType(principal, "set_healing_mode")) {
+        throw new RelayError("forbidden", `Only an MSP administrator may change how a site heals (healing_mode ${before.healing_mode} → ${input.healing_mode}): your role is ${principal.role}`);
+      }
       await tx.execute({ sql: "UPDATE sites SET healing_mode = ? WHERE id = ?", args: [input.healing_mode, siteId] });
       changes["healing_mode"] = { from: before.healing_mode, to: input.healing_mode };
     }

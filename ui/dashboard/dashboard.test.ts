@@ -424,6 +424,9 @@ test("partner technician: sees only the partner's clinic, in the partner's brand
 
   await page.goto(`/sites/${ids.siteB}/settings`);
   await page.getByRole("heading", { name: "Settings" }).waitFor();
+  const modes = page.getByRole("group", { name: "Healing mode" });
+  await modes.getByText("Only an MSP administrator can change how this site heals.").waitFor();
+  for (const radio of await modes.getByRole("radio").all()) assert.ok(await radio.isDisabled(), "the healing mode is the MSP admin's to change");
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
   assert.is(await page.getByText("site.settings.update").count(), 0, "another tenant's audit entries are not shown");

@@ -220,14 +220,20 @@ export class OsirisSiteSettings extends Section {
     </div>`;
   }
 
+  /** The relay lets only MSP admins change the mode (the right to sign a set_healing_mode order, sites/settings.ts). */
+  get #mayChangeMode(): boolean {
+    return this.userRole === "msp_admin";
+  }
+
   override render(): TemplateResult {
     const tz = this.detail.site.timezone;
     const zones = [...new Set([tz, "UTC", ...(typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [])])];
     return html`
       <h2>Settings</h2>
       <form @submit=${this.#save}>
-        <fieldset>
+        <fieldset ?disabled=${!this.#mayChangeMode}>
           <legend>Healing mode</legend>
+          ${this.#mayChangeMode ? nothing : html`<p class="hint">Only an MSP administrator can change how this site heals.</p>`}
           ${(["observe", "advise", "enforce"] as const).map(
             (m) => html`<label class="check"><input type="radio" name="mode" value=${m} .checked=${this.#mode === m} @change=${() => ((this.#mode = m), (this.#message = null), (this.#dirty = true))} /> ${HEALING_MODE_TEXT[m]}</label>`,
           )}
