@@ -116,6 +116,10 @@ export const escalationBodySchema = z.strictObject({
 });
 export type EscalationBody = z.output<typeof escalationBodySchema>;
 
+/** Where an appliance's healing mode in force comes from: its YAML, the relay's site setting, or an order. */
+export const HEALING_MODE_SOURCES = ["config", "relay", "order"] as const;
+export type HealingModeSource = (typeof HEALING_MODE_SOURCES)[number];
+
 export const heartbeatBodySchema = z.strictObject({
   at: isoTimeSchema,
   /** Appliance software version. */
@@ -123,6 +127,8 @@ export const heartbeatBodySchema = z.strictObject({
   ntp_offset_ms: z.number().int().nullable(),
   /** Outbox entries waiting to be pushed. */
   backlog: count,
+  /** The healing mode the appliance heals with now (absent from appliances that predate it). */
+  healing_mode: z.strictObject({ mode: z.enum(HEALING_MODES), source: z.enum(HEALING_MODE_SOURCES) }).optional(),
 });
 export type HeartbeatBody = z.output<typeof heartbeatBodySchema>;
 

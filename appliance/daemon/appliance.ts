@@ -25,7 +25,7 @@ import { ClockGuard, EvidenceLog, Retention } from "../evidence/index.ts";
 import { HealingEngine, healOrderHandlers, KvApprovals, RuleBook, type ScanReport, type SiteSettings } from "../heal/index.ts";
 import { loadOrCreateIdentity, type ApplianceIdentity } from "../identity/index.ts";
 import { DiscoveryJob } from "../discovery/index.ts";
-import { HealingModeOrders, OrderProcessor, type OrderHandler } from "../orders/index.ts";
+import { type HealingModeInForce, HealingModeOrders, OrderProcessor, type OrderHandler } from "../orders/index.ts";
 import { ensurePrivateDir, openStore, type Store } from "../store/index.ts";
 import { createRelayFetch, readToken, RelayHttp, relayPlanner, replaceToken, RelaySiteConfig, siteSettings, SyncClient, SyncLoop, type FetchLike, type Sleep, type SyncStatus } from "../sync/index.ts";
 import { SOFTWARE_VERSION } from "../../node/version.ts";
@@ -133,6 +133,7 @@ export class Appliance {
   readonly #guard: ClockGuard;
   readonly #retention: Retention;
   readonly #site: () => SiteSettings;
+  readonly #modeInForce: () => HealingModeInForce;
   /** set_healing_mode orders in force; `stop()` waits for the bookkeeping writes it started. */
   readonly #modeOrders: HealingModeOrders;
   #lastPrune = 0;
@@ -157,6 +158,8 @@ export class Appliance {
     targets: ResolvedTargets;
     guard: ClockGuard;
     site: () => SiteSettings;
+    /** The healing mode in force and where it comes from (the heartbeat reports it to the relay). */
+    modeInForce: () => HealingModeInForce;
     modeOrders: HealingModeOrders;
     outputs: ResellerOutputs;
   }) {
@@ -171,6 +174,7 @@ export class Appliance {
     this.#outputs = p.outputs;
     this.#guard = p.guard;
     this.#site = p.site;
+    this.#modeInForce = p.modeInForce;
     this.#modeOrders = p.modeOrders;
     this.#retention = new Retention({ store: p.store, log: p.deps.log });
   }
@@ -216,10 +220,8 @@ export class Appliance {
       const approvals = new KvApprovals(store, clock);
       // A set_healing_mode order overrides the relay's (or the YAML's) mode until the relay's setting changes.
       const modeOrders = await HealingModeOrders.open(store, clock, log);
-      const site = () => {
-        const s = siteSettings(config.site, relaySite.current);
-        return { ...s, healing_mode: modeOrders.mode(s.healing_mode, relaySite.current?.healing_mode ?? null) };
-      };
+      const modeInForce = () => modeOrders.inForce(siteSettings(config.site, relaySite.current).healing_mode, relaySite.current?.healing_mode ?? null);
+      const site = () => ({ ...siteSettings(config.site, relaySite.current), healing_mode: modeInForce().mode });
       const outputs = await resellerOutputs(config, log);
       const healing = new HealingEngine({
         store,
@@ -255,7 +257,7 @@ export class Appliance {
       if (recovered.interrupted.length) log.warn("healing_interrupted_recovered", { attempts: recovered.interrupted });
       const head = await evidence.head();
       const guard = new ClockGuard({ latest: head.last_time ?? null });
-      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, modeOrders, outputs });
+      const appliance = new Appliance({ deps: d, config, store, identity, evidence, healing, rules, targets, guard, site, modeInForce, modeOrders, outputs });
       offset.fresh = () => appliance.#freshClockOffset();
       if (config.discovery.subnets.length > 0) {
         appliance.#discovery = new DiscoveryJob({
@@ -435,7 +437,7 @@ export class Appliance {
   }
 
   #reportContext(now: number): ReportContext {
-    return { now, version: SOFTWARE_VERSION, clockOffsetMs: this.#freshClockOffset(), backlog: this.#sync?.client.status().backlog ?? null };
+    return { now, version: SOFTWARE_VERSION, clockOffsetMs: this.#freshClockOffset(), backlog: this.#sync?.client.status().backlog ?? null, healingMode: this.#modeInForce() };
   }
 
   /** Local clock minus the relay's, from a pull in the last CLOCK_OFFSET_FRESH_MS; null without one. */

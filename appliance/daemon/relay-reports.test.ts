@@ -16,14 +16,15 @@ function scan(target: TargetRef, reachable: boolean, at: number): HostScan {
   const t = new Date(at).toISOString();
   return { target, started_at: t, finished_at: t, reachable, error: reachable ? null : { code: "unreachable", message: "no route" }, facts: {}, results: [] };
 }
-const ctx = (now: number) => ({ now, version: "1.2.3", clockOffsetMs: 240.4, backlog: 7 });
+const ENFORCE = { mode: "enforce", source: "relay" } as const;
+const ctx = (now: number) => ({ now, version: "1.2.3", clockOffsetMs: 240.4, backlog: 7, healingMode: ENFORCE });
 const types = (r: { entries: { type: string }[] }) => r.entries.map((e) => e.type);
 
 test("the first cycle sends a heartbeat and the managed hosts by the names the clinic knows them by", () => {
   const reports = new RelayReports();
   const r = reports.due([scan(nas, true, T0), scan(dc, true, T0)], ctx(T0));
   assert.equal(types(r), ["heartbeat", "inventory"]);
-  assert.equal(heartbeatBodySchema.parse(r.entries[0]!.body), { at: "2026-11-27T15:00:00.000Z", version: "1.2.3", ntp_offset_ms: 240, backlog: 7 });
+  assert.equal(heartbeatBodySchema.parse(r.entries[0]!.body), { at: "2026-11-27T15:00:00.000Z", version: "1.2.3", ntp_offset_ms: 240, backlog: 7, healing_mode: ENFORCE });
   const inventory = inventoryBodySchema.parse(r.entries[1]!.body);
   assert.equal(
     inventory.hosts.map((h) => [h.host_id, h.hostname, h.platform, h.reachable, h.last_seen]),
@@ -67,16 +68,28 @@ test("entries that were not written (the append failed) are due again at the nex
 
 test("before the first pull the offset is unknown (null) and the backlog 0; the first measured offset is sent at once", () => {
   const reports = new RelayReports();
-  const r = reports.due([], { now: T0, version: "1.2.3", clockOffsetMs: null, backlog: null });
+  const r = reports.due([], { now: T0, version: "1.2.3", clockOffsetMs: null, backlog: null, healingMode: ENFORCE });
   assert.equal(types(r), ["heartbeat"], "no host scanned yet: no host list");
-  assert.equal(heartbeatBodySchema.parse(r.entries[0]!.body), { at: "2026-11-27T15:00:00.000Z", version: "1.2.3", ntp_offset_ms: null, backlog: 0 });
+  assert.equal(heartbeatBodySchema.parse(r.entries[0]!.body), { at: "2026-11-27T15:00:00.000Z", version: "1.2.3", ntp_offset_ms: null, backlog: 0, healing_mode: ENFORCE });
   r.written();
-  assert.equal(types(reports.due([], { now: T0 + 5_000, version: "1.2.3", clockOffsetMs: null, backlog: null })), [], "still unknown: nothing new");
-  const measured = reports.due([], { now: T0 + 60_000, version: "1.2.3", clockOffsetMs: -12, backlog: 0 });
+  assert.equal(types(reports.due([], { now: T0 + 5_000, version: "1.2.3", clockOffsetMs: null, backlog: null, healingMode: ENFORCE })), [], "still unknown: nothing new");
+  const measured = reports.due([], { now: T0 + 60_000, version: "1.2.3", clockOffsetMs: -12, backlog: 0, healingMode: ENFORCE });
   assert.equal(types(measured), ["heartbeat"], "the dashboard need not wait 15 minutes for the clock offset");
   assert.is(heartbeatBodySchema.parse(measured.entries[0]!.body).ntp_offset_ms, -12);
   measured.written();
-  assert.equal(types(reports.due([], { now: T0 + 120_000, version: "1.2.3", clockOffsetMs: -15, backlog: 0 })), []);
+  assert.equal(types(reports.due([], { now: T0 + 120_000, version: "1.2.3", clockOffsetMs: -15, backlog: 0, healingMode: ENFORCE })), []);
+});
+
+
+test("a change of the healing mode in force (an order, a new site setting) sends a heartbeat at once, carrying it", () => {
+  const reports = new RelayReports();
+  reports.due([], ctx(T0)).written();
+  assert.equal(types(reports.due([], ctx(T0 + 60_000))), [], "unchanged: nothing new");
+  const ordered = reports.due([], { ...ctx(T0 + 120_000), healingMode: { mode: "observe", source: "order" } });
+  assert.equal(types(ordered), ["heartbeat"], "the dashboard need not wait 15 minutes to learn the appliance stopped fixing");
+  assert.equal(heartbeatBodySchema.parse(ordered.entries[0]!.body).healing_mode, { mode: "observe", source: "order" });
+  ordered.written();
+  assert.equal(types(reports.due([], { ...ctx(T0 + 180_000), healingMode: { mode: "observe", source: "order" } })), []);
 });
 
 test.run();

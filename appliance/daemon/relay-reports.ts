@@ -17,6 +17,7 @@ import { isoTime } from "../../protocol/ids.ts";
 import { heartbeatBodySchema, inventoryBodySchema, MAX_INVENTORY_HOSTS, type HeartbeatBody, type InventoryBody } from "../../protocol/sync.ts";
 import type { Json } from "../../protocol/catalogue/schema.ts";
 import type { HostScan, OutboxDraft, TargetRef } from "../engine/types.ts";
+import type { HealingModeInForce } from "../orders/index.ts";
 
 /** A heartbeat at most this often (the first cycle after start always sends one). */
 export const HEARTBEAT_INTERVAL_MS = 15 * 60_000;
@@ -29,6 +30,8 @@ export interface ReportContext {
   clockOffsetMs: number | null;
   /** Outbox entries not yet acknowledged by the relay, or null before the first sync. */
   backlog: number | null;
+  /** The healing mode in force: reported with each heartbeat, and a change sends one at once. */
+  healingMode: HealingModeInForce;
 }
 
 interface HostState {
@@ -42,6 +45,8 @@ export class RelayReports {
   #lastHeartbeatAt: number | null = null;
   /** Whether the last heartbeat sent carried a measured offset. */
   #sentOffset = false;
+  /** The healing mode (mode/source) the last heartbeat sent carried. */
+  #sentMode: string | null = null;
   /** The managed-host list last sent, without last_seen (which changes every scan). */
   #lastHosts: string | null = null;
   readonly #hosts = new Map<string, HostState>();
@@ -56,14 +61,19 @@ export class RelayReports {
       this.#hosts.set(s.target.id, { target: s.target, reachable: s.reachable, lastSeen: s.reachable ? s.finished_at : (before?.lastSeen ?? null) });
     }
     const entries: OutboxDraft[] = [];
+    const mode = `${ctx.healingMode.mode}/${ctx.healingMode.source}`;
     const heartbeat =
-      this.#lastHeartbeatAt === null || ctx.now - this.#lastHeartbeatAt >= HEARTBEAT_INTERVAL_MS || (!this.#sentOffset && ctx.clockOffsetMs !== null);
+      this.#lastHeartbeatAt === null ||
+      ctx.now - this.#lastHeartbeatAt >= HEARTBEAT_INTERVAL_MS ||
+      (!this.#sentOffset && ctx.clockOffsetMs !== null) ||
+      mode !== this.#sentMode;
     if (heartbeat) {
       const body: HeartbeatBody = {
         at: isoTime(ctx.now),
         version: ctx.version,
         ntp_offset_ms: ctx.clockOffsetMs === null ? null : Math.round(ctx.clockOffsetMs),
         backlog: ctx.backlog ?? 0,
+        healing_mode: { mode: ctx.healingMode.mode, source: ctx.healingMode.source },
       };
       entries.push({ type: "heartbeat", body: asJson(heartbeatBodySchema.parse(body)) });
     }
@@ -81,6 +91,7 @@ export class RelayReports {
       if (heartbeat) {
         this.#lastHeartbeatAt = ctx.now;
         this.#sentOffset = ctx.clockOffsetMs !== null;
+        this.#sentMode = mode;
       }
       if (inventory) this.#lastHosts = sameAs;
     };

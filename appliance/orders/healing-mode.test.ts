@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueOrder } from "../../relay/orders/issue.ts";
+import { asUser, userInit } from "../../relay/_testing.ts";
 import { Appliance } from "../daemon/appliance.ts";
 import { readLocalStatus } from "../provision/index.ts";
 import { enrollConfig, fetchProbe, labConfig, loopbackRelay, random, recordingLog } from "../sync/_testing.ts";
@@ -42,6 +43,13 @@ test("a verified set_healing_mode order changes the mode at once, is recorded as
     assert.match(JSON.stringify(line.post_state), /healing mode enforce \(was observe\)/);
     const relayRow = await lr.relay.db.execute({ sql: "SELECT status FROM orders WHERE id = ?", args: [issued.order_id] });
     assert.is(relayRow.rows[0]?.["status"], "done", "the result reached the relay");
+    // The next cycle's heartbeat tells the relay, whose site view shows the appliance healing otherwise than its setting.
+    await app.runCycle();
+    await app.sync!.client.sync();
+    const admin = await asUser(lr.relay, "msp_admin");
+    const detail = (await (await lr.relay.app.request(`/api/sites/${lr.relay.siteId}`, userInit(admin))).json()) as { settings: { healing_mode: string }; appliances: { id: string; healing_mode: unknown }[] };
+    assert.is(detail.settings.healing_mode, "observe");
+    assert.equal(detail.appliances.find((a) => a.id === id)!.healing_mode, { mode: "enforce", source: "order" });
 
     await app.stop();
     app = await Appliance.open(config, deps);

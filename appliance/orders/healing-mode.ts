@@ -13,7 +13,7 @@
  * The order is kept in `kv` (key HEALING_MODE_ORDER_KEY) so it survives a restart; the order processor records
  * it as an `order` evidence bundle with the old and the new mode in its detail.
  */
-import { HEALING_MODES, type HealingMode } from "../../protocol/sync.ts";
+import { HEALING_MODES, type HealingMode, type HealingModeSource } from "../../protocol/sync.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import type { Clock, Log } from "../engine/types.ts";
 import type { Store } from "../store/index.ts";
@@ -31,11 +31,12 @@ export interface HealingModeOrder {
   over: HealingMode | null;
 }
 
-/** Where the mode in force comes from. */
-export type HealingModeSource = "config" | "relay" | "order";
+export type { HealingModeSource };
+/** The healing mode in force and where it comes from. */
+export type HealingModeInForce = { mode: HealingMode; source: HealingModeSource };
 
 /** The healing mode in force given the base (YAML or relay), the relay's own mode and the order, if any. */
-export function healingModeInForce(base: HealingMode, relayMode: HealingMode | null, order: HealingModeOrder | null): { mode: HealingMode; source: HealingModeSource } {
+export function healingModeInForce(base: HealingMode, relayMode: HealingMode | null, order: HealingModeOrder | null): HealingModeInForce {
   if (order !== null && (order.over === null || order.over === relayMode)) return { mode: order.mode, source: "order" };
   return { mode: base, source: relayMode === null ? "config" : "relay" };
 }
@@ -84,14 +85,14 @@ export class HealingModeOrders {
    * sent a configuration). Drops an order the relay's setting has since overruled, and gives an order that ran
    * before any configuration its reference.
    */
-  mode(base: HealingMode, relayMode: HealingMode | null): HealingMode {
+  inForce(base: HealingMode, relayMode: HealingMode | null): HealingModeInForce {
     const order = this.#order;
     if (order !== null && order.over === null && relayMode !== null) this.#save({ ...order, over: relayMode });
     else if (order !== null && order.over !== null && order.over !== relayMode) {
       this.#log.info("healing_mode_order_overruled", { order_id: order.order_id, order_mode: order.mode, relay_mode: relayMode });
       this.#save(null);
     }
-    return healingModeInForce(base, relayMode, this.#order).mode;
+    return healingModeInForce(base, relayMode, this.#order);
   }
 
   /** Waits for the writes `mode()` started (tests, shutdown). */

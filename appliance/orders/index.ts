@@ -13,4 +13,4 @@ export {
   type OrderReport,
   type RefusalReason,
 } from "./processor.ts";
-export { HEALING_MODE_ORDER_KEY, HealingModeOrders, healingModeInForce, readHealingModeOrder, type HealingModeOrder, type HealingModeSource } from "./healing-mode.ts";
+export { HEALING_MODE_ORDER_KEY, HealingModeOrders, healingModeInForce, readHealingModeOrder, type HealingModeInForce, type HealingModeOrder, type HealingModeSource } from "./healing-mode.ts";

@@ -180,7 +180,11 @@ async function receiptPage(db: RelayDb, c: Cursor, env: Env): Promise<{ stmts: S
     } else if (type === "heartbeat") {
       const p = heartbeatBodySchema.safeParse(body);
       if (!p.success) continue;
-      stmts.push({ sql: "UPDATE site_digest_cursors SET version = ?, ntp_offset_ms = ? WHERE appliance_id = ?", args: [p.data.version, p.data.ntp_offset_ms, c.appliance_id] });
+      const mode = p.data.healing_mode;
+      stmts.push({
+        sql: "UPDATE site_digest_cursors SET version = ?, ntp_offset_ms = ?, healing_mode = coalesce(?, healing_mode), healing_mode_source = coalesce(?, healing_mode_source) WHERE appliance_id = ?",
+        args: [p.data.version, p.data.ntp_offset_ms, mode?.mode ?? null, mode?.source ?? null, c.appliance_id],
+      });
     } else if (type === "inventory") {
       const p = inventoryBodySchema.safeParse(body);
       if (!p.success) continue;

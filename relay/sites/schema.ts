@@ -155,3 +155,12 @@ ALTER TABLE site_summaries ADD COLUMN unchecked INTEGER NOT NULL DEFAULT 0;
 DELETE FROM site_summaries;
 `,
 };
+
+/** The healing mode each appliance reports it heals with (heartbeat), beside the site's setting. */
+export const APPLIANCE_HEALING_MODE_MIGRATION: FeatureMigration = {
+  name: "appliance_healing_mode",
+  sql: `
+ALTER TABLE site_digest_cursors ADD COLUMN healing_mode TEXT CHECK (healing_mode IS NULL OR healing_mode IN ('observe', 'advise', 'enforce'));
+ALTER TABLE site_digest_cursors ADD COLUMN healing_mode_source TEXT CHECK (healing_mode_source IS NULL OR healing_mode_source IN ('config', 'relay', 'order'));
+`,
+};

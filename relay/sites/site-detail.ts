@@ -9,7 +9,7 @@ import { keyFingerprint } from "../../protocol/crypto.ts";
 import { fromHex } from "../../protocol/encoding.ts";
 import type { CheckStatus } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
-import type { SiteConfig } from "../../protocol/sync.ts";
+import type { HealingMode, HealingModeSource, SiteConfig } from "../../protocol/sync.ts";
 import { num, str, strOrNull, type RelayDb, type Row } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { currentEvidenceKey } from "../enroll/key-rotation.ts";
@@ -92,6 +92,8 @@ export interface ApplianceView {
   simulated: boolean;
   version: string | null;
   ntp_offset_ms: number | null;
+  /** The healing mode the appliance last reported healing with, and why (null before its first report). */
+  healing_mode: { mode: HealingMode; source: HealingModeSource } | null;
   last_cycle_at: string | null;
   evidence: {
     /** Bundles verified and stored, in one unbroken chain. */
@@ -269,7 +271,7 @@ async function applianceViews(db: RelayDb, siteId: string, now: number): Promise
     sql: `SELECT a.id, a.evidence_public_key, a.state, a.enrolled_at, a.enrolled_via, a.last_seen_at,
             (SELECT MAX(n.seen_at) FROM request_nonces n WHERE n.appliance_id = a.id) AS last_request,
             c.verified_seq, c.head_hash, c.acked_outbox_seq,
-            d.simulated, d.version, d.ntp_offset_ms, d.last_cycle_at
+            d.simulated, d.version, d.ntp_offset_ms, d.last_cycle_at, d.healing_mode, d.healing_mode_source
           FROM appliances a LEFT JOIN chain_state c ON c.appliance_id = a.id LEFT JOIN site_digest_cursors d ON d.appliance_id = a.id
           WHERE a.site_id = ? ORDER BY a.state = 'active' DESC, a.enrolled_at, a.id`,
     args: [siteId],
@@ -295,6 +297,7 @@ async function applianceViews(db: RelayDb, siteId: string, now: number): Promise
       simulated: r["simulated"] === 1 || r["simulated"] === 1n,
       version: strOrNull(r, "version"),
       ntp_offset_ms: typeof r["ntp_offset_ms"] === "number" ? r["ntp_offset_ms"] : null,
+      healing_mode: r["healing_mode"] === null || r["healing_mode"] === undefined ? null : { mode: str(r, "healing_mode") as HealingMode, source: str(r, "healing_mode_source") as HealingModeSource },
       last_cycle_at: strOrNull(r, "last_cycle_at"),
       evidence: {
         verified_seq: r["verified_seq"] === null ? 0 : num(r, "verified_seq"),

@@ -6,6 +6,9 @@ import { css, html, nothing, type TemplateResult } from "lit";
 import type { ControlView } from "../../relay-client/mod.ts";
 import "../components/trend-chart.ts";
 import { HEALING_MODE_TEXT, scoreClass, scoreText } from "../format.ts";
+
+/** Why an appliance heals in another mode than the site setting. */
+const MODE_SOURCE_TEXT: Readonly<Record<string, string>> = { order: "set by an order", config: "from its own configuration (it has not received this site\u2019s settings yet)", relay: "from an earlier setting it has not updated yet" };
 import { shared } from "../styles.ts";
 import { Section } from "./section.ts";
 
@@ -66,6 +69,14 @@ export class OsirisSiteOverview extends Section {
     `;
   }
 
+  /** Active appliances that reported healing in another mode than the site's setting (an order overrides it). */
+  #modeDifferences(): { id: string; mode: string; source: string }[] {
+    const d = this.detail;
+    return d.appliances
+      .filter((a) => a.state === "active" && a.healing_mode !== null && a.healing_mode.mode !== d.settings.healing_mode)
+      .map((a) => ({ id: a.id, mode: a.healing_mode!.mode, source: a.healing_mode!.source }));
+  }
+
   override render(): TemplateResult {
     const d = this.detail;
     return html`
@@ -89,7 +100,15 @@ export class OsirisSiteOverview extends Section {
         <h2 id="heal-h">How this site heals</h2>
         <dl class="facts card">
           <dt>Healing mode</dt>
-          <dd>${HEALING_MODE_TEXT[d.settings.healing_mode] ?? d.settings.healing_mode}</dd>
+          <dd>
+            ${HEALING_MODE_TEXT[d.settings.healing_mode] ?? d.settings.healing_mode}
+            ${this.#modeDifferences().map(
+              (a) => html`<p class="mode-differs warn" role="note">
+                Appliance <code>${a.id}</code> heals in ${a.mode.charAt(0).toUpperCase() + a.mode.slice(1)} mode, ${MODE_SOURCE_TEXT[a.source] ?? a.source}, not as set here. To end that, send
+                it a “Set healing mode” order with the mode you want, or change this site's setting (a changed setting overrules an order).
+              </p>`,
+            )}
+          </dd>
           <dt>L2 planner</dt>
           <dd>${d.settings.l2_enabled ? "On: problems without a rule may get a catalogue fix planned by the relay" : "Off: problems without a rule go to a person"}</dd>
           <dt>Maintenance windows</dt>
