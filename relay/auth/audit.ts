@@ -7,7 +7,7 @@
 import { isoTime } from "../../protocol/ids.ts";
 import { num, str, strOrNull, type RelayDb, type Tx } from "../db/index.ts";
 import type { Clock } from "../deps.ts";
-import type { Principal } from "../http/types.ts";
+import { BILLING_READERS, type Principal } from "../http/types.ts";
 import { visibleOrgsWhere } from "./scope.ts";
 
 export interface AuditEntry {
@@ -64,6 +64,8 @@ export async function listAudit(db: RelayDb, viewer: Principal, opts: { site_id?
     args.push(...orgs.args);
     if (viewer.partner_id && viewer.role.startsWith("partner_")) args.push(viewer.partner_id);
   }
+  // Prices are not every viewer's business: billing entries carry plan prices and statement amounts.
+  if (!BILLING_READERS.includes(viewer.role)) where.push("a.action NOT LIKE 'billing.%'");
   if (opts.site_id) (where.push("a.site_id = ?"), args.push(opts.site_id));
   if (opts.before) (where.push("a.seq < ?"), args.push(opts.before));
   const rs = await db.execute({ sql: `SELECT * FROM audit_log a WHERE ${where.join(" AND ")} ORDER BY a.seq DESC LIMIT ${limit}`, args });

@@ -31,6 +31,15 @@ test("a partner's billing user sets its clinic's plan (audited); another partner
     assert.is(stranger.status, 404);
     const client = await relay.app.request(`/api/orgs/${f.orgs.alder}/plan`, userInit(await asUser(relay, "client_owner", { org_id: f.orgs.alder })));
     assert.is(client.status, 403);
+    // Nor do prices reach them through the audit log: billing entries are for those who may read billing.
+    const logOf = async (role: "partner_tech" | "partner_admin" | "client_owner") => {
+      const user = await asUser(relay, role, role === "client_owner" ? { org_id: f.orgs.alder } : { partner_id: f.partnerId });
+      const res = await relay.app.request("/api/audit-log", userInit(user));
+      return ((await res.json()) as { entries: { action: string }[] }).entries.map((e) => e.action);
+    };
+    assert.ok((await logOf("partner_admin")).includes("billing.plan.update"), "the partner's admin sees it");
+    assert.not.ok((await logOf("partner_tech")).includes("billing.plan.update"), "the partner's technician does not");
+    assert.not.ok((await logOf("client_owner")).includes("billing.plan.update"), "nor does the clinic");
   } finally {
     await relay.close();
   }

@@ -7,7 +7,7 @@ import { parseSchema } from "../../protocol/schema.ts";
 import { audit } from "../auth/audit.ts";
 import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
-import { MSP_STAFF, type Role, type RouteSpec } from "../http/types.ts";
+import { BILLING_READERS, type Role, type RouteSpec } from "../http/types.ts";
 import { statementCsv } from "./csv.ts";
 import { statementPdf } from "./pdf.ts";
 import { getPlan, getTiers, planInputSchema, planSchema, putPlan, putTiers, revenueShareInputSchema, revenueShareSchema } from "./plans.ts";
@@ -15,7 +15,7 @@ import { addCorrection, correctionBodySchema, getStatement, issueBodySchema, iss
 
 const EMPTY_BODY = 1024;
 const SMALL_BODY = 4 * 1024;
-const PLAN_EDITORS: readonly Role[] = [...MSP_STAFF, "partner_admin", "partner_billing"];
+const PLAN_EDITORS: readonly Role[] = BILLING_READERS;
 const STATEMENT_READERS: readonly Role[] = ["msp_admin", "partner_admin", "partner_billing"];
 
 async function statementOr404(db: Parameters<typeof getStatement>[0], id: string) {

@@ -46,6 +46,8 @@ export const SITE_VIEWERS: readonly Role[] = [...MSP_STAFF, ...PARTNER_STAFF, ..
 /** Everyone who may change a site's operation (settings, orders, credentials, approvals). */
 export const SITE_OPERATORS: readonly Role[] = [...MSP_STAFF, ...PARTNER_STAFF];
 export const ANY_USER: readonly Role[] = ROLES;
+/** Who may see prices and billing (plans, statements, and their audit entries). */
+export const BILLING_READERS: readonly Role[] = [...MSP_STAFF, "partner_admin", "partner_billing"];
 
 /**
  * A user (or partner API key) whose request passed authentication, with the tenant it is scoped to. The ids
