@@ -98,7 +98,7 @@ function monitorAuth(deps: RelayDeps): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
     const expected = deps.metricsTokenSha256;
     if (!expected) throw new RelayError("token_missing", "Metrics are off: start the relay with --metrics-token-file to let monitoring scrape them");
-    const m = /^Bearer (\S{16,512})$/.exec(c.req.header("Authorization")?.trim() ?? "");
+    const m = /^Bearer +(\S{16,512})$/i.exec(c.req.header("Authorization")?.trim() ?? ""); // scheme case-insensitive (RFC 9110 §11.1)
     if (!m) throw new RelayError("token_missing", "Send the metrics token as 'Authorization: Bearer <token>'");
     if (!hashesEqual(tokenSha256(m[1]!), expected)) throw new RelayError("token_unknown", "Wrong metrics token");
     c.set("body", await readBody(c.req.raw, 1024));

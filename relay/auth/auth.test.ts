@@ -207,6 +207,8 @@ test("no API key takes a person's decision (approving proposals, users, keys); a
       assert.is((await relay.app.request(path, { method: "POST", body: JSON.stringify(body), ...apiKey })).status, 403, `POST ${path} by a key`);
     }
     assert.is((await relay.app.request("/api/audit-log", apiKey)).status, 200, "an api key still reads with its role");
+    const lower = { headers: { Authorization: apiKey.headers.Authorization.replace(/^Bearer/, "bearer") } };
+    assert.is((await relay.app.request("/api/audit-log", lower)).status, 200, "the scheme name is case-insensitive (RFC 9110)");
 
     const sites = await relay.app.request("/api/sites", assistant);
     assert.is(sites.status, 403);

@@ -43,6 +43,6 @@ export function hashesEqual(a: string, b: string): boolean {
 /** The token of an `Authorization: Bearer <token>` header, or null when absent or not that shape. */
 export function parseBearer(header: string | undefined | null): string | null {
   if (!header) return null;
-  const m = /^Bearer ([A-Za-z0-9_-]+)$/.exec(header.trim());
+  const m = /^Bearer +([A-Za-z0-9_-]+)$/i.exec(header.trim()); // the scheme is case-insensitive (RFC 9110 §11.1)
   return m && TOKEN_PATTERN.test(m[1]!) ? m[1]! : null;
 }

@@ -31,7 +31,7 @@ export function userAuth(deps: RelayDeps, route: RouteSpec): MiddlewareHandler<R
     let sessionIdSha256: string | null = null;
     let principal;
     if (authorization !== undefined) {
-      const m = /^Bearer (\S+)$/.exec(authorization.trim());
+      const m = /^Bearer +(\S+)$/i.exec(authorization.trim()); // the scheme is case-insensitive (RFC 9110 §11.1)
       if (!m || !isApiKey(m[1]!)) throw new RelayError("token_unknown", "Authorization must be 'Bearer osk_…' (an API key); browsers use the session cookie");
       principal = await apiKeyPrincipal(deps.db, m[1]!, deps.clock);
     } else {

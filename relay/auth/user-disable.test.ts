@@ -43,14 +43,17 @@ test("an MSP admin cannot disable their own account: 409 naming the reason, stil
   assert.is(await disableAudits(), 0);
 });
 
-test("an API key acts for its maker: it cannot disable its maker, and stops working once its maker is disabled", async () => {
+test("an API key disables nobody (a person's decision), and stops working once its maker is disabled", async () => {
   const first = await asUser(relay, "msp_admin");
   const second = await asUser(relay, "msp_admin");
   const made = await relay.app.request("/api/api-keys", userInit(first, "POST", { name: "automation", role: "msp_admin" }));
   const { key } = (await made.json()) as { key: string };
-  const own = await disable({ key }, first.id);
-  assert.is(own.status, 409);
-  assert.is((await errorOf(own)).details?.["reason"], "self", "the key's maker is \"yourself\" for the key");
+  for (const target of [first.id, second.id]) {
+    const byKey = await disable({ key }, target);
+    assert.is(byKey.status, 403);
+    assert.match((await errorOf(byKey)).message, /Only a signed-in person may use POST \/api\/users\/:user_id\/disable/);
+  }
+  assert.is(await disableAudits(), 0);
   assert.is((await disable(second, first.id)).status, 204);
   assert.is(await disableAudits(), 1);
   // The disabled admin's key is refused everywhere, and cannot disable the admin who is left.

@@ -124,15 +124,12 @@ export async function listUsers(db: RelayDb, where: { sql: string; args: (string
 
 /**
  * Disables user `id` (already known to be in the actor's MSP). Refused with 409 `user_change_refused`, and
- * nothing changes, for one's own account (an API key's creator included) and for the MSP's last active
+ * nothing changes, for one's own account (API keys never get here: the route is people-only) and for the MSP's last active
  * MSP admin; the guard sits in the UPDATE itself, so two admins disabling each other at once cannot both
  * succeed. Answers whether anything changed (false: the user was already disabled).
  */
 export async function disableUser(db: RelayDb, actor: Principal, id: string): Promise<boolean> {
-  if (id === actor.user_id) {
-    const whose = actor.kind === "api_key" ? "the account of the user who created this API key" : "your own account";
-    throw new RelayError("user_change_refused", `You cannot disable ${whose}: ask another MSP admin`, { user_id: id, reason: "self" });
-  }
+  if (id === actor.user_id) throw new RelayError("user_change_refused", "You cannot disable your own account: ask another MSP admin", { user_id: id, reason: "self" });
   const rs = await db.execute({
     sql: `UPDATE users SET disabled = 1 WHERE id = ? AND msp_id = ? AND disabled = 0
             AND (role <> 'msp_admin' OR EXISTS (SELECT 1 FROM users o WHERE o.msp_id = users.msp_id AND o.role = 'msp_admin' AND o.disabled = 0 AND o.id <> users.id))`,
