@@ -74,6 +74,15 @@ test("admin refusals exit 1 with the reason; wrong usage exits 2", async () => {
     assert.is(accept.code, 1);
     const revoke = await admin(dir, "revoke-appliance", "--appliance", "app_nope0000000");
     assert.is(revoke.code, 1);
+    process.env["OSIRIS_NEW_PASSWORD"] = "a long enough password";
+    try {
+      const noMsp = await admin(dir, "create-user", "--msp", "msp_nope0000000", "--email", "a@b.test", "--name", "A", "--role", "msp_tech");
+      assert.is(noMsp.code, 1);
+      assert.match(noMsp.io.errors.join("\n"), /MSP "msp_nope0000000" does not exist/);
+      assert.not.match(noMsp.io.errors.join("\n"), /at |LibsqlBatchError|SQLITE_CONSTRAINT/, "a reason, not a stack trace");
+    } finally {
+      delete process.env["OSIRIS_NEW_PASSWORD"];
+    }
     assert.is((await admin(dir, "create-site", "--org", "org_x0000000")).code, 2, "missing --name");
     assert.is((await admin(dir, "frobnicate")).code, 2);
     assert.is((await admin(dir, "create-msp", "--name", "x", "--bogus", "1")).code, 2);

@@ -225,6 +225,25 @@ test("no API key takes a person's decision (approving proposals, users, keys); a
     assert.is(partnerAssistant.status, 400, "the MCP endpoint takes no partner key: no partner assistant keys");
   }));
 
+test("a new user's password must not be blank or one repeated character, and a role takes only its own tenant field", () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const create = (body: Record<string, unknown>) => relay.app.request("/api/users", userInit(admin, "POST", { email: `u${Math.random()}@example.test`, name: "U", role: "msp_tech", ...body }));
+    for (const password of [" ".repeat(12), "a".repeat(16), "ab".repeat(8)]) {
+      const res = await create({ password });
+      assert.is(res.status, 400, JSON.stringify(password));
+      assert.match((await errorOf(res)).message, /password: must use at least 4 different characters/);
+    }
+    assert.is((await create({ password: "correct horse battery" })).status, 201);
+    const partner = await createPartner(relay.db, { msp_id: relay.mspId, name: "P" }, { clock: relay.clock, random });
+    const mixed = await create({ role: "client_viewer", org_id: relay.orgId, partner_id: partner.id });
+    assert.is(mixed.status, 400);
+    assert.match((await errorOf(mixed)).message, /partner_id: a clinic user's partner is its organisation's/);
+    const partnerWithOrg = await create({ role: "partner_tech", partner_id: partner.id, org_id: relay.orgId, password: "correct horse battery" });
+    assert.is(partnerWithOrg.status, 400);
+    assert.match((await errorOf(partnerWithOrg)).message, /org_id: role partner_tech belongs to a partner/);
+  }));
+
 test("every answer carries the security headers, errors included", () =>
   withRelay(async (relay) => {
     for (const res of [await relay.app.request("/healthz"), await relay.app.request("/api/users"), await relay.app.request("/nope")]) {

@@ -24,10 +24,15 @@ function derive(password: string, salt: Uint8Array, logN: number, r: number, p: 
 }
 
 /** Refuses a password that is too short or too long, saying which. */
+/** Different characters a password must use. */
+export const MIN_DISTINCT_CHARACTERS = 4;
+
 export function checkPasswordPolicy(password: unknown): string {
   if (typeof password !== "string") throw new RelayError("schema", "password: expected a string");
   if (password.length < MIN_PASSWORD_LENGTH) throw new RelayError("schema", `password: must be at least ${MIN_PASSWORD_LENGTH} characters: current length is ${password.length}`);
   if (password.length > MAX_PASSWORD_LENGTH) throw new RelayError("schema", `password: must be at most ${MAX_PASSWORD_LENGTH} characters: current length is ${password.length}`);
+  // Length alone lets "            " or "aaaaaaaaaaaa" through (NIST SP 800-63B: refuse repetitive passwords).
+  if (new Set(password.trim()).size < MIN_DISTINCT_CHARACTERS) throw new RelayError("schema", `password: must use at least ${MIN_DISTINCT_CHARACTERS} different characters (not only spaces or one repeated character)`);
   return password;
 }
 

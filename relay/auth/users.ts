@@ -69,15 +69,18 @@ export function userPrincipal(u: UserRecord): Principal {
  */
 export async function createUser(db: RelayDb, msp_id: string, input: unknown, env: Env): Promise<UserRecord> {
   const u = parseSchema(newUserSchema, input, "user");
+  if ((await db.execute({ sql: "SELECT 1 FROM msps WHERE id = ?", args: [msp_id] })).rows.length === 0) throw new RelayError("tenant_unknown", `MSP ${JSON.stringify(msp_id)} does not exist`);
   let partnerId: string | null = null;
   let orgId: string | null = null;
   if (u.role.startsWith("partner_")) {
     if (!u.partner_id) throw new RelayError("schema", `partner_id: required for role ${u.role}`);
+    if (u.org_id) throw new RelayError("schema", `org_id: role ${u.role} belongs to a partner, not to an organisation: leave org_id out`);
     const rs = await db.execute({ sql: "SELECT 1 FROM partners WHERE id = ? AND msp_id = ?", args: [u.partner_id, msp_id] });
     if (rs.rows.length === 0) throw new RelayError("tenant_unknown", `partner ${JSON.stringify(u.partner_id)} does not exist under this MSP`);
     partnerId = u.partner_id;
   } else if (u.role.startsWith("client_")) {
     if (!u.org_id) throw new RelayError("schema", `org_id: required for role ${u.role}`);
+    if (u.partner_id) throw new RelayError("schema", `partner_id: a clinic user's partner is its organisation's: leave partner_id out`);
     const rs = await db.execute({ sql: "SELECT partner_id FROM organisations WHERE id = ? AND msp_id = ?", args: [u.org_id, msp_id] });
     const row = rs.rows[0];
     if (!row) throw new RelayError("tenant_unknown", `organisation ${JSON.stringify(u.org_id)} does not exist under this MSP`);
