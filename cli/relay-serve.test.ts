@@ -96,7 +96,7 @@ test("osiris relay serve runs on loopback: enroll, push with checkpoint, revoke 
   }
 });
 
-test("osiris relay serve refuses a bad port or --trust-proxy (exit 2), a certificate without its key and an unreadable --db-token-file (exit 1)", async () => {
+test("osiris relay serve refuses a bad port, --trust-proxy, --public-url or --smtp-from (exit 2), a certificate without its key and an unreadable --db-token-file (exit 1)", async () => {
   const dir = await mkdtemp(join(tmpdir(), "osiris-serve-"));
   try {
     const runOnce = (args: string[]) =>
@@ -123,6 +123,16 @@ test("osiris relay serve refuses a bad port or --trust-proxy (exit 2), a certifi
     assert.match(missing.stderr, /--metrics-token-file .*nonexist\.token: no such file/);
     assert.match(missing.stderr, /--l2-config .*: is not a file/);
     assert.not.ok(existsSync(join(dir, "new.db")) || existsSync(join(dir, "new.key")), "nothing was created");
+    // Sign-in links and drop-ship answers carry --public-url: a value that is not a relay's origin is refused.
+    for (const [url, reason] of [["not-a-url", /not a URL/], ["ftp://relay.example", /must start with https:\/\//], ["https://relay.example/osiris", /origin alone/]] as const) {
+      const bad = await runOnce(["--port", "0", "--db", join(dir, "new.db"), "--public-url", url]);
+      assert.is(bad.code, 2, url);
+      assert.match(bad.stderr, reason);
+    }
+    const badFrom = await runOnce(["--port", "0", "--db", join(dir, "new.db"), "--smtp-from", "not-an-address"]);
+    assert.is(badFrom.code, 2);
+    assert.match(badFrom.stderr, /--smtp-from must be an e-mail address/);
+    assert.not.ok(existsSync(join(dir, "new.db")), "still nothing created");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

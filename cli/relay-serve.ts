@@ -122,6 +122,26 @@ async function unreadableInputFiles(values: ReturnType<typeof parseServeArgs>): 
   return problems;
 }
 
+/** A plain sender address (what SMTP servers take in MAIL FROM): name@domain, no display name. */
+const EMAIL_ADDRESS = /^[^\s@<>()",;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+/**
+ * Why `--public-url` cannot be the address users and appliances reach the relay at (it goes into sign-in links
+ * and drop-ship answers), or null: an absolute http(s) URL of an origin, with no path, query or credentials.
+ */
+export function publicUrlProblem(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `not a URL: ${JSON.stringify(value)}; expected e.g. https://relay.example-it.com`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `must start with https:// (or http://): current value is ${JSON.stringify(value)}`;
+  if (url.username || url.password || url.search || url.hash || url.pathname !== "/") return `must be the relay's origin alone (scheme, host and port), without a path, query or credentials: current value is ${JSON.stringify(value)}`;
+  return null;
+}
+
 /** Parses the command line (TypeError on an unknown flag or a missing value); checks values only in `run`. */
 export function parseServeArgs(args: string[]) {
   return parseArgs({ args, options: SERVE_OPTIONS, strict: true, allowPositionals: false }).values;
@@ -149,6 +169,15 @@ export async function run(args: string[]): Promise<number> {
     trustedProxies = parseTrustedProxies(values["trust-proxy"] ?? "");
   } catch (e) {
     console.error(`osiris relay serve: --trust-proxy: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const urlProblem = publicUrlProblem(values["public-url"]);
+  if (urlProblem !== null) {
+    console.error(`osiris relay serve: --public-url: ${urlProblem}\n${USAGE}`);
+    return 2;
+  }
+  if (values["smtp-from"] !== undefined && !EMAIL_ADDRESS.test(values["smtp-from"])) {
+    console.error(`osiris relay serve: --smtp-from must be an e-mail address such as osiriscare@example-it.com: current value is ${JSON.stringify(values["smtp-from"])}\n${USAGE}`);
     return 2;
   }
   const unreadable = await unreadableInputFiles(values);
