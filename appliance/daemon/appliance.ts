@@ -274,8 +274,16 @@ export class Appliance {
         const forceScan: OrderHandler = async (_order, ctx) => {
           const hostId = typeof ctx.params["host_id"] === "string" ? ctx.params["host_id"] : null;
           if (hostId !== null && !byId.has(hostId)) return { outcome: "rejected", detail: `host ${hostId.slice(0, 63)} is not a configured target` };
+          // A host's checks are collected and evaluated together: the cycle re-checks `check` with the others.
+          const checkId = typeof ctx.params["check"] === "string" ? ctx.params["check"] : null;
+          const check = checkId === null ? null : d.catalogue.findCheck(checkId);
+          if (checkId !== null && !check) return { outcome: "rejected", detail: `${checkId.slice(0, 70)} is not a check of this appliance's catalogue (${d.catalogue.version})` };
+          const hosts = hostId === null ? targets.targets : [byId.get(hostId)!];
+          if (check && !hosts.some((t) => t.ref.platform === check.platform)) {
+            return { outcome: "rejected", detail: `${check.id} is a ${check.platform} check: ${hostId === null ? "no configured target is" : `host ${hostId} is not`} ${check.platform}` };
+          }
           const r = await appliance.#forceScan(hostId, ctx.signal);
-          return { outcome: "success", detail: `scanned ${r.scanned.length} host(s); evidence head ${r.evidence_head}` };
+          return { outcome: "success", detail: `scanned ${r.scanned.length} host(s)${check ? `, ${check.id} among their checks` : ""}; evidence head ${r.evidence_head}` };
         };
         // The handler needs the sync client, which needs the order processor: tie the knot through a holder.
         const running: { client: SyncClient | null } = { client: null };
