@@ -3,11 +3,19 @@ import * as assert from "uvu/assert";
 import { vaultFromKeys } from "../credentials/vault.ts";
 import { asUser, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
 import { createOrganisation, createPartner, createSite } from "../tenants/tenants.ts";
+import { startSmtpSink } from "../mail/_smtp-sink.ts";
 
-/** A test relay with a credential vault (webhook and Slack secrets are sealed with it). */
+/**
+ * A test relay with a credential vault (webhook and Slack secrets are sealed with it) and SMTP (a real server
+ * on loopback: e-mail channels are refused without it). `close()` stops both.
+ */
 async function vaultedRelay(opts: Parameters<typeof testRelay>[0] = {}): Promise<TestRelay> {
   const relay = await testRelay(opts);
   relay.deps.vault = await vaultFromKeys([random(32)], random);
+  const smtp = await startSmtpSink();
+  relay.deps.mailer = smtp.mailer;
+  const close = relay.close.bind(relay);
+  relay.close = async () => (await close(), await smtp.close());
   return relay;
 }
 
@@ -62,17 +70,26 @@ test("channels: MSP admins add them at any level, partner admins only for their 
   }
 });
 
-test("a channel with a secret cannot be added on a relay without a credential vault (503); e-mail channels can", async () => {
+test("a channel that could never deliver is refused (503): one with a secret without a credential vault, e-mail without SMTP", async () => {
   const relay = await testRelay();
+  const smtp = await startSmtpSink();
   try {
     const admin = await asUser(relay, "msp_admin");
     const hook = await relay.app.request("/api/channels", userInit(admin, "POST", { type: "slack", name: "s", scope: "msp", url: "https://hooks.slack.example/T/B/X" }));
     assert.is(hook.status, 503);
     assert.is(((await hook.json()) as { error: { code: string } }).error.code, "vault_unavailable");
-    assert.is((await relay.app.request("/api/channels", userInit(admin, "POST", { type: "email", name: "e", scope: "msp", to: ["noc@msp.example.test"] }))).status, 201);
-    assert.is((await relay.db.execute("SELECT COUNT(*) AS n FROM notification_channels")).rows[0]!["n"], 1);
+    const email = { type: "email", name: "e", scope: "msp", to: ["noc@msp.example.test"] };
+    const noSmtp = await relay.app.request("/api/channels", userInit(admin, "POST", email));
+    assert.is(noSmtp.status, 503);
+    const err = ((await noSmtp.json()) as { error: { code: string; message: string } }).error;
+    assert.is(err.code, "mail_unavailable");
+    assert.match(err.message, /started without --smtp-url\): an e-mail channel could never deliver/);
+    assert.is((await relay.db.execute("SELECT COUNT(*) AS n FROM notification_channels")).rows[0]!["n"], 0, "nothing stored");
+    relay.deps.mailer = smtp.mailer;
+    assert.is((await relay.app.request("/api/channels", userInit(admin, "POST", email))).status, 201, "with SMTP configured it is added");
   } finally {
     await relay.close();
+    await smtp.close();
   }
 });
 

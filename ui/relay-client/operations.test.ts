@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { isoTime } from "../../protocol/ids.ts";
 import { asUser, random, testRelay, type TestRelay } from "../../relay/_testing.ts";
+import { startSmtpSink } from "../../relay/mail/_smtp-sink.ts";
 import { billingFixture, DEC_2 } from "../../relay/billing/_fixture.ts";
 import { createCredentialVault } from "../../relay/credentials/create-vault.ts";
 import { openEscalation } from "../../relay/escalations/index.ts";
@@ -83,7 +84,9 @@ test("RelayClient reads a partner's statements, issues one as MSP admin, and lin
 
 test("RelayClient adds, lists and deletes notification channels; no answer ever carries a channel's secret", async () => {
   const relay = await testRelay();
+  const smtp = await startSmtpSink(); // e-mail channels need SMTP configured
   try {
+    relay.deps.mailer = smtp.mailer;
     relay.deps.vault = await createCredentialVault({ db: relay.db, keyFile: join(relay.dir, "vault.key"), random, log: relay.log });
     const { client, answers } = await signedIn(relay, "msp_admin");
     const secret = "hmac-secret-0123456789abcdef";
@@ -99,6 +102,7 @@ test("RelayClient adds, lists and deletes notification channels; no answer ever 
     assert.not.ok(answers.some((a) => a.includes(secret) || a.includes("t0ken-in-path")), "no answer carried the secret or the URL");
   } finally {
     await relay.close();
+    await smtp.close();
   }
 });
 
