@@ -1,9 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { SMTPServer } from "smtp-server";
 import { asUser, count, enrolledAppliance, errorOf, jsonInit, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
 import { createPartner } from "../tenants/tenants.ts";
-import { smtpMailer } from "../mail/mailer.ts";
+import { startSmtpSink } from "../mail/_smtp-sink.ts";
 import { LOCKOUT_MS, MAGIC_LINK_TTL_MS, MAX_FAILED_LOGINS } from "./login.ts";
 import { totpCode } from "./totp.ts";
 import { CONTENT_SECURITY_POLICY } from "../app.ts";
@@ -270,26 +269,6 @@ test("the audit log records logins and user changes, and each tenant sees only i
     assert.ok(owner);
   }));
 
-/** A real SMTP server on loopback that keeps every message it receives. */
-async function smtpSink(): Promise<{ port: number; messages: string[]; close(): Promise<void> }> {
-  const messages: string[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    onData(stream, _session, done) {
-      let data = "";
-      stream.on("data", (c: Buffer) => (data += c.toString("utf8")));
-      stream.on("end", () => {
-        messages.push(data);
-        done();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.server.address() as { port: number }).port;
-  return { port, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 /** The text of a quoted-printable mail body (soft breaks joined, =XX decoded). */
 function quotedPrintable(raw: string): string {
   return raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
@@ -304,20 +283,19 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 test("magic link: a client user gets a single-use link by real SMTP that names no clinic; unknown addresses get nothing", async () => {
-  const smtp = await smtpSink();
+  const smtp = await startSmtpSink("portal@relay.example.test");
   const relay = await testRelay({ publicUrl: "https://relay.example.test" });
-  const mailer = smtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: "portal@relay.example.test" });
-  relay.deps.mailer = mailer;
+  relay.deps.mailer = smtp.mailer;
   try {
     const viewer = await asUser(relay, "client_viewer");
     const unknown = await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: "stranger@example.test" }));
     const known = await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: viewer.email }));
     assert.is(unknown.status, 202);
     assert.is(known.status, 202);
-    await waitFor(() => smtp.messages.length >= 1);
+    await waitFor(() => smtp.mail.length >= 1);
     await new Promise((r) => setTimeout(r, 200));
-    assert.is(smtp.messages.length, 1, "only the known client user gets mail");
-    const mail = quotedPrintable(smtp.messages[0]!);
+    assert.is(smtp.mail.length, 1, "only the known client user gets mail");
+    const mail = quotedPrintable(smtp.mail[0]!);
     assert.match(mail, new RegExp(`To: ${viewer.email.replace(/[.]/g, "\\.")}`));
     assert.not.match(mail, /Test Clinic|Main Street/, "the e-mail names no clinic");
     const token = /https:\/\/relay\.example\.test\/login#magic=([A-Za-z0-9_-]{43})/.exec(mail)?.[1];
@@ -330,8 +308,8 @@ test("magic link: a client user gets a single-use link by real SMTP that names n
     assert.match((await errorOf(again)).message, /already used/);
 
     await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: viewer.email }));
-    await waitFor(() => smtp.messages.length >= 2);
-    const late = /magic=([A-Za-z0-9_-]{43})/.exec(quotedPrintable(smtp.messages[1]!))?.[1];
+    await waitFor(() => smtp.mail.length >= 2);
+    const late = /magic=([A-Za-z0-9_-]{43})/.exec(quotedPrintable(smtp.mail[1]!))?.[1];
     relay.clock.t += MAGIC_LINK_TTL_MS + 1;
     const expired = await relay.app.request("/api/auth/magic-link/consume", jsonInit("POST", { token: late }));
     assert.is(expired.status, 401);
@@ -342,7 +320,6 @@ test("magic link: a client user gets a single-use link by real SMTP that names n
     assert.match(refusal, /token: expected the token from the e-mailed link/);
     assert.not.ok(refusal.includes(late!), "a 400 never repeats the token it refused");
   } finally {
-    mailer.close();
     await relay.close();
     await smtp.close();
   }
@@ -365,17 +342,15 @@ test("magic link on a relay without e-mail: a 503 that says so (for any address)
 });
 
 test("MSP staff cannot use magic links: the request answers 202 and sends nothing", async () => {
-  const smtp = await smtpSink();
+  const smtp = await startSmtpSink("portal@relay.example.test");
   const relay = await testRelay({ publicUrl: "https://relay.example.test" });
-  const mailer = smtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: "portal@relay.example.test" });
-  relay.deps.mailer = mailer;
+  relay.deps.mailer = smtp.mailer;
   try {
     const admin = await asUser(relay, "msp_admin");
     assert.is((await relay.app.request("/api/auth/magic-link", jsonInit("POST", { email: admin.email }))).status, 202);
     await new Promise((r) => setTimeout(r, 300));
-    assert.is(smtp.messages.length, 0);
+    assert.is(smtp.mail.length, 0);
   } finally {
-    mailer.close();
     await relay.close();
     await smtp.close();
   }

@@ -22,7 +22,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
-import { SMTPServer } from "smtp-server";
 import { loadConfig } from "../../appliance/config/index.ts";
 import { Appliance } from "../../appliance/daemon/appliance.ts";
 import type { Log } from "../../appliance/engine/types.ts";
@@ -34,7 +33,7 @@ import { createCredentialVault } from "../../relay/credentials/create-vault.ts";
 import { createClaimCode } from "../../relay/enroll/claim-codes.ts";
 import { revokeAppliance } from "../../relay/enroll/enroll.ts";
 import { memoryLog } from "../../relay/log.ts";
-import { smtpMailer } from "../../relay/mail/mailer.ts";
+import { startSmtpSink, type SmtpSink } from "../../relay/mail/_smtp-sink.ts";
 import { runRelay, type RunningRelay } from "../../relay/serve/run.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "../../relay/tenants/tenants.ts";
 import { loadDashboardAssets } from "../../relay/ui/assets.ts";
@@ -56,8 +55,7 @@ interface LabAppliance {
 let dir: string;
 let relay: RunningRelay;
 let ui: E2EBrowser;
-let smtp: SMTPServer;
-const mail: string[] = [];
+let smtp: SmtpSink;
 const ids = { msp: "", partner: "", orgA: "", orgB: "", siteA: "", siteB: "" };
 const users: Record<"admin" | "tech" | "locked" | "partner" | "client", string> = { admin: "", tech: "", locked: "", partner: "", client: "" };
 let totpSecret = "";
@@ -117,18 +115,8 @@ test.before(async () => {
   relay = await runRelay({ db: join(dir, "relay.db"), keyFile: join(dir, "relay.key"), host: "127.0.0.1", port: 0, log: memoryLog().log });
   relay.deps.ui = (await loadDashboardAssets(assetsDir)) ?? undefined;
   relay.deps.vault = await createCredentialVault({ db: relay.db, keyFile: join(dir, "vault.key"), random: env.random, log: memoryLog().log });
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    onData(stream, _s, done) {
-      let data = "";
-      stream.on("data", (c: Buffer) => (data += c.toString("utf8")));
-      stream.on("end", () => (mail.push(data), done()));
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, "127.0.0.1", r));
-  const port = (smtp.server.address() as { port: number }).port;
-  relay.deps.mailer = smtpMailer({ url: `smtp://127.0.0.1:${port}`, from: "portal@relay.example.test" });
+  smtp = await startSmtpSink("portal@relay.example.test");
+  relay.deps.mailer = smtp.mailer;
 
   const db = relay.db;
   ids.msp = (await createMsp(db, { name: "Northwind MSP" }, env)).id;
@@ -158,9 +146,8 @@ test.before(async () => {
 test.after(async () => {
   await ui?.browser.close();
   for (const a of appliances) await a.appliance.stop().catch(() => undefined);
-  relay?.deps.mailer?.close();
   await relay?.close();
-  await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
+  await smtp?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -442,9 +429,9 @@ test("clinic viewer: signs in with the e-mailed link, sees only its site, read-o
   await page.getByLabel("Your e-mail").fill(users.client);
   await page.getByRole("button", { name: "E-mail me a sign-in link" }).click();
   await page.getByText(/a sign-in link is on its way/).waitFor();
-  for (let i = 0; i < 50 && mail.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && smtp.mail.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
   // The message is quoted-printable: join soft line breaks and decode "=3D".
-  const body = mail.join("\n").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
+  const body = smtp.mail.join("\n").replace(/=\r?\n/g, "").replace(/=3D/g, "=");
   const link = /(http:\/\/127\.0\.0\.1:\d+\/login#magic=[A-Za-z0-9_-]+)/.exec(body)?.[1];
   assert.ok(link, "the e-mail carries the link");
   await page.close();
