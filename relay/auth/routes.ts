@@ -193,9 +193,9 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/users/:user_id/disable",
-    callers: ["msp_admin"],
+    callers: ["msp_admin", "partner_admin", "client_owner"],
     peopleOnly: true,
-    summary: "disable a user and end their sessions (409 user_change_refused for yourself or the MSP's last active MSP admin)",
+    summary: "disable a user the caller administers (partner admins: their partner's staff and their clinics' users; clinic owners: their clinic's users) and end their sessions (409 user_change_refused for yourself or the MSP's last active MSP admin)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => {
       const id = c.req.param("user_id")!;

@@ -40,7 +40,8 @@ export const SCOPE_PARAMS: Readonly<Record<string, ScopeParam>> = {
   order_id: param("orders", "site", "site_id"),
   integrity_incident_id: param("integrity_incidents", "site", "site_id"),
   claim_code_id: param("claim_codes", "site", "site_id"),
-  user_id: param("users", "msp", "msp_id"),
+  // A user belongs to its organisation (clinic users), else its partner (partner staff), else the MSP.
+  user_id: { table: "users", idColumn: "id", via: "msp", linkColumn: "coalesce(org_id, partner_id, msp_id)", viaColumn: "CASE WHEN org_id IS NOT NULL THEN 'org' WHEN partner_id IS NOT NULL THEN 'partner' ELSE 'msp' END" },
   // A partner's key hangs off its partner, an MSP's own key off the MSP.
   api_key_id: { table: "api_keys", idColumn: "id", via: "msp", linkColumn: "coalesce(partner_id, msp_id)", viaColumn: "CASE WHEN partner_id IS NULL THEN 'msp' ELSE 'partner' END" },
   credential_id: param("site_credentials", "site", "site_id"),

@@ -8,7 +8,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { asUser, count, errorOf, jsonInit, random, testRelay, userInit, type TestRelay, type TestUser } from "../_testing.ts";
-import { createMsp } from "../tenants/tenants.ts";
+import { createMsp, createOrganisation, createPartner } from "../tenants/tenants.ts";
 
 /** Each test gets a fresh relay (closed after it). */
 let relay: TestRelay;
@@ -113,6 +113,29 @@ test("GET /api/users says when each user last signed in, and never for a user wh
   assert.is((await relay.app.request("/api/auth/login", jsonInit("POST", { email: "new.tech@example.test", password }))).status, 200);
   assert.is(await lastLogin("new.tech@example.test"), new Date(relay.clock.t).toISOString());
   assert.is(await lastLogin(admin.email), new Date(relay.clock.t - 3600_000).toISOString());
+});
+
+test("a partner admin disables their partner's staff and their clinics' users, a clinic owner their clinic's users; nobody else's (404)", async () => {
+  const env = { clock: relay.clock, random };
+  const partner = await createPartner(relay.db, { msp_id: relay.mspId, name: "Bayside IT" }, env);
+  const other = await createPartner(relay.db, { msp_id: relay.mspId, name: "Other IT" }, env);
+  const clinic = await createOrganisation(relay.db, { msp_id: relay.mspId, partner_id: partner.id, name: "Lakeside" }, env);
+  const partnerAdmin = await asUser(relay, "partner_admin", { partner_id: partner.id });
+  const partnerTech = await asUser(relay, "partner_tech", { partner_id: partner.id });
+  const clinicViewer = await asUser(relay, "client_viewer", { org_id: clinic.id });
+  const strangers = [await asUser(relay, "partner_tech", { partner_id: other.id }), await asUser(relay, "msp_tech"), await asUser(relay, "client_viewer")];
+  for (const s of strangers) assert.is((await disable(partnerAdmin, s.id)).status, 404, `${s.role} of another tenant`);
+  assert.is((await disable(partnerAdmin, partnerTech.id)).status, 204);
+  assert.is((await disable(partnerAdmin, clinicViewer.id)).status, 204);
+  assert.not.ok(await signedIn(partnerTech), "their sessions ended");
+  assert.not.ok(await signedIn(clinicViewer));
+  assert.is(await disableAudits(), 2);
+
+  const owner = await asUser(relay, "client_owner", { org_id: clinic.id });
+  const colleague = await asUser(relay, "client_viewer", { org_id: clinic.id });
+  assert.is((await disable(owner, partnerAdmin.id)).status, 404, "a clinic owner disables no partner staff");
+  assert.is((await disable(owner, colleague.id)).status, 204);
+  assert.is((await disable(partnerTech, owner.id)).status, 401, "a disabled user's session is gone");
 });
 
 test.run();

@@ -245,7 +245,7 @@ test("L2 planner: the MSP admin sees no model is configured, stops the planner a
   ui.noErrors("admin");
 });
 
-test("an MSP technician sees no user, API key or L2 forms; a partner administrator manages only its partner's users and keys", async () => {
+test("an MSP technician sees no user, API key or L2 forms; a partner administrator manages (adds, disables) only its partner's users and keys", async () => {
   const tech = await ui.login(await ui.newContext("tech"), users.tech);
   assert.is(await tech.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).count(), 0);
   await tech.goto("/admin");
@@ -263,7 +263,7 @@ test("an MSP technician sees no user, API key or L2 forms; a partner administrat
   const listed = (await rows.allTextContents()).join("\n");
   assert.match(listed, /admin@bayside\.test[\s\S]*tech@bayside\.test/);
   for (const other of ["northwind.test", "harbour.test", "riverside.test"]) assert.not.ok(listed.includes(other), `no ${other} user listed`);
-  assert.is(await people.getByRole("button", { name: /^Disable/ }).count(), 0, "only the MSP disables users");
+  assert.is(await rows.filter({ hasText: "admin@bayside.test" }).getByRole("button", { name: /^Disable/ }).count(), 0, "nobody disables themselves");
   assert.equal(await people.getByLabel("Role").locator("option").allTextContents(), ["Partner administrator", "Partner technician", "Partner billing", "Clinic owner", "Clinic viewer"]);
   assert.is(await people.getByLabel("Of the partner").count(), 0, "a partner's users are its own");
   await people.getByLabel("Role").selectOption({ label: "Clinic viewer" });
@@ -273,6 +273,12 @@ test("an MSP technician sees no user, API key or L2 forms; a partner administrat
   await people.getByRole("button", { name: "Add user" }).click();
   await people.getByRole("status").filter({ hasText: "User frontdesk@alder.test created as Clinic viewer" }).waitFor();
   assert.match((await rows.filter({ hasText: "frontdesk@alder.test" }).textContent()) ?? "", /Clinic: Alder Family Clinic/);
+  // The partner's admin also disables the users it administers (the front desk left).
+  const frontdesk = rows.filter({ hasText: "frontdesk@alder.test" });
+  await frontdesk.getByRole("button", { name: "Disable frontdesk@alder.test" }).click();
+  await frontdesk.getByRole("button", { name: "Yes, disable frontdesk@alder.test" }).click();
+  await people.getByRole("status").filter({ hasText: "frontdesk@alder.test is disabled" }).waitFor();
+  assert.match((await frontdesk.textContent()) ?? "", /Disabled/);
 
   const keys = page.getByRole("region", { name: "API keys" });
   assert.is(await keys.getByLabel("Keys of").count(), 0, "a partner sees only its own keys");

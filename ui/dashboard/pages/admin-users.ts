@@ -1,8 +1,8 @@
 /**
  * `<osiris-admin-users>`: who may sign in. MSP administrators see every user of their MSP, create users of
  * any role (partner roles for a partner, clinic roles for an organisation) and disable users (their sessions
- * end at once); partner administrators see and create their partner's and their clinics' users (only the MSP
- * may disable one; nobody disables themselves or the MSP's last active admin). Each row says when the user
+ * end at once); partner administrators see, create and disable their partner's and their clinics' users
+ * (nobody disables themselves or the MSP's last active admin). Each row says when the user
  * last signed in. Clinic users may have no password: they sign in with an e-mailed link.
  */
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
@@ -111,7 +111,7 @@ export class OsirisAdminUsers extends LitElement {
   }
 
   #action(u: UserListing): TemplateResult | typeof nothing {
-    if (!this.#msp || u.disabled || u.id === this.session.user.id) return nothing;
+    if (u.disabled || u.id === this.session.user.id) return nothing;
     const sr = html`<span class="sr-only"> ${u.email}</span>`;
     if (this.#confirming === u.id) {
       return html`<span class="row">
@@ -132,7 +132,7 @@ export class OsirisAdminUsers extends LitElement {
       <td data-label="Created">${fullTime(u.created_at)}</td>
       <td data-label="Last sign-in">${u.last_login_at ? fullTime(u.last_login_at) : html`<span class="muted">Never</span>`}</td>
       <td data-label="Status">${u.disabled ? html`<span class="badge bad">Disabled</span>` : html`<span class="badge ok">Active</span>`}</td>
-      ${this.#msp ? html`<td>${this.#action(u)}</td>` : nothing}
+      <td>${this.#action(u)}</td>
     </tr>`;
   }
 
@@ -168,7 +168,7 @@ export class OsirisAdminUsers extends LitElement {
   override render(): TemplateResult {
     return html`<section class="card" aria-labelledby="users-h">
       <h2 id="users-h" tabindex="-1">Users</h2>
-      <p class="muted">${this.#msp ? "Everyone who may sign in to this MSP's dashboard and clinic portal." : "Your partner's staff and your clinics' users. Ask the MSP to disable a user."}</p>
+      <p class="muted">${this.#msp ? "Everyone who may sign in to this MSP's dashboard and clinic portal." : "Your partner's staff and your clinics' users."}</p>
       <div aria-live="polite">${this.#message ? html`<p class=${this.#message.ok ? "success" : "error"} role=${this.#message.ok ? "status" : "alert"}>${this.#message.text}</p>` : nothing}</div>
       ${this.#list.render("users", (v) =>
         v.users.length === 0
@@ -176,7 +176,7 @@ export class OsirisAdminUsers extends LitElement {
           : html`<div class="table-wrap">
               <table class="stack">
                 <caption class="sr-only">Users</caption>
-                <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Belongs to</th><th scope="col">Two-factor</th><th scope="col">Created</th><th scope="col">Last sign-in</th><th scope="col">Status</th>${this.#msp ? html`<th scope="col"><span class="sr-only">Disable</span></th>` : nothing}</tr></thead>
+                <thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Role</th><th scope="col">Belongs to</th><th scope="col">Two-factor</th><th scope="col">Created</th><th scope="col">Last sign-in</th><th scope="col">Status</th><th scope="col"><span class="sr-only">Disable</span></th></tr></thead>
                 <tbody>${repeat(v.users, (u) => u.id, (u) => this.#row(u))}</tbody>
               </table>
             </div>`,
