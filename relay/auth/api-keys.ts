@@ -76,8 +76,10 @@ export async function listApiKeys(db: RelayDb, partnerId: string | null, mspId?:
   }));
 }
 
-export async function revokeApiKey(db: RelayDb, id: string, clock: { now(): number }): Promise<void> {
-  await db.execute({ sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", args: [isoTime(clock.now()), id] });
+/** Revokes a key; answers whether it changed anything (false: it was revoked already). */
+export async function revokeApiKey(db: RelayDb, id: string, clock: { now(): number }): Promise<boolean> {
+  const rs = await db.execute({ sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", args: [isoTime(clock.now()), id] });
+  return rs.rowsAffected > 0;
 }
 
 /** Whether a bearer value looks like an API key (rather than an appliance token). */

@@ -179,6 +179,8 @@ test("MSP API keys act with an MSP role across the MSP's tenants, only msp_admin
     assert.equal(listed.api_keys.map((k) => [k.id, k.role, k.partner_id]), [[id, "msp_tech", null]]);
     assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204);
     assert.is((await relay.app.request("/api/audit-log", { headers: { Authorization: `Bearer ${key}` } })).status, 401);
+    assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204, "revoking again is harmless");
+    assert.is(await count(relay.db, "audit_log", "action = 'api_key.revoke' AND target = ?", [id]), 1, "and audited once");
   }));
 
 test("no API key takes a person's decision (approving proposals, users, keys); an assistant key may only call the MCP endpoint", () =>

@@ -265,8 +265,8 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => {
       const id = c.req.param("api_key_id")!;
-      await revokeApiKey(deps.db, id, deps.clock);
-      await audit(deps.db, deps.clock, principal(c), { action: "api_key.revoke", target: id });
+      // Revoking again changes nothing and is not audited again.
+      if (await revokeApiKey(deps.db, id, deps.clock)) await audit(deps.db, deps.clock, principal(c), { action: "api_key.revoke", target: id });
       return c.body(null, 204);
     },
   },

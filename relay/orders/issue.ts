@@ -14,6 +14,9 @@ import { RelayError } from "../errors.ts";
 import { catalogueOrderParams, normaliseOrderParams } from "./catalogue-params.ts";
 
 /** `issued_by` of an order from `osiris relay admin issue-order`: never a user id (those start `usr_`). */
+/** The shortest lifetime an order may have: less could expire before the appliance's next pull. */
+export const MIN_ORDER_TTL_MS = 60_000;
+
 export const CLI_ISSUER_PREFIX = "cli:";
 
 /** The `issued_by` for an operator at the CLI (`--by WHO`, default `admin`). */
@@ -46,8 +49,8 @@ export async function issueOrder(db: RelayDb, input: IssueOrderInput, ctx: Env &
   }
   const params = normaliseOrderParams(input.type, input.params ?? {});
   const ttlMs = input.ttl_ms ?? Math.min(defaultTtlMs, MAX_ORDER_LIFETIME_MS);
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_ORDER_LIFETIME_MS) {
-    throw new RelayError("schema", `ttl: an order lives 1..${MAX_ORDER_LIFETIME_MS} ms: current value is ${input.ttl_ms}`);
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < MIN_ORDER_TTL_MS || ttlMs > MAX_ORDER_LIFETIME_MS) {
+    throw new RelayError("schema", `ttl: an order lives ${MIN_ORDER_TTL_MS / 1000} to ${MAX_ORDER_LIFETIME_MS / 1000} seconds: current value is ${(input.ttl_ms ?? ttlMs) / 1000} s`);
   }
   const row = (await db.execute({ sql: "SELECT site_id, state FROM appliances WHERE id = ?", args: [input.appliance_id] })).rows[0];
   if (!row) throw new RelayError("appliance_unknown", `No appliance ${JSON.stringify(input.appliance_id)}`);

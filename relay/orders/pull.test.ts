@@ -98,6 +98,12 @@ test("issueOrder() refuses unknown types, bad params, unknown or revoked applian
       assert.match((e as Error).message, /bogus/);
     }
     assert.is(await codeOf(issueOrder(relay.db, { ...base, type: "force_scan", params: {}, ttl_ms: 25 * 3_600_000 }, relay.deps)), "schema");
+    try {
+      await issueOrder(relay.db, { ...base, type: "force_scan", params: {}, ttl_ms: 5_000 }, relay.deps);
+      assert.unreachable("an order that would expire before the next pull");
+    } catch (e) {
+      assert.match((e as Error).message, /^ttl: an order lives 60 to 86400 seconds: current value is 5 s$/);
+    }
     assert.is(await codeOf(issueOrder(relay.db, { ...base, appliance_id: "app_unknown000", type: "force_scan", params: {} }, relay.deps)), "appliance_unknown");
     await revokeAppliance(relay.deps, a.id, "gone");
     assert.is(await codeOf(issueOrder(relay.db, { ...base, type: "force_scan", params: {} }, relay.deps)), "appliance_revoked");

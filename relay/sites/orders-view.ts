@@ -13,7 +13,7 @@ import { str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal } from "../http/types.ts";
-import { issueOrder } from "../orders/issue.ts";
+import { issueOrder, MIN_ORDER_TTL_MS } from "../orders/issue.ts";
 import { mayIssueOrderType } from "./order-access.ts";
 
 /** Most orders one list returns (newest first). */
@@ -33,7 +33,7 @@ export const issueOrderSchema = z.strictObject({
   ttl_s: z
     .number()
     .int()
-    .min(60)
+    .min(MIN_ORDER_TTL_MS / 1000)
     .max(MAX_ORDER_LIFETIME_MS / 1000)
     .optional()
     .meta({ description: "Lifetime in seconds (default: the order type's). Appliances refuse orders valid for longer than their relay.order_ttl_s (default 900 s)." }),
