@@ -218,6 +218,7 @@ test("PUT /api/sites/:site_id/settings: validated like the appliance, audited wi
       [{ maintenance_windows: [{ rrule: "FREQ=DAILY;BYHOUR=25", duration: "PT1H" }] }, /maintenance_windows\[0\]/],
       [{ maintenance_windows: [{ rrule: "FREQ=DAILY", duration: "PT1H", tz: "Mars/Olympus" }] }, /Mars\/Olympus/],
       [{ healing_mode: "yolo" }, /healing_mode/],
+      [{ maintenance_windows: [{ rrule: "FREQ=DAILY;BYHOUR=1;BYMINUTE=0", duration: "PT48H" }] }, /maintenance_windows\[0\]: each window lasts PT48H but the next one starts before it ends .*always be in a window/],
       [{}, /at least one/],
     ] as const) {
       const res = await call(w, w.msp, "PUT", path, body);

@@ -6,7 +6,7 @@
  * site's appliances pick the new configuration up at their next pull.
  */
 import { z } from "zod";
-import { parseWindow, WindowError } from "../../protocol/windows/windows.ts";
+import { nextWindows, parseWindow, WindowError } from "../../protocol/windows/windows.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { HEALING_MODES, MAX_MAINTENANCE_WINDOWS, type SiteConfig } from "../../protocol/sync.ts";
 import { audit } from "../auth/audit.ts";
@@ -34,18 +34,30 @@ export const settingsInputSchema = z
 export type SettingsInput = z.output<typeof settingsInputSchema>;
 
 /** Validates windows with the appliance's parser; RelayError `schema` naming the window and the problem. */
-export function checkWindows(windows: readonly z.output<typeof windowInputSchema>[], siteTz: string): { rrule: string; duration: string; tz: string }[] {
+export function checkWindows(windows: readonly z.output<typeof windowInputSchema>[], siteTz: string, now: number): { rrule: string; duration: string; tz: string }[] {
   return windows.map((w, i) => {
     const spec = { rrule: w.rrule, duration: w.duration, tz: w.tz ?? siteTz };
+    let window;
     try {
-      parseWindow(spec);
+      window = parseWindow(spec);
     } catch (e) {
       if (e instanceof WindowError) throw new RelayError("schema", `maintenance_windows[${i}]: ${e.message}`, { index: i, code: e.code });
       throw e;
     }
+    // A window lasting longer than the gap to its next start never closes: disruptive fixes would run at
+    // any time, which is what windows are there to prevent.
+    const next = nextWindows(window, new Date(now), OVERLAP_LOOKAHEAD);
+    for (let k = 1; k < next.length; k++) {
+      if (next[k]!.start.getTime() < next[k - 1]!.end.getTime()) {
+        throw new RelayError("schema", `maintenance_windows[${i}]: each window lasts ${spec.duration} but the next one starts before it ends (${next[k - 1]!.start.toISOString()} and ${next[k]!.start.toISOString()}): the site would always be in a window`, { index: i, code: "overlapping" });
+      }
+    }
     return spec;
   });
 }
+
+/** Occurrences checked for a window that overlaps its successor (a week of a daily window, several of a weekly one). */
+const OVERLAP_LOOKAHEAD = 8;
 
 /** Applies the settings and records the change; returns the configuration appliances will pull. */
 export async function updateSettings(db: RelayDb, clock: Clock, principal: Principal, siteId: string, body: unknown): Promise<SiteConfig> {
@@ -68,7 +80,7 @@ export async function updateSettings(db: RelayDb, clock: Clock, principal: Princ
       changes["l2_enabled"] = { from: before.l2_enabled, to: input.l2_enabled };
     }
     if (input.maintenance_windows !== undefined) {
-      const windows = checkWindows(input.maintenance_windows, before.timezone);
+      const windows = checkWindows(input.maintenance_windows, before.timezone, clock.now());
       if (JSON.stringify(windows) !== JSON.stringify(before.maintenance_windows)) {
         await tx.execute({ sql: "UPDATE sites SET maintenance_windows = ? WHERE id = ?", args: [JSON.stringify(windows), siteId] });
         changes["maintenance_windows"] = { from: before.maintenance_windows, to: windows };
