@@ -237,12 +237,17 @@ test("a new user's password must not be blank or one repeated character, and a r
     }
     assert.is((await create({ password: "correct horse battery" })).status, 201);
     const partner = await createPartner(relay.db, { msp_id: relay.mspId, name: "P" }, { clock: relay.clock, random });
-    const mixed = await create({ role: "client_viewer", org_id: relay.orgId, partner_id: partner.id });
+    const mixed = await create({ role: "client_viewer", org_id: relay.orgId, partner_id: partner.id, password: "correct horse battery" });
     assert.is(mixed.status, 400);
     assert.match((await errorOf(mixed)).message, /partner_id: a clinic user's partner is its organisation's/);
     const partnerWithOrg = await create({ role: "partner_tech", partner_id: partner.id, org_id: relay.orgId, password: "correct horse battery" });
     assert.is(partnerWithOrg.status, 400);
     assert.match((await errorOf(partnerWithOrg)).message, /org_id: role partner_tech belongs to a partner/);
+    // This relay has no SMTP: a clinic user without a password could never sign in.
+    const noLink = await create({ role: "client_viewer", org_id: relay.orgId });
+    assert.is(noLink.status, 503);
+    assert.match((await errorOf(noLink)).message, /sends no e-mail .* a user without a password could never sign in: give them a password/);
+    assert.is((await create({ role: "client_viewer", org_id: relay.orgId, password: "correct horse battery" })).status, 201, "with a password they can");
   }));
 
 test("every answer carries the security headers, errors included", () =>
@@ -260,7 +265,7 @@ test("the audit log records logins and user changes, and each tenant sees only i
   withRelay(async (relay) => {
     const admin = await asUser(relay, "msp_admin");
     await login(relay, admin.email, admin.password);
-    await relay.app.request("/api/users", userInit(admin, "POST", { email: "owner@clinic.test", name: "Owner", role: "client_owner", org_id: relay.orgId }));
+    await relay.app.request("/api/users", userInit(admin, "POST", { email: "owner@clinic.test", name: "Owner", role: "client_owner", org_id: relay.orgId, password: "correct horse battery" }));
     const owner = await asUser(relay, "client_owner");
     const seen = (await (await relay.app.request("/api/audit-log", userInit(admin))).json()) as { entries: { action: string; actor_email: string }[] };
     assert.ok(seen.entries.some((e) => e.action === "user.login" && e.actor_email === admin.email));

@@ -185,6 +185,9 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
       const p = principal(c);
       const input = parseSchema(newUserSchema, parseJsonBody(c.var.body), "user");
       await checkUserTenant(c, deps, input);
+      if (!input.password && !deps.mailer) {
+        throw new RelayError("mail_unavailable", "This relay sends no e-mail (it was started without --smtp-url), so a user without a password could never sign in: give them a password, or ask the relay's operator to configure SMTP");
+      }
       const user = await createUser(deps.db, p.msp_id, input, deps);
       await audit(deps.db, deps.clock, p, { action: "user.create", target: user.id, org_id: user.org_id, details: { email: user.email, role: user.role } });
       return c.json(user, 201);

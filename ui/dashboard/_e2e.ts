@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import type { Clock } from "../../relay/deps.ts";
 import { memoryLog } from "../../relay/log.ts";
 import { runRelay, type RunningRelay } from "../../relay/serve/run.ts";
+import { startSmtpSink, type SmtpSink } from "../../relay/mail/_smtp-sink.ts";
 import { buildDashboard } from "./_build.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -36,17 +37,22 @@ export async function launchChromium(): Promise<Browser> {
 export interface UiRelay {
   dir: string;
   relay: RunningRelay;
+  /** The SMTP server the relay sends its mail to (sign-in links, notifications). */
+  smtp: SmtpSink;
   close(): Promise<void>;
 }
 
 /**
- * A real relay process on loopback (libSQL file, relay key file, credential vault key file) in a temporary
- * directory, serving the dashboard built into it. Background jobs run at their normal pace unless told.
+ * A real relay process on loopback (libSQL file, relay key file, credential vault key file, SMTP to a real
+ * server on loopback) in a temporary directory, serving the dashboard built into it. Background jobs run at
+ * their normal pace unless told.
  */
 export async function startUiRelay(opts: { clock?: Clock; learningIntervalMs?: number; escalationIntervalMs?: number } = {}): Promise<UiRelay> {
   const dir = await mkdtemp(join(tmpdir(), "osiris-dashboard-e2e-"));
   const assetsDir = await buildDashboard(join(dir, "dist"));
+  const smtp = await startSmtpSink("portal@relay.example.test");
   const relay = await runRelay({
+    mailer: smtp.mailer,
     db: join(dir, "relay.db"),
     keyFile: join(dir, "relay.key"),
     vaultKeyFile: join(dir, "vault.key"),
@@ -61,8 +67,10 @@ export async function startUiRelay(opts: { clock?: Clock; learningIntervalMs?: n
   return {
     dir,
     relay,
+    smtp,
     close: async () => {
       await relay.close();
+      await smtp.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -43,7 +43,6 @@ import { runLearningCycle, seedSimulatedHistory } from "../../relay/learning/ind
 import { latestRuleset } from "../../relay/orders/rulesets.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "../../relay/tenants/tenants.ts";
 import { allText, E2EBrowser, launchChromium, PASSWORD, PHONE, startUiRelay, type UiRelay } from "./_e2e.ts";
-import { startSmtpSink, type SmtpSink } from "../../relay/mail/_smtp-sink.ts";
 
 const SHOTS = fileURLToPath(new URL("../../test-output/screenshots/operations/", import.meta.url));
 const HOUR = 3_600_000;
@@ -62,7 +61,6 @@ async function at<T>(iso: string, fn: () => Promise<T>): Promise<T> {
 }
 
 let server: UiRelay;
-let smtp: SmtpSink;
 let ui: E2EBrowser;
 const ids = { msp: "", partner: "", otherPartner: "", riverside: "", alder: "", birch: "", alderSite: "", birchSite: "", riversideSite: "" };
 const users = { admin: "admin@northwind.test", partnerAdmin: "admin@bayside.test", billing: "billing@bayside.test" };
@@ -137,8 +135,6 @@ test.before(async () => {
 
 async function setup(): Promise<void> {
   server = await startUiRelay({ clock, learningIntervalMs: 6 * HOUR });
-  smtp = await startSmtpSink(); // e-mail channels need SMTP configured
-  server.relay.deps.mailer = smtp.mailer;
   const db = server.relay.db;
   ids.msp = (await createMsp(db, { name: "Northwind MSP" }, env)).id;
   ids.partner = (await createPartner(db, { msp_id: ids.msp, name: "Bayside IT Partners" }, env)).id;
@@ -190,7 +186,6 @@ async function setup(): Promise<void> {
 test.after(async () => {
   await ui?.browser.close();
   await server?.close();
-  await smtp?.close();
 });
 
 // ---- helpers -------------------------------------------------------------------------------------------------

@@ -151,10 +151,10 @@ export class OsirisAdminUsers extends LitElement {
           </select>
         </div>
         ${role.startsWith("partner_") && this.#msp
-          ? html`<div class="field"><label for="upartner">Of the partner</label><select id="upartner" name="upartner" required>${this.partners.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select></div>`
+          ? html`<div class="field"><label for="upartner">Of the partner</label><select id="upartner" name="upartner" required><option value="">Choose a partner</option>${this.partners.map((p) => html`<option value=${p.id}>${p.name}</option>`)}</select></div>`
           : nothing}
         ${client
-          ? html`<div class="field"><label for="uorg">Of the clinic</label><select id="uorg" name="uorg" required>${this.orgs.map((o) => html`<option value=${o.id}>${o.name}</option>`)}</select></div>`
+          ? html`<div class="field"><label for="uorg">Of the clinic</label><select id="uorg" name="uorg" required><option value="">Choose a clinic</option>${this.orgs.map((o) => html`<option value=${o.id}>${o.name}</option>`)}</select></div>`
           : nothing}
         <div class="field">
           <label for="upassword">Password <span class="hint">(${client ? "optional: without one they sign in with an e-mailed link" : `at least ${MIN_PASSWORD} characters; give it to them in person or over the phone`})</span></label>
