@@ -49,6 +49,10 @@ test("the text layer holds every section title, the HIPAA safeguards and the key
     assert.ok(text.includes(figure), `missing figure ${JSON.stringify(figure)}`);
   }
   assert.ok(text.includes(data.manifest.appliances.find((x) => x.appliance_id === a.id)!.last_checkpoint!.root), "checkpoint root");
+  // A control that is not ready names the check holding it back.
+  const blocked = data.controls.find((c) => !c.ready && c.reason === "failing" && c.blocking.length > 0)!;
+  assert.ok(blocked, "the fixture month has a control held back by a failing check");
+  assert.match(text, new RegExp(`Failing at month end: ${blocked.blocking[0]!.replaceAll(".", "\\.")}`));
   assert.match(info, /CreationDate:\s+2026-09-30T23:59:59/);
   assert.match(info, /ModDate:\s+2026-09-30T23:59:59/);
   assert.match(info, /Title:\s+HIPAA compliance packet: Main Street, September 2026/);

@@ -132,6 +132,9 @@ function scores(doc: Doc, d: PacketData): void {
   if (d.score.unknown_checks.length) paragraph(doc, `Results of checks this catalogue does not know were left out: ${d.score.unknown_checks.join(", ")}.`, { color: COLORS.warn, size: 8 });
 }
 
+/** How the evidence column names the checks that hold a control back, by reason (missing results are listed anyway). */
+const BLOCKING_TEXT: Partial<Record<ControlRow["reason"], string>> = { failing: "Failing at month end", unchecked: "Could not run", stale: "Evidence too old" };
+
 function evidenceText(c: ControlRow): string {
   const none = (k: ControlRow["checks"][number]) => k.pass + k.fail + k.error + k.not_applicable === 0;
   const lines = c.checks
@@ -139,6 +142,10 @@ function evidenceText(c: ControlRow): string {
     .map((k) => `${k.check}: ${k.hosts} computer${k.hosts === 1 ? "" : "s"}, ${formatInt(k.pass)} pass, ${formatInt(k.fail)} fail${k.error ? `, ${formatInt(k.error)} error` : ""}${k.not_applicable ? `, ${formatInt(k.not_applicable)} n/a` : ""}; last ${formatTime(k.last_at)}`);
   const missing = c.checks.filter(none).map((k) => k.check);
   if (missing.length) lines.push(`No results this month: ${missing.join(", ")}`);
+  // A control held back by a failing, unrunnable or stale check names it first: that is what to look at.
+  const heldBack = BLOCKING_TEXT[c.reason];
+  const named = c.blocking.filter((id) => !missing.includes(id)); // those without results are listed above
+  if (!c.ready && heldBack && named.length) lines.unshift(`${heldBack}: ${named.join(", ")}`);
   if (c.out_of_scope) lines.push(`${c.out_of_scope} mapped check${c.out_of_scope === 1 ? "" : "s"} for platforms not at this site`);
   return lines.length ? lines.join("\n") : "No automatic check maps here; evidence is procedural.";
 }
