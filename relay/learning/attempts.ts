@@ -186,7 +186,7 @@ export async function importPushedAttempts(db: RelayDb, clock: Clock): Promise<n
 /** The MSP's attempts finished at or after `since`, as mining reads them (ordered, so results are stable). */
 export async function loadMinedAttempts(db: Db, mspId: string, since: string): Promise<MinedAttempt[]> {
   const rs = await db.execute({
-    sql: `SELECT site_id, check_id, platform, runbook, params, tier, outcome, finished_at FROM healing_attempts
+    sql: `SELECT site_id, check_id, platform, runbook, params, tier, outcome, finished_at, provenance FROM healing_attempts
           WHERE msp_id = ? AND finished_at >= ? AND runbook IS NOT NULL ORDER BY finished_at, appliance_id, attempt_id`,
     args: [mspId, since],
   });
@@ -199,6 +199,7 @@ export async function loadMinedAttempts(db: Db, mspId: string, since: string): P
     tier: str(r, "tier") as MinedAttempt["tier"],
     outcome: str(r, "outcome"),
     finished_at: str(r, "finished_at"),
+    simulated: str(r, "provenance").startsWith("simulated:"),
   }));
 }
 

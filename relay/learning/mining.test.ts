@@ -11,7 +11,7 @@ const H = 3_600_000;
 const t = { ...DEFAULT_THRESHOLDS };
 
 function a(over: Partial<MinedAttempt> & Pick<MinedAttempt, "site_id" | "tier" | "outcome">, hoursAgo = 1): MinedAttempt {
-  return { check: "windows.defender_realtime", platform: "windows", runbook: "windows.enable_defender_realtime", params: "{}", finished_at: isoTime(NOW - hoursAgo * H), ...over };
+  return { check: "windows.defender_realtime", platform: "windows", runbook: "windows.enable_defender_realtime", params: "{}", finished_at: isoTime(NOW - hoursAgo * H), simulated: false, ...over };
 }
 
 /** The fixture, with what each group must come to (worked out by hand below). */

@@ -67,6 +67,8 @@ export interface MinedAttempt {
   tier: "L1" | "L2" | "L3";
   outcome: string;
   finished_at: string;
+  /** From the demo's labelled simulated history (learning/demo-seed.ts), not a real resolution. */
+  simulated: boolean;
 }
 
 export interface GroupStats {
@@ -79,6 +81,8 @@ export interface GroupStats {
   successes: number;
   failures: number;
   l2_resolutions: number;
+  /** Runs of the occurrences that come from the demo's simulated history (shown as such, never as real). */
+  simulated_runs: number;
   /** Successes / occurrences in percent, one decimal (display only; decisions use integers). */
   success_pct: number;
   /** Sites with at least one success, sorted. */
@@ -118,13 +122,14 @@ export function mineGroups(attempts: readonly MinedAttempt[], t: LearningThresho
     let entry = groups.get(key);
     if (!entry) {
       entry = {
-        g: { group_key: key, check: a.check, platform: a.platform, runbook: a.runbook, params, occurrences: 0, successes: 0, failures: 0, l2_resolutions: 0, success_pct: 0, sites: [], first_seen: a.finished_at, last_seen: a.finished_at },
+        g: { group_key: key, check: a.check, platform: a.platform, runbook: a.runbook, params, occurrences: 0, successes: 0, failures: 0, l2_resolutions: 0, simulated_runs: 0, success_pct: 0, sites: [], first_seen: a.finished_at, last_seen: a.finished_at },
         sites: new Set(),
       };
       groups.set(key, entry);
     }
     const g = entry.g;
     g.occurrences++;
+    if (a.simulated) g.simulated_runs++;
     if (a.outcome === "success") {
       g.successes++;
       entry.sites.add(a.site_id);

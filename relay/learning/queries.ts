@@ -34,6 +34,8 @@ export interface CandidateSummary {
   occurrences: number;
   successes: number;
   l2_resolutions: number;
+  /** Of the occurrences, runs from the demo's labelled simulated history (not real resolutions). */
+  simulated_runs: number;
   success_pct: number;
   sites: { id: string; name: string }[];
   last_seen: string | null;
@@ -48,13 +50,13 @@ async function visibleAttempts(db: RelayDb, viewer: Principal, since: string, of
   const orgs = visibleOrgsWhere(viewer);
   const only = of ? ` AND h.group_key = ?${of.scope_site_id === null ? "" : " AND h.site_id = ?"}` : "";
   const rs = await db.execute({
-    sql: `SELECT h.site_id, h.check_id, h.platform, h.runbook, h.params, h.tier, h.outcome, h.finished_at
+    sql: `SELECT h.site_id, h.check_id, h.platform, h.runbook, h.params, h.tier, h.outcome, h.finished_at, h.provenance
           FROM healing_attempts h JOIN sites s ON s.id = h.site_id JOIN organisations o ON o.id = s.org_id
           WHERE ${orgs.sql} AND h.msp_id = ? AND h.finished_at >= ? AND h.runbook IS NOT NULL${only}
           ORDER BY h.finished_at, h.appliance_id, h.attempt_id`,
     args: [...orgs.args, viewer.msp_id, since, ...(of ? [of.fix_key, ...(of.scope_site_id === null ? [] : [of.scope_site_id])] : [])],
   });
-  return rs.rows.map((r) => ({ site_id: str(r, "site_id"), check: str(r, "check_id"), platform: str(r, "platform"), runbook: str(r, "runbook"), params: str(r, "params"), tier: str(r, "tier") as MinedAttempt["tier"], outcome: str(r, "outcome"), finished_at: str(r, "finished_at") }));
+  return rs.rows.map((r) => ({ site_id: str(r, "site_id"), check: str(r, "check_id"), platform: str(r, "platform"), runbook: str(r, "runbook"), params: str(r, "params"), tier: str(r, "tier") as MinedAttempt["tier"], outcome: str(r, "outcome"), finished_at: str(r, "finished_at"), simulated: str(r, "provenance").startsWith("simulated:") }));
 }
 
 async function siteNames(db: RelayDb, viewer: Principal, ids: readonly string[]): Promise<Map<string, string>> {
@@ -68,7 +70,7 @@ async function siteNames(db: RelayDb, viewer: Principal, ids: readonly string[])
 }
 
 function summarise(c: Candidate, g: MinedGroup | undefined, t: LearningThresholds, names: Map<string, string>, counters: RuleCounters | undefined): CandidateSummary {
-  const stats = g ?? { occurrences: 0, successes: 0, l2_resolutions: 0, success_pct: 0, sites: [] as string[], last_seen: null, unmet: [] as string[] };
+  const stats = g ?? { occurrences: 0, successes: 0, l2_resolutions: 0, simulated_runs: 0, success_pct: 0, sites: [] as string[], last_seen: null, unmet: [] as string[] };
   const unmet = g ? g.unmet : [`no runs in the last ${t.window_days} days`];
   return {
     id: c.id,
@@ -84,6 +86,7 @@ function summarise(c: Candidate, g: MinedGroup | undefined, t: LearningThreshold
     occurrences: stats.occurrences,
     successes: stats.successes,
     l2_resolutions: stats.l2_resolutions,
+    simulated_runs: stats.simulated_runs,
     success_pct: stats.success_pct,
     sites: stats.sites.filter((id) => names.has(id)).map((id) => ({ id, name: names.get(id)! })),
     last_seen: stats.last_seen,

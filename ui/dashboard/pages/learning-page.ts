@@ -129,7 +129,13 @@ export class OsirisLearningPage extends Page {
 
   #evidence(c: LearningCandidate, t: LearningThresholds["thresholds"] | undefined): Evidence[] {
     const rows: Evidence[] = [
-      { what: "Runs of this fix", value: String(c.occurrences), needs: t ? `at least ${t.min_occurrences}` : "", met: !t || c.occurrences >= t.min_occurrences },
+      {
+        what: "Runs of this fix",
+        // The demo's seeded history is labelled wherever it counts: it is not evidence of real resolutions.
+        value: c.simulated_runs ? html`${c.occurrences} <span class="badge sim">${c.simulated_runs} simulated</span> <span class="hint">(the demo's labelled history, not real resolutions)</span>` : String(c.occurrences),
+        needs: t ? `at least ${t.min_occurrences}` : "",
+        met: !t || c.occurrences >= t.min_occurrences,
+      },
       { what: "Found by the L2 planner", value: String(c.l2_resolutions), needs: t ? `at least ${t.min_l2_resolutions}` : "", met: !t || c.l2_resolutions >= t.min_l2_resolutions },
       { what: "Success rate", value: `${Math.floor(c.success_pct)} % (${c.successes} of ${c.occurrences})`, needs: t ? `at least ${t.min_success_pct} %` : "", met: !t || c.success_pct >= t.min_success_pct },
       {
