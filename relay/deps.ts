@@ -47,6 +47,8 @@ export interface RelayDeps extends Env {
   secureCookies?: boolean;
   /** The site-credential vault (credentials/create-vault.ts); without it credentials can be neither stored nor sent. */
   vault?: CredentialVault;
+  /** Set by startArchiver: this relay uploads to the WORM archive (--archive-*); without it bundles wait in the queue. */
+  archiving?: boolean;
   /** The dashboard's built files (ui/loadDashboardAssets); without them its pages answer 503. */
   ui?: import("./ui/assets.ts").UiAssets;
   /**

@@ -138,7 +138,7 @@ it("every evidence bundle and countersigned checkpoint arrives byte for byte, CO
   const operator = await asUser(relay, "msp_tech");
   const res = await relay.app.request(`/api/sites/${relay.siteId}/archive`, userInit(operator));
   assert.is(res.status, 200);
-  assert.equal(await res.json(), { site_id: relay.siteId, pending: 0, archived: 6, failed: 0, oldest_pending_at: null, oldest_pending_age_s: null, last_error: null } satisfies ArchiveStatus);
+  assert.equal(await res.json(), { site_id: relay.siteId, pending: 0, archived: 6, failed: 0, oldest_pending_at: null, oldest_pending_age_s: null, last_error: null, configured: true } satisfies ArchiveStatus & { configured: boolean });
 });
 
 it("a locked version cannot be deleted, nor its retention shortened or turned into GOVERNANCE, even with the bypass header", async () => {

@@ -53,7 +53,7 @@ export interface ArchiverOptions {
   autoStart?: boolean;
 }
 
-export type ArchiverDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log">;
+export type ArchiverDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log" | "archiving">;
 
 export interface ArchiveTickReport {
   claimed: number;
@@ -95,6 +95,7 @@ export function startArchiver(deps: ArchiverDeps, opts: ArchiverOptions): Archiv
   };
   const interval = positiveInt("intervalMs", opts.intervalMs ?? ARCHIVE_INTERVAL_MS);
   const store = s3Store(opts.s3, opts.fetch);
+  deps.archiving = true; // what the dashboard's archive status says (archive/routes.ts)
   const abort = new AbortController();
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -31,17 +31,19 @@ async function deadArchiver(relay: TestRelay, over: Partial<ArchiverOptions> = {
   });
 }
 
-async function statusOf(relay: TestRelay, headers: RequestInit): Promise<ArchiveStatus> {
+async function statusOf(relay: TestRelay, headers: RequestInit): Promise<ArchiveStatus & { configured: boolean }> {
   const res = await relay.app.request(`/api/sites/${relay.siteId}/archive`, headers);
   assert.is(res.status, 200, await res.clone().text());
-  return (await res.json()) as ArchiveStatus;
+  return (await res.json()) as ArchiveStatus & { configured: boolean };
 }
 
 test("GET /api/sites/:site_id/archive shows pending, failed, the oldest pending age and the last error", async () => {
   await withRelay(async (relay) => {
     const tech = await asUser(relay, "msp_tech");
     const empty = await statusOf(relay, userInit(tech));
-    assert.equal(empty, { site_id: relay.siteId, pending: 0, archived: 0, failed: 0, oldest_pending_at: null, oldest_pending_age_s: null, last_error: null });
+    assert.equal(empty, { site_id: relay.siteId, pending: 0, archived: 0, failed: 0, oldest_pending_at: null, oldest_pending_age_s: null, last_error: null, configured: false }, "this relay runs no archiver: it says so");
+    relay.deps.archiving = true;
+    assert.is((await statusOf(relay, userInit(tech))).configured, true);
 
     const a = await enrolledAppliance(relay);
     const ingestedAt = relay.clock.now();

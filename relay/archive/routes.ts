@@ -14,6 +14,7 @@ const NO_BODY_BYTES = 1024;
 
 const statusResponse = z.strictObject({
   site_id: z.string(),
+  configured: z.boolean().meta({ description: "whether this relay uploads to the archive; when not, bundles wait in its queue until it does" }),
   pending: z.number().int().meta({ description: "evidence bundles and checkpoints not yet in the bucket, being retried" }),
   archived: z.number().int(),
   failed: z.number().int().meta({ description: "refused by the bucket or failed many times; still retried, but needs attention" }),
@@ -30,7 +31,7 @@ export const ARCHIVE_ROUTES: readonly RouteSpec[] = [
     summary: "a site's WORM archive state: counts pending/archived/failed, oldest pending age, latest error",
     maxBodyBytes: NO_BODY_BYTES,
     response: statusResponse,
-    handler: async (c, deps) => c.json(await archiveStatus(deps.db, c.req.param("site_id")!, deps.clock.now())),
+    handler: async (c, deps) => c.json({ ...(await archiveStatus(deps.db, c.req.param("site_id")!, deps.clock.now())), configured: deps.archiving === true }),
   },
   {
     method: "POST",

@@ -74,6 +74,8 @@ export type Escalation = EscalationView;
 export type Packet = PacketRecord & { pdf_url: string; kit_url: string };
 
 export interface ArchiveStatus {
+  /** Whether the relay uploads to the archive at all (else bundles wait in its queue). */
+  configured: boolean;
   pending: number;
   archived: number;
   failed: number;

@@ -72,7 +72,12 @@ export class OsirisSiteEvidence extends Section {
         ? html`<h2>Archive (write-once storage)</h2>
             ${this.#archive.render(
               "the evidence archive",
-              (s) => html`<dl class="facts card">
+              (s) => html`${s.configured
+                  ? nothing
+                  : html`<p class="card warn" role="note">
+                      Off on this relay: it uploads nothing to write-once storage. The bundles wait here (below) and go up once the relay's operator configures the
+                      archive (<code>--archive-*</code>).
+                    </p>`}<dl class="facts card">
                 <dt>Archived</dt>
                 <dd>${s.archived}</dd>
                 <dt>Waiting</dt>
