@@ -147,10 +147,12 @@ async function checkPacketMonth(deps: PacketDeps, siteId: string, month: string)
   const { from, to } = monthBounds(month);
   const now = deps.clock.now();
   const latest = previousMonth(monthOf(now));
-  if (from > now) throw new RelayError("month_open", `month ${month} is in the future: a packet covers a month that has ended (the latest is ${latest})`, { month, latest_month: latest });
-  if (to > now) throw new RelayError("month_open", `month ${month} has not ended yet (it ends ${isoTime(to)}): a packet covers a closed month (the latest is ${latest})`, { month, latest_month: latest });
   const first = await firstPacketMonth(deps.db, siteId);
   if (first === null) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
+  // Which closed month to offer instead: none when the site is younger than the last month's end.
+  const instead = first > latest ? `no month has ended since the site was created: its first packet, for ${first}, can be made once that month has ended` : `the latest is ${latest}`;
+  if (from > now) throw new RelayError("month_open", `month ${month} is in the future: a packet covers a month that has ended (${instead})`, { month, latest_month: latest });
+  if (to > now) throw new RelayError("month_open", `month ${month} has not ended yet (it ends ${isoTime(to)}): a packet covers a closed month (${instead})`, { month, latest_month: latest });
   if (month < first) {
     const range = first > latest ? `no month has ended since, so its first packet can be made once ${first} has ended` : `so packets cover ${first} to ${latest}`;
     throw new RelayError("bad_request", `month ${month} is before site ${siteId} existed: its first month is ${first}, ${range}`, { month, first_month: first, latest_month: latest });

@@ -60,6 +60,10 @@ test("POST refuses a future month (409) and a month before the site existed (400
   const none = await app.request(`/api/sites/${fresh.id}/packets`, userInit(tech, "POST", { month: "2026-09" }));
   assert.is(none.status, 400);
   assert.is((await errorOf(none)).message, `month 2026-09 is before site ${fresh.id} existed: its first month is 2026-10, no month has ended since, so its first packet can be made once 2026-10 has ended`);
+  // Asking for its own (open) month offers no month from before it existed.
+  const current = await app.request(`/api/sites/${fresh.id}/packets`, userInit(tech, "POST", { month: "2026-10" }));
+  assert.is(current.status, 409);
+  assert.match((await errorOf(current)).message, /^month 2026-10 has not ended yet .*: a packet covers a closed month \(no month has ended since the site was created: its first packet, for 2026-10, can be made once that month has ended\)$/);
 });
 
 test("the clinic's users list packets and download the PDF and the kit, whose SHA-256 match what the list says", async () => {
