@@ -66,6 +66,7 @@ export const SYNC_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/enroll",
+    status: 201,
     callers: ["public"],
     summary: "enroll an appliance with a claim code (or an accepted pending id) and proofs of key possession",
     maxBodyBytes: MAX_ENROLL_BODY_BYTES,
@@ -75,6 +76,7 @@ export const SYNC_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/provision/pending",
+    status: 201,
     callers: ["public"],
     summary: "register an unclaimed (drop-shipped) appliance's public keys and MACs for an MSP to accept",
     maxBodyBytes: MAX_ENROLL_BODY_BYTES,

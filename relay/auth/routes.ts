@@ -112,6 +112,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/auth/logout",
+    status: 204,
     callers: ANY_USER,
     summary: "end this session",
     maxBodyBytes: EMPTY_BODY,
@@ -140,6 +141,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/auth/totp/enable",
+    status: 204,
     callers: ANY_USER,
     peopleOnly: true,
     summary: "turn TOTP on by entering a current code from the authenticator app",
@@ -175,6 +177,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/users",
+    status: 201,
     callers: ["msp_admin", "partner_admin", "client_owner"],
     peopleOnly: true,
     summary: "create a user in the caller's tenant (client users may have no password: they sign in by magic link)",
@@ -196,6 +199,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/users/:user_id/disable",
+    status: 204,
     callers: ["msp_admin", "partner_admin", "client_owner"],
     peopleOnly: true,
     summary: "disable a user the caller administers (partner admins: their partner's staff and their clinics' users; clinic owners: their clinic's users) and end their sessions (409 user_change_refused for yourself or the MSP's last active MSP admin)",
@@ -220,6 +224,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/partners/:partner_id/api-keys",
+    status: 201,
     callers: ["msp_admin", "partner_admin"],
     peopleOnly: true,
     summary: "create a partner API key; the key text is shown once in this answer",
@@ -246,6 +251,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/api-keys",
+    status: 201,
     callers: ["msp_admin"],
     peopleOnly: true,
     summary: "create an MSP API key (role msp_tech by default); the key text is shown once in this answer",
@@ -262,6 +268,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/api-keys/:api_key_id/revoke",
+    status: 204,
     callers: ["msp_admin", "partner_admin"],
     peopleOnly: true,
     summary: "revoke an API key (its requests fail at once with 401 api_key_revoked)",
@@ -285,6 +292,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
     method: "PUT",
     path: "/api/partners/:partner_id/branding",
+    status: 204,
     callers: ["msp_admin", "partner_admin"],
     summary: "set a partner's branding, applied to its dashboard, client portal and packets",
     maxBodyBytes: 256 * 1024,

@@ -89,6 +89,7 @@ export const BILLING_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/partners/:partner_id/statements",
+    status: 201,
     callers: ["msp_admin"],
     summary: "issue the partner's statement for a month that has ended ({month: YYYY-MM}); immutable once issued",
     maxBodyBytes: SMALL_BODY,
@@ -125,6 +126,7 @@ export const BILLING_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/statements/:statement_id/corrections",
+    status: 201,
     callers: ["msp_admin"],
     summary: "add a correction line to an issued statement ({description, amount_cents, org_id?, share_cents?, corrects_line?})",
     maxBodyBytes: SMALL_BODY,

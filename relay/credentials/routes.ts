@@ -61,6 +61,7 @@ export const CREDENTIAL_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/sites/:site_id/credentials",
+    status: 201,
     callers: SITE_OPERATORS,
     summary: "store a host credential for a site (encrypted at rest; the secret is never returned)",
     maxBodyBytes: MAX_STORE_BODY_BYTES,

@@ -15,6 +15,7 @@ export const ENROLL_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/appliances/:appliance_id/rotate-token",
+    status: 201,
     // rotate_token is a privileged order type: MSP admins only, as on the orders route.
     callers: ["msp_admin"],
     summary: "send the appliance a signed rotate_token order: it fetches a new token and the old one stops working",

@@ -125,5 +125,7 @@ export interface RouteSpec {
   response?: ZodType;
   /** Response content type when not JSON (e.g. `image/svg+xml`, `application/pdf`). */
   produces?: string;
+  /** The success status when not 200: 201 (created, with a body) or 204 (no body), for the OpenAPI document. */
+  status?: 201 | 204;
   handler: (c: RelayContext, deps: RelayDeps) => Promise<Response>;
 }

@@ -30,6 +30,7 @@ export const NOTIFY_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/channels",
+    status: 201,
     callers: CHANNEL_ADMINS,
     summary: "add an e-mail, webhook, Slack or syslog channel for the MSP, a partner or a site (secrets are write-only)",
     maxBodyBytes: SMALL_BODY,
@@ -40,6 +41,7 @@ export const NOTIFY_ROUTES: readonly RouteSpec[] = [
   {
     method: "DELETE",
     path: "/api/channels/:channel_id",
+    status: 204,
     callers: CHANNEL_ADMINS,
     summary: "delete a channel (its delivery log is kept; pending deliveries are cancelled)",
     maxBodyBytes: EMPTY_BODY,

@@ -47,10 +47,10 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
       ...(params.length ? { parameters: params } : {}),
       ...(r.request ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(r.request) } } } } : {}),
       responses: {
-        [r.method === "POST" && r.response ? "200" : "200"]: {
-          description: "Success",
-          content: { [r.produces ?? "application/json"]: { schema: r.response ? schemaOf(r.response) : {} } },
-        },
+        [String(r.status ?? 200)]:
+          r.status === 204
+            ? { description: "Success, no body" }
+            : { description: r.status === 201 ? "Created" : "Success", content: { [r.produces ?? "application/json"]: { schema: r.response ? schemaOf(r.response) : {} } } },
         default: { description: "Error: {error: {code, message, details}}", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       },
     };

@@ -25,6 +25,16 @@ test("GET /api/openapi.json lists every route of the table with its callers, and
   }
 });
 
+test("each route's documented success status is the one its handler answers (201 created, 204 without a body, else 200)", () => {
+  const wrong: string[] = [];
+  for (const r of ROUTES) {
+    const src = String(r.handler);
+    const answers = /,\s*201\s*\)/.test(src) ? 201 : /c\.body\(null,\s*204\)/.test(src) && !/\bjson\(/.test(src) ? 204 : 200;
+    if ((r.status ?? 200) !== answers) wrong.push(`${r.method} ${r.path}: documented ${r.status ?? 200}, answers ${answers}`);
+  }
+  assert.equal(wrong, []);
+});
+
 test("GET /metrics needs the monitoring token, then reports ingest, failures, appliances by last sync and queues", async () => {
   const relay = await testRelay();
   try {

@@ -106,6 +106,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/sites/:site_id/claim-codes",
+    status: 201,
     callers: SITE_OPERATORS,
     summary: "create a single-use claim code for the site; the answer carries the code (shown once) with its QR as SVG and PNG",
     maxBodyBytes: SMALL_BODY,
@@ -213,6 +214,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/sites/:site_id/orders",
+    status: 201,
     callers: SITE_OPERATORS,
     summary: "issue a signed order to one of the site's appliances (privileged types: MSP administrators only)",
     maxBodyBytes: SMALL_BODY,
@@ -243,6 +245,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/sites/:site_id/approvals",
+    status: 201,
     callers: SITE_OPERATORS,
     summary: "propose an order for someone allowed to sign it to approve (nothing is signed yet)",
     maxBodyBytes: SMALL_BODY,
@@ -287,6 +290,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/partners",
+    status: 201,
     callers: ["msp_admin"],
     summary: "create a partner (reseller) under the MSP",
     maxBodyBytes: SMALL_BODY,
@@ -309,6 +313,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/orgs",
+    status: 201,
     callers: ["msp_admin", "partner_admin"],
     summary: "create a client organisation (partner admins: under their own partner)",
     maxBodyBytes: SMALL_BODY,
@@ -322,6 +327,7 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
   {
     method: "POST",
     path: "/api/orgs/:org_id/sites",
+    status: 201,
     callers: ["msp_admin", "partner_admin"],
     summary: "create a site of a client organisation (healing mode observe until changed)",
     maxBodyBytes: SMALL_BODY,
