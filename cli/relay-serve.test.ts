@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePushAck } from "../protocol/sync.ts";
@@ -133,6 +133,13 @@ test("osiris relay serve refuses a bad port, --trust-proxy, --public-url or --sm
     assert.is(badFrom.code, 2);
     assert.match(badFrom.stderr, /--smtp-from must be an e-mail address/);
     assert.not.ok(existsSync(join(dir, "new.db")), "still nothing created");
+    // A metrics token every user of the host can read is refused, as the relay's key files are.
+    const token = join(dir, "metrics.token");
+    await writeFile(token, "a-metrics-token-0123456789\n");
+    await chmod(token, 0o644);
+    const readable = await runOnce(["--port", "0", "--db", join(dir, "m.db"), "--key-file", join(dir, "m.key"), "--metrics-token-file", token]);
+    assert.is(readable.code, 1);
+    assert.match(readable.stderr, /--metrics-token-file .*metrics\.token is readable by every user of this host \(mode 0644\): run chmod 600/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
  * builds the app with real effects (wall clock, CSPRNG, JSON-lines log) and serves it. `osiris relay serve`
  * and the loopback tests both start relays this way.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { createRelayApp } from "../app.ts";
 import { openRelayDb, redact, type RelayDb } from "../db/index.ts";
 import { secureRandom, systemClock, type Clock, type RelayDeps } from "../deps.ts";
@@ -74,6 +74,11 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new RelayError("config", "HTTPS needs both --tls-cert and --tls-key");
   const clock = opts.clock ?? systemClock;
   const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
+  if (opts.metricsTokenFile) {
+    // A token anyone on the host can read lets anyone scrape; the relay's key files are refused the same way.
+    const mode = (await stat(opts.metricsTokenFile)).mode & 0o777;
+    if ((mode & 0o007) !== 0) throw new RelayError("config", `--metrics-token-file ${opts.metricsTokenFile} is readable by every user of this host (mode 0${mode.toString(8)}): run chmod 600 ${opts.metricsTokenFile}`);
+  }
   const metricsToken = opts.metricsTokenFile ? (await readFile(opts.metricsTokenFile, "utf8")).trim() : undefined;
   if (metricsToken !== undefined && !/^\S{16,512}$/.test(metricsToken)) throw new RelayError("config", `--metrics-token-file must hold one token of 16 to 512 non-space characters: ${opts.metricsTokenFile}`);
   const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
