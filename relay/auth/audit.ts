@@ -54,8 +54,11 @@ export async function audit(db: RelayDb | Tx, clock: Clock, actor: Principal, en
  * The audit entries a principal may read, newest first: MSP staff see their MSP's, partner users their
  * partner's and its organisations', client users their organisation's.
  */
+/** Most audit entries one page returns. */
+export const MAX_AUDIT_PAGE = 500;
+
 export async function listAudit(db: RelayDb, viewer: Principal, opts: { site_id?: string; before?: number; limit?: number } = {}): Promise<AuditRecord[]> {
-  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
+  const limit = Math.min(Math.max(opts.limit ?? 100, 1), MAX_AUDIT_PAGE);
   const where = ["a.msp_id = ?"];
   const args: (string | number)[] = [viewer.msp_id];
   if (viewer.role !== "msp_admin" && viewer.role !== "msp_tech") {

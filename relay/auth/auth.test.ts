@@ -270,6 +270,15 @@ test("the audit log records logins and user changes, and each tenant sees only i
     const seen = (await (await relay.app.request("/api/audit-log", userInit(admin))).json()) as { entries: { action: string; actor_email: string }[] };
     assert.ok(seen.entries.some((e) => e.action === "user.login" && e.actor_email === admin.email));
     assert.ok(seen.entries.some((e) => e.action === "user.create"));
+    for (const query of ["limit=abc", "limit=0", "limit=501", "before=garbage", "before=0"]) {
+      const bad = await relay.app.request(`/api/audit-log?${query}`, userInit(admin));
+      assert.is(bad.status, 400, query);
+      assert.match((await errorOf(bad)).message, /^(limit|before): /);
+    }
+    const page = (await (await relay.app.request("/api/audit-log?limit=1", userInit(admin))).json()) as { entries: { seq: number }[] };
+    assert.is(page.entries.length, 1);
+    const next = (await (await relay.app.request(`/api/audit-log?limit=1&before=${page.entries[0]!.seq}`, userInit(admin))).json()) as { entries: { seq: number }[] };
+    assert.ok(next.entries[0]!.seq < page.entries[0]!.seq, "the next page is older");
     const partner = await asUser(relay, "partner_tech");
     const theirs = (await (await relay.app.request("/api/audit-log", userInit(partner))).json()) as { entries: unknown[] };
     assert.is(theirs.entries.length, 0, "a partner does not see the MSP's actions on an organisation it does not serve");

@@ -11,7 +11,7 @@ import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
 import { ANY_USER, ROLES, SITE_VIEWERS, type Principal, type RelayContext, type Role, type RouteSpec } from "../http/types.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys.ts";
-import { audit, listAudit } from "./audit.ts";
+import { audit, listAudit, MAX_AUDIT_PAGE } from "./audit.ts";
 import { brandingFor, brandingSchema, setBranding } from "./branding.ts";
 import { consumeMagicLink, enableTotp, loginRequestSchema, loginWithPassword, magicLinkConsumeSchema, magicLinkRequestSchema, requestMagicLink, setTotpSecret, type LoginResult } from "./login.ts";
 import { visibleOrgsWhere } from "./scope.ts";
@@ -314,11 +314,14 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
       const before = c.req.query("before");
       const limit = c.req.query("limit");
       const site = c.req.query("site_id");
+      // A malformed page cursor or size is refused, not ignored: the caller would get another page than asked.
+      if (before !== undefined && !/^[1-9]\d{0,14}$/.test(before)) throw new RelayError("schema", `before: an entry's seq (a whole number ≥ 1): current value is ${JSON.stringify(before.slice(0, 20))}`);
+      if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= MAX_AUDIT_PAGE)) throw new RelayError("schema", `limit: 1 to ${MAX_AUDIT_PAGE} entries: current value is ${JSON.stringify(limit.slice(0, 20))}`);
       return c.json({
         entries: await listAudit(deps.db, principal(c), {
           ...(site ? { site_id: site } : {}),
-          ...(before && /^\d{1,15}$/.test(before) ? { before: Number(before) } : {}),
-          ...(limit && /^\d{1,4}$/.test(limit) ? { limit: Number(limit) } : {}),
+          ...(before ? { before: Number(before) } : {}),
+          ...(limit ? { limit: Number(limit) } : {}),
         }),
       });
     },
