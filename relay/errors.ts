@@ -106,6 +106,7 @@ export const STATUS = {
   fingerprint_mismatch: 422,
   // inventory & billing (relay/inventory/, relay/billing/): a month already issued, one not over, mixed currencies
   statement_exists: 409,
+  statement_empty: 422,
   month_not_ended: 409,
   currency_mismatch: 409,
   // appliance config (relay/enroll/appliance-config.ts): a config for a revoked appliance it would never pull

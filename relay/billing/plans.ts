@@ -12,6 +12,9 @@ import { num, str, strOrNull, type RelayDb, type Row, type Tx } from "../db/inde
 import type { Env } from "../deps.ts";
 
 /** Prices above this are typos (a million dollars a month). */
+/** ISO 4217 currencies the runtime knows (Intl): a typo such as "XYZ" would otherwise make a statement in no currency. */
+const CURRENCIES: ReadonlySet<string> = new Set(typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("currency") : ["USD", "CAD", "EUR", "GBP", "AUD"]);
+
 export const MAX_PRICE_CENTS = 100_000_000;
 /** Most revenue-share tiers per partner. */
 export const MAX_TIERS = 10;
@@ -25,7 +28,11 @@ const cents = z.number().int().min(0).max(MAX_PRICE_CENTS);
 
 export const planInputSchema = z
   .strictObject({
-    currency: z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code like USD").default("USD"),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, "expected an ISO 4217 code like USD")
+      .refine((c) => CURRENCIES.has(c), "not an ISO 4217 currency this relay knows (e.g. USD, CAD, EUR)")
+      .default("USD"),
     monthly_price_cents: cents,
     included_devices: z.number().int().min(0).max(100_000),
     extra_device_cents: cents,

@@ -54,6 +54,9 @@ test("an invalid plan is refused naming the field, and nothing changes", async (
     assert.match((await errorOf(res)).message, /ends_on/);
     const neg = await relay.app.request(`/api/orgs/${f.orgs.birch}/plan`, userInit(tech, "PUT", { monthly_price_cents: -1, included_devices: 1, extra_device_cents: 1, starts_on: "2026-11-11" }));
     assert.match((await errorOf(neg)).message, /monthly_price_cents/);
+    const currency = await relay.app.request(`/api/orgs/${f.orgs.birch}/plan`, userInit(tech, "PUT", { currency: "XYZ", monthly_price_cents: 100, included_devices: 1, extra_device_cents: 1, starts_on: "2026-11-11" }));
+    assert.is(currency.status, 400);
+    assert.match((await errorOf(currency)).message, /currency.*not an ISO 4217 currency/);
     const plan = (await (await relay.app.request(`/api/orgs/${f.orgs.birch}/plan`, userInit(tech))).json()) as { plan: { monthly_price_cents: number; starts_on: string } };
     assert.equal([plan.plan.monthly_price_cents, plan.plan.starts_on], [30000, "2026-11-11"]);
   } finally {
@@ -93,6 +96,10 @@ test("the MSP admin issues November's statement (audited, once); the partner lis
     const again = await relay.app.request(`/api/partners/${f.partnerId}/statements`, userInit(admin, "POST", { month: "2026-11" }));
     assert.is(again.status, 409);
     assert.is((await errorOf(again)).code, "statement_exists");
+    // Statements are permanent: a month in which no clinic had a plan (a typo) issues nothing.
+    const typo = await relay.app.request(`/api/partners/${f.partnerId}/statements`, userInit(admin, "POST", { month: "1999-01" }));
+    assert.is(typo.status, 422);
+    assert.equal([(await errorOf(typo)).code, (await relay.db.execute({ sql: "SELECT COUNT(*) AS n FROM partner_statements WHERE month = '1999-01'" })).rows[0]!["n"]], ["statement_empty", 0]);
     const future = await relay.app.request(`/api/partners/${f.partnerId}/statements`, userInit(admin, "POST", { month: "2026-12" }));
     assert.is((await errorOf(future)).code, "month_not_ended");
 

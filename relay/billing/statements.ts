@@ -185,6 +185,8 @@ export async function issueStatement(db: RelayDb, partnerId: string, month: stri
     const existing = (await tx.execute({ sql: "SELECT id FROM partner_statements WHERE partner_id = ? AND month = ?", args: [partnerId, month] })).rows[0];
     if (existing) throw new RelayError("statement_exists", `the statement for ${month} was already issued (${str(existing, "id")}); it cannot be issued again: add a correction line to it instead`, { statement_id: str(existing, "id") });
     const computed = computeStatement(month, await clinicInputs(tx, partnerId, month), (await getTiers(tx, partnerId)).tiers);
+    // Statements are permanent: an empty one (a mistyped month such as 1999-01) could never be taken back.
+    if (computed.lines.length === 0) throw new RelayError("statement_empty", `no clinic of this partner had a billing plan in force in ${month}: there is nothing to bill, so no statement is issued`, { month });
     const at = isoTime(now);
     await tx.execute({
       sql: "INSERT INTO partner_statements (id, partner_id, month, currency, days_in_month, clinics, share_bp, issued_at, issued_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
