@@ -147,6 +147,18 @@ export async function ingestEscalation(tx: Tx, appliance: Pick<AuthedAppliance, 
   );
 }
 
+/**
+ * The statement resolving a ticket that is not resolved yet. Resolving implies someone responded: an
+ * unacknowledged ticket is acknowledged by the resolution. Used by people (tickets.ts) and by the appliance.
+ */
+export function resolveTicket(id: string, r: { at: string; by: string; note: string }): { sql: string; args: string[] } {
+  return {
+    sql: `UPDATE escalations SET status = 'resolved', acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?),
+            resolved_at = ?, resolved_by = ?, resolution_note = ?, updated_at = ?, next_renotify_at = NULL WHERE id = ? AND status <> 'resolved'`,
+    args: [r.at, r.by, r.at, r.by, r.note, r.at, id],
+  };
+}
+
 /** Who resolved a ticket whose problem cleared on its own (`resolved_by`; people are user ids). */
 export const CLEARED_BY = "appliance";
 
@@ -165,11 +177,7 @@ export async function resolveClearedEscalations(tx: Tx, appliance: Pick<AuthedAp
   const note = `Cleared: the appliance saw the check pass again${b.resolved_at ? ` at ${b.resolved_at}` : ""} (fixed automatically or on site). If it comes back, a new ticket opens.`;
   for (const row of open.rows) {
     const id = str(row, "id");
-    await tx.execute({
-      sql: `UPDATE escalations SET status = 'resolved', acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?),
-              resolved_at = ?, resolved_by = ?, resolution_note = ?, updated_at = ?, next_renotify_at = NULL WHERE id = ? AND status <> 'resolved'`,
-      args: [now, CLEARED_BY, now, CLEARED_BY, note, now, id],
-    });
+    await tx.execute(resolveTicket(id, { at: now, by: CLEARED_BY, note }));
     await enqueueEscalationEvent(tx, env, id, { event: "escalation.resolved" });
   }
   return open.rows.length;

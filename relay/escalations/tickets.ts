@@ -13,7 +13,7 @@ import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal } from "../http/types.ts";
 import { enqueueEscalationEvent } from "../notify/dispatch.ts";
-import { escalationView, ESCALATION_STATUSES, type EscalationStatus, type EscalationView } from "./escalations.ts";
+import { escalationView, ESCALATION_STATUSES, resolveTicket, type EscalationStatus, type EscalationView } from "./escalations.ts";
 import type { Priority } from "./priority.ts";
 import { nextRenotifyAt } from "./sla-step.ts";
 
@@ -75,12 +75,7 @@ async function change(db: RelayDb, env: Env, principal: Principal, id: string, t
         args: [now, principal.user_id, note, now, nextIso, id],
       });
     } else {
-      // Resolving implies someone responded: an unacknowledged ticket is acknowledged by the resolution.
-      await tx.execute({
-        sql: `UPDATE escalations SET status = 'resolved', acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?),
-                resolved_at = ?, resolved_by = ?, resolution_note = ?, updated_at = ?, next_renotify_at = NULL WHERE id = ?`,
-        args: [now, principal.user_id, now, principal.user_id, note, now, id],
-      });
+      await tx.execute(resolveTicket(id, { at: now, by: principal.user_id, note: note ?? "" }));
     }
     await audit(tx, env.clock, principal, {
       action: to === "acknowledged" ? "escalation.acknowledge" : "escalation.resolve",
