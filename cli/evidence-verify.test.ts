@@ -75,6 +75,26 @@ test("osiris evidence verify exits 1 and names the first failing bundle for each
   }
 });
 
+test("osiris evidence verify names files it did not verify, and a damaged ZIP as damaged", async () => {
+  const dir = join(tmp, "extra");
+  await cp(FIXTURE_DIR, dir, { recursive: true });
+  await writeFile(join(dir, "summary.pdf"), "%PDF- looks official");
+  const r = await osiris("evidence", "verify", dir);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /NOT VERIFIED: 1 file\(s\) are not part of an auditor kit, so nothing about them is proven: summary\.pdf/);
+  assert.not.match((await osiris("evidence", "verify", FIXTURE_DIR)).stdout, /NOT VERIFIED/, "README.md is part of a kit");
+
+  // The central directory's CRC of one entry changed: what a damaged download looks like to the reader.
+  const zip = new Uint8Array(await readFile(FIXTURE_ZIP));
+  const cd = zip.findLastIndex((_, i) => zip[i] === 0x50 && zip[i + 1] === 0x4b && zip[i + 2] === 1 && zip[i + 3] === 2);
+  zip[cd + 16]! ^= 1;
+  const damaged = join(tmp, "damaged.zip");
+  await writeFile(damaged, zip);
+  const d = await osiris("evidence", "verify", damaged);
+  assert.is(d.code, 2, d.stdout + d.stderr);
+  assert.match(d.stderr, /cannot read .*damaged\.zip: Kit entry \S+ is damaged: its CRC-32 does not match the one the ZIP records \(a corrupted download or copy: get the kit again\)/);
+});
+
 test("osiris evidence verify exits 1 for a kit that holds no evidence: it proves nothing", async () => {
   const dir = await tamperedCopy("empty", () => []);
   await rm(join(dir, "checkpoints"), { recursive: true });

@@ -57,6 +57,7 @@ function printReport(path: string, report: KitReport, zipSha256: string | null):
     console.log(`  ${a.appliance_id}  site ${a.site_id}  seq ${a.first_seq}-${a.last_seq}  checkpoints at ${sizes.join(", ")}  head ${a.head_hash.slice(0, 16)}`);
   }
   console.log(`  ${report.checkpoints.length} checkpoints, ${witnesses} witness signatures (${names.join(", ")})`);
+  if (report.extra_files.length) console.log(`  NOT VERIFIED: ${report.extra_files.length} file(s) are not part of an auditor kit, so nothing about them is proven: ${report.extra_files.join(", ")}`);
   // What ties this kit to the packet it came with: a kit verifies against the keys it carries, so a copy
   // rebuilt with other keys would verify too; its SHA-256 and witness key would differ from the packet's.
   if (zipSha256 !== null) console.log(`  SHA-256 ${zipSha256}: compare it, and the witness key above, with the ones printed in the packet`);

@@ -5,7 +5,8 @@ import { createSigner, generateKeyPair, keyId } from "./crypto.ts";
 import { fromUtf8, toHex, utf8 } from "./encoding.ts";
 import { buildBundle, signBundle } from "./evidence.ts";
 import { type KitContents, buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, verifyKit } from "./kit.ts";
-import { type KitFiles, readKitZip, writeKitZip } from "./kit-files.ts";
+import { zipSync } from "fflate";
+import { crc32, type KitFiles, readKitZip, writeKitZip } from "./kit-files.ts";
 import { leafHash, MerkleAccumulator } from "./merkle.ts";
 import { fixtureApplianceId, fixtureRelaySigner, generateKitContents, KIT_SITE_ID } from "../fixtures/kit-generator.ts";
 
@@ -218,6 +219,35 @@ test("readKitZip() refuses a ZIP with two entries of one name (unzip tools disag
     if (from.every((c, j) => bytes[i + j] === c)) bytes.set(to, i);
   }
   assert.throws(() => readKitZip(bytes), /two entries named a\.txt/);
+});
+
+test("crc32() is ZIP's CRC-32 (check value of \"123456789\")", () => {
+  assert.is(crc32(utf8("123456789")), 0xcbf43926);
+  assert.is(crc32(new Uint8Array(0)), 0);
+});
+
+test("readKitZip() names a damaged entry as a damaged download, not as altered evidence", async () => {
+  // Stored uncompressed, so a flipped bit reaches the bundle bytes instead of breaking the deflate stream.
+  const tree: Record<string, [Uint8Array, { level: 0 }]> = {};
+  for (const [path, bytes] of base) tree[path] = [bytes, { level: 0 }];
+  const bytes = zipSync(tree).slice();
+  assert.ok((await verifyKit(readKitZip(bytes))).ok);
+  const line = utf8('"seq":2');
+  const at = bytes.findIndex((_, i) => line.every((c, j) => bytes[i + j] === c));
+  assert.ok(at > 0);
+  bytes[at + 6] = "3".charCodeAt(0); // "seq":3: still JSON, still canonical
+  assert.throws(() => readKitZip(bytes), /Kit entry bundles\.jsonl is damaged: its CRC-32 does not match/);
+});
+
+test("verifyKit() lists files that are not part of a kit, which it therefore did not verify", async () => {
+  const ok = await verifyKit(base);
+  assert.ok(ok.ok && ok.extra_files.length === 0, "README.md and the kit's own files are not extra");
+  const padded = new Map(base);
+  padded.set("summary.pdf", utf8("%PDF- looks official"));
+  padded.set("notes/extra.txt", utf8("x"));
+  const r = await verifyKit(padded);
+  assert.ok(r.ok);
+  assert.equal(r.ok && r.extra_files, ["notes/extra.txt", "summary.pdf"]);
 });
 
 test("readKitZip() refuses entries that escape the kit", () => {

@@ -37,6 +37,8 @@ export const KIT_KEYS = "keys.json";
 export const KIT_FRONTIERS = "frontiers.json";
 export const KIT_README = "README.md";
 export const KIT_CHECKPOINTS_DIR = "checkpoints/";
+/** The kit's files outside checkpoints/ (what any other file is, see KitReport.extra_files). */
+const KIT_LAYOUT_FILES: ReadonlySet<string> = new Set([KIT_BUNDLES, KIT_KEYS, KIT_FRONTIERS, KIT_README]);
 const CHECKPOINT_PATH = /^checkpoints\/([a-z]+_[0-9a-z]{8,40})\/(\d{12})\.note$/;
 
 export const kitKeysSchema = z.strictObject({
@@ -83,7 +85,20 @@ export interface KitFailure {
 }
 
 export type KitReport =
-  | { ok: true; bundles: number; appliances: ApplianceSummary[]; checkpoints: KitCheckpoint[]; first_time: string | null; last_time: string | null }
+  | {
+      ok: true;
+      bundles: number;
+      appliances: ApplianceSummary[];
+      checkpoints: KitCheckpoint[];
+      first_time: string | null;
+      last_time: string | null;
+      /**
+       * Files that are not part of a kit's layout, so nothing about them was verified (README.md is part of
+       * it, as instructions: it is not evidence either). Verifiers show them, so a file slipped into a kit is
+       * never taken as covered by its "verified".
+       */
+      extra_files: string[];
+    }
   | { ok: false; bundles: number; failure: KitFailure };
 
 export interface VerifyKitOptions {
@@ -298,7 +313,8 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
     const all = [...checkpoints.values()].flatMap((m) => [...m.values()]).map(({ rootBytes: _r, path: _p, ...cp }) => cp);
     all.sort((a, b) => (a.appliance_id === b.appliance_id ? a.size - b.size : a.appliance_id < b.appliance_id ? -1 : 1));
     const times = summaries.flatMap((s) => [s.first_time, s.last_time]).sort();
-    return { ok: true, bundles, appliances: summaries, checkpoints: all, first_time: times[0] ?? null, last_time: times[times.length - 1] ?? null };
+    const extra = [...files.keys()].filter((p) => !KIT_LAYOUT_FILES.has(p) && !p.startsWith(KIT_CHECKPOINTS_DIR)).sort();
+    return { ok: true, bundles, appliances: summaries, checkpoints: all, first_time: times[0] ?? null, last_time: times[times.length - 1] ?? null, extra_files: extra };
   } catch (e) {
     return { ok: false, bundles, failure: problem(KIT_BUNDLES, e).failure };
   }

@@ -141,6 +141,12 @@ export class KitVerifier extends LitElement {
       <ul>
         ${r.appliances.map((a) => html`<li>Appliance <code>${a.appliance_id}</code>: records ${a.first_seq}–${a.last_seq}</li>`)}
       </ul>
+      ${r.extra_files.length
+        ? html`<p class="extra" data-extra-files=${r.extra_files.join(" ")}>
+            Not verified: ${plural(r.extra_files.length, "file")} in this kit ${r.extra_files.length === 1 ? "is" : "are"} not part of an evidence kit, so nothing about
+            ${r.extra_files.length === 1 ? "it" : "them"} is proven: ${r.extra_files.map((f, i) => html`${i ? ", " : ""}<code>${f}</code>`)}.
+          </p>`
+        : nothing}
       ${kit}
     </div>`;
   }

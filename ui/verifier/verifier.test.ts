@@ -66,6 +66,7 @@ function cases(valid: KitFiles): [string, KitFiles][] {
     ["truncated", editBundles(valid, (l) => l.filter((_, i) => i !== 23))],
     ["swapped-checkpoints", swapped],
     ["forged-witness", forgedWitness],
+    ["extra-file", new Map([...valid, ["summary.pdf", enc.encode("%PDF- looks official")]])],
     ["empty", new Map([...valid].filter(([path]) => !path.startsWith("checkpoints/")).map(([path, bytes]) => [path, path === "bundles.jsonl" ? new Uint8Array(0) : bytes]))],
   ];
 }
@@ -137,8 +138,13 @@ test("the browser verifier and the CLI agree on a valid kit and on every kind of
     assert.is(code, expected.code, `${name}: the browser names ${code}, the CLI ${expected.code}`);
     if (name === "valid") {
       assert.match(await result.innerText(), /Verified: the evidence is intact/);
+      assert.not.match(await result.innerText(), /Not verified/);
       assert.match(await result.innerText(), /24 signed records from 2 appliances\b/);
       await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-valid.png"), fullPage: true });
+    } else if (name === "extra-file") {
+      // Still verified (the evidence is intact), but the file it did not check is named, not covered by that word.
+      assert.match(await result.innerText(), /Not verified: 1 file in this kit is not part of an evidence kit, so nothing about it is proven: summary\.pdf\./);
+      await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-extra-file.png"), fullPage: true });
     } else if (name === "empty") {
       assert.is(outcome, "empty");
       assert.match(await result.innerText(), /Nothing to verify: this kit holds no evidence records/);
