@@ -38,7 +38,7 @@ test("osiris evidence export writes byte-identical ZIPs for the same inputs, and
       assert.is(res.status, 200);
     }
     const db = join(relay.dir, "relay.db");
-    const args = (out: string) => ["--db", db, "--site", relay.siteId, "--from", "2026-11-27", "--to", "2026-11-28T00:00:00Z", "--out", out];
+    const args = (out: string) => ["--db", db, "--key-file", join(relay.dir, "relay.key"), "--site", relay.siteId, "--from", "2026-11-27", "--to", "2026-11-28T00:00:00Z", "--out", out];
     const io = capture();
     assert.is(await runWith(args(join(relay.dir, "one.zip")), io), 0, io.errors.join("\n"));
     assert.match(io.lines[0]!, /^wrote .*one\.zip: \d+ bytes, 1 appliance/);
@@ -48,6 +48,13 @@ test("osiris evidence export writes byte-identical ZIPs for the same inputs, and
 
     const verified = await exec(process.execPath, [OSIRIS, "evidence", "verify", join(relay.dir, "one.zip")]);
     assert.match(verified.stdout, /^OK .*10 bundles from 1 appliance/m);
+    assert.match(verified.stdout, new RegExp(`manifest signed by ${relay.relayKey.name.replace(/[./]/g, "\\$&")}: site ${relay.siteId}, 2026-11-27T00:00:00\\.000Z to 2026-11-28T00:00:00\\.000Z`));
+
+    // Without the relay's key file nothing is exported: the manifest could not be signed.
+    const keyless = capture();
+    assert.is(await runWith(["--db", db, "--key-file", join(relay.dir, "nope.key"), "--site", relay.siteId, "--from", "2026-11-27", "--to", "2026-11-28", "--out", join(relay.dir, "three.zip")], keyless), 1);
+    assert.match(keyless.errors.join("\n"), /Relay key file .*nope\.key does not exist: give the relay's key file with --key-file \(it signs what is exported\)/);
+    assert.not.ok((await readdir(relay.dir)).includes("three.zip"));
   } finally {
     await relay.close();
   }
@@ -62,7 +69,7 @@ test("osiris evidence export refuses wrong usage with exit 2 and an unknown site
     assert.is(await runWith(["--db", db, "--site", relay.siteId, "--from", "yesterday", "--to", "2026-11-28", "--out", out], capture()), 2);
     assert.is(await runWith(["--db", db, "--site", relay.siteId, "--from", "2026-11-28", "--to", "2026-11-27", "--out", out], capture()), 2);
     const io = capture();
-    assert.is(await runWith(["--db", db, "--site", "site_nope0000000", "--from", "2026-11-27", "--to", "2026-11-28", "--out", out], io), 1);
+    assert.is(await runWith(["--db", db, "--key-file", join(relay.dir, "relay.key"), "--site", "site_nope0000000", "--from", "2026-11-27", "--to", "2026-11-28", "--out", out], io), 1);
     assert.match(io.errors.join("\n"), /does not exist/);
   } finally {
     await relay.close();
@@ -74,7 +81,7 @@ test("osiris evidence export refuses an --out in a missing directory or naming a
   try {
     const db = join(relay.dir, "relay.db");
     await mkdir(join(relay.dir, "kits"));
-    const args = ["evidence", "export", "--db", db, "--site", relay.siteId, "--from", "2026-11-27", "--to", "2026-11-28"];
+    const args = ["evidence", "export", "--db", db, "--key-file", join(relay.dir, "relay.key"), "--site", relay.siteId, "--from", "2026-11-27", "--to", "2026-11-28"];
     const missing = await osiris(...args, "--out", "/nonexistent/dir/k.zip");
     assert.is(missing.code, 2);
     assert.is(missing.stderr.trim(), "osiris evidence export: --out /nonexistent/dir/k.zip: the directory /nonexistent/dir does not exist (create it first or choose another path)");

@@ -6,8 +6,7 @@ import { mkdtemp, readFile, rm, writeFile, cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { generateKitContents } from "../fixtures/kit-generator.ts";
-import { buildKitFiles } from "../protocol/kit.ts";
+import { generateSignedKitFiles } from "../fixtures/kit-generator.ts";
 import { writeKitZip } from "../protocol/kit-files.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -33,7 +32,7 @@ test.after(async () => {
 });
 
 test("the committed fixture kit is what scripts/fixtures/make-kit.ts generates today", async () => {
-  const zip = writeKitZip(buildKitFiles(await generateKitContents()));
+  const zip = writeKitZip(await generateSignedKitFiles());
   assert.equal(new Uint8Array(await readFile(FIXTURE_ZIP)), zip, "run: node --import tsx scripts/fixtures/make-kit.ts");
 });
 
@@ -75,14 +74,24 @@ test("osiris evidence verify exits 1 and names the first failing bundle for each
   }
 });
 
-test("osiris evidence verify names files it did not verify, and a damaged ZIP as damaged", async () => {
-  const dir = join(tmp, "extra");
-  await cp(FIXTURE_DIR, dir, { recursive: true });
-  await writeFile(join(dir, "summary.pdf"), "%PDF- looks official");
-  const r = await osiris("evidence", "verify", dir);
+test("osiris evidence verify shows the relay's signed manifest, fails a file it does not list, and names what an unsigned kit leaves unproven", async () => {
+  const ok = await osiris("evidence", "verify", FIXTURE_DIR);
+  assert.match(ok.stdout, /manifest signed by osiriscare\.relay\/[0-9a-f]{16}: site site_fixture0001, 2026-10-01T00:00:00\.000Z to 2026-10-02T00:00:00\.000Z; every file and seq range as the relay exported them/);
+  assert.not.match(ok.stdout, /NOT VERIFIED|NOT SIGNED/, "README.md and the manifest are part of a kit");
+
+  const added = join(tmp, "added");
+  await cp(FIXTURE_DIR, added, { recursive: true });
+  await writeFile(join(added, "summary.pdf"), "%PDF- looks official");
+  const a = await osiris("evidence", "verify", added);
+  assert.is(a.code, 1, a.stdout + a.stderr);
+  assert.match(a.stdout, /at summary\.pdf\n  manifest_mismatch: summary\.pdf is not in the relay's signed manifest\.json: it was added to the kit/);
+
+  // Without the manifest: still verified, but said to be unsigned, with the file it did not check named.
+  for (const f of ["manifest.json", "manifest.sig"]) await rm(join(added, f));
+  const r = await osiris("evidence", "verify", added);
   assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /NOT SIGNED: the kit has no relay-signed manifest, so its range \(a cut-off start\), README and file list are not confirmed by the relay/);
   assert.match(r.stdout, /NOT VERIFIED: 1 file\(s\) are not part of an auditor kit, so nothing about them is proven: summary\.pdf/);
-  assert.not.match((await osiris("evidence", "verify", FIXTURE_DIR)).stdout, /NOT VERIFIED/, "README.md is part of a kit");
 
   // The central directory's CRC of one entry changed: what a damaged download looks like to the reader.
   const zip = new Uint8Array(await readFile(FIXTURE_ZIP));
@@ -98,6 +107,7 @@ test("osiris evidence verify names files it did not verify, and a damaged ZIP as
 test("osiris evidence verify exits 1 for a kit that holds no evidence: it proves nothing", async () => {
   const dir = await tamperedCopy("empty", () => []);
   await rm(join(dir, "checkpoints"), { recursive: true });
+  for (const f of ["manifest.json", "manifest.sig"]) await rm(join(dir, f)); // an unsigned kit of a range without evidence
   await writeFile(join(dir, "bundles.jsonl"), "");
   const r = await osiris("evidence", "verify", dir);
   assert.is(r.code, 1, r.stdout + r.stderr);

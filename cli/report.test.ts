@@ -49,7 +49,7 @@ test("osiris report packet refuses an --out or --kit it cannot write before gene
     [file("a-directory"), undefined, /^osiris report packet: --out .*a-directory is a directory: give a file name in it/],
     [file("ok.pdf"), "/nonexistent/dir/k.zip", /^osiris report packet: --kit \/nonexistent\/dir\/k\.zip: the directory \/nonexistent\/dir does not exist/],
   ] as const) {
-    const r = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", out, ...(kit ? ["--kit", kit] : []));
+    const r = await osiris("report", "packet", "--db", db, "--key-file", file("relay.key"), "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", out, ...(kit ? ["--kit", kit] : []));
     assert.is(r.code, 2, r.stderr);
     assert.match(r.stderr.trim(), said);
     assert.not.match(r.stderr, /\n\s+at /, "no stack trace");
@@ -63,7 +63,7 @@ test("osiris report packet refuses an --out or --kit it cannot write before gene
 });
 
 test("osiris report packet writes the PDF (and the kit), stores the packet, and writes the same bytes again later", async () => {
-  const one = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", file("one.pdf"), "--kit", file("kit.zip"));
+  const one = await osiris("report", "packet", "--db", db, "--key-file", file("relay.key"), "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", file("one.pdf"), "--kit", file("kit.zip"));
   assert.is(one.code, 0, one.stderr);
   const pdf = await readFile(file("one.pdf"));
   assert.match(one.stdout, new RegExp(`^wrote .*one\\.pdf: [\\d,]+ bytes, SHA-256 ${sha(pdf)}$`, "m"));
@@ -72,7 +72,7 @@ test("osiris report packet writes the PDF (and the kit), stores the packet, and 
   const kit = await readFile(file("kit.zip"));
   assert.match(one.stdout, new RegExp(`auditor kit SHA-256 ${sha(kit)}: 1,805 bundles from 2 appliance`));
 
-  const two = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", file("two.pdf"));
+  const two = await osiris("report", "packet", "--db", db, "--key-file", file("relay.key"), "--site", relay.siteId, "--month", SEPTEMBER.month, "--out", file("two.pdf"));
   assert.is(two.code, 0, two.stderr);
   assert.match(two.stdout, /stored since .* \(by cli\) as pkt_/);
   assert.ok(pdf.equals(await readFile(file("two.pdf"))), "byte-identical");
@@ -83,7 +83,7 @@ test("osiris report packet writes the PDF (and the kit), stores the packet, and 
   const text = (await exec("pdftotext", [file("one.pdf"), "-"])).stdout;
   assert.ok(text.includes("Monthly HIPAA compliance packet"));
 
-  const soc2 = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", SEPTEMBER.month, "--framework", "soc2", "--out", file("soc2.pdf"));
+  const soc2 = await osiris("report", "packet", "--db", db, "--key-file", file("relay.key"), "--site", relay.siteId, "--month", SEPTEMBER.month, "--framework", "soc2", "--out", file("soc2.pdf"));
   assert.is(soc2.code, 0, soc2.stderr);
   assert.match(soc2.stdout, /SOC 2 packet, September 2026/);
 
@@ -92,11 +92,11 @@ test("osiris report packet writes the PDF (and the kit), stores the packet, and 
 });
 
 test("osiris report exits 2 on wrong usage and 1 when the relay refuses, saying why", async () => {
-  const base = ["packet", "--db", db, "--site", relay.siteId];
+  const base = ["packet", "--db", db, "--key-file", file("relay.key"), "--site", relay.siteId];
   const missing = await osiris("report", ...base, "--month", SEPTEMBER.month);
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /--out are required/);
-  const unknown = await osiris("report", "packet", "--db", db, "--site", "site_nope00000000", "--month", "2026-09", "--out", file("x.pdf"));
+  const unknown = await osiris("report", "packet", "--db", db, "--key-file", file("relay.key"), "--site", "site_nope00000000", "--month", "2026-09", "--out", file("x.pdf"));
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /does not exist/);
   // The same command in-process, for the remaining cases (each real process costs a second or more).
@@ -116,7 +116,7 @@ test("osiris report exits 2 on wrong usage and 1 when the relay refuses, saying 
 });
 
 test("osiris report refuses a months-before-the-site or future packet without storing one", async () => {
-  const before = await osiris("report", "packet", "--db", db, "--site", relay.siteId, "--month", "2025-01", "--out", file("early.pdf"));
+  const before = await osiris("report", "packet", "--db", db, "--key-file", file("relay.key"), "--site", relay.siteId, "--month", "2025-01", "--out", file("early.pdf"));
   assert.is(before.code, 1);
   assert.match(before.stderr.trim(), /^osiris report packet: month 2025-01 is before site .* existed: its first month is 2026-08/);
   assert.not.ok(existsSync(file("early.pdf")));

@@ -21,13 +21,15 @@ import { FRAMEWORK_NAMES, formatInt, formatPct, monthName } from "../relay/repor
 import { OutputFileError, outputFileProblem, writeFileAtomically } from "./output-file.ts";
 import type { Io } from "./relay-admin.ts";
 import { missingRelayDbProblem, openCommandDb } from "./relay-db.ts";
-import { DEFAULT_DB } from "./relay-serve.ts";
+import { DEFAULT_DB, DEFAULT_KEY_FILE } from "./relay-serve.ts";
+import { currentRelayKey } from "../relay/keys/index.ts";
 
 export const summary = "monthly compliance packets (PDF) and the sites they cover";
 
-const USAGE = `Usage: osiris report packet [--db URL|PATH] --site SITE_ID --month YYYY-MM [--framework hipaa|soc2|glba] --out FILE.pdf [--kit FILE.zip]
+const USAGE = `Usage: osiris report packet [--db URL|PATH] [--key-file PATH] --site SITE_ID --month YYYY-MM [--framework hipaa|soc2|glba] --out FILE.pdf [--kit FILE.zip]
        osiris report sites [--db URL|PATH]
   --db         relay database (default ./${DEFAULT_DB})
+  --key-file   the relay's key file, which signs the auditor kit's manifest (default ./${DEFAULT_KEY_FILE})
   --site       the site the packet covers
   --month      a month that has ended, e.g. 2026-10 (UTC)
   --framework  ${FRAMEWORKS.join(", ")} (default hipaa)
@@ -52,7 +54,7 @@ export async function runWith(args: string[], io: Io): Promise<number> {
   try {
     v = parseArgs({
       args: rest,
-      options: { db: { type: "string", default: DEFAULT_DB }, site: { type: "string" }, month: { type: "string" }, framework: { type: "string", default: "hipaa" }, out: { type: "string" }, kit: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { db: { type: "string", default: DEFAULT_DB }, "key-file": { type: "string", default: DEFAULT_KEY_FILE }, site: { type: "string" }, month: { type: "string" }, framework: { type: "string", default: "hipaa" }, out: { type: "string" }, kit: { type: "string" }, help: { type: "boolean", short: "h" } },
     }).values;
   } catch (e) {
     io.err(`osiris report ${sub}: ${(e as Error).message}\n${USAGE}`);
@@ -88,7 +90,7 @@ export async function runWith(args: string[], io: Io): Promise<number> {
   try {
     db = await openCommandDb(v.db, log);
     if (sub === "sites") return await sites(db, io);
-    const deps = { db, clock: systemClock, random: secureRandom, log };
+    const deps = { db, clock: systemClock, random: secureRandom, log, relayKey: await currentRelayKey(db, v["key-file"]) };
     const { packet, created } = await generatePacket(deps, { site_id: v.site!, month: v.month!, framework: parseFramework(v.framework), actor: "cli" });
     const pdf = (await packetPdf(db, packet.id))!.pdf;
     await writeFileAtomically(v.out!, pdf);

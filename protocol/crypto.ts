@@ -25,7 +25,7 @@ import { nodeCrypto, type NodeCrypto } from "./node-crypto.ts";
 ed.hashes.sha512 = sha512;
 
 /** The kinds of message we sign; each gets its own signing context. */
-export const SIGNING_CONTEXTS = ["evidence", "checkpoint", "order", "ruleset", "request", "key_rotation", "enrollment", "appliance_config"] as const;
+export const SIGNING_CONTEXTS = ["evidence", "checkpoint", "order", "ruleset", "request", "key_rotation", "enrollment", "appliance_config", "kit_manifest"] as const;
 export type SigningContext = (typeof SIGNING_CONTEXTS)[number];
 
 export type Ed25519Impl = "auto" | "native" | "portable";

@@ -17,6 +17,7 @@ export type IntegrityCode =
   | "inconsistent_checkpoint"
   | "checkpoint_mismatch"
   | "wrong_target"
+  | "manifest_mismatch"
   | "expired"
   | "not_yet_valid"
   | "stale_version";

@@ -4,11 +4,11 @@ import { applianceOrigin, cosignNote, formatCheckpointBody, relayWitnessName, si
 import { createSigner, generateKeyPair, keyId } from "./crypto.ts";
 import { fromUtf8, toHex, utf8 } from "./encoding.ts";
 import { buildBundle, signBundle } from "./evidence.ts";
-import { type KitContents, buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, verifyKit } from "./kit.ts";
+import { addKitManifest, type KitContents, buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, KIT_MANIFEST, KIT_MANIFEST_SIG, verifyKit } from "./kit.ts";
 import { zipSync } from "fflate";
 import { crc32, type KitFiles, readKitZip, writeKitZip } from "./kit-files.ts";
 import { leafHash, MerkleAccumulator } from "./merkle.ts";
-import { fixtureApplianceId, fixtureRelaySigner, generateKitContents, KIT_SITE_ID } from "../fixtures/kit-generator.ts";
+import { fixtureApplianceId, fixtureRelaySigner, generateKitContents, generateSignedKitFiles, KIT_SITE_ID } from "../fixtures/kit-generator.ts";
 
 const small = await generateKitContents({ appliances: 2, bundlesPerAppliance: 3, checkpointEvery: 2 });
 const base = buildKitFiles(small);
@@ -190,6 +190,49 @@ test("verifyKit() verifies a partial range from its Merkle frontier, and rejects
   assert.ok(f.code === "checkpoint_mismatch", f.reason);
   assert.ok(f.file === KIT_BUNDLES || f.file.startsWith("checkpoints/"));
   void KIT_FRONTIERS;
+});
+
+test("a kit with the relay's signed manifest verifies and names it; a cut-off start, edited, added or removed files and an edited manifest fail", async () => {
+  const signed = await generateSignedKitFiles({ appliances: 1, bundlesPerAppliance: 6, checkpointEvery: 3 });
+  const relay = fixtureRelaySigner();
+  const r = await verifyKit(signed);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.failure));
+  assert.equal(r.ok && r.manifest, { site_id: KIT_SITE_ID, from: "2026-10-01T00:00:00.000Z", to: "2026-10-02T00:00:00.000Z", key_id: keyId(relay.publicKey), name: relayWitnessName(keyId(relay.publicKey)) });
+  assert.equal(r.ok && r.extra_files, []);
+  const unsigned = new Map([...signed].filter(([p]) => p !== KIT_MANIFEST && p !== KIT_MANIFEST_SIG));
+  assert.equal(await verifyKit(unsigned).then((x) => x.ok && x.manifest), null, "a kit without one still verifies, reported as unsigned");
+  const edit = (path: string, bytes: Uint8Array | null, from: KitFiles = signed) => {
+    const copy = new Map(from);
+    if (bytes) copy.set(path, bytes);
+    else copy.delete(path);
+    return copy;
+  };
+
+  // The head cut the chain alone cannot reveal: the first 3 bundles removed, their Merkle frontier supplied.
+  const lines = fromUtf8(signed.get(KIT_BUNDLES)!).slice(0, -1).split("\n");
+  const acc = new MerkleAccumulator();
+  for (const line of lines.slice(0, 3)) acc.append(leafHash(utf8(line)));
+  const frontier = utf8(JSON.stringify({ schema: "osiris.kit-frontiers/v1", appliances: [{ appliance_id: fixtureApplianceId(0), size: 3, peaks: acc.state.peaks.map(toHex) }] }));
+  const cut = edit(KIT_FRONTIERS, frontier, edit(KIT_BUNDLES, utf8(lines.slice(3).map((l) => l + "\n").join(""))));
+  assert.ok((await verifyKit(new Map([...cut].filter(([p]) => p !== KIT_MANIFEST && p !== KIT_MANIFEST_SIG)))).ok, "without the manifest the cut kit passes");
+  const f = await failure(cut);
+  assert.equal([f.code, f.file, f.reason], ["manifest_mismatch", KIT_BUNDLES, `appliance ${fixtureApplianceId(0)}: the kit holds seq 4-6, the relay exported seq 1-6`]);
+
+  const readme = await failure(edit("README.md", utf8("# Verified by an independent auditor\n")));
+  assert.equal([readme.code, readme.file], ["manifest_mismatch", "README.md"]);
+  assert.match(readme.reason, /README\.md differs from the file the relay exported/);
+  assert.match((await failure(edit("summary.pdf", utf8("%PDF-")))).reason, /summary\.pdf is not in the relay's signed manifest\.json: it was added/);
+  const dropped = [...signed.keys()].find((p) => p.endsWith("000000000003.note"))!;
+  assert.match((await failure(edit(dropped, null))).reason, /000000000003\.note is listed in the relay's signed manifest\.json but missing/);
+
+  const manifest = fromUtf8(signed.get(KIT_MANIFEST)!);
+  const forged = await failure(edit(KIT_MANIFEST, utf8(manifest.replace('"first_seq":1', '"first_seq":4'))));
+  assert.equal([forged.code, forged.file], ["bad_signature", KIT_MANIFEST_SIG]);
+  const stranger = createSigner(new Uint8Array(32).fill(9));
+  const resigned = new Map(unsigned);
+  await addKitManifest(resigned, { site_id: KIT_SITE_ID, from: "2026-10-01T00:00:00.000Z", to: "2026-10-02T00:00:00.000Z", appliances: [] }, { signer: stranger, keyId: keyId(stranger.publicKey), name: relayWitnessName(keyId(stranger.publicKey)) });
+  assert.is((await failure(resigned)).code, "unknown_key");
+  assert.equal(await failure(edit(KIT_MANIFEST_SIG, null)).then((x) => [x.code, x.reason]), ["schema", "The kit has manifest.json without manifest.sig"]);
 });
 
 test("verifyKit() names the file when a required part is missing or unreadable", async () => {

@@ -10,6 +10,8 @@
  *                                                   witness keys
  *   frontiers.json (optional)                       Merkle peaks before the first bundle of a partial range
  *   README.md                                       how to verify by hand
+ *   manifest.json, manifest.sig (relay exports)     the relay's signed statement of the kit: site, range,
+ *                                                   each appliance's first and last seq, every file's SHA-256
  *
  * What `verifyKit` proves, and how each kind of tampering shows up:
  * - a changed byte in a bundle: not canonical, schema, or signature failure at that line;
@@ -20,12 +22,17 @@
  * - a changed or swapped checkpoint: signature failure, or a root that does not match the bundles.
  * Every appliance's last bundle must be covered by a checkpoint with at least one valid relay cosignature, so
  * a truncated tail is detected too.
+ * A kit the relay exported also carries its signed manifest: then a cut head (the first bundles removed and
+ * frontiers.json recomputed from them, which the chain alone cannot reveal), an edited README or an added file
+ * fails too. A kit without one still verifies, and the report says it is unsigned (`manifest: null`).
  */
 import { z } from "zod";
 import { type ApplianceKey, type ApplianceSummary, ChainVerifier, type EvidenceKeyEpoch, keyForSeq } from "./chain.ts";
 import { applianceOrigin, openCheckpoint, parseNote, relayWitnessName, verifyCosignature } from "./checkpoint.ts";
-import { keyId, type Ed25519Impl } from "./crypto.ts";
+import { keyId, verify, type Ed25519Impl, type Signer } from "./crypto.ts";
+import { canonicalize } from "./canonical.ts";
 import { fromHex, fromUtf8, toBase64, toHex, utf8 } from "./encoding.ts";
+import { sha256Hex } from "./hash.ts";
 import { IntegrityError, ValidationError, type IntegrityCode, type ValidationCode } from "./errors.ts";
 import { idSchema, isoTimeSchema, keyIdSchema, publicKeyHexSchema, sha256HexSchema } from "./ids.ts";
 import { type AccumulatorState, leafHash, MerkleAccumulator } from "./merkle.ts";
@@ -37,8 +44,10 @@ export const KIT_KEYS = "keys.json";
 export const KIT_FRONTIERS = "frontiers.json";
 export const KIT_README = "README.md";
 export const KIT_CHECKPOINTS_DIR = "checkpoints/";
+export const KIT_MANIFEST = "manifest.json";
+export const KIT_MANIFEST_SIG = "manifest.sig";
 /** The kit's files outside checkpoints/ (what any other file is, see KitReport.extra_files). */
-const KIT_LAYOUT_FILES: ReadonlySet<string> = new Set([KIT_BUNDLES, KIT_KEYS, KIT_FRONTIERS, KIT_README]);
+const KIT_LAYOUT_FILES: ReadonlySet<string> = new Set([KIT_BUNDLES, KIT_KEYS, KIT_FRONTIERS, KIT_README, KIT_MANIFEST, KIT_MANIFEST_SIG]);
 const CHECKPOINT_PATH = /^checkpoints\/([a-z]+_[0-9a-z]{8,40})\/(\d{12})\.note$/;
 
 export const kitKeysSchema = z.strictObject({
@@ -64,6 +73,44 @@ export const kitFrontiersSchema = z.strictObject({
   schema: z.literal("osiris.kit-frontiers/v1"),
   appliances: z.array(z.strictObject({ appliance_id: idSchema, size: z.number().int().min(0), peaks: z.array(sha256HexSchema).max(64) })).max(10_000),
 });
+
+/** What the relay states about a kit it exported (manifest.json, canonical JSON; no time, so kits stay deterministic). */
+export const kitManifestSchema = z.strictObject({
+  schema: z.literal("osiris.kit-manifest/v1"),
+  site_id: idSchema,
+  /** The range asked for: evidence finished in [from, to). */
+  from: isoTimeSchema,
+  to: isoTimeSchema,
+  appliances: z.array(z.strictObject({ appliance_id: idSchema, first_seq: z.number().int().min(1), last_seq: z.number().int().min(1) })).max(10_000),
+  /** Every other file of the kit (all but manifest.json and manifest.sig) and its SHA-256 (hex). */
+  files: z.record(z.string().min(1).max(300), sha256HexSchema),
+});
+export type KitManifest = z.infer<typeof kitManifestSchema>;
+
+/** manifest.sig: a relay key's Ed25519 signature (context `kit_manifest`) over manifest.json's exact bytes. */
+export const kitManifestSigSchema = z.strictObject({
+  schema: z.literal("osiris.kit-manifest-sig/v1"),
+  name: z.string().min(1).max(200),
+  key_id: keyIdSchema,
+  signature: z.string().regex(/^[0-9a-f]{128}$/, "128 lowercase hex digits"),
+});
+
+/** The relay key that signs a kit's manifest (relay/deps.ts RelayKey has this shape). */
+export interface KitManifestKey {
+  signer: Pick<Signer, "sign" | "publicKey">;
+  keyId: string;
+  name: string;
+}
+
+/** A verified manifest, as reported. */
+export interface KitManifestReport {
+  site_id: string;
+  from: string;
+  to: string;
+  /** The relay key that signed it: compare it with the one the packet prints. */
+  key_id: string;
+  name: string;
+}
 
 /** One checkpoint as checked. */
 export interface KitCheckpoint {
@@ -95,9 +142,11 @@ export type KitReport =
       /**
        * Files that are not part of a kit's layout, so nothing about them was verified (README.md is part of
        * it, as instructions: it is not evidence either). Verifiers show them, so a file slipped into a kit is
-       * never taken as covered by its "verified".
+       * never taken as covered by its "verified". Always empty for a kit with a manifest (it lists every file).
        */
       extra_files: string[];
+      /** The relay's signed manifest, checked; null for a kit without one (its range and README are unconfirmed). */
+      manifest: KitManifestReport | null;
     }
   | { ok: false; bundles: number; failure: KitFailure };
 
@@ -200,6 +249,7 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
   let bundles = 0;
   try {
     const { keys, applianceKeys } = withFile(KIT_KEYS, () => readKeys(files));
+    const manifest = await readManifest(files, keys);
 
     // Frontiers: where a partial range's Merkle tree starts.
     const accumulators = new Map<string, MerkleAccumulator>();
@@ -313,11 +363,84 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
     const all = [...checkpoints.values()].flatMap((m) => [...m.values()]).map(({ rootBytes: _r, path: _p, ...cp }) => cp);
     all.sort((a, b) => (a.appliance_id === b.appliance_id ? a.size - b.size : a.appliance_id < b.appliance_id ? -1 : 1));
     const times = summaries.flatMap((s) => [s.first_time, s.last_time]).sort();
+    // Last, so a changed bundle is still named by its line and reason rather than as a changed file.
+    if (manifest) checkManifest(files, manifest.doc, summaries);
     const extra = [...files.keys()].filter((p) => !KIT_LAYOUT_FILES.has(p) && !p.startsWith(KIT_CHECKPOINTS_DIR)).sort();
-    return { ok: true, bundles, appliances: summaries, checkpoints: all, first_time: times[0] ?? null, last_time: times[times.length - 1] ?? null, extra_files: extra };
+    return {
+      ok: true,
+      bundles,
+      appliances: summaries,
+      checkpoints: all,
+      first_time: times[0] ?? null,
+      last_time: times[times.length - 1] ?? null,
+      extra_files: extra,
+      manifest: manifest?.report ?? null,
+    };
   } catch (e) {
     return { ok: false, bundles, failure: problem(KIT_BUNDLES, e).failure };
   }
+}
+
+/**
+ * manifest.json and manifest.sig, checked against the relay keys in keys.json (null when the kit has neither).
+ * Only the signature is checked here; what the manifest says is compared with the kit by checkManifest.
+ */
+async function readManifest(files: KitFiles, keys: KitKeys): Promise<{ doc: KitManifest; report: KitManifestReport } | null> {
+  const bytes = files.get(KIT_MANIFEST);
+  const sigFile = files.get(KIT_MANIFEST_SIG);
+  if (!bytes && !sigFile) return null;
+  if (!bytes || !sigFile) throw new KitProblem({ file: bytes ? KIT_MANIFEST_SIG : KIT_MANIFEST, code: "schema", reason: `The kit has ${bytes ? KIT_MANIFEST : KIT_MANIFEST_SIG} without ${bytes ? KIT_MANIFEST_SIG : KIT_MANIFEST}` });
+  const sig = withFile(KIT_MANIFEST_SIG, () => parseSchema(kitManifestSigSchema, json(files, KIT_MANIFEST_SIG, true), KIT_MANIFEST_SIG));
+  const relay = keys.relay.find((k) => k.key_id === sig.key_id && k.name === sig.name);
+  if (!relay) throw new KitProblem({ file: KIT_MANIFEST_SIG, code: "unknown_key", reason: `the manifest is signed by ${sig.name}, which is not a relay key in ${KIT_KEYS}` });
+  if (!(await verify("kit_manifest", bytes, fromHex(sig.signature), fromHex(relay.public_key)))) {
+    throw new KitProblem({ file: KIT_MANIFEST_SIG, code: "bad_signature", reason: `the relay signature does not match ${KIT_MANIFEST}: the manifest was changed` });
+  }
+  const doc = withFile(KIT_MANIFEST, () => parseSchema(kitManifestSchema, json(files, KIT_MANIFEST, true), KIT_MANIFEST));
+  return { doc, report: { site_id: doc.site_id, from: doc.from, to: doc.to, key_id: sig.key_id, name: sig.name } };
+}
+
+/**
+ * The kit is exactly what the manifest lists: the same appliances and seq ranges (checked first: a cut-off start
+ * is named as such), then the same files with the same bytes.
+ */
+function checkManifest(files: KitFiles, manifest: KitManifest, summaries: readonly ApplianceSummary[]): void {
+  const fail = (file: string, reason: string, extra: Partial<KitFailure> = {}) => new KitProblem({ file, code: "manifest_mismatch", reason, ...extra });
+  for (const a of manifest.appliances) {
+    const s = summaries.find((x) => x.appliance_id === a.appliance_id);
+    if (!s) throw fail(KIT_BUNDLES, `appliance ${a.appliance_id} has no bundles in the kit, but the relay exported seq ${a.first_seq}-${a.last_seq}`, { appliance_id: a.appliance_id });
+    if (s.first_seq !== a.first_seq || s.last_seq !== a.last_seq) {
+      throw fail(KIT_BUNDLES, `appliance ${a.appliance_id}: the kit holds seq ${s.first_seq}-${s.last_seq}, the relay exported seq ${a.first_seq}-${a.last_seq}`, { appliance_id: a.appliance_id });
+    }
+  }
+  for (const s of summaries) {
+    if (!manifest.appliances.some((a) => a.appliance_id === s.appliance_id)) throw fail(KIT_BUNDLES, `appliance ${s.appliance_id} is not in the relay's signed ${KIT_MANIFEST}`, { appliance_id: s.appliance_id });
+    if (s.site_id !== manifest.site_id) throw fail(KIT_BUNDLES, `appliance ${s.appliance_id} belongs to site ${s.site_id}, the manifest is for site ${manifest.site_id}`, { appliance_id: s.appliance_id });
+  }
+  for (const [path, bytes] of files) {
+    if (path === KIT_MANIFEST || path === KIT_MANIFEST_SIG) continue;
+    const listed = manifest.files[path];
+    if (listed === undefined) throw fail(path, `${path} is not in the relay's signed ${KIT_MANIFEST}: it was added to the kit`);
+    if (listed !== sha256Hex(bytes)) throw fail(path, `${path} differs from the file the relay exported (its SHA-256 is not the one in ${KIT_MANIFEST})`);
+  }
+  for (const path of Object.keys(manifest.files)) if (!files.has(path)) throw fail(path, `${path} is listed in the relay's signed ${KIT_MANIFEST} but missing from the kit`);
+}
+
+/**
+ * Adds the relay's signed manifest to a laid-out kit (relay exports): every file's SHA-256, the site, the range
+ * and each appliance's seq range. Deterministic (Ed25519 signatures are), so the ZIP stays byte-identical.
+ */
+export async function addKitManifest(files: KitFiles, scope: Omit<KitManifest, "schema" | "files">, key: KitManifestKey): Promise<void> {
+  const listed: Record<string, string> = {};
+  for (const path of [...files.keys()].sort()) {
+    if (path === KIT_MANIFEST || path === KIT_MANIFEST_SIG) throw new TypeError(`Cannot add a manifest: the kit already has ${path}`);
+    listed[path] = sha256Hex(files.get(path)!);
+  }
+  const doc: KitManifest = { schema: "osiris.kit-manifest/v1", site_id: scope.site_id, from: scope.from, to: scope.to, appliances: scope.appliances, files: listed };
+  const bytes = utf8(canonicalize(parseSchema(kitManifestSchema, doc, "kit manifest")) + "\n");
+  const signature = await key.signer.sign("kit_manifest", bytes);
+  files.set(KIT_MANIFEST, bytes);
+  files.set(KIT_MANIFEST_SIG, utf8(JSON.stringify({ schema: "osiris.kit-manifest-sig/v1", name: key.name, key_id: key.keyId, signature: toHex(signature) }, null, 2) + "\n"));
 }
 
 function frontierOf(frontiers: unknown, applianceId: string): AccumulatorState {

@@ -20,7 +20,7 @@ import { startSqld } from "./_sqld.ts";
 import type { RelayDeps, RelayKey } from "./deps.ts";
 import { createClaimCode } from "./enroll/claim-codes.ts";
 import { buildEnrollRequest, type EnrollResponse } from "./enroll/enroll-message.ts";
-import { activateRelayKey } from "./keys/index.ts";
+import { activateRelayKey, createRelayKeyFile } from "./keys/index.ts";
 import { memoryLog, type RelayLog } from "./log.ts";
 import { createMsp, createOrganisation, createPartner, createSite } from "./tenants/tenants.ts";
 import { createSession, CSRF_HEADER, SESSION_COOKIE } from "./auth/sessions.ts";
@@ -73,7 +73,8 @@ export async function testRelay(opts: { dbPath?: string; publicUrl?: string } = 
   // OSIRIS_TEST_DB=sqld: the same suites on a real libSQL server (relay/_sqld.ts) instead of a file.
   const sqld = opts.dbPath === undefined && process.env["OSIRIS_TEST_DB"] === "sqld" ? await startSqld() : undefined;
   const db = await openRelayDb(opts.dbPath ?? sqld?.url ?? join(dir, "relay.db"), { log, clock });
-  const relaySecret = random(32);
+  // A real key file, as `relay serve` keeps one: commands that sign with the relay's key read it (--key-file).
+  const relaySecret = await createRelayKeyFile(join(dir, "relay.key"), random);
   const relayKey = await activateRelayKey(db, relaySecret, join(dir, "relay.key"), clock);
   const deps: RelayDeps = { db, clock, random, log, relayKey, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) };
   const env = { clock, random };

@@ -82,6 +82,7 @@ export const STATUS = {
   time_backwards: 422,
   bad_proof: 422,
   wrong_target: 422,
+  manifest_mismatch: 422,
   expired: 422,
   not_yet_valid: 422,
   stale_version: 422,

@@ -227,7 +227,7 @@ test("rotate_keys evidence: the chain records the switch, the relay verifies by 
     const local = await h.app.evidence.verifyLocal();
     assert.ok(local.ok, JSON.stringify(local));
 
-    const kit = await exportKit(h.lr.relay.db, { siteId: h.app.status().site_id, from: 0, to: h.lr.relay.clock.now() + 3600_000 });
+    const kit = await exportKit(h.lr.relay.db, { siteId: h.app.status().site_id, from: 0, to: h.lr.relay.clock.now() + 3600_000 }, h.lr.relay.relayKey);
     const report = await verifyKit(kit.files);
     assert.ok(report.ok, JSON.stringify(report).slice(0, 600));
     const keysJson = JSON.parse(new TextDecoder().decode(kit.files.get("keys.json"))) as { appliances: { key_id: string; rotations?: { key_id: string; from_seq: number }[] }[] };

@@ -1,4 +1,5 @@
 import { test } from "uvu";
+import { isoTime } from "../../protocol/ids.ts";
 import * as assert from "uvu/assert";
 import { buildKitFiles, KIT_BUNDLES, KIT_FRONTIERS, verifyKit } from "../../protocol/kit.ts";
 import { readKitZip, writeKitZip } from "../../protocol/kit-files.ts";
@@ -26,9 +27,9 @@ test("an exported kit is byte-identical for the same inputs and verifyKit accept
       await pushWithCheckpoint(relay, b, 2);
     }
     const range = { siteId: relay.siteId, from: relay.clock.now() - 24 * 3_600_000, to: relay.clock.now() + 1 };
-    const first = writeKitZip((await exportKit(relay.db, range)).files);
+    const first = writeKitZip((await exportKit(relay.db, range, relay.relayKey)).files);
     relay.clock.t += 3_600_000;
-    const second = writeKitZip((await exportKit(relay.db, range)).files);
+    const second = writeKitZip((await exportKit(relay.db, range, relay.relayKey)).files);
     assert.equal(second, first, "same inputs, same bytes");
     const report = await verifyKit(readKitZip(first));
     assert.ok(report.ok, JSON.stringify(report));
@@ -36,6 +37,8 @@ test("an exported kit is byte-identical for the same inputs and verifyKit accept
       assert.is(report.bundles, 18);
       assert.is(report.appliances.length, 2);
       assert.ok(report.checkpoints.every((c) => c.witnesses.some((w) => w.name === relay.relayKey.name)));
+      // Signed by the relay's key for exactly this site and range: a copy cut at the start no longer verifies.
+      assert.equal(report.manifest, { site_id: relay.siteId, from: isoTime(range.from), to: isoTime(range.to), key_id: relay.relayKey.keyId, name: relay.relayKey.name });
     }
   } finally {
     await relay.close();
@@ -51,7 +54,7 @@ test("a range that starts mid-chain carries the Merkle frontier and ends at the 
     await pushWithCheckpoint(relay, a, 5); // seq 6..10, checkpoint 10
     const to = relay.clock.now() - 3 * MINUTE + 1; // seq 6..10 finished at -4..0 minutes: 6 and 7 are before it
     await pushWithCheckpoint(relay, a, 5); // seq 11..15, checkpoint 15
-    const out = await exportKit(relay.db, { siteId: relay.siteId, from, to });
+    const out = await exportKit(relay.db, { siteId: relay.siteId, from, to }, relay.relayKey);
     assert.equal(out.appliances, [{ appliance_id: a.id, first_seq: 6, last_in_range: 7, last_seq: 10 }]);
     assert.ok(out.files.has(KIT_FRONTIERS));
     assert.ok(out.files.has(`checkpoints/${a.id}/000000000010.note`));
@@ -71,7 +74,7 @@ test("bundles not yet covered by a countersigned checkpoint are cut off with a w
     await pushWithCheckpoint(relay, a, 3);
     relay.clock.t += 3 * MINUTE;
     assert.is((await a.push(a.entries(await a.makeBundles(3)))).status, 200);
-    const out = await exportKit(relay.db, { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 });
+    const out = await exportKit(relay.db, { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 }, relay.relayKey);
     assert.is(out.appliances[0]?.last_seq, 3);
     assert.match(out.warnings.join("\n"), /cut at seq 3/);
     assert.ok((await verifyKit(out.files)).ok);
@@ -93,7 +96,7 @@ test("bundles.jsonl streamed from the store is byte for byte what buildKitFiles 
     for (let left = EXPORT_PAGE_ROWS; left > 0; left -= 500) await pushWithCheckpoint(relay, apps[1]!, Math.min(500, left));
     await pushWithCheckpoint(relay, apps[0]!, 1);
     const range = { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 };
-    const out = await exportKit(relay.db, range);
+    const out = await exportKit(relay.db, range, relay.relayKey);
     const lines = [...apps].reverse().flatMap((a) => a.chain.map((b) => b.line));
     const expected = buildKitFiles({ lines, keys: { schema: "osiris.kit-keys/v1", appliances: [], relay: [] }, checkpoints: [], readme: "" }).get(KIT_BUNDLES)!;
     assert.is(out.files.get(KIT_BUNDLES)!.length, expected.length);
@@ -110,7 +113,7 @@ test("a kit whose bundle was altered after export fails verification", async () 
   try {
     const a = await enrolledAppliance(relay);
     await pushWithCheckpoint(relay, a, 3);
-    const { files } = await exportKit(relay.db, { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 });
+    const { files } = await exportKit(relay.db, { siteId: relay.siteId, from: 0, to: relay.clock.now() + 1 }, relay.relayKey);
     const text = new TextDecoder().decode(files.get("bundles.jsonl"));
     files.set("bundles.jsonl", new TextEncoder().encode(text.replace('"outcome":"success"', '"outcome":"failed"')));
     const report = await verifyKit(files);
@@ -125,7 +128,7 @@ test("exportKit() refuses an unknown site and an empty range", async () => {
   try {
     for (const range of [{ siteId: "site_nope00000", from: 0, to: 1 }, { siteId: relay.siteId, from: 5, to: 5 }]) {
       try {
-        await exportKit(relay.db, range);
+        await exportKit(relay.db, range, relay.relayKey);
         assert.unreachable();
       } catch (e) {
         assert.ok(e instanceof Error);

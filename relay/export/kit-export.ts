@@ -13,7 +13,7 @@
 import { keyId } from "../../protocol/crypto.ts";
 import { fromHex } from "../../protocol/encoding.ts";
 import { isoTime } from "../../protocol/ids.ts";
-import { buildKitFiles, type KitContents, type KitKeys } from "../../protocol/kit.ts";
+import { addKitManifest, buildKitFiles, type KitContents, type KitKeys, type KitManifestKey } from "../../protocol/kit.ts";
 import type { KitFiles } from "../../protocol/kit-files.ts";
 import type { AccumulatorState } from "../../protocol/merkle.ts";
 import { num, str, type RelayDb } from "../db/index.ts";
@@ -49,7 +49,8 @@ export interface ExportResult {
   warnings: string[];
 }
 
-export async function exportKit(db: RelayDb, range: ExportRange): Promise<ExportResult> {
+/** Exports the kit, with its manifest signed by `key` (the relay's current key: the one the packet names). */
+export async function exportKit(db: RelayDb, range: ExportRange, key: KitManifestKey): Promise<ExportResult> {
   if (!(Number.isFinite(range.from) && Number.isFinite(range.to) && range.from < range.to)) {
     throw new RangeError(`Cannot export: 'from' must be before 'to': current values are ${range.from} and ${range.to}`);
   }
@@ -119,6 +120,8 @@ export async function exportKit(db: RelayDb, range: ExportRange): Promise<Export
     frontiers,
     readme: readme(range.siteId, from, to, exported, relay.map((k) => k.key_id)),
   });
+  const scope = { site_id: range.siteId, from, to, appliances: exported.map(({ appliance_id, first_seq, last_seq }) => ({ appliance_id, first_seq, last_seq })) };
+  await addKitManifest(files, scope, key);
   return { files, appliances: exported, warnings };
 }
 
@@ -169,8 +172,9 @@ ${table}
 
 Each chain is extended to the first checkpoint the relay countersigned at or after its range, and that
 checkpoint is the only one in the kit: a copy with its tail cut off does not verify, since a checkpoint of the
-shorter size would need the relay's cosignature. Compare each appliance's first seq and the record count with
-the packet too. Relay keys: ${relayKeyIds.join(", ")}.
+shorter size would need the relay's cosignature. The relay also signed \`manifest.json\`: the site, the range,
+each appliance's first and last seq and every file's SHA-256, so a copy with its head cut off, an edited file
+(this README included) or an added file does not verify either. Relay keys: ${relayKeyIds.join(", ")}.
 
 ## What is in the kit
 
@@ -182,6 +186,9 @@ the packet too. Relay keys: ${relayKeyIds.join(", ")}.
   recorded key rotations (\`rotations\`: each later key and the first \`seq\` it signs), and the relay's
   witness keys. These are the only keys to check against: never trust a key found in a bundle.
 - \`frontiers.json\` (only when a range starts after seq 1): the Merkle subtree roots before the first line.
+- \`manifest.json\` and \`manifest.sig\`: the relay's statement of what it exported (above), and its Ed25519
+  signature over the exact bytes of \`manifest.json\` (signed input: \`OsirisCare/v1 kit_manifest\` and a
+  newline, then those bytes) by the relay key named in \`manifest.sig\`, which must be in \`keys.json\`.
 
 ## Verify
 

@@ -78,19 +78,25 @@ export async function activateRelayKey(db: RelayDb, secretKey: Uint8Array, keyFi
       });
       return;
     }
-    if (!mine) {
-      throw new RelayError(
-        "relay_key_state",
-        `The key in ${keyFile} (key id ${key.keyId}) is not one of this relay's keys (${keys.map((k) => `${k.key_id} in ${k.key_file}`).join(", ")}); ` +
-          "enrolled appliances would not trust it. Start with the current key file, or rotate with 'osiris relay admin rotate-key'",
-      );
-    }
-    if (mine.superseded_by) {
-      const next = keys.find((k) => k.key_id === mine.superseded_by);
-      throw new RelayError("relay_key_state", `Relay key ${key.keyId} was rotated to ${mine.superseded_by}; give the new key's file: --key-file ${next?.key_file ?? "(the new key's file)"}`);
-    }
+    assertCurrentKey(keys, key, keyFile);
   });
   return key;
+}
+
+/** Throws RelayError `relay_key_state` unless `key` (read from `keyFile`) is one of `keys` and not rotated out. */
+export function assertCurrentKey(keys: readonly RelayKeyRecord[], key: RelayKey, keyFile: string): void {
+  const mine = keys.find((k) => k.key_id === key.keyId);
+  if (!mine) {
+    throw new RelayError(
+      "relay_key_state",
+      `The key in ${keyFile} (key id ${key.keyId}) is not one of this relay's keys (${keys.map((k) => `${k.key_id} in ${k.key_file}`).join(", ")}); ` +
+        "enrolled appliances would not trust it. Start with the current key file, or rotate with 'osiris relay admin rotate-key'",
+    );
+  }
+  if (mine.superseded_by) {
+    const next = keys.find((k) => k.key_id === mine.superseded_by);
+    throw new RelayError("relay_key_state", `Relay key ${key.keyId} was rotated to ${mine.superseded_by}; give the new key's file: --key-file ${next?.key_file ?? "(the new key's file)"}`);
+  }
 }
 
 /** Whether the relay database has any key yet (a missing key file may be created only when it has none). */

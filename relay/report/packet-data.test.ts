@@ -11,7 +11,7 @@ import { buildMonthKit, kitSummary } from "./packet-kit.ts";
 const fixture = await septemberRelay();
 const { relay, a, b } = fixture;
 const { from, to } = monthBounds(SEPTEMBER.month);
-const kit = await buildMonthKit(relay.db, relay.siteId, from, to);
+const kit = await buildMonthKit(relay.db, relay.siteId, from, to, relay.relayKey);
 const data: PacketData = await gatherPacketData(relay.db, { site_id: relay.siteId, month: SEPTEMBER.month, framework: "hipaa" }, kitSummary(kit));
 const H = 3_600_000;
 

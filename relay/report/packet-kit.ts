@@ -7,6 +7,7 @@
  * not verify).
  */
 import { parseCheckpoint, parseNote, verifyCosignature } from "../../protocol/checkpoint.ts";
+import type { KitManifestKey } from "../../protocol/kit.ts";
 import { fromHex } from "../../protocol/encoding.ts";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { writeKitZip } from "../../protocol/kit-files.ts";
@@ -54,8 +55,8 @@ export function kitSummary(kit: MonthKit): KitSummary {
 }
 
 /** Builds the kit of a site's month [from, to). Same database contents → same bytes. */
-export async function buildMonthKit(db: RelayDb, siteId: string, from: number, to: number): Promise<MonthKit> {
-  const out = await exportKit(db, { siteId, from, to });
+export async function buildMonthKit(db: RelayDb, siteId: string, from: number, to: number, key: KitManifestKey): Promise<MonthKit> {
+  const out = await exportKit(db, { siteId, from, to }, key);
   const zip = writeKitZip(out.files);
   const relayKeys = await listRelayKeys(db);
   const appliances: KitAppliance[] = [];

@@ -15,7 +15,7 @@ import { buildPacket, generatePacket, type PacketDeps } from "./packets.ts";
 
 const exec = promisify(execFile);
 const { relay, a } = await septemberRelay();
-const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log };
+const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log, relayKey: relay.relayKey };
 relay.clock.t = Date.UTC(2026, 9, 1, 6);
 const req = { site_id: relay.siteId, month: SEPTEMBER.month, framework: "hipaa" as const };
 const out = await mkdtemp(join(tmpdir(), "osiris-packet-pdf-"));

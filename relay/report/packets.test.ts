@@ -11,7 +11,7 @@ import { SEPTEMBER, septemberRelay } from "./_month-fixture.ts";
 import { findPacket, generatePacket, listPackets, packetKit, packetPdf, type PacketDeps } from "./packets.ts";
 
 const { relay, a } = await septemberRelay();
-const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log };
+const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log, relayKey: relay.relayKey };
 relay.clock.t = Date.UTC(2026, 9, 2, 8); // 2026-10-02: September has ended
 const req = { site_id: relay.siteId, month: SEPTEMBER.month, framework: "hipaa" as const, actor: "usr_test00000000" };
 

@@ -11,7 +11,7 @@ import type { Framework } from "../../protocol/catalogue/mod.ts";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import { num, str, type RelayDb, type Row } from "../db/index.ts";
-import type { Clock, Random } from "../deps.ts";
+import type { Clock, Random, RelayKey } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { RelayLog } from "../log.ts";
 import { monthBounds, monthOf, parseFramework, previousMonth } from "./month.ts";
@@ -24,6 +24,8 @@ export interface PacketDeps {
   clock: Clock;
   random: Random;
   log: RelayLog;
+  /** Signs each kit's manifest (the key the packet names as the relay's). */
+  relayKey: RelayKey;
 }
 
 export interface GenerateRequest {
@@ -110,7 +112,7 @@ export async function findPacket(db: RelayDb, siteId: string, month: string, fra
 async function monthKit(deps: PacketDeps, siteId: string, month: string, from: number, to: number): Promise<{ summary: KitSummary; store: () => Promise<void> }> {
   const stored = (await deps.db.execute({ sql: "SELECT manifest FROM packet_kits WHERE site_id = ? AND month = ? ORDER BY created_at, sha256 LIMIT 1", args: [siteId, month] })).rows[0];
   if (stored) return { summary: JSON.parse(str(stored, "manifest")) as KitSummary, store: async () => undefined };
-  const kit = await buildMonthKit(deps.db, siteId, from, to);
+  const kit = await buildMonthKit(deps.db, siteId, from, to, deps.relayKey);
   const summary = kitSummary(kit);
   const store = async () => {
     await deps.db.execute({

@@ -7,7 +7,7 @@ import { findPacket, type PacketDeps } from "./packets.ts";
 import { runPacketSchedule, startPacketScheduler, takeLease } from "./scheduler.ts";
 
 const { relay } = await septemberRelay();
-const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log };
+const deps: PacketDeps = { db: relay.db, clock: relay.clock, random, log: relay.log, relayKey: relay.relayKey };
 const at = (iso: string) => (relay.clock.t = Date.parse(iso));
 
 // A second site whose only appliance pushed once on 09-30 20:00 and then went silent (offline at midnight).

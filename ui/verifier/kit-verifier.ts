@@ -141,6 +141,9 @@ export class KitVerifier extends LitElement {
       <ul>
         ${r.appliances.map((a) => html`<li>Appliance <code>${a.appliance_id}</code>: records ${a.first_seq}–${a.last_seq}</li>`)}
       </ul>
+      ${r.manifest
+        ? html`<p data-manifest="signed">The relay's signed manifest matches: site <code>${r.manifest.site_id}</code>, ${r.manifest.from.slice(0, 10)} (included) to ${r.manifest.to.slice(0, 10)} (excluded), every file and record range as it exported them (key <code>${r.manifest.key_id}</code>).</p>`
+        : html`<p class="extra" data-manifest="none">Not signed: this kit has no manifest from the relay, so where its records start, its README and its list of files are not confirmed.</p>`}
       ${r.extra_files.length
         ? html`<p class="extra" data-extra-files=${r.extra_files.join(" ")}>
             Not verified: ${plural(r.extra_files.length, "file")} in this kit ${r.extra_files.length === 1 ? "is" : "are"} not part of an evidence kit, so nothing about

@@ -47,6 +47,11 @@ function editBundles(files: KitFiles, edit: (lines: string[]) => string[]): KitF
   return out;
 }
 
+/** The kit without the relay's signed manifest (as a kit from before it, or one stripped of it). */
+function unsigned(files: KitFiles): KitFiles {
+  return new Map([...files].filter(([path]) => path !== "manifest.json" && path !== "manifest.sig"));
+}
+
 /** Every case an auditor could meet: name → the kit's files. */
 function cases(valid: KitFiles): [string, KitFiles][] {
   const swapped = new Map(valid);
@@ -67,7 +72,8 @@ function cases(valid: KitFiles): [string, KitFiles][] {
     ["swapped-checkpoints", swapped],
     ["forged-witness", forgedWitness],
     ["extra-file", new Map([...valid, ["summary.pdf", enc.encode("%PDF- looks official")]])],
-    ["empty", new Map([...valid].filter(([path]) => !path.startsWith("checkpoints/")).map(([path, bytes]) => [path, path === "bundles.jsonl" ? new Uint8Array(0) : bytes]))],
+    ["unsigned-extra-file", new Map([...unsigned(valid), ["summary.pdf", enc.encode("%PDF- looks official")]])],
+    ["empty", new Map([...unsigned(valid)].filter(([path]) => !path.startsWith("checkpoints/")).map(([path, bytes]) => [path, path === "bundles.jsonl" ? new Uint8Array(0) : bytes]))],
   ];
 }
 
@@ -138,13 +144,15 @@ test("the browser verifier and the CLI agree on a valid kit and on every kind of
     assert.is(code, expected.code, `${name}: the browser names ${code}, the CLI ${expected.code}`);
     if (name === "valid") {
       assert.match(await result.innerText(), /Verified: the evidence is intact/);
-      assert.not.match(await result.innerText(), /Not verified/);
+      assert.not.match(await result.innerText(), /Not verified|Not signed/);
+      assert.match(await result.innerText(), /The relay.s signed manifest matches: site site_fixture0001, 2026-10-01 \(included\) to 2026-10-02 \(excluded\)/);
       assert.match(await result.innerText(), /24 signed records from 2 appliances\b/);
       await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-valid.png"), fullPage: true });
-    } else if (name === "extra-file") {
-      // Still verified (the evidence is intact), but the file it did not check is named, not covered by that word.
+    } else if (name === "unsigned-extra-file") {
+      // Still verified (the evidence is intact), but what it could not check is said, not covered by that word.
+      assert.match(await result.innerText(), /Not signed: this kit has no manifest from the relay/);
       assert.match(await result.innerText(), /Not verified: 1 file in this kit is not part of an evidence kit, so nothing about it is proven: summary\.pdf\./);
-      await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-extra-file.png"), fullPage: true });
+      await page.screenshot({ path: join(SCREENSHOTS, "kit-verifier-unsigned-extra-file.png"), fullPage: true });
     } else if (name === "empty") {
       assert.is(outcome, "empty");
       assert.match(await result.innerText(), /Nothing to verify: this kit holds no evidence records/);
