@@ -195,7 +195,7 @@ test("a signature made for one context verifies for that context only, and never
 
 test("an unknown signing context is refused by every entry point, naming the valid ones", async () => {
   const bogus = "Evidence" as SigningContext;
-  const pattern = /^Unknown signing context "Evidence": expected one of evidence, checkpoint, order, ruleset, request, key_rotation, enrollment, appliance_config$/;
+  const pattern = /^Unknown signing context "Evidence": expected one of evidence, checkpoint, order, ruleset, request, key_rotation, enrollment, appliance_config, kit_manifest$/;
   assert.throws(() => signingInput(bogus, TEST1.message), (e: unknown) => e instanceof TypeError && pattern.test(e.message));
   for (const impl of IMPLS) {
     await rejectsTypeError(() => sign(bogus, TEST1.message, TEST1.secretKey, impl), pattern);
