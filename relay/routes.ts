@@ -36,7 +36,7 @@ export const MAX_PULL_BODY_BYTES = 4 * 1024;
 export const MAX_EMPTY_BODY_BYTES = 1024;
 
 /** The only routes that may be `public`: liveness, the two ways an appliance without a token comes in, the three ways a user logs in, and the API's OpenAPI document. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json", /* dashboard pages and assets (relay/ui) */ "GET /", "GET /login", "GET /sites/*", "GET /audit", "GET /learning", "GET /admin", "GET /escalations", "GET /billing", "GET /assets/*", "GET /favicon.svg"]);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST /api/enroll", "POST /api/provision/pending", "GET /api/provision/:mac", "POST /api/auth/login", "POST /api/auth/magic-link", "POST /api/auth/magic-link/consume", "GET /api/openapi.json", /* dashboard pages and assets (relay/ui) */ "GET /", "GET /login", "GET /sites/*", "GET /audit", "GET /learning", "GET /admin", "GET /escalations", "GET /billing", "GET /verify", "GET /assets/*", "GET /favicon.svg"]);
 
 const json = (c: RelayContext, value: unknown, status: 200 | 201 = 200) => c.json(value as object, status);
 

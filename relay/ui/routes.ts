@@ -11,7 +11,7 @@ import type { RelayContext, RouteSpec } from "../http/types.ts";
 import type { UiAssets } from "./assets.ts";
 
 /** Client-side routes of the dashboard (ui/dashboard/router.ts), each answered with index.html. */
-export const UI_PAGES = ["/", "/login", "/sites/*", "/audit", "/learning", "/admin", "/escalations", "/billing"] as const;
+export const UI_PAGES = ["/", "/login", "/sites/*", "/audit", "/learning", "/admin", "/escalations", "/billing", "/verify"] as const;
 const EMPTY_BODY = 1024;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 

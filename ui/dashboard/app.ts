@@ -8,7 +8,7 @@ import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { RelayApiError, RelayClient, type Session } from "../relay-client/mod.ts";
 import { applyBranding } from "./branding.ts";
 import { ROLE_TEXT } from "./format.ts";
-import { internalLink, parseRoute, type Route } from "./router.ts";
+import { internalLink, isPublic, parseRoute, type Route } from "./router.ts";
 import { shared } from "./styles.ts";
 import type { Page } from "./pages/page.ts";
 import "./pages/login-page.ts";
@@ -19,6 +19,7 @@ import "./pages/learning-page.ts";
 import "./pages/admin-page.ts";
 import "./pages/escalations-page.ts";
 import "./pages/billing-page.ts";
+import "./pages/verify-page.ts";
 import { mainNav, mayOpen } from "./pages/main-nav.ts";
 import { billingOnly } from "./pages/operations-nav.ts";
 import { portalView } from "./portal/portal-route.ts";
@@ -142,7 +143,7 @@ export class OsirisDashboard extends LitElement {
     this.addEventListener("osiris-navigate", this.#onNavigate as EventListener);
     this.addEventListener("osiris-login-required", this.#onLoginRequired);
     this.addEventListener("osiris-session", this.#onSession as EventListener);
-    if (this.#route.page !== "login") void this.#loadSession();
+    if (!isPublic(this.#route)) void this.#loadSession();
   }
 
   override disconnectedCallback(): void {
@@ -177,7 +178,7 @@ export class OsirisDashboard extends LitElement {
     else history.pushState(null, "", path);
     this.#route = parseRoute(location.pathname, location.search);
     this.#navigated = true;
-    if (this.#route.page !== "login" && this.#session === null) void this.#loadSession();
+    if (!isPublic(this.#route) && this.#session === null) void this.#loadSession();
     this.requestUpdate();
   }
 
@@ -279,12 +280,16 @@ export class OsirisDashboard extends LitElement {
         return html`<osiris-billing-page .client=${this.client} .session=${s}></osiris-billing-page>`;
       case "login":
         return html``;
+      case "verify":
+        return html`<osiris-verify-page .sha256=${r.sha256}></osiris-verify-page>`;
       case "not_found":
         return html`<section><h1 tabindex="-1">Page not found</h1><p>There is no page at <code>${r.path}</code>. <a href="/">Back to the clinics</a></p></section>`;
     }
   }
 
   override render(): TemplateResult {
+    // Open to anyone, signed in or not: it reads nothing from the relay.
+    if (this.#route.page === "verify") return html`<main id="main" tabindex="-1"><osiris-verify-page .sha256=${this.#route.sha256}></osiris-verify-page></main>`;
     if (this.#route.page === "login") {
       return html`<main id="main"><osiris-login-page .client=${this.client} .next=${this.#route.next}></osiris-login-page></main>`;
     }

@@ -10,6 +10,7 @@
  *   /admin                     partners, organisations, sites, branding, notification channels
  *   /escalations               every escalation the user may see, with SLA timers (?status=active|resolved|all)
  *   /billing                   partner statements (partner admin and billing, MSP admin)
+ *   /verify                    check an auditor kit in the browser (?sha256=HEX); open without signing in
  */
 
 export const SITE_TABS = ["overview", "devices", "incidents", "evidence", "settings", "enrollment", "orders", "credentials", "escalations", "reports"] as const;
@@ -24,6 +25,7 @@ export type Route =
   | { page: "admin" }
   | { page: "escalations"; query: URLSearchParams }
   | { page: "billing" }
+  | { page: "verify"; sha256: string | null }
   | { page: "not_found"; path: string };
 
 /** The route of a location (pathname + search). */
@@ -41,12 +43,21 @@ export function parseRoute(rawPath: string, search = ""): Route {
   if (pathname === "/admin") return { page: "admin" };
   if (pathname === "/escalations") return { page: "escalations", query };
   if (pathname === "/billing") return { page: "billing" };
+  if (pathname === "/verify") {
+    const sha256 = query.get("sha256");
+    return { page: "verify", sha256: sha256 && /^[0-9a-fA-F]{64}$/.test(sha256) ? sha256.toLowerCase() : null };
+  }
   const m = /^\/sites\/([A-Za-z0-9_-]{1,100})(?:\/([a-z]+))?\/?$/.exec(pathname);
   if (m) {
     const tab = (m[2] ?? "overview") as SiteTab;
     if ((SITE_TABS as readonly string[]).includes(tab)) return { page: "site", siteId: m[1]!, tab };
   }
   return { page: "not_found", path: rawPath };
+}
+
+/** Pages open without signing in (they read nothing from the relay before one does). */
+export function isPublic(route: Route): boolean {
+  return route.page === "login" || route.page === "verify";
 }
 
 /** Asks the app to go to `path` (bubbles out of shadow roots). */

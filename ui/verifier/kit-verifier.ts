@@ -1,5 +1,6 @@
 /**
- * `<osiris-kit-verifier kit-url="…">`: "verify our evidence" in the browser. Downloads the auditor kit, then
+ * `<osiris-kit-verifier kit-url="…">`: "verify our evidence" in the browser. Downloads the auditor kit (or,
+ * without `kit-url`, reads one the user picks from their own disk), then
  * a Web Worker checks every signature, the hash chain and every checkpoint with the relay's witness
  * cosignatures, showing progress, and says in plain words whether the evidence is intact — or exactly where
  * it is not. Nothing is sent back to the server.
@@ -12,6 +13,7 @@ import type { VerifyMessage } from "./messages.ts";
 type State =
   | { phase: "idle" }
   | { phase: "downloading" }
+  | { phase: "reading" }
   | { phase: "verifying"; done: number; total: number }
   | { phase: "done"; report: KitReport; sha256: string; bytes: number }
   | { phase: "error"; message: string };
@@ -25,6 +27,8 @@ export class KitVerifier extends LitElement {
     button { font: inherit; padding: 0.5rem 1rem; border-radius: 6px; border: 1px solid var(--accent, #1d4ed8); background: var(--accent, #1d4ed8); color: var(--accent-ink, #fff); cursor: pointer; }
     button:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
     button[disabled] { background: #64748b; border-color: #64748b; cursor: progress; }
+    .pick { display: grid; gap: 0.4rem; font-weight: 600; }
+    .pick input { font: inherit; font-weight: normal; }
     progress { width: 100%; height: 1rem; margin: 0.75rem 0 0.25rem; }
     .result { margin-top: 0.75rem; padding: 0.75rem 1rem; border-radius: 6px; border-left: 6px solid; }
     .ok { background: #ecfdf5; border-color: #047857; color: #064e3b; }
@@ -70,6 +74,24 @@ export class KitVerifier extends LitElement {
       this.state = { phase: "error", message: `Could not download the evidence kit: ${(e as Error).message}` };
       return;
     }
+    this.#check(zip);
+  }
+
+  /** Verifies a kit the user picked from their own disk (nothing is uploaded: it is read here). */
+  async verifyFile(file: File): Promise<void> {
+    this.#worker?.terminate();
+    this.state = { phase: "reading" };
+    let zip: ArrayBuffer;
+    try {
+      zip = await file.arrayBuffer();
+    } catch (e) {
+      this.state = { phase: "error", message: `Could not read ${file.name}: ${(e as Error).message}` };
+      return;
+    }
+    this.#check(zip);
+  }
+
+  #check(zip: ArrayBuffer): void {
     const bytes = zip.byteLength;
     const worker = new Worker(new URL("./verify-worker.ts", import.meta.url), { type: "module" });
     this.#worker = worker;
@@ -92,10 +114,19 @@ export class KitVerifier extends LitElement {
 
   override render() {
     const s = this.state;
-    const busy = s.phase === "downloading" || s.phase === "verifying";
+    const busy = s.phase === "downloading" || s.phase === "reading" || s.phase === "verifying";
+    const start = this.kitUrl
+      ? html`<button type="button" ?disabled=${busy} @click=${() => void this.verify()}>${busy ? "Verifying…" : this.label}</button>`
+      : html`<label class="pick">Choose the evidence kit (a .zip file) to check
+          <input type="file" accept=".zip,application/zip" ?disabled=${busy} @change=${(e: Event) => {
+            const file = (e.target as HTMLInputElement).files?.[0];
+            if (file) void this.verifyFile(file);
+          }} />
+        </label>`;
     return html`
-      <button type="button" ?disabled=${busy} @click=${() => void this.verify()}>${busy ? "Verifying…" : this.label}</button>
+      ${start}
       ${s.phase === "downloading" ? html`<p role="status">Downloading the evidence kit…</p>` : nothing}
+      ${s.phase === "reading" ? html`<p role="status">Reading the evidence kit…</p>` : nothing}
       ${s.phase === "verifying"
         ? html`<progress aria-label="Verification progress" max=${Math.max(s.total, 1)} value=${s.done}></progress>
             <p role="status">Checked ${number.format(s.done)} of ${s.total ? number.format(s.total) : "…"} records</p>`

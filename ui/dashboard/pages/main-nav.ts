@@ -36,10 +36,11 @@ const PAGE_HREF: Readonly<Record<Route["page"], string | null>> = {
   escalations: "/escalations",
   billing: "/billing",
   login: null,
+  verify: null,
   not_found: null,
 };
 
-/** Whether `role` may open `page`: its navigation has the page's entry (login and "not found" are open to all). */
+/** Whether `role` may open `page`: its navigation has the page's entry (login, verify and "not found" are open to all). */
 export function mayOpen(role: string, page: Route["page"]): boolean {
   const href = PAGE_HREF[page];
   if (href === null) return true;
