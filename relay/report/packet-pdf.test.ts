@@ -21,12 +21,14 @@ const req = { site_id: relay.siteId, month: SEPTEMBER.month, framework: "hipaa" 
 const out = await mkdtemp(join(tmpdir(), "osiris-packet-pdf-"));
 console.log(`packet PDFs and page PNGs: ${out}`);
 
-async function pdfText(name: string, pdf: Uint8Array): Promise<{ text: string; pages: number; info: string }> {
+/** The text layer: `text` as laid out on the page, `flat` in reading order (pdftotext -raw) on one line, as a reader reads it. */
+async function pdfText(name: string, pdf: Uint8Array): Promise<{ text: string; flat: string; pages: number; info: string }> {
   const path = join(out, `${name}.pdf`);
   await writeFile(path, pdf);
   const info = (await exec("pdfinfo", ["-isodates", path])).stdout;
   const text = (await exec("pdftotext", ["-layout", path, "-"])).stdout;
-  return { text: text.replace(/[ \t]+/g, " "), pages: Number(/Pages:\s+(\d+)/.exec(info)?.[1]), info };
+  const raw = (await exec("pdftotext", ["-raw", path, "-"])).stdout;
+  return { text: text.replace(/[ \t]+/g, " "), flat: raw.replace(/\s+/g, " "), pages: Number(/Pages:\s+(\d+)/.exec(info)?.[1]), info };
 }
 
 test("the same evidence gives the same PDF bytes, whenever and however often it is generated", async () => {
@@ -56,6 +58,17 @@ test("the text layer holds every section title, the HIPAA safeguards and the key
   assert.match(info, /CreationDate:\s+2026-09-30T23:59:59/);
   assert.match(info, /ModDate:\s+2026-09-30T23:59:59/);
   assert.match(info, /Title:\s+HIPAA compliance packet: Main Street, September 2026/);
+});
+
+test("the packet says exactly what was verified and when: on receipt by the relay, the final checkpoint's cosignature when the kit was built, everything by the auditor kit", async () => {
+  const { pdf } = await buildPacket(deps, req);
+  const { flat } = await pdfText("verified", pdf);
+  assert.not.ok(/all verified/i.test(flat), "no blanket \"all verified\": generating a packet does not re-verify every bundle");
+  assert.match(flat, /2 appliances; checked by the relay on receipt/, "the key figure says who checked and when");
+  assert.match(flat, /The relay checked each record's signature and its place in its appliance's chain when it received it/);
+  assert.match(flat, /When this packet's auditor kit was built, the relay re-checked only its own countersignature on each appliance's last checkpoint of the month/);
+  assert.match(flat, /Anyone can re-check every record, signature and checkpoint with the auditor kit \(osiris evidence verify\)/);
+  assert.match(flat, /cosigned 2026-09-30 23:00 UTC, re-checked when this kit was built/, "the manifest's witness lines say the cosignature was re-checked, and when");
 });
 
 test("every page renders to a PNG with pdftoppm", async () => {

@@ -12,7 +12,7 @@ import { fromBase64 } from "../../protocol/encoding.ts";
 import { barChart, scoreColor, trendChart } from "./pdf-charts.ts";
 import { bullets, type Cell, COLORS, CONTENT_WIDTH, createDoc, decoratePages, type Doc, ensureSpace, finish, FONT, heading, PAGE, paragraph, pdfText, subheading, table } from "./pdf-doc.ts";
 import { type ControlRow, type PacketData, type Topic, TOPICS } from "./packet-data.ts";
-import { executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT } from "./packet-text.ts";
+import { executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT, VERIFICATION_TEXT } from "./packet-text.ts";
 
 /** Incident rows printed; the rest are counted (all are in the kit). */
 export const MAX_INCIDENT_ROWS = 200;
@@ -288,7 +288,7 @@ function appliances(doc: Doc, d: PacketData): void {
 function manifest(doc: Doc, d: PacketData): void {
   const m = d.manifest;
   heading(doc, "Evidence manifest", d.branding.primary);
-  paragraph(doc, `The auditor kit for this month holds ${formatInt(m.bundles)} evidence bundles from ${m.appliances.length} appliance${m.appliances.length === 1 ? "" : "s"}, their checkpoints with the relay's witness cosignatures, and the appliances' public keys from enrollment (${formatInt(m.kit_bytes)} bytes). Its SHA-256:`);
+  paragraph(doc, `The auditor kit for this month holds ${formatInt(m.bundles)} evidence bundles from ${m.appliances.length} appliance${m.appliances.length === 1 ? "" : "s"}, their checkpoints with the relay's witness cosignatures, and the appliances' public keys from enrollment (${formatInt(m.kit_bytes)} bytes). ${VERIFICATION_TEXT} When the kit was built, the relay re-checked its cosignature on each appliance's last checkpoint (below) and nothing else; the kit lets anyone re-check the rest. Its SHA-256:`);
   paragraph(doc, m.kit_sha256, { font: FONT.mono, size: 9 });
   for (const a of m.appliances) {
     const enrolled = d.appliances.find((x) => x.appliance_id === a.appliance_id);
@@ -299,7 +299,7 @@ function manifest(doc: Doc, d: PacketData): void {
       enrolled ? `Enrolled ${formatTime(enrolled.enrolled_at)} by ${enrolled.enrolled_via === "claim_code" ? "claim code" : "pending acceptance"}${enrolled.enrolled_by ? ` issued by ${enrolled.enrolled_by}` : ""}; ${enrolled.state}` : null,
       `Bundles in the kit: seq ${a.first_seq} to ${a.last_seq} (${formatInt(a.bundles)}); the month ends at seq ${a.last_in_range}; ${formatInt(a.checkpoints)} checkpoints`,
       a.last_checkpoint ? `Last checkpoint: tree size ${a.last_checkpoint.size}, root ${a.last_checkpoint.root}` : "No countersigned checkpoint covers the last bundle",
-      ...(a.last_checkpoint?.witnesses ?? []).map((w) => `Witness ${w.name}, cosigned ${formatTime(w.time)}:\n  ${w.signature}`),
+      ...(a.last_checkpoint?.witnesses ?? []).map((w) => `Witness ${w.name}, cosigned ${formatTime(w.time)}, re-checked when this kit was built:\n  ${w.signature}`),
     ].filter((l): l is string => l !== null);
     paragraph(doc, lines.join("\n"), { font: FONT.mono, size: 7.5 });
   }

@@ -84,7 +84,7 @@ export function keyFigures(d: PacketData): { label: string; value: string; note:
     { label: "Compliance score", value: formatPct(d.score.overall), note: d.score.previous === null ? "previous month: no data" : `previous month: ${formatPct(d.score.previous)}` },
     { label: `${FRAMEWORK_NAMES[d.framework].short} controls ready`, value: `${ready} of ${d.controls.length}`, note: "every mapped check passes, with evidence fresh at month end" },
     { label: "Incidents", value: formatInt(d.incidents.length), note: `${fixed} fixed, ${d.incidents.length - fixed} open at month end` },
-    { label: "Evidence bundles", value: formatInt(d.manifest.bundles), note: d.manifest.bundles === 0 ? "none received this month" : `${plural(d.manifest.appliances.length, "appliance")}, all verified` },
+    { label: "Evidence bundles", value: formatInt(d.manifest.bundles), note: d.manifest.bundles === 0 ? "none received this month" : `${plural(d.manifest.appliances.length, "appliance")}; checked by the relay on receipt` },
   ];
 }
 
@@ -151,8 +151,23 @@ export function executiveSummary(d: PacketData): string[] {
     return out;
   }
   out.push(
-    `${formatInt(d.manifest.bundles)} evidence records from ${plural(d.manifest.appliances.length, "appliance")} are in the auditor kit (SHA-256 ${d.manifest.kit_sha256.slice(0, 16)}…). Each is signed by its appliance, chained to the one before it, and covered by a checkpoint the relay countersigned, so a changed, missing or back-dated record is detectable. ` +
+    `${formatInt(d.manifest.bundles)} evidence records from ${plural(d.manifest.appliances.length, "appliance")} are in the auditor kit (SHA-256 ${d.manifest.kit_sha256.slice(0, 16)}…). Each is signed by its appliance and chained to the one before it. ${VERIFICATION_TEXT} ${rechecked(d)} ` +
       (integrity === 0 ? "No integrity problems were recorded." : `${plural(integrity, "integrity problem")} ${integrity === 1 ? "was" : "were"} recorded: see the evidence manifest.`),
   );
   return out;
+}
+
+/**
+ * What was verified, by whom and when. Generating a packet re-verifies nothing but the relay's cosignature
+ * on each appliance's last checkpoint (packet-kit.ts); the bundles were verified at ingest. Never say more.
+ */
+export const VERIFICATION_TEXT =
+  "The relay checked each record's signature and its place in its appliance's chain when it received it, and countersigned the appliance's checkpoints after checking them against the records it holds.";
+
+/** What building the kit re-checked, and where to re-check the rest. */
+function rechecked(d: PacketData): string {
+  const kit = d.manifest.appliances;
+  const cosigned = kit.filter((a) => (a.last_checkpoint?.witnesses.length ?? 0) > 0).length;
+  const which = cosigned === kit.length ? "on each appliance's last checkpoint of the month" : `on the last checkpoint of ${cosigned} of the ${kit.length} appliances (the others have no countersigned checkpoint yet: see the evidence manifest)`;
+  return `When this packet's auditor kit was built, the relay re-checked only its own countersignature ${which}. Anyone can re-check every record, signature and checkpoint with the auditor kit (osiris evidence verify), so a changed, missing or back-dated record is detectable.`;
 }
