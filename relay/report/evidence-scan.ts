@@ -3,8 +3,9 @@
  * in [month start − 31 days, month end) is read once, in bounded pages, and reduced to what the packet needs:
  * scoring inputs (the 30-day window before the month's first score point, which is the last day of the
  * previous month, so the packet can say where the month started), per-check
- * month counts and latest values, healing attempts, and per-appliance activity (bundles, hours with
- * evidence, pushes and the gaps between them, NTP offsets).
+ * month counts and latest values, healing attempts (the month's, and those before it for incidents carried
+ * into the month), per-appliance activity (bundles, hours with evidence, pushes and the gaps between them,
+ * NTP offsets), and whether any result read comes from the lab simulation.
  *
  * Stored lines were verified at ingest (canonical form, schema, signature, chain) and the table is
  * append-only, so a line is read with JSON.parse and only the members used here are type-checked; a row that
@@ -105,9 +106,19 @@ export interface EvidenceScan {
   series: Map<string, ResultSeries>;
   /** Keyed `check\0host`, results that finished in the month. */
   checks: Map<string, CheckHostMonth>;
+  /** The month's healing attempts. */
   remediations: Remediation[];
   /** Attempts beyond MAX_REMEDIATIONS (counted, not kept). */
   remediations_dropped: number;
+  /**
+   * Healing attempts in the look-back before the month (at most MAX_REMEDIATIONS, the newest kept): not the
+   * month's work, but how an incident carried into the month was handled (an escalation made last month).
+   */
+  earlier_remediations: Remediation[];
+  /** Check cycles read from before the month that come from the lab simulation (they feed the previous score, the trend's start and carried-over incidents). */
+  simulated_earlier: number;
+  /** Some appliance has evidence older than the look-back: a result failing at the start of it may have failed for longer. */
+  evidence_before_lookback: boolean;
   appliances: ApplianceActivity[];
   hosts: string[];
 }
@@ -195,7 +206,10 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
   const series = new Map<string, ResultSeries>();
   const checks = new Map<string, CheckHostMonth>();
   const remediations: Remediation[] = [];
+  const earlier: Remediation[] = [];
   let dropped = 0;
+  let simulatedEarlier = 0;
+  let beforeLookback = false;
   const hosts = new Set<string>();
   const activity: ApplianceActivity[] = [];
 
@@ -210,6 +224,7 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
       })
     ).rows[0]!;
     if (bounds["first"] === null || bounds["last"] === null) continue;
+    if (num(bounds, "first") > 1) beforeLookback = true; // seq 1 is the chain's first bundle
     const last = num(bounds, "last");
     let lastNtpAt = "";
     for (let seq = num(bounds, "first"); seq <= last; seq += SCAN_PAGE_ROWS) {
@@ -246,11 +261,18 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
             }
           }
         }
-        if (!inMonth) continue;
+        const attempt = (): Remediation => ({ appliance_id: id, seq: b.seq, host_id: b.host_id, check: b.check, finished_at: finished, outcome: b.outcome, tier: tierOf(b), runbook: runbookOf(b) });
+        if (!inMonth) {
+          if (b.kind === "check_cycle" && b.host_id !== null && b.post_state["simulated"] === true) simulatedEarlier++;
+          if (b.kind === "remediation") {
+            earlier.push(attempt());
+            if (earlier.length >= 2 * MAX_REMEDIATIONS) earlier.splice(0, MAX_REMEDIATIONS); // a runaway loop: the newest matter most
+          }
+          continue;
+        }
         if (b.kind === "remediation") {
-          if (remediations.length < MAX_REMEDIATIONS) {
-            remediations.push({ appliance_id: id, seq: b.seq, host_id: b.host_id, check: b.check, finished_at: finished, outcome: b.outcome, tier: tierOf(b), runbook: runbookOf(b) });
-          } else dropped++;
+          if (remediations.length < MAX_REMEDIATIONS) remediations.push(attempt());
+          else dropped++;
         }
         a.bundles++;
         a.kinds[b.kind] = (a.kinds[b.kind] ?? 0) + 1;
@@ -273,8 +295,22 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
       }
     }
   }
-  remediations.sort((x, y) => (x.finished_at < y.finished_at ? -1 : x.finished_at > y.finished_at ? 1 : x.appliance_id < y.appliance_id ? -1 : x.appliance_id > y.appliance_id ? 1 : x.seq - y.seq));
-  return { inputs: inputs.inputs(), results_read: inputs.seen, series, checks, remediations, remediations_dropped: dropped, appliances: activity, hosts: [...hosts].sort() };
+  const byTime = (x: Remediation, y: Remediation) => (x.finished_at < y.finished_at ? -1 : x.finished_at > y.finished_at ? 1 : x.appliance_id < y.appliance_id ? -1 : x.appliance_id > y.appliance_id ? 1 : x.seq - y.seq);
+  remediations.sort(byTime);
+  earlier.sort(byTime).splice(0, Math.max(0, earlier.length - MAX_REMEDIATIONS));
+  return {
+    inputs: inputs.inputs(),
+    results_read: inputs.seen,
+    series,
+    checks,
+    remediations,
+    remediations_dropped: dropped,
+    earlier_remediations: earlier,
+    simulated_earlier: simulatedEarlier,
+    evidence_before_lookback: beforeLookback,
+    appliances: activity,
+    hosts: [...hosts].sort(),
+  };
 }
 
 export function gap(from: number, to: number): SyncGap {

@@ -62,4 +62,12 @@ test("rebuildIncidents() ignores unreachable-host inputs and results after the m
   assert.equal(rebuildIncidents(inputs, [], FROM, TO), []);
 });
 
+test("rebuildIncidents() marks an incident failing at the first result read as opened earlier (time to fix unknown) only when older evidence exists", () => {
+  const inputs = [r("h1", "c.x", "fail", t(1)), r("h1", "c.x", "pass", t(2)), r("h1", "c.y", "pass", t(1)), r("h1", "c.y", "fail", t(3))];
+  const older = rebuild(seriesOf(inputs), [], FROM, TO, true);
+  assert.equal(older.map((i) => [i.check, i.opened_earlier, i.time_to_fix_ms]), [["c.x", true, null], ["c.y", false, null]]);
+  const first = rebuild(seriesOf(inputs), [], FROM, TO, false);
+  assert.equal(first.map((i) => [i.check, i.opened_earlier, i.time_to_fix_ms]), [["c.x", false, 86_400_000], ["c.y", false, null]], "the appliance's first results: the incident opened there");
+});
+
 test.run();

@@ -5,8 +5,13 @@
  * An incident is one failure episode of one check on one host (the appliance opens one incident per
  * host + check, ARCHITECTURE §3): it opens at the first `fail` result and is resolved by the first later
  * `pass` or `not_applicable`; `error` (could not evaluate) changes nothing. Its healing attempts are the
- * `remediation` bundles for that host and check from its opening until its resolution. Results at the same
- * instant are taken in the scoring order (the worse one last), so ties never hide a failure.
+ * `remediation` bundles for that host and check from its opening until its resolution (including those
+ * before the month, for an incident carried into it). Results at the same instant are taken in the scoring
+ * order (the worse one last), so ties never hide a failure.
+ *
+ * Only a bounded look-back before the month is read (evidence-scan.ts). An incident already failing at the
+ * first result read, when older evidence exists, opened earlier than anything read: it is marked
+ * `opened_earlier`, its time to fix is unknown, and its earlier attempts are in earlier months' packets.
  */
 import { HEALING_TIERS, type HealingTier } from "../../protocol/sync.ts";
 import { type Remediation, type ResultSeries, STATUS_RANK } from "./evidence-scan.ts";
@@ -26,8 +31,10 @@ export interface PacketIncident {
   check: string;
   opened_at: string;
   resolved_at: string | null;
-  /** resolved_at − opened_at; null while open. */
+  /** resolved_at − opened_at; null while open, or when it opened before the evidence read (`opened_earlier`). */
   time_to_fix_ms: number | null;
+  /** Already failing at the first result read, with older evidence not read: it opened at or before `opened_at`. */
+  opened_earlier: boolean;
   /** Failing results seen while it was open. */
   failing_results: number;
   attempts: IncidentAttempt[];
@@ -45,6 +52,8 @@ interface Episode {
   opened: number;
   resolved: number | null;
   failing: number;
+  /** Opened at the first result of the series read. */
+  first: boolean;
 }
 
 /** The failure episodes of one check on one host that were open at any time in [from, to). */
@@ -55,12 +64,12 @@ function episodesOf(sr: ResultSeries, from: number, to: number): Episode[] {
   order.sort((a, b) => p[2 * a]! - p[2 * b]! || p[2 * a + 1]! - p[2 * b + 1]!);
   const out: Episode[] = [];
   let open: Episode | null = null;
-  for (const k of order) {
+  for (const [index, k] of order.entries()) {
     const at = p[2 * k]!, rank = p[2 * k + 1]!;
     if (at >= to) break;
     if (rank === STATUS_RANK.fail) {
       if (open) open.failing++;
-      else open = { host_id: sr.host_id, check: sr.check, opened: at, resolved: null, failing: 1 };
+      else open = { host_id: sr.host_id, check: sr.check, opened: at, resolved: null, failing: 1, first: index === 0 };
     } else if (open && (rank === STATUS_RANK.pass || rank === STATUS_RANK.not_applicable)) {
       open.resolved = at;
       if (at >= from) out.push(open);
@@ -71,8 +80,12 @@ function episodesOf(sr: ResultSeries, from: number, to: number): Episode[] {
   return out;
 }
 
-/** Incidents open at any time in [from, to), sorted by opening time, host, check. */
-export function rebuildIncidents(series: Iterable<ResultSeries>, remediations: readonly Remediation[], from: number, to: number): PacketIncident[] {
+/**
+ * Incidents open at any time in [from, to), sorted by opening time, host, check. `remediations` may start
+ * before the month (attempts on carried-over incidents); `olderEvidence` says evidence exists before the
+ * series read, so an incident failing at their first result is `opened_earlier`.
+ */
+export function rebuildIncidents(series: Iterable<ResultSeries>, remediations: readonly Remediation[], from: number, to: number, olderEvidence = false): PacketIncident[] {
   const episodes: Episode[] = [];
   for (const sr of series) episodes.push(...episodesOf(sr, from, to));
   const toIso = new Date(to).toISOString();
@@ -97,7 +110,8 @@ export function rebuildIncidents(series: Iterable<ResultSeries>, remediations: r
       check: e.check,
       opened_at: opened,
       resolved_at: e.resolved === null ? null : end,
-      time_to_fix_ms: e.resolved === null ? null : e.resolved - e.opened,
+      time_to_fix_ms: e.resolved === null || (olderEvidence && e.first) ? null : e.resolved - e.opened,
+      opened_earlier: olderEvidence && e.first,
       failing_results: e.failing,
       attempts: attempts.slice(0, MAX_ATTEMPTS_PER_INCIDENT).map((m) => ({ finished_at: m.finished_at, tier: m.tier, outcome: m.outcome, runbook: m.runbook })),
       attempts_total: attempts.length,

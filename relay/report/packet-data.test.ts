@@ -116,5 +116,25 @@ test("SOC 2 and GLBA group their controls by criteria group", async () => {
   assert.is(glba.score.overall, data.score.overall, "the score does not depend on the framework");
 });
 
+test("a month without new failures keeps the escalation made before it: the carried-over incident was handled by L3, while the month's own attempts stay 0", async () => {
+  const { from: octFrom, to: octTo } = monthBounds("2026-10");
+  const october = await gatherPacketData(relay.db, { site_id: relay.siteId, month: "2026-10", framework: "hipaa" }, kitSummary(await buildMonthKit(relay.db, relay.siteId, octFrom, octTo)));
+  assert.equal(
+    october.incidents.map((i) => [i.check, i.opened_at, i.resolved_at, i.tier, i.outcome, i.opened_earlier]),
+    [["linux.backup_status", SEPTEMBER.backup_incident.opened_at, null, "L3", "escalated", false]],
+    "escalated on 09-29 12:01, still open: an L3 incident, never \"no fix attempt\"",
+  );
+  assert.equal(october.remediations, { total: 0, by_tier: {}, by_outcome: {}, dropped: 0 }, "no healing attempt was made in October");
+});
+
+test("an incident already failing at the first result the packet reads says it opened earlier, instead of a wrong opening time and 'no fix attempt'", async () => {
+  const { from: novFrom, to: novTo } = monthBounds("2026-11");
+  const november = await gatherPacketData(relay.db, { site_id: relay.siteId, month: "2026-11", framework: "hipaa" }, kitSummary(await buildMonthKit(relay.db, relay.siteId, novFrom, novTo)));
+  assert.is(november.manifest.bundles, 0, "no evidence at all in November");
+  const [i, ...rest] = november.incidents;
+  assert.equal(rest, []);
+  assert.equal([i!.check, i!.opened_at, i!.opened_earlier, i!.tier, i!.time_to_fix_ms], ["linux.backup_status", "2026-10-01T00:00:00.000Z", true, null, null]);
+});
+
 test.after(() => relay.close());
 test.run();

@@ -129,7 +129,11 @@ export interface PacketData {
   period: { from: string; to: string; days: number };
   framework: Framework;
   catalogue_version: string;
-  /** Some of the month's evidence comes from the lab simulation: every page says so (packet-pdf.ts). */
+  /**
+   * Some evidence behind the packet comes from the lab simulation: the month's bundles, or the results read
+   * from before it (the previous score, the trend's start, a score carried from earlier results, incidents
+   * carried into the month). Every page says so (packet-pdf.ts).
+   */
   simulated: boolean;
   score: {
     overall: number | null;
@@ -205,7 +209,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
 
   const end = scoreSite(scan.inputs, { now: new Date(to - 1) });
   const history = dailyHistory(scan.inputs, { from: day(from - DAY_MS), to: day(to - 1) });
-  const incidents = rebuildIncidents(scan.series.values(), scan.remediations, from, to);
+  const incidents = rebuildIncidents(scan.series.values(), [...scan.earlier_remediations, ...scan.remediations], from, to, scan.evidence_before_lookback);
 
   const integrity = (
     await db.execute({
@@ -230,7 +234,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
     period: { from: iso(from), to: iso(to), days },
     framework: req.framework,
     catalogue_version: CATALOGUE_VERSION,
-    simulated: appliances.some((a) => a.simulated_bundles > 0),
+    simulated: scan.simulated_earlier > 0 || appliances.some((a) => a.simulated_bundles > 0),
     score: {
       overall: end.overall,
       previous: history[0]?.overall ?? null,

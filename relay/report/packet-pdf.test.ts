@@ -136,9 +136,25 @@ test("a month with evidence from the lab simulation says SIMULATED on the cover,
   const { pdf, data } = await buildPacket(deps, { ...req, month: "2026-10" });
   assert.ok(data.simulated);
   assert.is(data.appliances.find((x) => x.appliance_id === a.id)!.simulated_bundles, 1);
-  const { text, pages } = await pdfText("hipaa-simulated", pdf);
-  assert.ok(text.includes("SIMULATED: evidence in this packet comes from a test lab"), "cover and summary notice");
+  const { flat, text, pages } = await pdfText("hipaa-simulated", pdf);
+  assert.ok(flat.includes("SIMULATED: some or all of the evidence behind this packet comes from a test lab"), "cover and summary notice");
   assert.is(text.match(/SIMULATED · HIPAA compliance packet/g)?.length, pages, "the header of every page");
+});
+
+test("a month with no evidence, carried from a lab's earlier evidence, still says SIMULATED; its carried-over incident shows the L3 escalation made before it", async () => {
+  // After the test above: the lab bundle of 2026-10-02 is the last evidence before November.
+  relay.clock.t = Date.UTC(2026, 11, 1, 6);
+  const { pdf, data } = await buildPacket(deps, { ...req, month: "2026-11" });
+  assert.is(data.manifest.bundles, 0, "no evidence at all in November");
+  assert.ok(data.simulated, "the evidence read for November's figures includes the lab's");
+  const { flat, text, pages } = await pdfText("hipaa-simulated-empty", pdf);
+  assert.ok(flat.includes("SIMULATED: some or all of the evidence behind this packet comes from a test lab"), "cover and summary notice");
+  assert.is(text.match(/SIMULATED · HIPAA compliance packet/g)?.length, pages, "the header of every page");
+  assert.match(flat, /open since before 2026-10-01 00:00 UTC/, "the incident opened before the evidence the packet reads: it says so");
+  assert.not.match(flat, /without a fix attempt/, "not counted as never handled: its handling is in earlier packets");
+
+  const october = await pdfText("hipaa-october", (await buildPacket(deps, { ...req, month: "2026-10" })).pdf);
+  assert.match(october.flat, /Handled: 1 by a technician \(L3\)/, "escalated on 2026-09-29 and still open in October");
 });
 
 test.after(() => relay.close());

@@ -205,14 +205,14 @@ function incidents(doc: Doc, d: PacketData): void {
     shown.map((i) => {
       const check = catalogue.findCheck(i.check);
       return [
-        formatTime(i.opened_at),
+        i.opened_earlier ? `before ${formatTime(i.opened_at)}` : formatTime(i.opened_at),
         i.host_id,
         `${check?.title ?? i.check}\n${i.check}`,
         check?.severity ?? "-",
-        i.tier === null ? "no attempt" : (TIER_TEXT[i.tier] ?? i.tier),
+        i.tier === null ? (i.opened_earlier ? "none seen (see earlier packets)" : "no attempt") : (TIER_TEXT[i.tier] ?? i.tier),
         i.outcome ?? "-",
         i.resolved_at === null ? { text: "open", bold: true, color: COLORS.fail } : formatTime(i.resolved_at),
-        formatDuration(i.time_to_fix_ms),
+        i.resolved_at !== null && i.time_to_fix_ms === null ? "unknown" : formatDuration(i.time_to_fix_ms),
       ];
     }),
     { headerColor: d.branding.primary, size: 7.5 },

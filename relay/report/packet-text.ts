@@ -88,9 +88,9 @@ export function keyFigures(d: PacketData): { label: string; value: string; note:
   ];
 }
 
-/** Said on the cover and in the summary when any of the month's evidence comes from the lab simulation. */
+/** Said on the cover and in the summary when any evidence behind the packet comes from the lab simulation (PacketData.simulated). */
 export const SIMULATED_NOTICE =
-  "SIMULATED: evidence in this packet comes from a test lab (the appliance's lab simulation), not from this clinic's real computers. Do not use it as compliance evidence.";
+  "SIMULATED: some or all of the evidence behind this packet comes from a test lab (the appliance's lab simulation), not from this clinic's real computers: this month's records, or the earlier ones its scores and carried-over incidents are built from. Do not use it as compliance evidence.";
 
 /** The executive summary, one paragraph per point, for someone who is not a technician. */
 export function executiveSummary(d: PacketData): string[] {
@@ -126,10 +126,17 @@ export function executiveSummary(d: PacketData): string[] {
   const fixed = d.incidents.filter((i) => i.resolved_at !== null);
   if (d.incidents.length === 0) out.push("No incidents: no check failed during the month.");
   else {
-    const ttf = median(fixed.map((i) => i.time_to_fix_ms!));
+    const ttf = median(fixed.flatMap((i) => (i.time_to_fix_ms === null ? [] : [i.time_to_fix_ms])));
     const tiers = ["L1", "L2", "L3"].map((t) => [t, d.incidents.filter((i) => i.tier === t).length] as const).filter(([, n]) => n > 0);
-    const untouched = d.incidents.filter((i) => i.tier === null).length;
-    const handled = [...tiers.map(([t, n]) => `${n} by ${t === "L1" ? "an automatic fix (L1)" : t === "L2" ? "a planned fix (L2)" : "a technician (L3)"}`), ...(untouched ? [`${untouched} without a fix attempt`] : [])];
+    const untouched = d.incidents.filter((i) => i.tier === null && !i.opened_earlier).length;
+    // Failing since before the evidence read: an attempt made before then is not seen, so never "without a fix attempt".
+    const earlier = d.incidents.filter((i) => i.tier === null && i.opened_earlier);
+    const since = earlier.reduce((m, i) => (i.opened_at < m ? i.opened_at : m), earlier[0]?.opened_at ?? "");
+    const handled = [
+      ...tiers.map(([t, n]) => `${n} by ${t === "L1" ? "an automatic fix (L1)" : t === "L2" ? "a planned fix (L2)" : "a technician (L3)"}`),
+      ...(untouched ? [`${untouched} without a fix attempt`] : []),
+      ...(earlier.length ? [`${earlier.length} open since before ${formatTime(since)}, earlier than the evidence this packet reads (how ${earlier.length === 1 ? "it was" : "they were"} handled before then is in earlier months' packets)`] : []),
+    ];
     out.push(
       `${plural(d.incidents.length, "incident")} (a check failing on a computer) ${d.incidents.length === 1 ? "was" : "were"} open during the month: ${fixed.length} fixed` +
         (ttf === null ? "" : ` (median time to fix ${formatDuration(ttf)})`) +
