@@ -12,7 +12,7 @@ import { z } from "zod";
 import { CATALOGUE_VERSION, CATEGORIES, CATEGORY_TITLES, CATEGORY_WEIGHTS, catalogue, type Category, type Framework } from "../../protocol/catalogue/mod.ts";
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import { RelayError } from "../errors.ts";
-import { dailyHistory, scoreSite, type ControlReason, type HistoryPoint } from "../scores/mod.ts";
+import { dailyHistory, isStale, scoreSite, type ControlReason, type HistoryPoint, type LatestResult } from "../scores/mod.ts";
 import { gap, scanEvidence, SYNC_GAP_MS, type EvidenceScan, type SyncGap } from "./evidence-scan.ts";
 import { rebuildIncidents, type PacketIncident } from "./incidents.ts";
 import { monthBounds } from "./month.ts";
@@ -142,6 +142,12 @@ export interface PacketData {
     categories: { category: Category; title: string; weight: number; score: number | null; pass: number; fail: number; error: number; not_applicable: number; hosts: number }[];
     trend: HistoryPoint[];
     unknown_checks: string[];
+    /**
+     * The results the score is built on (the latest applicable result of each check on each computer), how
+     * many of them are older than their check's freshness limit at the month's end, and the newest one's time.
+     * Out-of-date results still count (the one scoring function); the packet says so wherever it shows the score.
+     */
+    basis: { results: number; stale: number; newest_at: string | null };
   };
   controls: ControlRow[];
   incidents: PacketIncident[];
@@ -241,6 +247,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
       categories: CATEGORIES.map((c) => ({ category: c, title: CATEGORY_TITLES[c], weight: CATEGORY_WEIGHTS[c], ...end.categories[c] })),
       trend: history.slice(1),
       unknown_checks: end.unknown_checks,
+      basis: scoreBasis(end.latest, to - 1),
     },
     controls: controlRows(req.framework, end.controls, scan),
     incidents,
@@ -250,6 +257,13 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
     appliances,
     manifest: { kit_sha256: kit.sha256, kit_bytes: kit.bytes, bundles: kit.bundles, appliances: kit.appliances, warnings: kit.warnings, integrity_incidents: integrity },
   };
+}
+
+function scoreBasis(latest: readonly LatestResult[], now: number): PacketData["score"]["basis"] {
+  const counted = latest.filter((r) => r.status !== "not_applicable");
+  const stale = counted.filter((r) => isStale(r, catalogue.findCheck(r.check)!, now)).length; // latest holds known checks only
+  const newest = counted.reduce<string | null>((m, r) => (m === null || r.finished_at > m ? r.finished_at : m), null);
+  return { results: counted.length, stale, newest_at: newest };
 }
 
 function sortedRecord(r: Record<string, number>): Record<string, number> {

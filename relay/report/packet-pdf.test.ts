@@ -8,9 +8,12 @@ import { promisify } from "node:util";
 import QRCode from "qrcode";
 import { sha256Hex } from "../../protocol/hash.ts";
 import { createPartner } from "../tenants/tenants.ts";
-import { random } from "../_testing.ts";
+import { enrolledAppliance, random, testRelay } from "../_testing.ts";
+import { pushCycles, type Cycle } from "../sites/_fixtures.ts";
+import { COLORS } from "./pdf-doc.ts";
 import { SEPTEMBER, septemberRelay } from "./_month-fixture.ts";
-import { SECTION_TITLES } from "./packet-pdf.ts";
+import type { PacketData } from "./packet-data.ts";
+import { SECTION_TITLES, scoreFigureColor } from "./packet-pdf.ts";
 import { buildPacket, generatePacket, type PacketDeps } from "./packets.ts";
 
 const exec = promisify(execFile);
@@ -155,6 +158,50 @@ test("a month with no evidence, carried from a lab's earlier evidence, still say
 
   const october = await pdfText("hipaa-october", (await buildPacket(deps, { ...req, month: "2026-10" })).pdf);
   assert.match(october.flat, /Handled: 1 by a technician \(L3\)/, "escalated on 2026-09-29 and still open in October");
+});
+
+/** February 2027's HIPAA packet of a new lab site (its own relay) whose appliance pushed `cycles` (simulated, as the lab's are). */
+async function labFebruary(name: string, cycles: Cycle[]): Promise<{ data: PacketData; flat: string }> {
+  const lab = await testRelay();
+  try {
+    lab.clock.t = Date.UTC(2027, 0, 1, 12);
+    const appliance = await enrolledAppliance(lab);
+    lab.clock.t = Math.max(...cycles.map((c) => c.at)) + 300_000;
+    await pushCycles(appliance, cycles);
+    lab.clock.t = Date.UTC(2027, 2, 1, 6);
+    const { pdf, data } = await buildPacket({ db: lab.db, clock: lab.clock, random, log: lab.log }, { site_id: lab.siteId, month: "2027-02", framework: "hipaa" });
+    return { data, flat: (await pdfText(name, pdf)).flat };
+  } finally {
+    await lab.close();
+  }
+}
+
+test("a score built only on out-of-date results says so, is not green, and the summary does not read as good news when no control is ready", async () => {
+  // The last results are from 2027-01-30: February's score (30-day window) is carried from them.
+  const checks = ["windows.bitlocker", "windows.guest_account", "windows.local_admins"];
+  const { data, flat } = await labFebruary("hipaa-stale", [{ host: "lab-ws1", at: Date.UTC(2027, 0, 30, 12), results: checks.map((check) => ({ check, status: "pass" as const })) }]);
+  assert.equal([data.score.overall, data.controls.filter((c) => c.ready).length, data.manifest.bundles], [100, 0, 0]);
+  assert.equal(data.score.basis, { results: 3, stale: 3, newest_at: "2027-01-30T12:00:00.000Z" });
+  assert.ok(data.simulated, "the carried score comes from the lab: SIMULATED");
+  assert.not.equal(scoreFigureColor(data), COLORS.pass, "never green on out-of-date results, nor next to 0 ready controls");
+
+  assert.match(flat, /Compliance score 100% previous month: 100%; all 3 results behind it are out of date/, "the score box says its results are out of date");
+  assert.match(flat, /scored 100%, the same as a month earlier, but only from out-of-date results: none of the 3 results behind it is newer than its check's freshness limit \(the newest is from 2027-01-30 12:00 UTC\)/);
+  assert.match(flat, /No HIPAA control was ready at the end of the month \(0 of 26\)/);
+  assert.not.match(flat, /0 of 26 HIPAA controls were ready: every automatic check behind them passed/, "no good-news sentence for zero ready controls");
+  assert.match(flat, /so this score is not a sign that HIPAA controls are met/);
+  assert.match(flat, /A result older than its check's freshness limit still counts in the score/, "the methodology documents the choice");
+});
+
+test("a score with some out-of-date results names how many, in the score box and the summary", async () => {
+  // windows.local_admins last reported on 2027-01-31 (out of date at February's end), the other two on 2027-02-28.
+  const { data, flat } = await labFebruary("hipaa-some-stale", [
+    { host: "lab-ws1", at: Date.UTC(2027, 0, 31, 12), results: [{ check: "windows.local_admins", status: "pass" }] },
+    { host: "lab-ws1", at: Date.UTC(2027, 1, 28, 20), results: [{ check: "windows.bitlocker", status: "pass" }, { check: "windows.guest_account", status: "fail" }] },
+  ]);
+  assert.equal(data.score.basis, { results: 3, stale: 1, newest_at: "2027-02-28T20:00:00.000Z" });
+  assert.match(flat, /1 of 3 results behind it out of date/);
+  assert.match(flat, /1 of the 3 results behind the score is older than its check's freshness limit/);
 });
 
 test.after(() => relay.close());

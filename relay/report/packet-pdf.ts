@@ -101,9 +101,9 @@ function cover(doc: Doc, d: PacketData): void {
   figures.forEach((f, i) => {
     const x = PAGE.left + i * (w + gap);
     doc.rect(x, y, w, h).fill(COLORS.zebra);
-    doc.rect(x, y, 3, h).fill(i === 0 ? scoreColor(d.score.overall) : d.branding.accent);
+    doc.rect(x, y, 3, h).fill(i === 0 ? scoreFigureColor(d) : d.branding.accent);
     doc.font(FONT.regular).fontSize(7.5).fillColor(COLORS.muted).text(pdfText(f.label), x + 9, y + 7, { width: w - 14 });
-    doc.font(FONT.bold).fontSize(18).fillColor(i === 0 ? scoreColor(d.score.overall) : COLORS.text).text(pdfText(f.value), x + 9, y + 22, { width: w - 14, lineBreak: false });
+    doc.font(FONT.bold).fontSize(18).fillColor(i === 0 ? scoreFigureColor(d) : COLORS.text).text(pdfText(f.value), x + 9, y + 22, { width: w - 14, lineBreak: false });
     doc.font(FONT.regular).fontSize(7).fillColor(COLORS.muted).text(pdfText(f.note), x + 9, y + 45, { width: w - 14, lineBreak: false, ellipsis: true });
   });
   doc.x = PAGE.left;
@@ -111,6 +111,16 @@ function cover(doc: Doc, d: PacketData): void {
 
   heading(doc, "Executive summary", d.branding.primary, 60);
   for (const p of executiveSummary(d)) paragraph(doc, p);
+}
+
+/**
+ * The colour of the cover's score: the score's colour, but never green when results behind it are out of
+ * date or no control is ready (a green score beside "0 of 26 ready" reads as good news it is not).
+ */
+export function scoreFigureColor(d: PacketData): string {
+  const color = scoreColor(d.score.overall);
+  const doubtful = d.score.basis.stale > 0 || !d.controls.some((c) => c.ready);
+  return doubtful && color === COLORS.pass ? COLORS.warn : color;
 }
 
 /** The cover's band for a month with evidence from the lab simulation (the summary repeats it in words). */
@@ -129,6 +139,8 @@ function scores(doc: Doc, d: PacketData): void {
   subheading(doc, "Score by category at the end of the month", 200);
   barChart(doc, d.score.categories.map((c) => ({ label: c.title, score: c.score, note: `weight ${c.weight}` })));
   paragraph(doc, "A category's score is the share of passing results among the latest result of each check on each computer (not-applicable results left out; errors count as not passing). The overall score weights categories as shown; categories with no data are left out of it.", { color: COLORS.muted, size: 8 });
+  const { results, stale } = d.score.basis;
+  if (stale > 0) paragraph(doc, `${formatInt(stale)} of the ${formatInt(results)} results behind these scores ${stale === 1 ? "is" : "are"} older than the check's freshness limit at the end of the month: ${stale === 1 ? "it counts" : "they count"} as reported, but ${stale === 1 ? "shows" : "show"} an earlier state (see the methodology).`, { color: COLORS.warn, size: 8 });
   if (d.score.unknown_checks.length) paragraph(doc, `Results of checks this catalogue does not know were left out: ${d.score.unknown_checks.join(", ")}.`, { color: COLORS.warn, size: 8 });
 }
 
@@ -337,7 +349,8 @@ function methodology(doc: Doc, d: PacketData): void {
   bullets(doc, [
     `${checks.length} automatic checks (catalogue ${d.catalogue_version}: ${perPlatform}) in ${Object.values(CATEGORY_TITLES).length} categories. Computers are checked every 15 minutes, the appliance itself every 5 minutes, and again after a change.`,
     "Each check compares settings and status (for example disk encryption, firewall, updates, backups, administrator accounts, clock) with the expected value and records pass, fail, error or not applicable. A computer that cannot be reached counts as error, never as pass.",
-    "Score: the latest result of each check on each computer within 30 days. No result is shown as \"no data\", never as 100%.",
+    "Score: the latest result of each check on each computer within 30 days, the same score the dashboard and portal show. No result is shown as \"no data\", never as 100%.",
+    "A result older than its check's freshness limit still counts in the score, so an old failure keeps counting against the site and the score does not rise because evidence stopped coming. The packet says how many results behind the score are out of date, and does not show such a score, or a score with no control ready, in green. Readiness never counts an out-of-date result as passing.",
     "Readiness: a control is ready only when every mapped check that applies passes on every computer, with evidence younger than the check's freshness limit.",
     "Incidents are rebuilt from the signed evidence: from a check's first failing result until it passes again, with the healing attempts recorded for it.",
   ]);

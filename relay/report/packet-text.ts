@@ -81,11 +81,18 @@ export function keyFigures(d: PacketData): { label: string; value: string; note:
   const ready = d.controls.filter((c) => c.ready).length;
   const fixed = d.incidents.filter((i) => i.resolved_at !== null).length;
   return [
-    { label: "Compliance score", value: formatPct(d.score.overall), note: d.score.previous === null ? "previous month: no data" : `previous month: ${formatPct(d.score.previous)}` },
+    { label: "Compliance score", value: formatPct(d.score.overall), note: [d.score.previous === null ? "previous month: no data" : `previous month: ${formatPct(d.score.previous)}`, ...staleNote(d)].join("; ") },
     { label: `${FRAMEWORK_NAMES[d.framework].short} controls ready`, value: `${ready} of ${d.controls.length}`, note: "every mapped check passes, with evidence fresh at month end" },
     { label: "Incidents", value: formatInt(d.incidents.length), note: `${fixed} fixed, ${d.incidents.length - fixed} open at month end` },
     { label: "Evidence bundles", value: formatInt(d.manifest.bundles), note: d.manifest.bundles === 0 ? "none received this month" : `${plural(d.manifest.appliances.length, "appliance")}; checked by the relay on receipt` },
   ];
+}
+
+/** The score box's warning when results behind the score are out of date. */
+function staleNote(d: PacketData): string[] {
+  const { results, stale } = d.score.basis;
+  if (stale === 0) return [];
+  return [stale === results ? `all ${plural(results, "result")} behind it ${results === 1 ? "is" : "are"} out of date` : `${formatInt(stale)} of ${plural(results, "result")} behind it out of date`];
 }
 
 /** Said on the cover and in the summary when any evidence behind the packet comes from the lab simulation (PacketData.simulated). */
@@ -104,7 +111,17 @@ export function executiveSummary(d: PacketData): string[] {
     out.push(`At the end of ${month}, ${d.site.name} has no compliance score: no check results were received in the 30 days before. This is shown as "no data", never as a passing score.`);
   } else {
     const change = prev === null ? "" : now > prev ? `, up from ${formatPct(prev)} a month earlier` : now < prev ? `, down from ${formatPct(prev)} a month earlier` : ", the same as a month earlier";
-    out.push(`At the end of ${month}, ${d.site.name} scored ${formatPct(now)}${change}. The score is the weighted share of automatic checks passing on the site's computers (latest result of each check on each computer).`);
+    const { results, stale, newest_at } = d.score.basis;
+    const what = "The score is the weighted share of automatic checks passing on the site's computers (latest result of each check on each computer).";
+    let text: string;
+    if (stale > 0 && stale === results) {
+      text = `At the end of ${month}, ${d.site.name} scored ${formatPct(now)}${change}, but only from out-of-date results: none of the ${plural(results, "result")} behind it is newer than its check's freshness limit (the newest is from ${formatTime(newest_at)}). It shows the site as it was then, not at the end of the month. ${what}`;
+    } else {
+      text = `At the end of ${month}, ${d.site.name} scored ${formatPct(now)}${change}. ${what}`;
+      if (stale > 0) text += ` ${formatInt(stale)} of the ${plural(results, "result")} behind the score ${stale === 1 ? "is older than its" : "are older than their"} check's freshness limit: ${stale === 1 ? "it still counts" : "they still count"}, but ${stale === 1 ? "shows" : "show"} an earlier state.`;
+    }
+    if (d.controls.length > 0 && !d.controls.some((c) => c.ready)) text += ` No ${fw} control was ready at the end of the month, so this score is not a sign that ${fw} controls are met.`;
+    out.push(text);
   }
 
   const ready = d.controls.filter((c) => c.ready).length;
@@ -116,7 +133,7 @@ export function executiveSummary(d: PacketData): string[] {
   if (by("missing")) notReady.push(`${by("missing")} missing results from at least one check`);
   if (by("no_data")) notReady.push(`${by("no_data")} with no automatic evidence at this site`);
   out.push(
-    `${ready} of ${d.controls.length} ${fw} controls were ready: every automatic check behind them passed, with recent evidence.` +
+    (ready === 0 ? `No ${fw} control was ready at the end of the month (0 of ${d.controls.length}).` : `${ready} of ${d.controls.length} ${fw} controls were ready: every automatic check behind them passed, with recent evidence.`) +
       (notReady.length ? ` Not ready: ${notReady.join("; ")}. Controls without automatic evidence still need documents and procedures outside this report.` : ""),
   );
 

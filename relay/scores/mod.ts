@@ -5,6 +5,7 @@
 export {
   CONTROL_REASONS,
   dailyHistory,
+  isStale,
   MAX_HISTORY_DAYS,
   resultsFromBundleLines,
   SCORE_WINDOW_MS,

@@ -244,6 +244,11 @@ export function scoreSite(results: Iterable<ScoreInput>, options: ScoreOptions):
   return { overall, categories, controls: readiness(cat, effective, now), latest: effective, unknown_checks: [...unknown].sort() };
 }
 
+/** Whether a result is too old to show its check's current state (rule 5): its age is at least the check's freshness limit. */
+export function isStale(result: { readonly finished_at: string }, check: Pick<ScoringCheck, "freshness_limit_hours">, now: number): boolean {
+  return now - Date.parse(result.finished_at) >= check.freshness_limit_hours * HOUR_MS;
+}
+
 /** Rule 5: readiness of every control of the catalogue. */
 function readiness(cat: ScoringCatalogue, effective: readonly LatestResult[], now: number): Record<string, ControlReadiness> {
   const byCheck = new Map<string, LatestResult[]>();
@@ -266,7 +271,7 @@ function readiness(cat: ScoringCatalogue, effective: readonly LatestResult[], no
     else if (rows.length === 0) state = "not_required";
     else if (rows.some((r) => r.status === "fail")) state = "failing";
     else if (rows.some((r) => r.status === "error")) state = "unchecked"; // it errored, or its host did not answer
-    else if (rows.some((r) => now - Date.parse(r.finished_at) >= check.freshness_limit_hours * HOUR_MS)) state = "stale";
+    else if (rows.some((r) => isStale(r, check, now))) state = "stale";
     else state = "ok";
     states.set(check.id, state);
   }
