@@ -69,6 +69,10 @@ test("appliance uptime, sync gaps, upload delay and NTP offsets match the fixtur
   assert.equal([A.enrolled_via, A.enrolled_by], ["claim_code", "test"]);
 });
 
+test("the check cadence is what the evidence shows: each computer checked hourly, the appliance's 7-hour outage leaving the median alone", () => {
+  assert.equal(data.cadence, { computers: 2, median_ms: H, fastest_ms: H, slowest_ms: H });
+});
+
 test("the evidence manifest names each appliance's seq range, checkpoints and a verified relay cosignature", () => {
   const m = data.manifest;
   assert.is(m.kit_sha256, kit.sha256);

@@ -13,6 +13,7 @@ import { CATALOGUE_VERSION, CATEGORIES, CATEGORY_TITLES, CATEGORY_WEIGHTS, catal
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import { RelayError } from "../errors.ts";
 import { dailyHistory, isStale, scoreSite, type ControlReason, type HistoryPoint, type LatestResult } from "../scores/mod.ts";
+import { type Cadence, checkCadence } from "./cadence.ts";
 import { gap, scanEvidence, SYNC_GAP_MS, type EvidenceScan, type SyncGap } from "./evidence-scan.ts";
 import { rebuildIncidents, type PacketIncident } from "./incidents.ts";
 import { monthBounds } from "./month.ts";
@@ -150,6 +151,8 @@ export interface PacketData {
     basis: { results: number; stale: number; newest_at: string | null };
   };
   controls: ControlRow[];
+  /** How often the month's evidence shows each computer being checked (the configured interval never reaches the relay). */
+  cadence: Cadence;
   incidents: PacketIncident[];
   remediations: { total: number; by_tier: Record<string, number>; by_outcome: Record<string, number>; dropped: number };
   topics: Record<Topic, { rows: TopicRow[]; total: number }>;
@@ -250,6 +253,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
       basis: scoreBasis(end.latest, to - 1),
     },
     controls: controlRows(req.framework, end.controls, scan),
+    cadence: checkCadence(scan.series.values(), from, to),
     incidents,
     remediations: { total: scan.remediations.length + scan.remediations_dropped, by_tier: sortedRecord(by_tier), by_outcome: sortedRecord(by_outcome), dropped: scan.remediations_dropped },
     topics: topicRows(scan, end.latest),

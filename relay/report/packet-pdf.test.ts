@@ -74,6 +74,13 @@ test("the packet says exactly what was verified and when: on receipt by the rela
   assert.match(flat, /cosigned 2026-09-30 23:00 UTC, re-checked when this kit was built/, "the manifest's witness lines say the cosignature was re-checked, and when");
 });
 
+test("the methodology says how often computers were checked from the month's evidence, never a configured interval the relay cannot know", async () => {
+  const { flat } = await pdfText("cadence", (await buildPacket(deps, req)).pdf);
+  const methodology = flat.slice(flat.lastIndexOf("Methodology"));
+  assert.match(methodology, /checks each computer on the schedule set in its configuration, and sooner after a check finds a new problem\. In this month's evidence a computer was checked every 1 h \(the median time between its check cycles; the same on all 2 computers\)/);
+  assert.not.match(flat, /15 minutes|every 5 minutes/, "the fixture's appliance checked hourly: no hardcoded interval");
+});
+
 test("every page renders to a PNG with pdftoppm", async () => {
   const { pdf } = await buildPacket(deps, req);
   const { pages } = await pdfText("render", pdf);
@@ -191,6 +198,7 @@ test("a score built only on out-of-date results says so, is not green, and the s
   assert.not.match(flat, /0 of 26 HIPAA controls were ready: every automatic check behind them passed/, "no good-news sentence for zero ready controls");
   assert.match(flat, /so this score is not a sign that HIPAA controls are met/);
   assert.match(flat, /A result older than its check's freshness limit still counts in the score/, "the methodology documents the choice");
+  assert.match(flat, /No computer had two check cycles this month, so this packet cannot say how often computers were checked/);
 });
 
 test("a score with some out-of-date results names how many, in the score box and the summary", async () => {

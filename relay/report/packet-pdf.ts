@@ -12,7 +12,7 @@ import { fromBase64 } from "../../protocol/encoding.ts";
 import { barChart, scoreColor, trendChart } from "./pdf-charts.ts";
 import { bullets, type Cell, COLORS, CONTENT_WIDTH, createDoc, decoratePages, type Doc, ensureSpace, finish, FONT, heading, PAGE, paragraph, pdfText, subheading, table } from "./pdf-doc.ts";
 import { type ControlRow, type PacketData, type Topic, TOPICS } from "./packet-data.ts";
-import { executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT, VERIFICATION_TEXT } from "./packet-text.ts";
+import { cadenceText, executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT, VERIFICATION_TEXT } from "./packet-text.ts";
 
 /** Incident rows printed; the rest are counted (all are in the kit). */
 export const MAX_INCIDENT_ROWS = 200;
@@ -347,7 +347,7 @@ function methodology(doc: Doc, d: PacketData): void {
   const perPlatform = PLATFORMS.map((p) => `${checks.filter((c) => c.platform === p).length} ${p}`).join(", ");
   subheading(doc, "What is checked automatically", 60);
   bullets(doc, [
-    `${checks.length} automatic checks (catalogue ${d.catalogue_version}: ${perPlatform}) in ${Object.values(CATEGORY_TITLES).length} categories. Computers are checked every 15 minutes, the appliance itself every 5 minutes, and again after a change.`,
+    `${checks.length} automatic checks (catalogue ${d.catalogue_version}: ${perPlatform}) in ${Object.values(CATEGORY_TITLES).length} categories. ${cadenceText(d)}`,
     "Each check compares settings and status (for example disk encryption, firewall, updates, backups, administrator accounts, clock) with the expected value and records pass, fail, error or not applicable. A computer that cannot be reached counts as error, never as pass.",
     "Score: the latest result of each check on each computer within 30 days, the same score the dashboard and portal show. No result is shown as \"no data\", never as 100%.",
     "A result older than its check's freshness limit still counts in the score, so an old failure keeps counting against the site and the score does not rise because evidence stopped coming. The packet says how many results behind the score are out of date, and does not show such a score, or a score with no control ready, in green. Readiness never counts an out-of-date result as passing.",

@@ -4,6 +4,7 @@
  */
 import { CATEGORY_TITLES, type Framework } from "../../protocol/catalogue/mod.ts";
 import type { ControlReason } from "../scores/mod.ts";
+import { median } from "./cadence.ts";
 import type { PacketData } from "./packet-data.ts";
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
@@ -69,11 +70,14 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${formatInt(n)} ${n === 1 ? one : many}`;
 }
 
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+
+/** How often the evidence shows computers being checked (cadence.ts), for the methodology. */
+export function cadenceText(d: PacketData): string {
+  const c = d.cadence;
+  const how = "The appliance checks each computer on the schedule set in its configuration, and sooner after a check finds a new problem.";
+  if (c.median_ms === null) return `${how} No computer had two check cycles this month, so this packet cannot say how often computers were checked.`;
+  const spread = c.computers === 1 ? "" : c.fastest_ms === c.slowest_ms ? `; the same on all ${c.computers} computers` : `; from ${formatDuration(c.fastest_ms)} to ${formatDuration(c.slowest_ms)} across the ${c.computers} computers`;
+  return `${how} In this month's evidence a computer was checked every ${formatDuration(c.median_ms)} (the median time between its check cycles${spread}).`;
 }
 
 /** The headline figures of the summary boxes. */
