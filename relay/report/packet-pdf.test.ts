@@ -101,6 +101,20 @@ test("SOC 2 and GLBA packets group controls by their criteria and say which fram
   }
 });
 
+test("every framework-specific phrase comes from the packet's framework: no HIPAA terms in a SOC 2 or GLBA packet", async () => {
+  const hipaaOnly = /HIPAA|§ ?164|\b164\.3\d\d|\bPHI\b|protected health information|business associate|Administrative safeguards|Physical safeguards|Technical safeguards/;
+  const expected = {
+    hipaa: ["business associate agreements", "No PHI (protected health information) is processed"],
+    soc2: ["vendor and business partner management", "No confidential or personal data is processed"],
+    glba: ["The written information security program, the Qualified Individual", "No customer information (nonpublic personal information) is processed"],
+  } as const;
+  for (const framework of ["hipaa", "soc2", "glba"] as const) {
+    const { flat } = await pdfText(`words-${framework}`, (await buildPacket(deps, { ...req, framework })).pdf);
+    for (const phrase of expected[framework]) assert.ok(flat.includes(phrase), `${framework}: ${phrase}`);
+    if (framework !== "hipaa") assert.not.match(flat, hipaaOnly, `${framework}: ${hipaaOnly.exec(flat)?.[0]} in ${flat.slice(Math.max(0, (hipaaOnly.exec(flat)?.index ?? 0) - 80), (hipaaOnly.exec(flat)?.index ?? 0) + 80)}`);
+  }
+});
+
 test("partner branding puts the partner's name, colour and logo on the packet; broken branding falls back without failing", async () => {
   const partner = await createPartner(relay.db, { msp_id: relay.mspId, name: "Bayou IT Partners" }, { clock: relay.clock, random });
   await relay.db.execute({ sql: "UPDATE organisations SET partner_id = ? WHERE id = ?", args: [partner.id, relay.orgId] });

@@ -12,7 +12,7 @@ import { fromBase64 } from "../../protocol/encoding.ts";
 import { barChart, scoreColor, trendChart } from "./pdf-charts.ts";
 import { bullets, type Cell, COLORS, CONTENT_WIDTH, createDoc, decoratePages, type Doc, ensureSpace, finish, FONT, heading, PAGE, paragraph, pdfText, subheading, table } from "./pdf-doc.ts";
 import { type ControlRow, type PacketData, type Topic, TOPICS } from "./packet-data.ts";
-import { cadenceText, executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, SAFEGUARDS, TIER_TEXT, VERIFICATION_TEXT } from "./packet-text.ts";
+import { cadenceText, executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, TIER_TEXT, VERIFICATION_TEXT } from "./packet-text.ts";
 
 /** Incident rows printed; the rest are counted (all are in the kit). */
 export const MAX_INCIDENT_ROWS = 200;
@@ -166,7 +166,7 @@ function controls(doc: Doc, d: PacketData): void {
   const fw = FRAMEWORK_NAMES[d.framework];
   heading(doc, "Control posture", d.branding.primary);
   paragraph(doc, `Each ${fw.short} control the automatic checks support, and whether it was ready at the end of the month. A control is ready only when every mapped check that applies to this site's platforms passes on every computer, with evidence younger than the check's freshness limit. The evidence column counts this month's results behind it.`);
-  const groups = d.framework === "hipaa" ? SAFEGUARDS.map((s) => ({ key: s.group as string, title: s.title })) : [...new Set(d.controls.map((c) => c.group))].map((g) => ({ key: g, title: g }));
+  const groups = (fw.groups ?? [...new Set(d.controls.map((c) => c.group))].map((g) => ({ group: g, title: g }))).map((g) => ({ key: g.group, title: g.title }));
   for (const g of groups) {
     const rows = d.controls.filter((c) => c.group === g.key);
     if (rows.length === 0) continue;
@@ -342,6 +342,7 @@ function manifest(doc: Doc, d: PacketData): void {
 }
 
 function methodology(doc: Doc, d: PacketData): void {
+  const fw = FRAMEWORK_NAMES[d.framework];
   heading(doc, "Methodology", d.branding.primary);
   const checks = catalogue.listChecks();
   const perPlatform = PLATFORMS.map((p) => `${checks.filter((c) => c.platform === p).length} ${p}`).join(", ");
@@ -356,12 +357,12 @@ function methodology(doc: Doc, d: PacketData): void {
   ]);
   subheading(doc, "What is not checked automatically", 60);
   bullets(doc, [
-    "Policies and procedures, the risk analysis, workforce training and sanctions, business associate agreements, contingency plan documents, facility and physical access controls: these need documents and review outside this report.",
+    `${fw.manual}: these need documents and review outside this report.`,
     "Computers that are not enrolled as targets of the appliance, and cloud services, are not checked.",
   ]);
   subheading(doc, "Privacy", 40);
   bullets(doc, [
-    "No PHI is processed: the appliance reads configuration and status only. It does not open, copy or send patient records, and evidence holds no PHI and no passwords or keys.",
+    `No ${fw.data} is processed: the appliance reads configuration and status only. It does not open, copy or send ${fw.records}, and evidence holds no ${fw.data_short} and no passwords or keys.`,
     "All times are UTC. The packet is generated from the evidence the relay holds; generating it again from the same evidence gives the same bytes.",
   ]);
 }

@@ -9,18 +9,56 @@ import type { PacketData } from "./packet-data.ts";
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
-export const FRAMEWORK_NAMES: Readonly<Record<Framework, { short: string; long: string }>> = {
-  hipaa: { short: "HIPAA", long: "HIPAA Security Rule (45 CFR Part 164, Subpart C)" },
-  soc2: { short: "SOC 2", long: "SOC 2 Trust Services Criteria (Security and Availability)" },
-  glba: { short: "GLBA", long: "GLBA Safeguards Rule (16 CFR 314.4)" },
-};
-
 /** HIPAA safeguards in the order the rule gives them, with their section. */
 export const SAFEGUARDS = [
   { group: "administrative", title: "Administrative safeguards (§164.308)" },
   { group: "physical", title: "Physical safeguards (§164.310)" },
   { group: "technical", title: "Technical safeguards (§164.312)" },
 ] as const;
+
+/** The words of a framework, so no packet of one framework speaks in another's terms. */
+export interface FrameworkWords {
+  short: string;
+  long: string;
+  /** The control groups in the framework's order with their titles; null: the catalogue's groups, which are titles already. */
+  groups: readonly { group: string; title: string }[] | null;
+  /** What the framework requires that no automatic check can show. */
+  manual: string;
+  /** The framework's name for the data it protects, and the records that hold it. */
+  data: string;
+  data_short: string;
+  records: string;
+}
+
+export const FRAMEWORK_NAMES: Readonly<Record<Framework, FrameworkWords>> = {
+  hipaa: {
+    short: "HIPAA",
+    long: "HIPAA Security Rule (45 CFR Part 164, Subpart C)",
+    groups: SAFEGUARDS,
+    manual: "Policies and procedures, the risk analysis, workforce training and sanctions, business associate agreements, contingency plan documents, facility and physical access controls",
+    data: "PHI (protected health information)",
+    data_short: "PHI",
+    records: "patient records",
+  },
+  soc2: {
+    short: "SOC 2",
+    long: "SOC 2 Trust Services Criteria (Security and Availability)",
+    groups: null,
+    manual: "Policies and procedures, the risk assessment, security awareness training, vendor and business partner management, approval of changes, incident response and business continuity plans, physical access to facilities",
+    data: "confidential or personal data",
+    data_short: "confidential or personal data",
+    records: "customer or patient records",
+  },
+  glba: {
+    short: "GLBA",
+    long: "GLBA Safeguards Rule (16 CFR 314.4)",
+    groups: null,
+    manual: "The written information security program, the Qualified Individual and the report to the board, the risk assessment, staff training, oversight of service providers, the incident response plan, physical access to customer information",
+    data: "customer information (nonpublic personal information)",
+    data_short: "customer information",
+    records: "customer records",
+  },
+};
 
 export const REASON_TEXT: Readonly<Record<ControlReason, string>> = {
   ready: "Ready",
