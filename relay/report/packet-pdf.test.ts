@@ -81,6 +81,18 @@ test("the methodology says how often computers were checked from the month's evi
   assert.not.match(flat, /15 minutes|every 5 minutes/, "the fixture's appliance checked hourly: no hardcoded interval");
 });
 
+test("every time the packet prints says UTC, the cover gives the month's bounds in UTC, and the methodology names the time zone once", async () => {
+  const { flat } = await pdfText("times", (await buildPacket(deps, req)).pdf);
+  const times = [...flat.matchAll(/\b\d{2}:\d{2}\b(?!:)/g)];
+  assert.ok(times.length > 20, `${times.length} times printed`);
+  for (const m of times) assert.is(flat.slice(m.index! + 5, m.index! + 9), " UTC", `a time without its zone: ${flat.slice(m.index! - 30, m.index! + 30)}`);
+  assert.match(flat, /September 2026: 2026-09-01 00:00 UTC to 2026-10-01 00:00 UTC \(exclusive\)/, "the cover's month bounds");
+  assert.match(flat, /At the end of September 2026 \(2026-10-01 00:00 UTC\)/, "the summary's \"end of the month\" is a UTC instant");
+  const methodology = flat.slice(flat.lastIndexOf("Methodology"));
+  assert.is(methodology.match(/All times in this packet are UTC/g)?.length, 1, "named once in the methodology");
+  assert.match(methodology, /The site's own time zone \(America\/Chicago\) is not used here/);
+});
+
 test("every page renders to a PNG with pdftoppm", async () => {
   const { pdf } = await buildPacket(deps, req);
   const { pages } = await pdfText("render", pdf);

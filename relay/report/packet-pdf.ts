@@ -90,7 +90,7 @@ function cover(doc: Doc, d: PacketData): void {
   doc.moveDown(0.2);
   doc.font(FONT.bold).fontSize(13).fillColor(COLORS.text).text(pdfText(`${d.site.name} · ${d.site.org_name}`), { width: CONTENT_WIDTH });
   doc.font(FONT.regular).fontSize(10).fillColor(COLORS.muted);
-  doc.text(pdfText(`${monthName(d.month)} (${d.period.from.slice(0, 10)} to ${d.period.to.slice(0, 10)}, exclusive; all times UTC)`), { width: CONTENT_WIDTH });
+  doc.text(pdfText(`${monthName(d.month)}: ${formatTime(d.period.from)} to ${formatTime(d.period.to)} (exclusive); all times in UTC`), { width: CONTENT_WIDTH });
   doc.text(pdfText(`Framework: ${fw.long}`), { width: CONTENT_WIDTH });
   doc.text(pdfText(`Prepared by ${d.branding.name} with OsirisCare · site ${d.site.id} · catalogue ${d.catalogue_version}`), { width: CONTENT_WIDTH });
   doc.moveDown(1);
@@ -363,6 +363,10 @@ function methodology(doc: Doc, d: PacketData): void {
   subheading(doc, "Privacy", 40);
   bullets(doc, [
     `No ${fw.data} is processed: the appliance reads configuration and status only. It does not open, copy or send ${fw.records}, and evidence holds no ${fw.data_short} and no passwords or keys.`,
-    "All times are UTC. The packet is generated from the evidence the relay holds; generating it again from the same evidence gives the same bytes.",
+    "The packet is generated from the evidence the relay holds; generating it again from the same evidence gives the same bytes.",
+  ]);
+  subheading(doc, "Times", 40);
+  bullets(doc, [
+    `All times in this packet are UTC (Coordinated Universal Time), printed as YYYY-MM-DD HH:MM UTC; the month, its days and "the end of the month" are UTC too. The site's own time zone (${d.site.timezone}) is not used here, so a screen that shows local time shows the same moments at other clock times.`,
   ]);
 }

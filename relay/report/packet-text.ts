@@ -147,19 +147,20 @@ export function executiveSummary(d: PacketData): string[] {
   if (d.simulated) out.push(SIMULATED_NOTICE);
   const fw = FRAMEWORK_NAMES[d.framework].short;
   const month = monthName(d.month);
+  const monthEnd = `${month} (${formatTime(d.period.to)})`;
   const prev = d.score.previous;
   const now = d.score.overall;
   if (now === null) {
-    out.push(`At the end of ${month}, ${d.site.name} has no compliance score: no check results were received in the 30 days before. This is shown as "no data", never as a passing score.`);
+    out.push(`At the end of ${monthEnd}, ${d.site.name} has no compliance score: no check results were received in the 30 days before. This is shown as "no data", never as a passing score.`);
   } else {
     const change = prev === null ? "" : now > prev ? `, up from ${formatPct(prev)} a month earlier` : now < prev ? `, down from ${formatPct(prev)} a month earlier` : ", the same as a month earlier";
     const { results, stale, newest_at } = d.score.basis;
     const what = "The score is the weighted share of automatic checks passing on the site's computers (latest result of each check on each computer).";
     let text: string;
     if (stale > 0 && stale === results) {
-      text = `At the end of ${month}, ${d.site.name} scored ${formatPct(now)}${change}, but only from out-of-date results: none of the ${plural(results, "result")} behind it is newer than its check's freshness limit (the newest is from ${formatTime(newest_at)}). It shows the site as it was then, not at the end of the month. ${what}`;
+      text = `At the end of ${monthEnd}, ${d.site.name} scored ${formatPct(now)}${change}, but only from out-of-date results: none of the ${plural(results, "result")} behind it is newer than its check's freshness limit (the newest is from ${formatTime(newest_at)}). It shows the site as it was then, not at the end of the month. ${what}`;
     } else {
-      text = `At the end of ${month}, ${d.site.name} scored ${formatPct(now)}${change}. ${what}`;
+      text = `At the end of ${monthEnd}, ${d.site.name} scored ${formatPct(now)}${change}. ${what}`;
       if (stale > 0) text += ` ${formatInt(stale)} of the ${plural(results, "result")} behind the score ${stale === 1 ? "is older than its" : "are older than their"} check's freshness limit: ${stale === 1 ? "it still counts" : "they still count"}, but ${stale === 1 ? "shows" : "show"} an earlier state.`;
     }
     if (d.controls.length > 0 && !d.controls.some((c) => c.ready)) text += ` No ${fw} control was ready at the end of the month, so this score is not a sign that ${fw} controls are met.`;
