@@ -188,6 +188,7 @@ test("a month with no evidence, carried from a lab's earlier evidence, still say
   assert.is(text.match(/SIMULATED · HIPAA compliance packet/g)?.length, pages, "the header of every page");
   assert.match(flat, /open since before 2026-10-01 00:00 UTC/, "the incident opened before the evidence the packet reads: it says so");
   assert.not.match(flat, /without a fix attempt/, "not counted as never handled: its handling is in earlier packets");
+  assert.match(flat, /The evidence read goes back 31 days before the month; an incident already failing then is shown as open since before that time/, "the methodology says how far back the packet reads");
 
   const october = await pdfText("hipaa-october", (await buildPacket(deps, { ...req, month: "2026-10" })).pdf);
   assert.match(october.flat, /Handled: 1 by a technician \(L3\)/, "escalated on 2026-09-29 and still open in October");

@@ -11,6 +11,7 @@ import { CATEGORY_TITLES, catalogue, PLATFORMS } from "../../protocol/catalogue/
 import { fromBase64 } from "../../protocol/encoding.ts";
 import { barChart, scoreColor, trendChart } from "./pdf-charts.ts";
 import { bullets, type Cell, COLORS, CONTENT_WIDTH, createDoc, decoratePages, type Doc, ensureSpace, finish, FONT, heading, PAGE, paragraph, pdfText, subheading, table } from "./pdf-doc.ts";
+import { SCAN_LOOKBACK_MS } from "./evidence-scan.ts";
 import { type ControlRow, type PacketData, type Topic, TOPICS } from "./packet-data.ts";
 import { cadenceText, executiveSummary, FRAMEWORK_NAMES, SIMULATED_NOTICE, formatDuration, formatInt, formatPct, formatTime, keyFigures, monthName, REASON_TEXT, TIER_TEXT, VERIFICATION_TEXT } from "./packet-text.ts";
 
@@ -353,7 +354,7 @@ function methodology(doc: Doc, d: PacketData): void {
     "Score: the latest result of each check on each computer within 30 days, the same score the dashboard and portal show. No result is shown as \"no data\", never as 100%.",
     "A result older than its check's freshness limit still counts in the score, so an old failure keeps counting against the site and the score does not rise because evidence stopped coming. The packet says how many results behind the score are out of date, and does not show such a score, or a score with no control ready, in green. Readiness never counts an out-of-date result as passing.",
     "Readiness: a control is ready only when every mapped check that applies passes on every computer, with evidence younger than the check's freshness limit.",
-    "Incidents are rebuilt from the signed evidence: from a check's first failing result until it passes again, with the healing attempts recorded for it.",
+    `Incidents are rebuilt from the signed evidence: from a check's first failing result until it passes again, with the healing attempts recorded for it, including those made before the month for an incident carried into it. The evidence read goes back ${Math.round(SCAN_LOOKBACK_MS / 86_400_000)} days before the month; an incident already failing then is shown as open since before that time, and its earlier handling is in earlier packets.`,
   ]);
   subheading(doc, "What is not checked automatically", 60);
   bullets(doc, [
