@@ -27,6 +27,7 @@ export const fleetResponse = z.object({
       pending_approvals: z.number(),
       integrity_incidents: z.number(),
       appliances: z.number(),
+      never_connected: z.array(z.object({ id: z.string(), enrolled_at: time })).meta({ description: "active appliances enrolled but never in contact with the relay (they need attention)" }),
       connection: z.enum(["online", "offline", "never", "no_appliance"]),
       last_contact: time.nullable(),
       last_sync: time.nullable(),

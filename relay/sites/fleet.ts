@@ -57,12 +57,24 @@ export interface FleetSite {
   pending_approvals: number;
   integrity_incidents: number;
   appliances: number;
+  /**
+   * Active appliances that were enrolled but have never reached the relay (no push, no pull), oldest
+   * enrollment first: a box that never came online needs attention even when the site's other appliance
+   * syncs.
+   */
+  never_connected: NeverConnected[];
   connection: ConnectionState;
   /** Last time any of its appliances reached the relay (push or pull), or null. */
   last_contact: string | null;
   /** Last stored push. */
   last_sync: string | null;
   simulated: boolean;
+}
+
+/** An enrolled appliance that has not contacted the relay yet. */
+export interface NeverConnected {
+  id: string;
+  enrolled_at: string;
 }
 
 /** Parses the overview's query string (RelayError schema on a bad value). */
@@ -107,6 +119,7 @@ export async function listFleet(db: RelayDb, principal: Principal, query: FleetQ
   for (const id of ids) await refreshSiteDigest(db, id, env, FLEET_REFRESH_BUDGET_ROWS);
   const approvals = await pendingApprovalCounts(db, ids);
   const extra = await perSiteCounts(db, ids);
+  const never = await neverConnected(db, ids);
   const sites: FleetSite[] = [];
   for (const r of rs.rows) {
     const id = str(r, "id");
@@ -132,6 +145,7 @@ export async function listFleet(db: RelayDb, principal: Principal, query: FleetQ
       pending_approvals: approvals.get(id) ?? 0,
       integrity_incidents: num(r, "integrity"),
       appliances,
+      never_connected: never.get(id) ?? [],
       connection: connectionOf(appliances, lastContact, now),
       last_contact: lastContact,
       last_sync: lastSync,
@@ -147,7 +161,7 @@ export async function listFleet(db: RelayDb, principal: Principal, query: FleetQ
       case "offline":
         return s.connection === "offline" || s.connection === "never";
       case "attention":
-        return s.failing > 0 || s.unchecked > 0 || s.open_incidents > 0 || s.pending_approvals > 0 || s.integrity_incidents > 0 || s.connection === "offline";
+        return s.failing > 0 || s.unchecked > 0 || s.open_incidents > 0 || s.pending_approvals > 0 || s.integrity_incidents > 0 || s.connection === "offline" || s.never_connected.length > 0;
       case "no_data":
         return s.score === null;
       case "simulated":
@@ -155,6 +169,27 @@ export async function listFleet(db: RelayDb, principal: Principal, query: FleetQ
     }
   });
   return { sites: filtered, generated_at: isoTime(now) };
+}
+
+/**
+ * Active appliances per site with no stored push and no signed request: the same two contact marks as
+ * `last_contact`, so a site's appliances are either counted by their last contact or listed here.
+ */
+async function neverConnected(db: RelayDb, ids: readonly string[]): Promise<Map<string, NeverConnected[]>> {
+  const out = new Map<string, NeverConnected[]>();
+  if (ids.length === 0) return out;
+  const rs = await db.execute({
+    sql: `SELECT a.site_id, a.id, a.enrolled_at FROM appliances a
+          WHERE a.state = 'active' AND a.last_seen_at IS NULL AND a.site_id IN (${ids.map(() => "?").join(",")})
+            AND NOT EXISTS (SELECT 1 FROM request_nonces n WHERE n.appliance_id = a.id)
+          ORDER BY a.enrolled_at, a.id`,
+    args: [...ids],
+  });
+  for (const r of rs.rows) {
+    const site = str(r, "site_id");
+    out.set(site, [...(out.get(site) ?? []), { id: str(r, "id"), enrolled_at: str(r, "enrolled_at") }]);
+  }
+  return out;
 }
 
 async function perSiteCounts(db: RelayDb, ids: readonly string[]): Promise<Map<string, { open: number; simulated: boolean }>> {

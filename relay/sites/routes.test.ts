@@ -122,6 +122,31 @@ test("GET /api/sites: MSP staff see every clinic with score, 30-day trend and co
   }
 });
 
+test("GET /api/sites: an appliance enrolled but never connected is listed with when it was enrolled and needs attention, even beside one that syncs", async () => {
+  const w = await world();
+  try {
+    const site = async (id: string) => (await json<{ sites: (FleetSite & { never_connected: { id: string; enrolled_at: string }[] })[] }>(await call(w, w.msp, "GET", "/api/sites"))).sites.find((s) => s.id === id)!;
+    assert.equal((await site(w.relay.siteId)).never_connected, [], "the syncing appliance is not listed");
+    const silent = await enrolledAppliance(w.relay, inProcess(w.relay.app), w.partnerSite);
+    const enrolledAt = isoTime(w.relay.clock.now());
+    w.relay.clock.t += 30 * 60_000;
+    const lone = await site(w.partnerSite);
+    assert.is(lone.connection, "never");
+    assert.equal(lone.never_connected, [{ id: silent.id, enrolled_at: enrolledAt }]);
+    const second = await enrolledAppliance(w.relay, inProcess(w.relay.app), w.relay.siteId);
+    assert.is((await w.app.request("GET", "/api/sync/pull")).status, 200);
+    const mixed = await site(w.relay.siteId);
+    assert.is(mixed.connection, "online", "the site's other appliance syncs");
+    assert.equal(mixed.never_connected.map((a) => a.id), [second.id]);
+    const attention = (await json<{ sites: FleetSite[] }>(await call(w, w.msp, "GET", "/api/sites?status=attention"))).sites.map((s) => s.id);
+    assert.ok(attention.includes(w.partnerSite) && attention.includes(w.relay.siteId), `both need attention: ${attention}`);
+    assert.is((await second.request("GET", "/api/sync/pull")).status, 200);
+    assert.equal((await site(w.relay.siteId)).never_connected, [], "a pull is contact");
+  } finally {
+    await w.relay.close();
+  }
+});
+
 test("GET /api/sites: partner users see only their clinics, client users only their own; filters and search narrow the list", async () => {
   const w = await world();
   try {

@@ -7,7 +7,7 @@
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { FleetFilter, FleetSite, PartnerView } from "../../relay-client/mod.ts";
 import "../components/trend-chart.ts";
-import { CONNECTION_CLASS, CONNECTION_TEXT, plural, relative, scoreClass, scoreText } from "../format.ts";
+import { CONNECTION_CLASS, CONNECTION_TEXT, fullTime, plural, relative, scoreClass, scoreText } from "../format.ts";
 import { Load } from "../load.ts";
 import { navigate } from "../router.ts";
 import { shared } from "../styles.ts";
@@ -141,7 +141,8 @@ export class OsirisFleetPage extends Page {
   }
 
   #site(s: FleetSite, now: number): TemplateResult {
-    const attention = s.failing + s.unchecked + s.pending_approvals + s.integrity_incidents;
+    const attention = s.failing + s.unchecked + s.pending_approvals + s.integrity_incidents + s.never_connected.length;
+    const never = s.never_connected;
     return html`<li class="card">
       <div class="name">
         <a href=${`/sites/${s.id}`}>${s.name}</a>
@@ -156,17 +157,29 @@ export class OsirisFleetPage extends Page {
         ${s.unchecked ? html`<span class="badge warn" title="A check that errored or a device that did not answer counts as not passing">${plural(s.unchecked, "check")} could not run</span>` : nothing}
         ${s.pending_approvals ? html`<span class="badge warn">${plural(s.pending_approvals, "approval")} waiting</span>` : nothing}
         ${s.integrity_incidents ? html`<span class="badge bad">${plural(s.integrity_incidents, "integrity incident")}</span>` : nothing}
+        ${never.length && s.connection !== "never"
+          ? html`<span class="badge warn" title=${never.map((a) => `${a.id} enrolled ${fullTime(a.enrolled_at)}`).join("\n")}>${plural(never.length, "appliance")} never connected</span>`
+          : nothing}
         ${attention === 0 && s.open_incidents === 0 && s.score !== null ? html`<span class="badge ok">Nothing needs attention</span>` : nothing}
         ${s.simulated ? html`<span class="badge sim">Simulated</span>` : nothing}
-        <span class="sync">${s.appliances === 0 ? "No active appliance" : html`Last sync ${relative(s.last_sync ?? s.last_contact, now)} · ${plural(s.appliances, "appliance")}`}</span>
+        <span class="sync">${this.#syncLine(s, now)}</span>
       </div>
     </li>`;
+  }
+
+  /** Last sync and appliance count; for appliances that never connected, when they were enrolled (the oldest first). */
+  #syncLine(s: FleetSite, now: number): TemplateResult | string {
+    if (s.appliances === 0) return "No active appliance";
+    const oldest = s.never_connected[0];
+    const enrolled = oldest ? html`<span title=${fullTime(oldest.enrolled_at)}>${s.never_connected.length > 1 ? "first enrolled" : "enrolled"} ${relative(oldest.enrolled_at, now)}</span>` : nothing;
+    if (s.connection === "never") return html`Never connected · ${enrolled} · ${plural(s.appliances, "appliance")}`;
+    return html`Last sync ${relative(s.last_sync ?? s.last_contact, now)} · ${plural(s.appliances, "appliance")}${oldest ? html` · ${plural(s.never_connected.length, "appliance")} never connected, ${enrolled}` : nothing}`;
   }
 
   #list(sites: FleetSite[]): TemplateResult {
     const now = Date.now();
     const online = sites.filter((s) => s.connection === "online").length;
-    const attention = sites.filter((s) => s.failing + s.unchecked + s.open_incidents + s.pending_approvals + s.integrity_incidents > 0 || s.connection === "offline").length;
+    const attention = sites.filter((s) => s.failing + s.unchecked + s.open_incidents + s.pending_approvals + s.integrity_incidents + s.never_connected.length > 0 || s.connection === "offline").length;
     const filtered = Object.keys(this.#filter()).length > 0;
     return html`
       <p class="summary" role="status">

@@ -7,7 +7,7 @@
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { SiteDetail } from "../../relay-client/mod.ts";
-import { CONNECTION_CLASS, CONNECTION_TEXT, relative, scoreClass, scoreText } from "../format.ts";
+import { CONNECTION_CLASS, CONNECTION_TEXT, fullTime, relative, scoreClass, scoreText } from "../format.ts";
 import { Load } from "../load.ts";
 import type { SiteTab } from "../router.ts";
 import { shared, tabStyles } from "../styles.ts";
@@ -104,6 +104,9 @@ export class OsirisSitePage extends Page {
     const active = d.appliances.filter((a) => a.state === "active");
     const last = d.appliances.map((a) => a.last_sync ?? a.last_contact).filter((x): x is string => x !== null).sort().at(-1) ?? null;
     const connection = active.length === 0 ? "no_appliance" : active.some((a) => a.connection === "online") ? "online" : active.some((a) => a.last_contact) ? "offline" : "never";
+    // An enrolled box that never came online is easy to miss beside one that syncs: say so, with when it was enrolled.
+    const never = active.filter((a) => a.last_contact === null);
+    const enrolled = never[0] ? html`enrolled <span title=${fullTime(never[0].enrolled_at)}>${relative(never[0].enrolled_at, now)}</span>` : nothing;
     return html`
       <p class="crumbs"><a href="/">${this.userRole.startsWith("client_") ? "Our sites" : "Clinics"}</a> › ${d.site.org_name}</p>
       <div class="head">
@@ -112,7 +115,10 @@ export class OsirisSitePage extends Page {
           <p class="muted">${d.site.org_name}${d.site.partner_name ? ` · via ${d.site.partner_name}` : ""} · time zone ${d.site.timezone}</p>
           <p class="row">
             <span class="badge ${CONNECTION_CLASS[connection]}">${CONNECTION_TEXT[connection]}</span>
-            <span class="muted">${active.length === 0 && d.appliances.length > 0 ? "Appliance revoked · last sync" : "Last sync"} ${relative(last, now)}</span>
+            ${connection === "never"
+              ? html`<span class="muted">No contact yet · ${enrolled}</span>`
+              : html`<span class="muted">${active.length === 0 && d.appliances.length > 0 ? "Appliance revoked · last sync" : "Last sync"} ${relative(last, now)}</span>`}
+            ${never.length && connection !== "never" ? html`<span class="badge warn">${never.length === 1 ? "1 appliance" : `${never.length} appliances`} never connected</span> <span class="muted">${enrolled}</span>` : nothing}
             ${d.simulated ? html`<span class="badge sim">Simulated</span>` : nothing}
           </p>
         </div>

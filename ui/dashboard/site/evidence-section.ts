@@ -35,7 +35,7 @@ export class OsirisSiteEvidence extends Section {
         <dt>Last countersigned checkpoint</dt>
         <dd>${cp ? html`size ${cp.size}, ${fullTime(cp.received_at)} (${relative(cp.received_at, now)})${lag ? html` — <span class="badge warn">${lag} newer bundle${lag === 1 ? "" : "s"} not yet in a checkpoint</span>` : nothing}` : "None yet"}</dd>
         <dt>Last sync</dt>
-        <dd>${relative(a.last_sync ?? a.last_contact, now)}${a.version ? ` · software ${a.version}` : ""}${a.ntp_offset_ms !== null ? ` · clock offset ${a.ntp_offset_ms} ms` : ""}</dd>
+        <dd>${a.state === "active" && a.last_contact === null ? `Never: no contact since it was enrolled ${relative(a.enrolled_at, now)}` : relative(a.last_sync ?? a.last_contact, now)}${a.version ? ` · software ${a.version}` : ""}${a.ntp_offset_ms !== null ? ` · clock offset ${a.ntp_offset_ms} ms` : ""}</dd>
         <dt>Enrolled</dt>
         <dd>${fullTime(a.enrolled_at)} (${a.enrolled_via === "pending" ? "drop-ship, accepted by fingerprint" : "claim code"})</dd>
       </dl>

@@ -1,0 +1,128 @@
+/**
+ * End to end: what a walk-through of the dashboard as an MSP administrator and a partner technician found,
+ * each checked the way they met it — the dashboard built with Vite and served by a real relay process on
+ * loopback, headless Chromium (Debian's `chromium`, playwright-core), appliances built from protocol
+ * functions (relay/_testing.ts TestAppliance) talking HTTP to it.
+ *
+ * - An appliance that was enrolled but never connected shows on the clinics list and the site's header
+ *   ("never connected", with when it was enrolled) and counts as needing attention, also beside an appliance
+ *   of the same site that syncs.
+ * Screenshots: test-output/screenshots/walkthrough/.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
+import { isoTime } from "../../protocol/ids.ts";
+import { overHttp, TestAppliance } from "../../relay/_testing.ts";
+import { createUser } from "../../relay/auth/users.ts";
+import { createClaimCode } from "../../relay/enroll/claim-codes.ts";
+import { openEscalation } from "../../relay/escalations/index.ts";
+import { pushCycles } from "../../relay/sites/_fixtures.ts";
+import { createMsp, createOrganisation, createPartner, createSite } from "../../relay/tenants/tenants.ts";
+import { allText, E2EBrowser, launchChromium, PASSWORD, startUiRelay, type UiRelay } from "./_e2e.ts";
+
+const SHOTS = fileURLToPath(new URL("../../test-output/screenshots/walkthrough/", import.meta.url));
+const HOUR = 3_600_000;
+const env = { clock: { now: () => Date.now() }, random: (n: number) => new Uint8Array(randomBytes(n)) };
+
+let server: UiRelay;
+let ui: E2EBrowser;
+const ids = { alder: "", birch: "", alderOrg: "", silent: "", lonely: "" };
+const users = { admin: "admin@northwind.test", tech: "tech@bayside.test", helpdesk: "helpdesk@northwind.test" };
+
+async function enroll(siteId: string): Promise<TestAppliance> {
+  const a = new TestAppliance(overHttp(server.relay.url), env.clock);
+  const res = await a.enroll((await createClaimCode(server.relay.db, { site_id: siteId, created_by: "e2e" }, env)).code);
+  assert.is(res.status, 201, `enrollment: ${await res.clone().text()}`);
+  return a;
+}
+
+test.before(async () => {
+  try {
+    server = await startUiRelay();
+    const db = server.relay.db;
+    const msp = (await createMsp(db, { name: "Northwind MSP" }, env)).id;
+    const partner = (await createPartner(db, { msp_id: msp, name: "Bayside IT Partners" }, env)).id;
+    ids.alderOrg = (await createOrganisation(db, { msp_id: msp, partner_id: partner, name: "Alder Family Clinic" }, env)).id;
+    const birchOrg = (await createOrganisation(db, { msp_id: msp, partner_id: partner, name: "Birch Dental" }, env)).id;
+    ids.alder = (await createSite(db, { org_id: ids.alderOrg, name: "Alder main office", timezone: "America/Chicago" }, env)).id;
+    ids.birch = (await createSite(db, { org_id: birchOrg, name: "Birch clinic", timezone: "America/Chicago" }, env)).id;
+    await createUser(db, msp, { email: users.admin, name: "Admin", role: "msp_admin", password: PASSWORD }, env);
+    await createUser(db, msp, { email: users.helpdesk, name: "Helpdesk", role: "msp_tech", password: PASSWORD }, env);
+    await createUser(db, msp, { email: users.tech, name: "Tech", role: "partner_tech", partner_id: partner, password: PASSWORD }, env);
+
+    // Alder: one appliance that syncs (every check passes), one enrolled yesterday that never came online.
+    const syncing = await enroll(ids.alder);
+    await pushCycles(syncing, [{ host: "alder-ws01", at: Date.now() - 5 * 60_000, results: [{ check: "windows.screen_lock", status: "pass" }, { check: "windows.defender_realtime", status: "pass" }] }]);
+    ids.silent = (await enroll(ids.alder)).id;
+    // Birch: its only appliance never connected.
+    ids.lonely = (await enroll(ids.birch)).id;
+    await db.execute({ sql: "UPDATE appliances SET enrolled_at = ? WHERE id IN (?, ?)", args: [isoTime(Date.now() - 26 * HOUR), ids.silent, ids.lonely] });
+    // The name the appliance reported for the host (an inventory entry, as the site's devices list shows it).
+    await db.execute({
+      sql: "INSERT INTO site_hosts (site_id, host_id, appliance_id, hostname, platform, os_version, reachable, seen_at) VALUES (?, 'alder-ws01', ?, 'FRONT-DESK-01', 'windows', NULL, 1, ?)",
+      args: [ids.alder, syncing.id, isoTime(Date.now())],
+    });
+    await db.transaction((tx) =>
+      openEscalation(tx, { site_id: ids.alder, source: "appliance", source_key: "e2e:defender", appliance_id: null, incident_id: null, host_id: "alder-ws01", check: "windows.defender_realtime", severity: "medium", reason: "Real-time protection stays off after two fixes.", attempts: 2, reported_at: isoTime(Date.now()) }, env),
+    );
+    // A claim code still waiting for its appliance.
+    await createClaimCode(db, { site_id: ids.alder, created_by: "e2e" }, env);
+
+    ui = new E2EBrowser(await launchChromium(), server.relay.url, SHOTS);
+    await ui.prepareShots();
+  } catch (e) {
+    console.error("setup failed:", e); // uvu does not report a failing before hook
+    throw e;
+  }
+});
+
+test.after(async () => {
+  await ui?.browser.close();
+  await server?.close();
+});
+
+let admin: Page | null = null;
+async function adminPage(path: string): Promise<Page> {
+  admin ??= await ui.login(await ui.newContext("admin"), users.admin);
+  await admin.goto(path);
+  return admin;
+}
+
+const row = (page: Page, site: string) => page.getByRole("list", { name: "Clinics" }).getByRole("listitem").filter({ has: page.getByRole("link", { name: site, exact: true }) });
+
+test("an appliance enrolled but never connected shows on the clinics list and the site page, with when it was enrolled, and needs attention", async () => {
+  const page = await adminPage("/");
+  const birch = row(page, "Birch clinic");
+  await birch.waitFor();
+  assert.match((await birch.textContent()) ?? "", /Never connected[\s\S]*Never connected · enrolled 1 day ago · 1 appliance/, (await birch.textContent()) ?? "");
+  const alder = row(page, "Alder main office");
+  const alderText = (await alder.textContent()) ?? "";
+  assert.match(alderText, /Online[\s\S]*1 appliance never connected/, alderText);
+  assert.match(alderText, /Last sync [^·]+· 2 appliances · 1 appliance never connected, enrolled 1 day ago/, alderText);
+  assert.not.match(alderText, /Nothing needs attention/, "a box that never came online is something to look at");
+  await page.getByRole("status").filter({ hasText: "2 need attention" }).waitFor();
+  await ui.shot(page, "fleet-never-connected");
+  await ui.axe(page, "/ (never connected)");
+
+  await page.goto("/?status=attention");
+  await row(page, "Birch clinic").waitFor();
+  assert.is(await page.getByRole("list", { name: "Clinics" }).getByRole("listitem").count(), 2, "both sites are under 'Need attention'");
+
+  await page.goto(`/sites/${ids.alder}`);
+  await page.getByRole("heading", { level: 1, name: "Alder main office" }).waitFor();
+  const header = await allText(page);
+  assert.match(header, /Online[\s\S]*1 appliance never connected\s*enrolled 1 day ago/, "the site's header says so beside the one that syncs");
+  await page.goto(`/sites/${ids.alder}/evidence`);
+  await page.getByRole("heading", { name: `Appliance ${ids.silent}` }).waitFor();
+  assert.match(await allText(page), /Never: no contact since it was enrolled 1 day ago/);
+  await page.goto(`/sites/${ids.birch}`);
+  await page.getByRole("heading", { level: 1, name: "Birch clinic" }).waitFor();
+  assert.match(await allText(page), /Never connected\s*No contact yet · enrolled 1 day ago/);
+  await ui.shot(page, "site-never-connected");
+  ui.noErrors("admin");
+});
+
+test.run();
