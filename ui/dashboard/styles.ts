@@ -233,6 +233,19 @@ export const shared = css`
     color: var(--bad-ink);
     border-color: var(--bad-ink);
   }
+  /* components/confirm.ts: a destructive action's question, in place of its button. */
+  .confirm {
+    display: inline-flex;
+    flex-wrap: wrap;
+    gap: 0.4rem 0.6rem;
+    align-items: center;
+    max-width: 32rem;
+  }
+  .confirm-text {
+    flex-basis: 100%;
+    font-weight: 600;
+    color: var(--bad-ink);
+  }
   button[disabled] {
     opacity: 0.6;
     cursor: not-allowed;

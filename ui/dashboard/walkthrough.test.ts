@@ -7,6 +7,8 @@
  * - An appliance that was enrolled but never connected shows on the clinics list and the site's header
  *   ("never connected", with when it was enrolled) and counts as needing attention, also beside an appliance
  *   of the same site that syncs.
+ * - Destructive actions (revoking a claim code, disabling a user) first say what will happen and wait for
+ *   "Yes"; "Keep" changes nothing.
  * Screenshots: test-output/screenshots/walkthrough/.
  */
 import { test } from "uvu";
@@ -122,6 +124,39 @@ test("an appliance enrolled but never connected shows on the clinics list and th
   await page.getByRole("heading", { level: 1, name: "Birch clinic" }).waitFor();
   assert.match(await allText(page), /Never connected\s*No contact yet · enrolled 1 day ago/);
   await ui.shot(page, "site-never-connected");
+  ui.noErrors("admin");
+});
+
+test("revoking a claim code and disabling a user first say what will happen; Keep changes nothing; Yes does it", async () => {
+  const page = await adminPage(`/sites/${ids.alder}/enrollment`);
+  const active = page.getByRole("row").filter({ hasText: "Active" });
+  await active.waitFor();
+  const revoked = async () => (await server.relay.db.execute({ sql: "SELECT count(*) AS n FROM claim_codes WHERE site_id = ? AND revoked_at IS NOT NULL", args: [ids.alder] })).rows[0]!["n"];
+  await active.getByRole("button", { name: /^Revoke the code created/ }).click();
+  const question = active.getByRole("group", { name: /^Revoke the code created .*\? No appliance can enroll with it any more/ });
+  await question.waitFor();
+  assert.is(Number(await revoked()), 0, "nothing is sent before Yes");
+  assert.ok(await active.getByRole("button", { name: /^Keep/ }).evaluate((b) => b === (b.getRootNode() as ShadowRoot).activeElement), "focus is on Keep, the safe answer");
+  await ui.shot(page, "confirm-claim-code");
+  await ui.axe(page, "enrollment (confirming)");
+  await page.keyboard.press("Escape");
+  await question.waitFor({ state: "detached" });
+  assert.is(Number(await revoked()), 0, "Escape changes nothing");
+  await active.getByRole("button", { name: /^Revoke the code created/ }).click();
+  await active.getByRole("button", { name: /^Keep/ }).click();
+  assert.is(Number(await revoked()), 0, "Keep changes nothing");
+  await active.getByRole("button", { name: /^Revoke the code created/ }).click();
+  await active.getByRole("button", { name: /^Yes, revoke the code created/ }).click();
+  await page.getByRole("row").filter({ hasText: "Revoked" }).waitFor();
+  assert.is(Number(await revoked()), 1);
+
+  await page.goto("/admin");
+  const helpdesk = page.getByRole("row").filter({ hasText: users.helpdesk });
+  await helpdesk.getByRole("button", { name: `Disable ${users.helpdesk}` }).click();
+  await helpdesk.getByRole("group", { name: `Disable ${users.helpdesk}? Their sessions end at once and they can no longer sign in.` }).waitFor();
+  await ui.shot(page, "confirm-disable-user", false);
+  await helpdesk.getByRole("button", { name: `Yes, disable ${users.helpdesk}` }).click();
+  await helpdesk.getByText("Disabled", { exact: true }).waitFor();
   ui.noErrors("admin");
 });
 

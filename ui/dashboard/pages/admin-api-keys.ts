@@ -7,6 +7,7 @@
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { ApiKeyRecord, PartnerView, RelayClient, Role, Session } from "../../relay-client/mod.ts";
+import { Confirm } from "../components/confirm.ts";
 import { fullTime, relative, ROLE_TEXT } from "../format.ts";
 import { Load } from "../load.ts";
 import { panelStyles, shared } from "../styles.ts";
@@ -55,7 +56,7 @@ export class OsirisAdminApiKeys extends LitElement {
   readonly #list = new Load<{ api_keys: ApiKeyRecord[] }>(this, (signal) => this.client.apiKeys(this.#owner, signal), { auto: false });
   #created: { name: string; key: string; owner: string } | null = null;
   #copied = "";
-  #confirming: string | null = null;
+  readonly #confirm = new Confirm(this);
   #message: { ok: boolean; text: string } | null = null;
 
   constructor() {
@@ -113,7 +114,6 @@ export class OsirisAdminApiKeys extends LitElement {
     try {
       await this.client.revokeApiKey(k.id);
       this.#message = { ok: true, text: `Key “${k.name}” revoked: anything still using it is refused from now on.` };
-      this.#confirming = null;
       await this.#list.run(true);
     } catch (err) {
       this.#message = { ok: false, text: err instanceof Error ? err.message : String(err) };
@@ -125,14 +125,7 @@ export class OsirisAdminApiKeys extends LitElement {
 
   #action(k: ApiKeyRecord): TemplateResult | typeof nothing {
     if (k.revoked_at) return nothing;
-    const sr = html`<span class="sr-only"> ${k.name}</span>`;
-    if (this.#confirming === k.id) {
-      return html`<span class="row">
-        <button type="button" class="danger" @click=${() => this.#revoke(k)}>Yes, revoke${sr}</button>
-        <button type="button" class="secondary" @click=${() => ((this.#confirming = null), this.requestUpdate())}>Keep${sr}</button>
-      </span>`;
-    }
-    return html`<button type="button" class="danger" @click=${() => ((this.#confirming = k.id), this.requestUpdate())}>Revoke${sr}</button>`;
+    return this.#confirm.button(k.id, { verb: "Revoke", target: k.name, consequence: "Anything still using this key is refused from then on; it cannot be turned back on." }, () => this.#revoke(k));
   }
 
   #row(k: ApiKeyRecord): TemplateResult {
@@ -171,7 +164,7 @@ export class OsirisAdminApiKeys extends LitElement {
       ${this.#msp
         ? html`<div class="field owner">
             <label for="kowner">Keys of</label>
-            <select id="kowner" @change=${(e: Event) => ((this.#owner = (e.target as HTMLSelectElement).value || null), (this.#confirming = null), void this.#list.run())}>
+            <select id="kowner" @change=${(e: Event) => ((this.#owner = (e.target as HTMLSelectElement).value || null), this.#confirm.cancel(), void this.#list.run())}>
               <option value="" ?selected=${this.#owner === null}>The MSP (its own keys)</option>
               ${this.partners.map((p) => html`<option value=${p.id} ?selected=${this.#owner === p.id}>Partner: ${p.name}</option>`)}
             </select>

@@ -8,6 +8,7 @@
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { ChannelView, NewChannelInput, OrgView, PartnerView, RelayClient, Session } from "../../relay-client/mod.ts";
+import { Confirm } from "../components/confirm.ts";
 import { fullTime } from "../format.ts";
 import { Load } from "../load.ts";
 import { panelStyles, shared } from "../styles.ts";
@@ -57,7 +58,7 @@ export class OsirisAdminChannels extends LitElement {
   #type: ChannelType = "email";
   #scope: Scope = "msp";
   #audience: "staff" | "client" = "staff";
-  #confirming: string | null = null;
+  readonly #confirm = new Confirm(this);
   #message: { ok: boolean; text: string } | null = null;
 
   constructor() {
@@ -131,7 +132,6 @@ export class OsirisAdminChannels extends LitElement {
     try {
       await this.client.deleteChannel(c.channel_id);
       this.#message = { ok: true, text: `Channel “${c.name}” deleted. Its delivery log is kept.` };
-      this.#confirming = null;
       await this.#list.run(true);
     } catch (err) {
       this.#message = { ok: false, text: err instanceof Error ? err.message : String(err) };
@@ -142,7 +142,6 @@ export class OsirisAdminChannels extends LitElement {
   }
 
   #row(c: ChannelView): TemplateResult {
-    const confirming = this.#confirming === c.channel_id;
     return html`<tr>
       <th scope="row" data-label="Name">${c.name}</th>
       <td data-label="Kind">${TYPE_TEXT[c.type]}${c.type === "email" ? html`<br /><span class="muted">${c.audience === "client" ? `to clinic staff${c.digest !== "off" ? `, ${c.digest} digest` : ""}` : "to IT staff"}</span>` : nothing}</td>
@@ -152,12 +151,7 @@ export class OsirisAdminChannels extends LitElement {
       <td data-label="Secret">${c.has_secret ? html`<span class="badge ok">Stored, write-only</span>` : html`<span class="muted">none</span>`}</td>
       <td data-label="Added">${fullTime(c.created_at)}</td>
       <td>
-        ${confirming
-          ? html`<span class="row">
-              <button type="button" class="danger" @click=${() => this.#delete(c)}>Yes, delete<span class="sr-only"> ${c.name}</span></button>
-              <button type="button" class="secondary" @click=${() => ((this.#confirming = null), this.requestUpdate())}>Keep<span class="sr-only"> ${c.name}</span></button>
-            </span>`
-          : html`<button type="button" class="danger" @click=${() => ((this.#confirming = c.channel_id), this.requestUpdate())}>Delete<span class="sr-only"> ${c.name}</span></button>`}
+        ${this.#confirm.button(c.channel_id, { verb: "Delete", target: c.name, consequence: "Nothing more is sent to it; its delivery log is kept." }, () => this.#delete(c))}
       </td>
     </tr>`;
   }

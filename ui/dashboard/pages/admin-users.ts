@@ -8,6 +8,7 @@
 import { css, html, LitElement, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { NewUserInput, OrgView, PartnerView, RelayClient, Role, Session, UserListing } from "../../relay-client/mod.ts";
+import { Confirm } from "../components/confirm.ts";
 import { fullTime, ROLE_TEXT } from "../format.ts";
 import { Load } from "../load.ts";
 import { panelStyles, shared } from "../styles.ts";
@@ -42,7 +43,7 @@ export class OsirisAdminUsers extends LitElement {
 
   readonly #list = new Load<{ users: UserListing[] }>(this, (signal) => this.client.users(signal));
   #role: Role = "msp_tech";
-  #confirming: string | null = null;
+  readonly #confirm = new Confirm(this);
   #message: { ok: boolean; text: string } | null = null;
 
   constructor() {
@@ -100,7 +101,6 @@ export class OsirisAdminUsers extends LitElement {
     try {
       await this.client.disableUser(u.id);
       this.#message = { ok: true, text: `${u.email} is disabled: their sessions have ended and they can no longer sign in.` };
-      this.#confirming = null;
       await this.#list.run(true);
     } catch (err) {
       this.#message = { ok: false, text: err instanceof Error ? err.message : String(err) };
@@ -112,14 +112,7 @@ export class OsirisAdminUsers extends LitElement {
 
   #action(u: UserListing): TemplateResult | typeof nothing {
     if (u.disabled || u.id === this.session.user.id) return nothing;
-    const sr = html`<span class="sr-only"> ${u.email}</span>`;
-    if (this.#confirming === u.id) {
-      return html`<span class="row">
-        <button type="button" class="danger" @click=${() => this.#disable(u)}>Yes, disable${sr}</button>
-        <button type="button" class="secondary" @click=${() => ((this.#confirming = null), this.requestUpdate())}>Keep${sr}</button>
-      </span>`;
-    }
-    return html`<button type="button" class="danger" @click=${() => ((this.#confirming = u.id), this.requestUpdate())}>Disable${sr}</button>`;
+    return this.#confirm.button(u.id, { verb: "Disable", target: u.email, consequence: "Their sessions end at once and they can no longer sign in." }, () => this.#disable(u));
   }
 
   #row(u: UserListing): TemplateResult {

@@ -5,6 +5,7 @@
  */
 import { html, nothing, type TemplateResult } from "lit";
 import { CREDENTIAL_KINDS, type CredentialKind, type CredentialSummary } from "../../relay-client/mod.ts";
+import { Confirm } from "../components/confirm.ts";
 import { fullTime } from "../format.ts";
 import { Load } from "../load.ts";
 import { Section } from "./section.ts";
@@ -16,6 +17,7 @@ export class OsirisSiteCredentials extends Section {
   readonly #list = new Load<{ credentials: CredentialSummary[] }>(this, () => this.client.credentials(this.siteId));
   #message: { ok: boolean; text: string } | null = null;
   #kind: CredentialKind = "winrm_ntlm";
+  readonly #confirm = new Confirm(this);
 
   async #store(e: SubmitEvent): Promise<void> {
     e.preventDefault();
@@ -66,7 +68,7 @@ export class OsirisSiteCredentials extends Section {
               <td data-label="Last test"><span class="badge ${cls}">${text}</span>${v?.detail ? html` <span class="muted">${v.detail}</span>` : nothing}${v ? html`<br /><span class="muted">${fullTime(v.requested_at)}</span>` : nothing}</td>
               <td class="row">
                 <button type="button" class="secondary" @click=${() => this.#act(c, "validate")}>Test<span class="sr-only"> ${c.username} on ${c.target}</span></button>
-                <button type="button" class="danger" @click=${() => this.#act(c, "delete")}>Delete<span class="sr-only"> ${c.username} on ${c.target}</span></button>
+                ${this.#confirm.button(c.id, { verb: "Delete", target: `${c.username} on ${c.target}`, consequence: "Appliances drop it at their next sync and can no longer check these hosts with it; the secret cannot be shown or restored." }, () => this.#act(c, "delete"))}
               </td>
             </tr>`;
           })}

@@ -5,6 +5,7 @@
  */
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { ClaimCodeRecord, ClaimCodeWithQr, WaitingAppliance } from "../../relay-client/mod.ts";
+import { Confirm } from "../components/confirm.ts";
 import { fullTime, relative } from "../format.ts";
 import { Load } from "../load.ts";
 import { MSP_ROLES } from "../pages/page.ts";
@@ -78,6 +79,8 @@ export class OsirisSiteEnrollment extends Section {
     }
   }
 
+  readonly #confirm = new Confirm(this);
+
   async #revoke(c: ClaimCodeRecord): Promise<void> {
     try {
       await this.client.revokeClaimCode(c.id);
@@ -130,7 +133,7 @@ export class OsirisSiteEnrollment extends Section {
               <td data-label="By">${c.created_by_email ?? c.created_by}</td>
               <td data-label="State"><span class="badge ${STATE_CLASS[c.state]}">${c.state === "used" ? "Used" : c.state === "active" ? "Active" : c.state === "expired" ? "Expired" : "Revoked"}</span>${c.used_by ? html` by <code>${c.used_by}</code>` : nothing}</td>
               <td data-label="Expires">${c.state === "active" ? relative(c.expires_at, now) : "—"}</td>
-              <td>${c.state === "active" ? html`<button type="button" class="danger" @click=${() => this.#revoke(c)}>Revoke<span class="sr-only"> the code created ${fullTime(c.created_at)}</span></button>` : nothing}</td>
+              <td>${c.state === "active" ? this.#confirm.button(c.id, { verb: "Revoke", target: `the code created ${fullTime(c.created_at)}`, consequence: "No appliance can enroll with it any more, even if the installer already has it." }, () => this.#revoke(c)) : nothing}</td>
             </tr>`,
           )}
         </tbody>
