@@ -234,4 +234,28 @@ test("the job lease: a second relay process does not run the job while the first
   }
 });
 
+
+test("routes: a ticket carries the catalogue title of its check and the name its appliance reported for the host, beside their ids", async () => {
+  const relay = await testRelay();
+  try {
+    const app = await enrolledAppliance(relay);
+    const named = (await ingest(relay, app, entry(relay, { check: "windows.defender_realtime", host_id: "ws01" }))).escalation_id;
+    const unnamed = (await ingest(relay, app, entry(relay, { check: "vendor.not_in_catalogue", host_id: "ws02" }))).escalation_id;
+    await relay.db.execute({
+      sql: "INSERT INTO site_hosts (site_id, host_id, appliance_id, hostname, platform, os_version, reachable, seen_at) VALUES (?, 'ws01', ?, 'FRONT-DESK-01', 'windows', NULL, 1, ?)",
+      args: [relay.siteId, app.id, isoTime(relay.clock.now())],
+    });
+    const tech = await asUser(relay, "msp_tech");
+    const res = await relay.app.request("/api/escalations", userInit(tech, "GET"));
+    const list = ((await res.json()) as { escalations: { escalation_id: string; check: string; check_title: string | null; host_id: string; host_name: string | null }[] }).escalations;
+    const view = (id: string) => list.find((e) => e.escalation_id === id)!;
+    assert.equal([view(named).check, view(named).check_title, view(named).host_id, view(named).host_name], ["windows.defender_realtime", "Virus protection is switched on", "ws01", "FRONT-DESK-01"]);
+    assert.equal([view(unnamed).check_title, view(unnamed).host_name], [null, null], "no made-up names: the ids stand");
+    const acked = await relay.app.request(`/api/escalations/${named}/acknowledge`, userInit(tech, "POST", {}));
+    assert.is(((await acked.json()) as { host_name: string }).host_name, "FRONT-DESK-01", "the changed ticket comes back with its names");
+  } finally {
+    await relay.close();
+  }
+});
+
 test.run();

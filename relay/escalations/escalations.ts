@@ -53,6 +53,10 @@ export function safeReason(text: string): string {
   return s.length > 0 ? s : "(no reason given)";
 }
 
+function checkTitle(check: string | null): string | null {
+  return check === null ? null : (findCheck(check)?.title ?? null);
+}
+
 function categoryOf(check: string | null): Category | null {
   return check === null ? null : (findCheck(check)?.category ?? null);
 }
@@ -190,7 +194,11 @@ export interface EscalationView {
   org_id: string;
   incident_id: string | null;
   host_id: string | null;
+  /** The host's name as the site's appliance last reported it (null when it never reported one). */
+  host_name: string | null;
   check: string | null;
+  /** The check's title in the catalogue (null for a check the catalogue does not know, or none). */
+  check_title: string | null;
   category: string | null;
   severity: string;
   priority: Priority;
@@ -212,6 +220,13 @@ export interface EscalationView {
   resolution_note: string | null;
 }
 
+/**
+ * How tickets are read for `escalationView`: every column, plus the host's reported name (`site_hosts`, what
+ * the site's devices list shows) so a ticket reads "Screen lock on FRONT-DESK-01", not two ids.
+ */
+export const ESCALATION_SELECT = "SELECT e.*, (SELECT h.hostname FROM site_hosts h WHERE h.site_id = e.site_id AND h.host_id = e.host_id) AS host_name FROM escalations e";
+
+/** A ticket row (read with ESCALATION_SELECT) as the API shows it. */
 export function escalationView(r: Row, nowMs: number): EscalationView {
   const status = str(r, "status") as EscalationStatus;
   const responseDue = str(r, "response_due_at");
@@ -224,7 +239,9 @@ export function escalationView(r: Row, nowMs: number): EscalationView {
     org_id: str(r, "org_id"),
     incident_id: strOrNull(r, "incident_id"),
     host_id: strOrNull(r, "host_id"),
+    host_name: r["host_name"] === undefined ? null : strOrNull(r, "host_name"),
     check: strOrNull(r, "check_id"),
+    check_title: checkTitle(strOrNull(r, "check_id")),
     category: strOrNull(r, "category"),
     severity: str(r, "severity"),
     priority: str(r, "priority") as Priority,

@@ -13,7 +13,7 @@ import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import type { Principal } from "../http/types.ts";
 import { enqueueEscalationEvent } from "../notify/dispatch.ts";
-import { escalationView, ESCALATION_STATUSES, resolveTicket, type EscalationStatus, type EscalationView } from "./escalations.ts";
+import { ESCALATION_SELECT, escalationView, ESCALATION_STATUSES, resolveTicket, type EscalationStatus, type EscalationView } from "./escalations.ts";
 import type { Priority } from "./priority.ts";
 import { nextRenotifyAt } from "./sla-step.ts";
 
@@ -44,7 +44,7 @@ export async function listEscalations(db: RelayDb, env: Env, principal: Principa
   if (query.active === "true") where.push("e.status <> 'resolved'");
   if (query.before) (where.push("e.created_at < ?"), args.push(query.before));
   const rs = await db.execute({
-    sql: `SELECT e.* FROM escalations e JOIN organisations o ON o.id = e.org_id WHERE ${where.join(" AND ")} ORDER BY e.created_at DESC, e.id DESC LIMIT ${query.limit ?? 100}`,
+    sql: `${ESCALATION_SELECT} JOIN organisations o ON o.id = e.org_id WHERE ${where.join(" AND ")} ORDER BY e.created_at DESC, e.id DESC LIMIT ${query.limit ?? 100}`,
     args,
   });
   const now = env.clock.now();
@@ -85,7 +85,7 @@ async function change(db: RelayDb, env: Env, principal: Principal, id: string, t
       details: { priority: str(row, "priority"), from: status, note_chars: note?.length ?? 0 },
     });
     await enqueueEscalationEvent(tx, env, id, { event: to === "acknowledged" ? "escalation.acknowledged" : "escalation.resolved" });
-    const after = await tx.execute({ sql: "SELECT * FROM escalations WHERE id = ?", args: [id] });
+    const after = await tx.execute({ sql: `${ESCALATION_SELECT} WHERE e.id = ?`, args: [id] });
     return escalationView(after.rows[0]!, env.clock.now());
   });
 }

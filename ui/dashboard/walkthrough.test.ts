@@ -9,6 +9,8 @@
  *   of the same site that syncs.
  * - Destructive actions (revoking a claim code, disabling a user) first say what will happen and wait for
  *   "Yes"; "Keep" changes nothing.
+ * - Escalation tickets are titled with the check's catalogue title and the host's reported name; the ids stay
+ *   on the ticket (a detail line, tooltips).
  * Screenshots: test-output/screenshots/walkthrough/.
  */
 import { test } from "uvu";
@@ -158,6 +160,26 @@ test("revoking a claim code and disabling a user first say what will happen; Kee
   await helpdesk.getByRole("button", { name: `Yes, disable ${users.helpdesk}` }).click();
   await helpdesk.getByText("Disabled", { exact: true }).waitFor();
   ui.noErrors("admin");
+});
+
+test("an escalation is titled with the check's title and the host's name; the ids stay on the ticket", async () => {
+  for (const [who, email] of [["admin", users.admin], ["tech", users.tech]] as const) {
+    const page = who === "admin" ? await adminPage("/escalations") : await ui.login(await ui.newContext("tech"), email);
+    if (who === "tech") await page.goto("/escalations");
+    const ticket = page.getByRole("list", { name: "Escalations" }).getByRole("listitem").first();
+    const heading = ticket.getByRole("heading", { level: 3 });
+    await heading.waitFor();
+    assert.match((await heading.textContent()) ?? "", /^Virus protection is switched on — FRONT-DESK-01 · Alder main office$/, `${who}: ${await heading.textContent()}`);
+    assert.is(await heading.getByText("Virus protection is switched on").getAttribute("title"), "Check windows.defender_realtime");
+    assert.is(await heading.getByText("FRONT-DESK-01").getAttribute("title"), "Host alder-ws01");
+    assert.match((await ticket.textContent()) ?? "", /check windows\.defender_realtime · host alder-ws01/);
+    if (who === "admin") {
+      await ui.shot(page, "escalation-names");
+      await ui.axe(page, "/escalations (names)");
+    }
+  }
+  ui.noErrors("admin");
+  ui.noErrors("tech");
 });
 
 test.run();

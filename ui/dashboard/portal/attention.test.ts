@@ -107,7 +107,7 @@ test("a site whose checks all pass needs nothing", () => {
 
 function escalation(over: Partial<Escalation>): Escalation {
   return {
-    escalation_id: "esc_1", site_id: "site_a", org_id: "org_a", incident_id: null, host_id: "rfc-fs01", check: "windows.smb1_disabled", category: "network", severity: "high", priority: "high", source: "appliance",
+    escalation_id: "esc_1", site_id: "site_a", org_id: "org_a", incident_id: null, host_id: "rfc-fs01", host_name: null, check: "windows.smb1_disabled", check_title: null, category: "network", severity: "high", priority: "high", source: "appliance",
     reason: "runbook failed: access denied", status: "open", reports: 1, created_at: "2026-11-25T15:00:00Z", updated_at: "2026-11-25T15:00:00Z",
     response_due_at: "2026-11-25T19:00:00Z", resolution_due_at: "2026-11-26T15:00:00Z", response_overdue: false, resolution_overdue: false,
     acknowledged_at: null, acknowledged_by: null, acknowledge_note: null, resolved_at: null, resolved_by: null, resolution_note: null, ...over,

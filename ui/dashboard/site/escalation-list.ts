@@ -146,8 +146,22 @@ export class OsirisEscalationList extends LitElement {
     this.requestUpdate();
   }
 
+  /** "Screen lock is on — FRONT-DESK-01": the catalogue's title and the host's name, an id only where there is no name. */
   #title(e: Escalation): string {
-    return `${e.check ?? "Escalation"}${e.host_id ? ` on ${e.host_id}` : ""}`;
+    return `${e.check_title ?? e.check ?? "Escalation"}${e.host_id ? ` — ${e.host_name ?? e.host_id}` : ""}`;
+  }
+
+  /** The ticket's heading: names, each with its id in a tooltip (and in the detail line under it). */
+  #heading(e: Escalation): TemplateResult {
+    const check = e.check === null ? html`Escalation` : e.check_title ? html`<span title=${`Check ${e.check}`}>${e.check_title}</span>` : html`<code>${e.check}</code>`;
+    const host = e.host_id === null ? nothing : e.host_name ? html` — <span title=${`Host ${e.host_id}`}>${e.host_name}</span>` : html` — <code>${e.host_id}</code>`;
+    return html`${check}${host}`;
+  }
+
+  /** The ids behind the names, for searching logs and talking to the appliance ("check windows.screen_lock · host ws-01"). */
+  #ids(e: Escalation): TemplateResult | typeof nothing {
+    const parts = [e.check && e.check_title ? html`check <code>${e.check}</code>` : null, e.host_id && e.host_name ? html`host <code>${e.host_id}</code>` : null].filter((x) => x !== null);
+    return parts.length ? html`<p class="muted ids">${parts.map((p, i) => html`${i ? " · " : ""}${p}`)}</p>` : nothing;
   }
 
   #timer(label: string, due: string, sla: SlaView, doneAt: string | null): TemplateResult {
@@ -166,7 +180,8 @@ export class OsirisEscalationList extends LitElement {
     const invalid = this.#invalid.get(e.escalation_id);
     const site = this.siteNames?.get(e.site_id);
     return html`<li class="card" aria-labelledby=${id}>
-      <h3 id=${id}>${e.check ? html`<code>${e.check}</code>` : "Escalation"}${e.host_id ? html` on <code>${e.host_id}</code>` : nothing}${this.siteId === null ? html` · <a href=${`/sites/${e.site_id}/escalations`}>${site ?? e.site_id}</a>` : nothing}</h3>
+      <h3 id=${id}>${this.#heading(e)}${this.siteId === null ? html` · <a href=${`/sites/${e.site_id}/escalations`}>${site ?? e.site_id}</a>` : nothing}</h3>
+      ${this.#ids(e)}
       <p class="row">
         <span class="badge ${PRIORITY_CLASS[e.priority] ?? "none"}">${e.priority[0]!.toUpperCase()}${e.priority.slice(1)} priority</span>
         <span class="badge ${STATUS_CLASS[e.status] ?? "none"}">${STATUS_TEXT[e.status] ?? e.status}</span>

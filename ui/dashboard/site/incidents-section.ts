@@ -37,6 +37,13 @@ export class OsirisSiteIncidents extends Section {
     `,
   ];
 
+  /** The host's reported name (its id in a tooltip), or its id when it never reported a name. */
+  #host(hostId: string | null): TemplateResult {
+    if (hostId === null) return html`the site`;
+    const name = this.detail.devices.find((d) => d.host_id === hostId)?.hostname;
+    return name ? html`<span title=${`Host ${hostId}`}>${name}</span>` : html`<code>${hostId}</code>`;
+  }
+
   #incident(i: IncidentView, now: number): TemplateResult {
     return html`<li class="card">
       <h3>${i.title}</h3>
@@ -47,7 +54,7 @@ export class OsirisSiteIncidents extends Section {
         <span class="muted">severity ${i.severity}</span>
       </p>
       <p class="muted">
-        On <code>${i.host_id ?? "the site"}</code> · opened <time datetime=${i.opened_at} title=${fullTime(i.opened_at)}>${relative(i.opened_at, now)}</time>
+        On ${this.#host(i.host_id)} · opened <time datetime=${i.opened_at} title=${fullTime(i.opened_at)}>${relative(i.opened_at, now)}</time>
         ${i.resolved_at ? html` · resolved <time datetime=${i.resolved_at}>${relative(i.resolved_at, now)}</time>` : nothing} · seen ${i.occurrences} time${i.occurrences === 1 ? "" : "s"}
       </p>
       ${i.attempts.length
