@@ -58,6 +58,7 @@ export const STATUS = {
   inconsistent_checkpoint: 409,
   relay_key_state: 409,
   user_exists: 409,
+  name_taken: 409,
   // a user change that would lock the MSP out (disabling oneself or its last active MSP admin)
   user_change_refused: 409,
   // reports (relay/report/): a packet for a month that has not ended yet

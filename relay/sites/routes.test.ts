@@ -463,6 +463,50 @@ test("partners, organisations and sites: MSP admins create them; partner admins 
   }
 });
 
+test("names are unique within their parent (409 name_taken, whatever the case); organisations and sites are renamed by who may create them", async () => {
+  const w = await world();
+  try {
+    const taken = async (res: Response, what: RegExp) => {
+      assert.is(res.status, 409, await res.clone().text());
+      const e = await errorOf(res);
+      assert.is(e.code, "name_taken");
+      assert.match(e.message, what);
+    };
+    await taken(await call(w, w.msp, "POST", "/api/partners", { name: " partner it " }), /already a partner named "partner it" in this MSP/);
+    await taken(await call(w, w.msp, "POST", "/api/orgs", { name: "LAKESIDE PEDIATRICS", partner_id: w.partnerId }), /already an? organisation named "LAKESIDE PEDIATRICS" in this partner/);
+    // The same name under another parent is another clinic.
+    const direct = await json<{ id: string }>(await call(w, w.msp, "POST", "/api/orgs", { name: "Lakeside Pediatrics" }), 201);
+    await taken(await call(w, w.msp, "POST", "/api/orgs", { name: "Lakeside Pediatrics" }), /direct clients/);
+    const orgOfSite = (await w.relay.db.execute({ sql: "SELECT org_id FROM sites WHERE id = ?", args: [w.partnerSite] })).rows[0]!["org_id"] as string;
+    await taken(await call(w, w.msp, "POST", `/api/orgs/${orgOfSite}/sites`, { name: "Lakeside Main", timezone: "UTC" }), /already a site named "Lakeside Main" in this organisation/);
+    await json(await call(w, w.msp, "POST", `/api/orgs/${direct.id}/sites`, { name: "Lakeside main", timezone: "UTC" }), 201);
+
+    const second = await json<{ id: string }>(await call(w, w.msp, "POST", `/api/orgs/${orgOfSite}/sites`, { name: "Lakeside annex", timezone: "UTC" }), 201);
+    await taken(await call(w, w.msp, "PUT", `/api/sites/${second.id}/name`, { name: "lakeside main" }), /already a site named "lakeside main"/);
+    assert.equal(await json(await call(w, w.msp, "PUT", `/api/sites/${second.id}/name`, { name: "Lakeside north" })), { id: second.id, name: "Lakeside north" });
+    assert.equal(await json(await call(w, w.msp, "PUT", `/api/sites/${w.partnerSite}/name`, { name: "LAKESIDE MAIN" })), { id: w.partnerSite, name: "LAKESIDE MAIN" }, "a site may change the case of its own name");
+    assert.is((await call(w, w.msp, "PUT", `/api/sites/${second.id}/name`, { name: "  " })).status, 400);
+
+    // Who may call: MSP admins anywhere; partner admins for their own partner's clinics only (404 elsewhere, like any other tenant's id).
+    const partnerAdmin = await asUser(w.relay, "partner_admin", { partner_id: w.partnerId });
+    assert.equal(await json(await call(w, partnerAdmin, "PUT", `/api/orgs/${orgOfSite}/name`, { name: "Lakeside Children's Clinic" })), { id: orgOfSite, name: "Lakeside Children's Clinic" });
+    assert.equal(await json(await call(w, partnerAdmin, "PUT", `/api/sites/${second.id}/name`, { name: "Lakeside east" })), { id: second.id, name: "Lakeside east" });
+    assert.is((await call(w, w.otherPartner, "PUT", `/api/sites/${second.id}/name`, { name: "Mine now" })).status, 404);
+    assert.is((await call(w, w.otherPartner, "PUT", `/api/orgs/${orgOfSite}/name`, { name: "Mine now" })).status, 404);
+    assert.is((await call(w, partnerAdmin, "PUT", `/api/sites/${w.relay.siteId}/name`, { name: "Not mine" })).status, 404);
+    for (const u of [w.mspTech, w.partnerTech, w.client]) {
+      assert.is((await call(w, u, "PUT", `/api/sites/${second.id}/name`, { name: "Tech rename" })).status, 403, u.principal.role);
+      assert.is((await call(w, u, "PUT", `/api/orgs/${orgOfSite}/name`, { name: "Tech rename" })).status, 403, u.principal.role);
+    }
+    assert.is((await call(w, null, "PUT", `/api/sites/${second.id}/name`, { name: "Anyone" })).status, 401);
+    const renames = (await auditActions(w)).filter((e) => e.action.endsWith(".rename"));
+    assert.equal(renames.map((e) => [e.action, e.target]), [["site.rename", second.id], ["site.rename", w.partnerSite], ["org.rename", orgOfSite], ["site.rename", second.id]]);
+    assert.match(renames[0]!.details, /"from":"Lakeside annex","to":"Lakeside north"/);
+  } finally {
+    await w.relay.close();
+  }
+});
+
 test("the dashboard's pages are public and carry no data; every API route of the dashboard needs a login", async () => {
   const w = await world();
   try {

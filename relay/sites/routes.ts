@@ -26,7 +26,8 @@ import { acceptSchema, acceptToSite, waitingAppliances } from "./pending.ts";
 import { settingsInputSchema, updateSettings } from "./settings.ts";
 import { siteDetail } from "./site-detail.ts";
 import { MAX_TREND_DAYS } from "./site-score.ts";
-import { createOrgFor, createPartnerFor, createSiteFor, listOrgs, listPartners, newOrgSchema, newPartnerSchema, newSiteSchema } from "./tenant-admin.ts";
+import { createOrgFor, createPartnerFor, createSiteFor, listOrgs, listPartners, newOrgSchema, newPartnerSchema, newSiteSchema, renameSchema } from "./tenant-admin.ts";
+import { renameOrganisation, renameSite } from "../tenants/tenants.ts";
 import { DEFAULT_PREVIEW_COUNT, previewWindows } from "./windows-preview.ts";
 
 /** Bodies of these routes are a few short fields. */
@@ -336,6 +337,40 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
       const created = await createSiteFor(deps.db, param(c, "org_id"), parseJsonBody(c.var.body), deps);
       await audit(deps.db, deps.clock, principal(c), { action: "site.create", target: created.id, site_id: created.id, org_id: created.org_id, details: { name: created.name, timezone: created.timezone } });
       return c.json(created, 201);
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/orgs/:org_id/name",
+    // Who may create an organisation may rename it (partner admins: their own partner's, by the path's scope).
+    callers: ["msp_admin", "partner_admin"],
+    summary: "rename a client organisation (409 name_taken when its partner, or the MSP's direct clients, already have one of that name)",
+    maxBodyBytes: SMALL_BODY,
+    request: renameSchema,
+    response: z.object({ id: z.string(), name: z.string() }),
+    handler: async (c, deps) => {
+      const orgId = param(c, "org_id");
+      const { name } = parseSchema(renameSchema, parseJsonBody(c.var.body), "organisation");
+      const r = await renameOrganisation(deps.db, orgId, name);
+      await audit(deps.db, deps.clock, principal(c), { action: "org.rename", target: orgId, org_id: orgId, details: { from: r.from, to: r.name } });
+      return c.json({ id: orgId, name: r.name });
+    },
+  },
+  {
+    method: "PUT",
+    path: "/api/sites/:site_id/name",
+    // Who may create a site may rename it.
+    callers: ["msp_admin", "partner_admin"],
+    summary: "rename a site (409 name_taken when its organisation already has a site of that name)",
+    maxBodyBytes: SMALL_BODY,
+    request: renameSchema,
+    response: z.object({ id: z.string(), name: z.string() }),
+    handler: async (c, deps) => {
+      const siteId = param(c, "site_id");
+      const { name } = parseSchema(renameSchema, parseJsonBody(c.var.body), "site");
+      const r = await renameSite(deps.db, siteId, name);
+      await audit(deps.db, deps.clock, principal(c), { action: "site.rename", target: siteId, site_id: siteId, org_id: r.org_id, details: { from: r.from, to: r.name } });
+      return c.json({ id: siteId, name: r.name });
     },
   },
 ];

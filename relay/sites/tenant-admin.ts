@@ -19,6 +19,7 @@ export const MAX_ORGS_LISTED = 1000;
 const name = z.string().trim().min(1).max(MAX_NAME_LENGTH);
 export const newPartnerSchema = z.strictObject({ name });
 export const newOrgSchema = z.strictObject({ name, partner_id: z.string().max(100).nullable().optional() });
+export const renameSchema = z.strictObject({ name });
 export const newSiteSchema = z.strictObject({ name, timezone: z.string().max(64).regex(TIME_ZONE_PATTERN, "expected an IANA time zone like America/Chicago").default("UTC") });
 
 export interface PartnerView {

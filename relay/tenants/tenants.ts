@@ -23,6 +23,26 @@ function checkName(what: string, name: string): string {
   return r.data;
 }
 
+/**
+ * Names are unique within their parent, ignoring case and surrounding spaces: two "Main office" sites of one
+ * clinic (or two "Alder Clinic" organisations of one partner) cannot be told apart in the fleet list, the
+ * escalations or the monthly packet. Checked in the writing transaction; RelayError `name_taken` (409).
+ */
+const SIBLINGS = {
+  partner: { table: "partners", parent: "msp_id = ?", under: "this MSP" },
+  organisation: { table: "organisations", parent: "msp_id = ? AND partner_id IS ?", under: "" },
+  site: { table: "sites", parent: "org_id = ?", under: "this organisation" },
+} as const;
+
+async function refuseTakenName(tx: Tx, what: keyof typeof SIBLINGS, name: string, parent: (string | null)[], exceptId: string | null): Promise<void> {
+  const s = SIBLINGS[what];
+  const rs = await tx.execute({ sql: `SELECT id FROM ${s.table} WHERE ${s.parent} AND lower(trim(name)) = lower(?) AND id <> ? LIMIT 1`, args: [...parent, name, exceptId ?? ""] });
+  const other = rs.rows[0];
+  if (!other) return;
+  const under = what === "organisation" ? (parent[1] === null ? "this MSP's direct clients" : "this partner") : s.under;
+  throw new RelayError("name_taken", `There is already a ${what} named ${JSON.stringify(name)} in ${under}: choose another name`, { [`${what === "organisation" ? "org" : what}_id`]: str(other, "id") });
+}
+
 async function mustExist(tx: Tx, table: "msps" | "partners" | "organisations", id: string, what: string): Promise<void> {
   const rs = await tx.execute({ sql: `SELECT 1 FROM ${table} WHERE id = ?`, args: [id] });
   if (rs.rows.length === 0) throw new RelayError("tenant_unknown", `${what} ${JSON.stringify(id)} does not exist`);
@@ -41,6 +61,7 @@ export async function createPartner(db: RelayDb, input: { msp_id: string; name: 
   const name = checkName("partner", input.name);
   await db.transaction(async (tx) => {
     await mustExist(tx, "msps", input.msp_id, "MSP");
+    await refuseTakenName(tx, "partner", name, [input.msp_id], null);
     await tx.execute({ sql: "INSERT INTO partners (id, msp_id, name, created_at) VALUES (?, ?, ?, ?)", args: [id, input.msp_id, name, isoTime(env.clock.now())] });
   });
   return { id };
@@ -57,6 +78,7 @@ export async function createOrganisation(db: RelayDb, input: { msp_id: string; p
       const rs = await tx.execute({ sql: "SELECT 1 FROM partners WHERE id = ? AND msp_id = ?", args: [input.partner_id, input.msp_id] });
       if (rs.rows.length === 0) throw new RelayError("tenant_unknown", `partner ${JSON.stringify(input.partner_id)} does not exist under this MSP`);
     }
+    await refuseTakenName(tx, "organisation", name, [input.msp_id, input.partner_id ?? null], null);
     await tx.execute({
       sql: "INSERT INTO organisations (id, msp_id, partner_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
       args: [id, input.msp_id, input.partner_id ?? null, name, isoTime(env.clock.now())],
@@ -89,9 +111,34 @@ export async function createSite(db: RelayDb, input: { org_id: string; name: str
   const timezone = checkTimeZone(input.timezone ?? "UTC");
   await db.transaction(async (tx) => {
     await mustExist(tx, "organisations", input.org_id, "organisation");
+    await refuseTakenName(tx, "site", name, [input.org_id], null);
     await tx.execute({ sql: "INSERT INTO sites (id, org_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)", args: [id, input.org_id, name, timezone, isoTime(env.clock.now())] });
   });
   return { id };
+}
+
+/** Renames a site (unique within its organisation); returns the name it had. */
+export async function renameSite(db: RelayDb, siteId: string, newName: string): Promise<{ from: string; name: string; org_id: string }> {
+  const name = checkName("site", newName);
+  return db.transaction(async (tx) => {
+    const row = (await tx.execute({ sql: "SELECT name, org_id FROM sites WHERE id = ?", args: [siteId] })).rows[0];
+    if (!row) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
+    await refuseTakenName(tx, "site", name, [str(row, "org_id")], siteId);
+    await tx.execute({ sql: "UPDATE sites SET name = ? WHERE id = ?", args: [name, siteId] });
+    return { from: str(row, "name"), name, org_id: str(row, "org_id") };
+  });
+}
+
+/** Renames a client organisation (unique among its partner's, or the MSP's direct clients); returns the name it had. */
+export async function renameOrganisation(db: RelayDb, orgId: string, newName: string): Promise<{ from: string; name: string }> {
+  const name = checkName("organisation", newName);
+  return db.transaction(async (tx) => {
+    const row = (await tx.execute({ sql: "SELECT name, msp_id, partner_id FROM organisations WHERE id = ?", args: [orgId] })).rows[0];
+    if (!row) throw new RelayError("tenant_unknown", `organisation ${JSON.stringify(orgId)} does not exist`);
+    await refuseTakenName(tx, "organisation", name, [str(row, "msp_id"), strOrNull(row, "partner_id")], orgId);
+    await tx.execute({ sql: "UPDATE organisations SET name = ? WHERE id = ?", args: [name, orgId] });
+    return { from: str(row, "name"), name };
+  });
 }
 
 /** Whether a site exists. */

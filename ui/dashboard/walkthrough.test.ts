@@ -11,6 +11,8 @@
  *   "Yes"; "Keep" changes nothing.
  * - Escalation tickets are titled with the check's catalogue title and the host's reported name; the ids stay
  *   on the ticket (a detail line, tooltips).
+ * - A second site of the same name in one organisation is refused with a message saying so; a site is
+ *   renamed from the admin page.
  * Screenshots: test-output/screenshots/walkthrough/.
  */
 import { test } from "uvu";
@@ -180,6 +182,28 @@ test("an escalation is titled with the check's title and the host's name; the id
   }
   ui.noErrors("admin");
   ui.noErrors("tech");
+});
+
+test("a second site of the same name in one organisation is refused with a message saying so; a site is renamed from the admin page", async () => {
+  const page = await adminPage("/admin");
+  const create = page.getByRole("region", { name: "New site" });
+  await create.getByLabel("Organisation").selectOption(ids.alderOrg);
+  await create.getByLabel("Site name").fill("alder MAIN office");
+  await create.getByRole("button", { name: "Create site" }).click();
+  await page.getByRole("alert").filter({ hasText: 'There is already a site named "alder MAIN office" in this organisation: choose another name' }).waitFor();
+  const sites = await server.relay.db.execute({ sql: "SELECT count(*) AS n FROM sites WHERE org_id = ?", args: [ids.alderOrg] });
+  assert.is(Number(sites.rows[0]!["n"]), 1, "nothing was created");
+
+  const rename = page.getByRole("region", { name: "Rename" });
+  await rename.getByLabel("Organisation or site").selectOption(`site:${ids.birch}`);
+  await rename.getByLabel(/^New name/).fill("Birch main office");
+  await rename.getByRole("button", { name: "Rename" }).click();
+  await page.getByRole("status").filter({ hasText: "Site “Birch clinic” is now “Birch main office”." }).waitFor();
+  await ui.shot(page, "rename-site");
+  await ui.axe(page, "/admin (rename)");
+  await page.goto("/");
+  await row(page, "Birch main office").waitFor();
+  ui.noErrors("admin");
 });
 
 test.run();

@@ -191,6 +191,16 @@ export class RelayClient {
     return this.#json("POST", `/api/orgs/${encodeURIComponent(orgId)}/sites`, { body: { name, timezone } });
   }
 
+  /** Renames a client organisation (409 name_taken when a sibling has that name). */
+  renameOrg(orgId: string, name: string): Promise<{ id: string; name: string }> {
+    return this.#json("PUT", `/api/orgs/${encodeURIComponent(orgId)}/name`, { body: { name } });
+  }
+
+  /** Renames a site (409 name_taken when its organisation has another site of that name). */
+  renameSite(siteId: string, name: string): Promise<{ id: string; name: string }> {
+    return this.#json("PUT", `/api/sites/${encodeURIComponent(siteId)}/name`, { body: { name } });
+  }
+
   setBranding(partnerId: string, branding: T.Branding): Promise<void> {
     return this.#json("PUT", `/api/partners/${encodeURIComponent(partnerId)}/branding`, { body: branding });
   }

@@ -1,6 +1,7 @@
 /**
  * `<osiris-admin-page>`: setting up clients. MSP administrators create partners, client organisations
- * (directly or through a partner) and their sites; partner administrators do the same for their own
+ * (directly or through a partner) and their sites, and rename them (names are unique within their parent:
+ * the relay refuses a second "Main office" of one clinic); partner administrators do the same for their own
  * clients. The partner's branding (name, logo, colours) is edited here and applied to its users' dashboard,
  * its clinics' portal and their packets. Users (admin-users.ts), API keys (admin-api-keys.ts), notification
  * channels (admin-channels.ts) and, for MSP administrators, the L2 planner's settings (admin-l2.ts) are
@@ -82,6 +83,33 @@ export class OsirisAdminPage extends Page {
     });
   }
 
+  /** Renames an organisation or a site: one form, the thing picked from a list grouped by organisation. */
+  #renameForm(orgs: OrgView[]): TemplateResult {
+    const rename = (e: SubmitEvent) => {
+      e.preventDefault();
+      const [kind, id] = this.#val(e, "rtarget").split(":") as ["org" | "site", string];
+      const name = this.#val(e, "rname");
+      const was = kind === "org" ? orgs.find((o) => o.id === id)?.name : orgs.flatMap((o) => o.sites).find((s) => s.id === id)?.name;
+      void this.#do(async () => {
+        const r = kind === "org" ? await this.client.renameOrg(id, name) : await this.client.renameSite(id, name);
+        return `${kind === "org" ? "Organisation" : "Site"} “${was ?? id}” is now “${r.name}”.`;
+      }, e.target as HTMLFormElement);
+    };
+    return html`<section class="card" aria-labelledby="rename-h">
+      <h2 id="rename-h">Rename</h2>
+      <form @submit=${rename}>
+        <div class="field">
+          <label for="rtarget">Organisation or site</label>
+          <select id="rtarget" name="rtarget" required>
+            ${orgs.map((o) => html`<optgroup label=${o.name}><option value=${`org:${o.id}`}>${o.name} (organisation)</option>${o.sites.map((s) => html`<option value=${`site:${s.id}`}>${s.name}</option>`)}</optgroup>`)}
+          </select>
+        </div>
+        <div class="field"><label for="rname">New name <span class="hint">(unique within its organisation or partner)</span></label><input id="rname" name="rname" required maxlength="200" /></div>
+        <button type="submit" ?disabled=${orgs.length === 0}>Rename</button>
+      </form>
+    </section>`;
+  }
+
   #brandingForm(partners: PartnerView[]): TemplateResult {
     const mine = this.userRole === "partner_admin";
     const b = this.session.branding;
@@ -152,6 +180,7 @@ export class OsirisAdminPage extends Page {
             <button type="submit" ?disabled=${orgs.length === 0}>Create site</button>
           </form>
         </section>
+        ${msp || this.userRole === "partner_admin" ? this.#renameForm(orgs) : nothing}
       </div>
       ${msp || this.userRole === "partner_admin" ? (msp && partners.length === 0 ? nothing : this.#brandingForm(partners)) : nothing}
       ${msp || this.userRole === "partner_admin"
