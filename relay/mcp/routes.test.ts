@@ -361,6 +361,42 @@ test("only MSP staff get in: partner and client users are refused with 403; no k
   }
 });
 
+/** One raw JSON-RPC POST (no SDK client, so nothing is checked before it leaves); the parsed answer. */
+async function rawRpc(w: World, key: string, message: unknown): Promise<{ id?: unknown; result?: { isError?: boolean; content: { text: string }[] }; error?: { code: number; message: string } }> {
+  const res = await fetch(new URL(MCP_PATH, w.server.url), { method: "POST", headers: { ...bearer(key), "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify(message) });
+  assert.is(res.status, 200, await res.clone().text());
+  return (await res.json()) as Awaited<ReturnType<typeof rawRpc>>;
+}
+
+test("malformed requests and unknown tools answer JSON-RPC -32602 naming what was wrong; a tool's bad arguments come back as a tool error naming the argument", async () => {
+  const w = await world();
+  try {
+    const call = (id: number, params: unknown) => rawRpc(w, w.keyA.key, { jsonrpc: "2.0", id, method: "tools/call", params });
+    const noName = await call(1, { arguments: {} });
+    assert.equal(noName.error, { code: -32602, message: "Invalid params for tools/call: params.name: Invalid input: expected string, received undefined" });
+    const notObject = await call(2, { name: "list_sites", arguments: "all" });
+    assert.is(notObject.error?.code, -32602);
+    assert.ok(notObject.error!.message.includes("params.arguments"), notObject.error!.message);
+    const unknown = await call(3, { name: "delete_site", arguments: {} });
+    assert.is(unknown.error?.code, -32602);
+    assert.ok(unknown.error!.message.startsWith('Unknown tool: "delete_site" (tools: evidence_status, list_sites,'), unknown.error!.message);
+    const init = await rawRpc(w, w.keyA.key, { jsonrpc: "2.0", id: 4, method: "initialize", params: { protocolVersion: 2025 } });
+    assert.is(init.error?.code, -32602);
+    assert.ok(init.error!.message.includes("params.protocolVersion"), init.error!.message);
+    // Neither zod's issue dump nor "internal error" reaches the caller.
+    for (const r of [noName, notObject, unknown, init]) assert.not.ok(r.error!.message.includes('"code"'), r.error!.message);
+
+    // A tool's own arguments (MCP 2025-11-25): a tool error the assistant can read and correct, naming the argument.
+    for (const [args, field] of [[{}, "site_id"], [{ site_id: 5 }, "site_id"]] as const) {
+      const r = await call(5, { name: "site_check_results", arguments: args });
+      assert.ok(r.result?.isError === true, JSON.stringify(r));
+      assert.match(r.result.content[0]!.text, new RegExp(`-32602.*expected string, received (undefined|number) at ${field}`));
+    }
+  } finally {
+    await w.close();
+  }
+});
+
 test("a signed-in MSP technician's session works too (with its CSRF token); GET and DELETE answer 405 (stateless endpoint)", async () => {
   const w = await world();
   try {

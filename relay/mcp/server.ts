@@ -35,8 +35,14 @@ const reason = z.string().trim().min(1).max(MAX_REASON_CHARS).describe("why: sho
 const READ_ONLY = { readOnlyHint: true, openWorldHint: false } as const;
 const PROPOSE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
 
-export function createMcpServer(deps: RelayDeps, principal: Principal): McpServer {
+/** The server for one caller, and the names of the tools it registered (json-rpc-guard.ts answers any other name -32602). */
+export function createMcpServer(deps: RelayDeps, principal: Principal): { server: McpServer; tools: ReadonlySet<string> } {
   const server = new McpServer({ name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION }, { instructions: INSTRUCTIONS, capabilities: { tools: {} } });
+  const tools = new Set<string>();
+  const register: McpServer["registerTool"] = (name, config, cb) => {
+    tools.add(name);
+    return server.registerTool(name, config, cb);
+  };
 
   const answer = async (tool: string, run: () => unknown): Promise<CallToolResult> => {
     const who = { tool, user_id: principal.user_id, api_key_id: principal.api_key_id };
@@ -54,7 +60,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     }
   };
 
-  server.registerTool(
+  register(
     "list_sites",
     {
       title: "List sites",
@@ -64,7 +70,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("list_sites", () => listSites(deps, principal, args)),
   );
-  server.registerTool(
+  register(
     "site_check_results",
     {
       title: "Site check results",
@@ -74,7 +80,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("site_check_results", () => siteCheckResults(deps, principal, args)),
   );
-  server.registerTool(
+  register(
     "site_incidents",
     {
       title: "Site incidents",
@@ -84,7 +90,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("site_incidents", () => siteIncidents(deps, principal, args)),
   );
-  server.registerTool(
+  register(
     "evidence_status",
     {
       title: "Evidence status",
@@ -94,7 +100,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("evidence_status", () => evidenceStatus(deps, principal, args)),
   );
-  server.registerTool(
+  register(
     "runbook_catalogue",
     {
       title: "Runbook catalogue",
@@ -104,7 +110,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("runbook_catalogue", () => runbookCatalogue(args)),
   );
-  server.registerTool(
+  register(
     "propose_runbook",
     {
       title: "Propose a runbook",
@@ -122,7 +128,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("propose_runbook", () => proposeRunbook(deps, principal, args)),
   );
-  server.registerTool(
+  register(
     "propose_order",
     {
       title: "Propose an order",
@@ -138,5 +144,5 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): McpServe
     },
     (args) => answer("propose_order", () => proposeOrderTool(deps, principal, args)),
   );
-  return server;
+  return { server, tools };
 }

@@ -8,16 +8,19 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { RelayDeps } from "../deps.ts";
 import type { Principal } from "../http/types.ts";
+import { guardJsonRpc } from "./json-rpc-guard.ts";
 import { createMcpServer } from "./server.ts";
 
 /**
  * Answers one MCP POST. The user guard has already read the body (bounded) into `body`, so the request is
- * rebuilt around those bytes for the SDK, which then checks Accept, Content-Type and JSON-RPC itself.
+ * rebuilt around those bytes for the SDK, which then checks Accept, Content-Type and JSON-RPC itself;
+ * json-rpc-guard.ts answers malformed params and unknown tools -32602 and keeps internal errors' text in the log.
  */
 export async function handleMcpPost(deps: RelayDeps, principal: Principal, request: Request, body: Uint8Array): Promise<Response> {
-  const server = createMcpServer(deps, principal);
+  const { server, tools } = createMcpServer(deps, principal);
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true, maxRequestBodySize: Math.max(body.length, 1) });
   await server.connect(transport);
+  guardJsonRpc(transport, tools, deps.log, { user_id: principal.user_id, api_key_id: principal.api_key_id });
   try {
     return await transport.handleRequest(new Request(request.url, { method: "POST", headers: request.headers, body: body.slice().buffer }));
   } finally {
