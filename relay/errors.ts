@@ -105,6 +105,8 @@ export const STATUS = {
   transition_refused: 409,
   // dashboard (relay/sites/): an approval decided twice, a drop-ship fingerprint that does not match
   approval_decided: 409,
+  // MCP (relay/mcp/): an assistant's key with as many pending proposals as it may have
+  proposal_limit: 409,
   fingerprint_mismatch: 422,
   // inventory & billing (relay/inventory/, relay/billing/): a month already issued, one not over, mixed currencies
   statement_exists: 409,

@@ -21,7 +21,7 @@ import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
 import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
 import { HEALING_ATTEMPTS_OWNER_MIGRATION, LEARNING_MIGRATION, SITE_SCOPED_RULES_MIGRATION } from "../learning/schema.ts";
 import { REPORT_MIGRATION } from "../report/schema.ts";
-import { SITE_SUMMARIES_UNCHECKED_MIGRATION, APPLIANCE_HEALING_MODE_MIGRATION, SITES_MIGRATION } from "../sites/schema.ts";
+import { SITE_SUMMARIES_UNCHECKED_MIGRATION, APPLIANCE_HEALING_MODE_MIGRATION, APPROVAL_PENDING_SOURCE_MIGRATION, SITES_MIGRATION } from "../sites/schema.ts";
 
 export interface Migration {
   readonly version: number;
@@ -304,6 +304,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 14, ...SITE_SUMMARIES_UNCHECKED_MIGRATION },
   { version: 15, ...API_KEY_SCOPE_MIGRATION },
   { version: 16, ...APPLIANCE_HEALING_MODE_MIGRATION },
+  { version: 17, ...APPROVAL_PENDING_SOURCE_MIGRATION },
 ];
 
 /** The schema version this code writes. */

@@ -3,15 +3,24 @@
  * approvals queue (sites/approvals.ts `proposeOrder`, table `approval_requests`), with source
  * `mcp:<API key id>` (or `mcp:<user id>` from a session), and an audit entry naming the proposing user (or API key). Nothing is signed or issued
  * here: approving it in the dashboard (`decideApproval`) is what signs the order.
+ *
+ * An assistant may repeat itself, so its proposals are bounded: the same proposal as a pending one (same
+ * appliance, order type and parameters, from any assistant) answers that request and files nothing, and
+ * one key (or one person's session) has at most MAX_OPEN_PROPOSALS pending.
  */
 import type { JsonObject } from "../../protocol/evidence.ts";
 import { audit } from "../auth/audit.ts";
 import type { RelayDeps } from "../deps.ts";
 import type { Principal } from "../http/types.ts";
-import { proposeOrder } from "../sites/approvals.ts";
+import { proposeOrder, type ProposalFiled } from "../sites/approvals.ts";
 
 /** The `source` prefix of approval requests filed through MCP. */
 export const MCP_SOURCE = "mcp";
+/**
+ * Most pending proposals one API key (or one person's session) may have: a queue a person can still read
+ * and decide, and a ceiling on what a looping assistant can file.
+ */
+export const MAX_OPEN_PROPOSALS = 20;
 
 export interface ApprovalProposal {
   site_id: string;
@@ -25,11 +34,17 @@ export interface ApprovalProposal {
   reason: string;
 }
 
-/** Files a pending approval request and audits it; returns the request id. */
-export async function createApprovalRequest(deps: Pick<RelayDeps, "db" | "clock" | "random">, principal: Principal, p: ApprovalProposal): Promise<{ id: string }> {
+/**
+ * Files a pending approval request and audits it; returns its id. An equal pending request is returned
+ * instead (`duplicate`, nothing filed or audited); RelayError `proposal_limit` past MAX_OPEN_PROPOSALS.
+ */
+export async function createApprovalRequest(deps: Pick<RelayDeps, "db" | "clock" | "random">, principal: Principal, p: ApprovalProposal): Promise<ProposalFiled> {
   const { org_id, ...proposal } = p;
   // The key (when an assistant filed it through one) rather than its owner: the reviewer sees which assistant asked.
-  const created = await proposeOrder(deps.db, { ...proposal, source: `${MCP_SOURCE}:${principal.api_key_id ?? principal.user_id}` }, deps);
+  const source = `${MCP_SOURCE}:${principal.api_key_id ?? principal.user_id}`;
+  const bounds = { maxPendingFromSource: MAX_OPEN_PROPOSALS, proposer: principal.api_key_id ? "This API key" : "You (through an assistant)" };
+  const created = await proposeOrder(deps.db, { ...proposal, source }, deps, bounds);
+  if (created.duplicate) return created;
   await audit(deps.db, deps.clock, principal, {
     action: "approval.propose",
     target: created.id,

@@ -22,6 +22,8 @@ type Deps = Pick<RelayDeps, "db" | "clock" | "random">;
 export interface ProposalResult {
   approval_id: string;
   state: "pending";
+  /** True when the same proposal (appliance, order type, params) was already pending: this is that request, and nothing new was filed. */
+  duplicate: boolean;
   site_id: string;
   appliance_id: string;
   order_type: string;
@@ -32,6 +34,7 @@ export interface ProposalResult {
 }
 
 const NEXT = "Nothing has run. A person must approve this request in the dashboard (site → Approvals) before the relay signs an order.";
+const NEXT_DUPLICATE = "Nothing new was filed: the same proposal (appliance, order type and parameters) is already pending as this request, and your reason was not added. Nothing has run; a person must approve it in the dashboard (site → Approvals).";
 
 function paramsRefused(issues: readonly ParamIssue[]): RelayError {
   return new RelayError("schema", `params: ${issues.map((i) => i.message).join("; ")} (runbook_catalogue lists each parameter schema)`, { issues: issues.map((i) => ({ field: i.field, code: i.code })) });
@@ -95,15 +98,16 @@ export async function proposeOrderTool(deps: Deps, principal: Principal, args: P
 }
 
 async function file(deps: Deps, principal: Principal, p: Parameters<typeof createApprovalRequest>[2]): Promise<ProposalResult> {
-  const { id } = await createApprovalRequest(deps, principal, p);
+  const { id, duplicate } = await createApprovalRequest(deps, principal, p);
   return {
     approval_id: id,
     state: "pending",
+    duplicate,
     site_id: p.site_id,
     appliance_id: p.appliance_id,
     order_type: p.order_type,
     params: p.params,
     needs_msp_admin: catalogue.getOrderType(p.order_type).privileged,
-    next: NEXT,
+    next: duplicate ? NEXT_DUPLICATE : NEXT,
   };
 }

@@ -20,6 +20,7 @@ import { startServer, type RunningServer } from "../serve/node.ts";
 import { attempt, incident, pushCycles, pushEntries } from "../sites/_fixtures.ts";
 import { createMsp, createOrganisation, createSite } from "../tenants/tenants.ts";
 import { runbookCatalogue } from "./catalogue-tool.ts";
+import { MAX_OPEN_PROPOSALS } from "./approval-request.ts";
 import type { ProposalResult } from "./propose-tools.ts";
 import { evidenceStatus, listSites, siteCheckResults, siteIncidents } from "./read-tools.ts";
 import { MCP_PATH } from "./routes.ts";
@@ -289,6 +290,54 @@ test("propose_runbook and propose_order only file pending approval requests: no 
     const after = parsePullResponse(await (await w.a.request("GET", "/api/sync/pull")).json());
     assert.is(after.orders.length, 1);
     await client.close();
+  } finally {
+    await w.close();
+  }
+});
+
+test("an assistant that proposes the same thing again gets the pending request back, and one key may have at most MAX_OPEN_PROPOSALS pending", async () => {
+  const w = await world();
+  try {
+    const client = await connect(w, bearer(w.keyA.key));
+    const restart = (max_units: number, reason = "nginx.service is down") => ({ site_id: w.relay.siteId, host_id: "srv-a", runbook_id: "linux.restart_failed_units", params: { max_units }, reason });
+    const first = await ok(client, "propose_runbook", restart(3));
+    assert.is(first.duplicate, false);
+    const audits = await count(w.relay.db, "audit_log", "action = 'approval.propose'");
+    const filed = await count(w.relay.db, "approval_requests");
+
+    // The same runbook, host, appliance and parameters (defaults spelt out or not), another reason: the same request.
+    const again = await ok(client, "propose_runbook", { ...restart(3, "still down"), dry_run: false });
+    assert.is(again.approval_id, first.approval_id);
+    assert.is(again.duplicate, true);
+    assert.match(again.next, "already pending");
+    // From another key of the same MSP too: one pending request for one action.
+    const otherKey = await createKeyOverHttp(w.server, w.adminA, "A's second assistant");
+    const other = await connect(w, bearer(otherKey.key));
+    assert.is((await ok(other, "propose_runbook", restart(3))).approval_id, first.approval_id);
+    assert.is(await count(w.relay.db, "approval_requests"), filed, "duplicates file nothing");
+    assert.is(await count(w.relay.db, "audit_log", "action = 'approval.propose'"), audits, "nor audit a proposal that was not made");
+    // Other parameters are another proposal.
+    const dry = await ok(client, "propose_runbook", { ...restart(3), dry_run: true });
+    assert.is(dry.duplicate, false);
+    assert.is.not(dry.approval_id, first.approval_id);
+
+    // Up to the cap (two pending so far), then a clear refusal that files nothing; a duplicate is still answered.
+    const more = Array.from({ length: 20 }, (_, i) => i + 1).filter((n) => n !== 3).slice(0, MAX_OPEN_PROPOSALS - 2);
+    for (const n of more) assert.is((await ok(client, "propose_runbook", restart(n))).duplicate, false);
+    assert.is(await count(w.relay.db, "approval_requests", "source = ? AND state = 'pending'", [`mcp:${w.keyA.id}`]), MAX_OPEN_PROPOSALS);
+    const refused = await call(client, "propose_order", { site_id: w.relay.siteId, order_type: "force_scan", reason: "one more" });
+    assert.ok(refused.isError, refused.text);
+    assert.is(refused.text, `proposal_limit: This API key already has ${MAX_OPEN_PROPOSALS} pending proposals, the most it may have open: a person must approve or reject some (site → Approvals) before it proposes more`);
+    assert.is((await ok(client, "propose_runbook", restart(3))).approval_id, first.approval_id);
+    // The other key has its own allowance.
+    assert.is((await ok(other, "propose_order", { site_id: w.relay.siteId, order_type: "force_scan", reason: "one more" })).duplicate, false);
+
+    // A person rejects one: the key may propose again.
+    const reject = await fetch(new URL(`/api/approvals/${dry.approval_id}/reject`, w.server.url), userInit(w.adminA, "POST", { note: "no dry runs" }));
+    assert.is(reject.status, 200, await reject.clone().text());
+    assert.is((await ok(client, "propose_order", { site_id: w.relay.siteId, order_type: "discovery_scan", params: { cidr: "192.168.1.0/24" }, reason: "after the reject" })).duplicate, false);
+    await client.close();
+    await other.close();
   } finally {
     await w.close();
   }

@@ -7,6 +7,8 @@
  */
 import { findCheck, getOrderType } from "../../protocol/catalogue/mod.ts";
 import type { JsonObject } from "../../protocol/evidence.ts";
+import { canonicalize } from "../../protocol/canonical.ts";
+import { sha256Hex } from "../../protocol/hash.ts";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import type { HealingAttemptBody } from "../../protocol/sync.ts";
 import { num, str, strOrNull, type RelayDb, type Row } from "../db/index.ts";
@@ -81,11 +83,30 @@ export interface ProposalInput {
 }
 
 /**
+ * How a proposer's requests are bounded. relay/mcp sets it for assistants, which may repeat themselves; a
+ * person's proposals (the dashboard) are not bounded.
+ */
+export interface ProposalBounds {
+  /** Most pending requests one `source` may have; proposing one more is refused (`proposal_limit`). */
+  maxPendingFromSource: number;
+  /** What the refusal calls the proposer ("this API key"). */
+  proposer: string;
+}
+
+/** What filing a proposal did: filed a new request, or found the same one pending (`duplicate`). */
+export interface ProposalFiled {
+  id: string;
+  duplicate: boolean;
+}
+
+/**
  * Files a proposed order for a person to approve (nothing is signed yet). The order type must exist and the
  * appliance must belong to the site; the params are checked when it is approved (against the catalogue at
- * that time). Returns the request id.
+ * that time). With `bounds`, a proposal equal to a pending one (same appliance, order type and params, as
+ * canonical JSON) answers that request instead of filing a second, and a proposer at its cap is refused;
+ * one statement does both, so concurrent proposals cannot pass the cap together.
  */
-export async function proposeOrder(db: RelayDb, input: ProposalInput, env: Env): Promise<{ id: string }> {
+export async function proposeOrder(db: RelayDb, input: ProposalInput, env: Env, bounds?: ProposalBounds): Promise<ProposalFiled> {
   try {
     getOrderType(input.order_type);
   } catch {
@@ -96,9 +117,13 @@ export async function proposeOrder(db: RelayDb, input: ProposalInput, env: Env):
   const app = (await db.execute({ sql: "SELECT site_id FROM appliances WHERE id = ?", args: [input.appliance_id] })).rows[0];
   if (!app || str(app, "site_id") !== input.site_id) throw new RelayError("appliance_unknown", `No appliance ${JSON.stringify(input.appliance_id)} at site ${input.site_id}`);
   const id = newId("apr", env.random);
-  await db.execute({
+  const source = input.source.slice(0, 200);
+  const dedup = bounds ? `proposal|${input.appliance_id}|${input.order_type}|${sha256Hex(canonicalize(input.params))}` : `proposal|${id}`;
+  const rs = await db.execute({
     sql: `INSERT INTO approval_requests (id, site_id, appliance_id, kind, order_type, runbook_id, host_id, params, reason, source, dedup_key, requested_at)
-          VALUES (?, ?, ?, 'order', ?, ?, ?, ?, ?, ?, ?, ?)`,
+          SELECT ?, ?, ?, 'order', ?, ?, ?, ?, ?, ?, ?, ?
+          WHERE (SELECT COUNT(*) FROM approval_requests WHERE source = ? AND state = 'pending') < ?
+          ON CONFLICT (dedup_key) WHERE state = 'pending' DO NOTHING`,
     args: [
       id,
       input.site_id,
@@ -108,12 +133,22 @@ export async function proposeOrder(db: RelayDb, input: ProposalInput, env: Env):
       typeof input.params["host_id"] === "string" ? input.params["host_id"] : null,
       JSON.stringify(input.params),
       reason,
-      input.source.slice(0, 200),
-      `proposal|${id}`,
+      source,
+      dedup,
       isoTime(env.clock.now()),
+      source,
+      bounds?.maxPendingFromSource ?? Number.MAX_SAFE_INTEGER,
     ],
   });
-  return { id };
+  if (rs.rowsAffected === 1) return { id, duplicate: false };
+  const pending = (await db.execute({ sql: "SELECT id FROM approval_requests WHERE dedup_key = ? AND state = 'pending'", args: [dedup] })).rows[0];
+  if (pending) return { id: str(pending, "id"), duplicate: true };
+  const max = bounds?.maxPendingFromSource ?? 0;
+  throw new RelayError(
+    "proposal_limit",
+    `${bounds?.proposer ?? "This proposer"} already has ${max} pending proposals, the most it may have open: a person must approve or reject some (site → Approvals) before it proposes more`,
+    { max_pending: max },
+  );
 }
 
 /**

@@ -164,3 +164,11 @@ ALTER TABLE site_digest_cursors ADD COLUMN healing_mode TEXT CHECK (healing_mode
 ALTER TABLE site_digest_cursors ADD COLUMN healing_mode_source TEXT CHECK (healing_mode_source IS NULL OR healing_mode_source IN ('config', 'relay', 'order'));
 `,
 };
+
+/** Pending requests per proposer (`source`), for the cap on an assistant's open proposals (relay/mcp). */
+export const APPROVAL_PENDING_SOURCE_MIGRATION: FeatureMigration = {
+  name: "approval_pending_source",
+  sql: `
+CREATE INDEX approval_requests_pending_source ON approval_requests (source) WHERE state = 'pending';
+`,
+};
