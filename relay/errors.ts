@@ -32,6 +32,7 @@ export const STATUS = {
   totp_required: 401,
   session_expired: 401,
   api_key_revoked: 401,
+  api_key_expired: 401,
   magic_link_invalid: 401,
   // 403: known caller, not allowed
   appliance_mismatch: 403,

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { asUser, count, enrolledAppliance, errorOf, jsonInit, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
+import { asUser, count, enrolledAppliance, errorOf, jsonInit, random, T0, testRelay, userInit, type TestRelay } from "../_testing.ts";
+import { API_KEY_DEFAULT_DAYS, API_KEY_MAX_DAYS } from "./api-keys.ts";
 import { createPartner } from "../tenants/tenants.ts";
 import { startSmtpSink } from "../mail/_smtp-sink.ts";
 import { LOCKOUT_MS, MAGIC_LINK_TTL_MS, MAX_FAILED_LOGINS } from "./login.ts";
@@ -181,6 +182,43 @@ test("MSP API keys act with an MSP role across the MSP's tenants, only msp_admin
     assert.is((await relay.app.request("/api/audit-log", { headers: { Authorization: `Bearer ${key}` } })).status, 401);
     assert.is((await relay.app.request(`/api/api-keys/${id}/revoke`, userInit(admin, "POST"))).status, 204, "revoking again is harmless");
     assert.is(await count(relay.db, "audit_log", "action = 'api_key.revoke' AND target = ?", [id]), 1, "and audited once");
+  }));
+
+test(`API keys expire: after ${API_KEY_DEFAULT_DAYS} days unless expires_in_days (1 to ${API_KEY_MAX_DAYS}) says otherwise; listed with expires_at; then refused with 401 api_key_expired`, () =>
+  withRelay(async (relay) => {
+    const admin = await asUser(relay, "msp_admin");
+    const create = async (body: Record<string, unknown>) => relay.app.request("/api/api-keys", userInit(admin, "POST", body));
+    const made = async (body: Record<string, unknown>) => (await (await create(body)).json()) as { id: string; key: string; expires_at: string };
+    const DAY = 86_400_000;
+    const standard = await made({ name: "standard" });
+    assert.is(standard.expires_at, new Date(T0 + API_KEY_DEFAULT_DAYS * DAY).toISOString());
+    const week = await made({ name: "a week", expires_in_days: 7, scope: "assistant" });
+    assert.is(week.expires_at, new Date(T0 + 7 * DAY).toISOString());
+    for (const bad of [0, API_KEY_MAX_DAYS + 1, 1.5, "30", null]) {
+      const res = await create({ name: "bad", expires_in_days: bad });
+      assert.is(res.status, 400, `expires_in_days ${JSON.stringify(bad)}`);
+      assert.match((await errorOf(res)).message, "expires_in_days");
+    }
+    // A key from before keys expired (expires_at NULL) keeps working: it is listed as never expiring.
+    const legacy = await made({ name: "legacy" });
+    await relay.db.execute({ sql: "UPDATE api_keys SET expires_at = NULL WHERE id = ?", args: [legacy.id] });
+    const listed = (await (await relay.app.request("/api/api-keys", userInit(admin))).json()) as { api_keys: { name: string; expires_at: string | null }[] };
+    assert.equal(listed.api_keys.map((k) => [k.name, k.expires_at]), [["standard", standard.expires_at], ["a week", week.expires_at], ["legacy", null]]);
+
+    const call = (key: string) => relay.app.request("/api/audit-log", { headers: { Authorization: `Bearer ${key}` } });
+    relay.clock.t = T0 + 7 * DAY - 1;
+    assert.is((await call(standard.key)).status, 200);
+    relay.clock.t = T0 + 7 * DAY;
+    const expired = await call(week.key);
+    assert.is(expired.status, 401);
+    assert.is(expired.headers.get("www-authenticate"), 'Bearer realm="osiris-relay"');
+    const err = await errorOf(expired);
+    assert.is(err.code, "api_key_expired");
+    assert.is(err.message, `This API key expired at ${week.expires_at}: an administrator can create a new one (keys are replaced, not extended)`);
+    assert.is((await call(standard.key)).status, 200, "the 90-day key still works on day 7");
+    relay.clock.t = T0 + API_KEY_DEFAULT_DAYS * DAY;
+    assert.is((await errorOf(await call(standard.key))).code, "api_key_expired");
+    assert.is((await call(legacy.key)).status, 200, "a key without an expiry still works");
   }));
 
 test("no API key takes a person's decision (approving proposals, users, keys); an assistant key may only call the MCP endpoint", () =>

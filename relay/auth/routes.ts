@@ -10,7 +10,7 @@ import type { RelayDeps } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
 import { ANY_USER, ROLES, SITE_VIEWERS, type Principal, type RelayContext, type Role, type RouteSpec } from "../http/types.ts";
-import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys.ts";
+import { API_KEY_DEFAULT_DAYS, createApiKey, createdApiKeySchema, listApiKeys, newApiKeySchema, revokeApiKey } from "./api-keys.ts";
 import { audit, listAudit, MAX_AUDIT_PAGE } from "./audit.ts";
 import { brandingFor, brandingSchema, setBranding } from "./branding.ts";
 import { consumeMagicLink, enableTotp, loginRequestSchema, loginWithPassword, magicLinkConsumeSchema, magicLinkRequestSchema, requestMagicLink, setTotpSecret, type LoginResult } from "./login.ts";
@@ -217,7 +217,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     path: "/api/partners/:partner_id/api-keys",
     callers: ["msp_admin", "partner_admin"],
     peopleOnly: true,
-    summary: "a partner's API keys (never the key text)",
+    summary: "a partner's API keys with when each expires (never the key text)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => c.json({ api_keys: await listApiKeys(deps.db, c.req.param("partner_id")!) }),
   },
@@ -227,10 +227,10 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     status: 201,
     callers: ["msp_admin", "partner_admin"],
     peopleOnly: true,
-    summary: "create a partner API key; the key text is shown once in this answer",
+    summary: `create a partner API key (it expires after ${API_KEY_DEFAULT_DAYS} days unless expires_in_days says otherwise); the key text is shown once in this answer`,
     maxBodyBytes: SMALL_BODY,
-    request: z.object({ name: z.string(), role: z.enum(["partner_admin", "partner_tech", "partner_billing"]).optional() }),
-    response: z.object({ id: z.string(), key: z.string() }),
+    request: newApiKeySchema.omit({ scope: true }).extend({ role: z.enum(["partner_admin", "partner_tech", "partner_billing"]).optional() }),
+    response: createdApiKeySchema,
     handler: async (c, deps) => {
       const p = principal(c);
       const partnerId = c.req.param("partner_id")!;
@@ -244,7 +244,7 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     path: "/api/api-keys",
     callers: ["msp_admin"],
     peopleOnly: true,
-    summary: "the MSP's own API keys (for automation and AI assistants over MCP; never the key text)",
+    summary: "the MSP's own API keys with when each expires (for automation and AI assistants over MCP; never the key text)",
     maxBodyBytes: EMPTY_BODY,
     handler: async (c, deps) => c.json({ api_keys: await listApiKeys(deps.db, null, principal(c).msp_id) }),
   },
@@ -254,10 +254,10 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     status: 201,
     callers: ["msp_admin"],
     peopleOnly: true,
-    summary: "create an MSP API key (role msp_tech by default); the key text is shown once in this answer",
+    summary: `create an MSP API key (by default role msp_tech, scope api, expiring after ${API_KEY_DEFAULT_DAYS} days); the key text is shown once in this answer`,
     maxBodyBytes: SMALL_BODY,
-    request: z.object({ name: z.string(), role: z.enum(["msp_admin", "msp_tech"]).optional() }),
-    response: z.object({ id: z.string(), key: z.string() }),
+    request: newApiKeySchema.extend({ role: z.enum(["msp_admin", "msp_tech"]).optional() }),
+    response: createdApiKeySchema,
     handler: async (c, deps) => {
       const p = principal(c);
       const created = await createApiKey(deps.db, p, null, parseJsonBody(c.var.body), deps);

@@ -106,3 +106,14 @@ export const API_KEY_SCOPE_MIGRATION: FeatureMigration = {
 ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'api' CHECK (scope IN ('api', 'assistant'));
 `,
 };
+
+/**
+ * `api_keys.expires_at`: when a key stops working (auth/api-keys.ts sets it for every new key). Keys made
+ * before this migration keep NULL, "never", and are listed so, to be replaced by a person rather than cut off.
+ */
+export const API_KEY_EXPIRY_MIGRATION: FeatureMigration = {
+  name: "api_key_expiry",
+  sql: `
+ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+`,
+};

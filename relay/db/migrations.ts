@@ -15,7 +15,7 @@
 import { APPLIANCE_CONFIG_MIGRATION } from "../enroll/appliance-config-schema.ts";
 import { APPLIANCE_KEY_ROTATION_MIGRATION } from "../enroll/key-rotation-schema.ts";
 import { ARCHIVE_MIGRATION } from "../archive/schema.ts";
-import { API_KEY_SCOPE_MIGRATION, AUTH_MIGRATION } from "../auth/schema.ts";
+import { API_KEY_EXPIRY_MIGRATION, API_KEY_SCOPE_MIGRATION, AUTH_MIGRATION } from "../auth/schema.ts";
 import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
 import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
 import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
@@ -305,6 +305,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, ...API_KEY_SCOPE_MIGRATION },
   { version: 16, ...APPLIANCE_HEALING_MODE_MIGRATION },
   { version: 17, ...APPROVAL_PENDING_SOURCE_MIGRATION },
+  { version: 18, ...API_KEY_EXPIRY_MIGRATION },
 ];
 
 /** The schema version this code writes. */

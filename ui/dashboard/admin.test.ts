@@ -147,7 +147,7 @@ test("users: the MSP admin adds a technician and a clinic owner, sees them liste
   ui.noErrors("admin");
 });
 
-test("API keys: the MSP admin creates a key, sees its text once and copies it, the relay accepts it; once revoked the relay refuses it", async () => {
+test("API keys: the MSP admin creates a key (90 days unless another lifetime is picked), sees its text once and copies it, the relay accepts it; the list says when each key expires; once revoked the relay refuses it", async () => {
   const page = await adminPage();
   const seen: string[] = [];
   page.on("response", async (r) => {
@@ -156,11 +156,13 @@ test("API keys: the MSP admin creates a key, sees its text once and copies it, t
   const section = page.getByRole("region", { name: "API keys" });
   await section.getByText("No API keys for the MSP yet.").waitFor();
   assert.equal(await section.getByLabel("Acts as").locator("option").allTextContents(), ["MSP technician", "MSP administrator"]);
+  assert.equal(await section.getByLabel("Expires after").locator("option").allTextContents(), ["30 days", "90 days", "180 days", "365 days"]);
+  assert.is(await section.getByLabel("Expires after").inputValue(), "90", "the relay's default lifetime is preselected");
   await section.getByLabel(/^Key name/).fill("Ticketing sync");
   await section.getByRole("button", { name: "Create key" }).click();
   const shown = section.getByRole("region", { name: "New API key “Ticketing sync” for the MSP" });
   await shown.waitFor();
-  assert.match((await shown.textContent()) ?? "", /Copy this key now: it is shown only this once\./);
+  assert.match((await shown.textContent()) ?? "", /Copy this key now: it is shown only this once\.[\s\S]*It stops working on \d+ \w+ \d{4}/);
   const key = await shown.getByLabel("API key").inputValue();
   assert.match(key, /^osk_[A-Za-z0-9_-]{43}$/);
   await shown.getByRole("button", { name: "Copy key" }).click();
@@ -175,7 +177,7 @@ test("API keys: the MSP admin creates a key, sees its text once and copies it, t
   await page.reload();
   const rows = section.getByRole("table", { name: "API keys of the MSP" }).locator("tbody tr");
   await rows.first().waitFor();
-  assert.match((await rows.first().textContent()) ?? "", /Ticketing sync\s*MSP technician[\s\S]*just now\s*Active/);
+  assert.match((await rows.first().textContent()) ?? "", /Ticketing sync\s*MSP technician[\s\S]*just now\s*\d+ \w+ \d{4}, \d\d:\d\d \(in (89|90) days\)\s*Active/);
   assert.not.ok((await allText(page)).includes(key), "the key is not on the page any more");
   assert.not.ok(
     seen.some((body) => body.includes(key)),
@@ -196,10 +198,11 @@ test("API keys: the MSP admin creates a key, sees its text once and copies it, t
   assert.equal(await section.getByLabel("Acts as").locator("option").allTextContents(), ["Partner technician", "Partner administrator", "Partner billing"]);
   await section.getByLabel(/^Key name/).fill("Bayside PSA");
   await section.getByLabel("Acts as").selectOption({ label: "Partner billing" });
+  await section.getByLabel("Expires after").selectOption({ label: "30 days" });
   await section.getByRole("button", { name: "Create key" }).click();
   const partnerKey = await section.getByRole("region", { name: "New API key “Bayside PSA” for Bayside IT Partners" }).getByLabel("API key").inputValue();
   assert.is((await withKey(partnerKey, "/api/sites")).status, 403, "a billing key may not read the fleet");
-  assert.match((await section.getByRole("table", { name: "API keys of Bayside IT Partners" }).locator("tbody tr").first().textContent()) ?? "", /Bayside PSA\s*Partner billing[\s\S]*never\s*Active/);
+  assert.match((await section.getByRole("table", { name: "API keys of Bayside IT Partners" }).locator("tbody tr").first().textContent()) ?? "", /Bayside PSA\s*Partner billing[\s\S]*never\s*[\s\S]*\(in (29|30) days\)\s*Active/);
   await ui.shot(page, "api-keys");
   await page.close();
   ui.noErrors("admin");

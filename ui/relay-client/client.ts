@@ -333,8 +333,8 @@ export class RelayClient {
     return this.#json("GET", partnerId ? `/api/partners/${encodeURIComponent(partnerId)}/api-keys` : "/api/api-keys", { signal });
   }
 
-  /** Creates a key for the MSP (partnerId null) or a partner; the key text is in this answer only. */
-  createApiKey(partnerId: string | null, key: { name: string; role?: T.Role }): Promise<T.CreatedApiKey> {
+  /** Creates a key for the MSP (partnerId null) or a partner; the key text is in this answer only (with when it expires). */
+  createApiKey(partnerId: string | null, key: { name: string; role?: T.Role; expires_in_days?: number }): Promise<T.CreatedApiKey> {
     return this.#json("POST", partnerId ? `/api/partners/${encodeURIComponent(partnerId)}/api-keys` : "/api/api-keys", { body: key });
   }
 

@@ -138,11 +138,8 @@ export type NewUserInput = import("../../relay/auth/users.ts").NewUser;
 export type UserListing = import("../../relay/auth/users.ts").UserListing;
 /** An API key as the relay lists it (never the key text). */
 export type ApiKeyRecord = import("../../relay/auth/api-keys.ts").ApiKeyRecord;
-/** A new API key: its text is in this answer only. */
-export interface CreatedApiKey {
-  id: string;
-  key: string;
-}
+/** A new API key: its text is in this answer only, with when it expires. */
+export type CreatedApiKey = import("../../relay/auth/api-keys.ts").CreatedApiKey;
 /** GET /api/l2/settings: kill switch, budgets, confidence floor, whether a model is configured, recent usage. */
 export type L2SettingsView = import("../../relay/l2/settings.ts").L2SettingsView;
 /** What PUT /api/l2/settings takes (omitted fields keep their value). */
