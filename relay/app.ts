@@ -39,7 +39,10 @@ export function createRelayApp(deps: RelayDeps, routes: readonly RouteSpec[] = R
         : route.callers.includes("monitor")
           ? [monitorAuth(deps)]
           : [userAuth(deps, route)];
-    app.on(route.method, [route.path], ...guards, (c) => route.handler(c, deps));
+    app.on(route.method, [route.path], ...guards, (c) => {
+      c.set("query_schema", route.query);
+      return route.handler(c, deps);
+    });
   }
 
   app.notFound((c) => uiPageNotFound(c as RelayContext, deps.ui) ?? c.json(errorEnvelope("not_found", `No route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

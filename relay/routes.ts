@@ -10,7 +10,9 @@ import { enrollAppliance } from "./enroll/enroll.ts";
 import { MAX_ENROLL_BODY_BYTES } from "./enroll/enroll-message.ts";
 import { provisionState, registerPending } from "./enroll/provision.ts";
 import { RelayError } from "./errors.ts";
+import { z } from "zod";
 import { parseJsonBody } from "./http/body.ts";
+import { queryParams } from "./http/query.ts";
 import type { RelayContext, RouteSpec } from "./http/types.ts";
 import { ARCHIVE_ROUTES } from "./archive/routes.ts";
 import { AUTH_ROUTES } from "./auth/routes.ts";
@@ -40,14 +42,18 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(["GET /healthz", "POST
 
 const json = (c: RelayContext, value: unknown, status: 200 | 201 = 200) => c.json(value as object, status);
 
-function pullQuery(c: RelayContext): { ruleset_version: number | null; since: string | null; appliance_config_version?: number | null } {
-  const v = c.req.query("ruleset_version");
-  const since = c.req.query("since") ?? null;
-  if (v !== undefined && !/^[1-9]\d{0,15}$/.test(v)) throw new RelayError("schema", `ruleset_version: expected a positive integer: current value is ${JSON.stringify(v.slice(0, 20))}`);
+/** The pull's query: what the appliance already holds, so the relay sends only what is newer. */
+const pullQuerySchema = z.object({
+  ruleset_version: z.string().regex(/^[1-9]\d{0,15}$/, "expected a positive integer").optional().describe("the rule set version the appliance holds (absent: none)"),
+  since: z.string().max(40).optional().describe("orders issued after this time only"),
   // Signed appliance config (enroll/appliance-config.ts): `0` = none in force yet; absent = an older appliance.
-  const a = c.req.query("appliance_config_version");
-  if (a !== undefined && !/^(0|[1-9]\d{0,15})$/.test(a)) throw new RelayError("schema", `appliance_config_version: expected 0 (none yet) or a positive integer: current value is ${JSON.stringify(a.slice(0, 20))}`);
-  return { ruleset_version: v === undefined ? null : Number(v), since, ...(a === undefined ? {} : { appliance_config_version: a === "0" ? null : Number(a) }) };
+  appliance_config_version: z.string().regex(/^(0|[1-9]\d{0,15})$/, "expected 0 (none yet) or a positive integer").optional().describe("the signed appliance config version in force (0: none yet; absent: an appliance that predates signed configs)"),
+});
+
+function pullQuery(c: RelayContext): { ruleset_version: number | null; since: string | null; appliance_config_version?: number | null } {
+  const q = queryParams(c, pullQuerySchema);
+  const a = q.appliance_config_version;
+  return { ruleset_version: q.ruleset_version === undefined ? null : Number(q.ruleset_version), since: q.since ?? null, ...(a === undefined ? {} : { appliance_config_version: a === "0" ? null : Number(a) }) };
 }
 
 /** Appliance sync, enrollment and liveness. */
@@ -114,6 +120,7 @@ export const SYNC_ROUTES: readonly RouteSpec[] = [
     callers: ["appliance"],
     summary: "pull rule set (if newer), signed orders, site configuration, relay keys and relay time",
     maxBodyBytes: MAX_EMPTY_BODY_BYTES,
+    query: pullQuerySchema,
     handler: async (c, deps) => json(c, await buildPull(deps, c.var.appliance, pullQuery(c))),
   },
   {

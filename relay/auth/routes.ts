@@ -9,6 +9,7 @@ import { str, strOrNull } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
+import { queryParams } from "../http/query.ts";
 import { ANY_USER, ROLES, SITE_VIEWERS, type Principal, type RelayContext, type Role, type RouteSpec } from "../http/types.ts";
 import { API_KEY_DEFAULT_DAYS, createApiKey, createdApiKeySchema, listApiKeys, newApiKeySchema, revokeApiKey } from "./api-keys.ts";
 import { audit, listAudit, MAX_AUDIT_PAGE } from "./audit.ts";
@@ -56,6 +57,18 @@ async function checkUserTenant(c: RelayContext, deps: RelayDeps, input: z.output
   }
   if (p.role === "client_owner" && input.org_id !== p.org_id) throw new RelayError("forbidden", "org_id: you may only create users of your own organisation");
 }
+
+// A malformed page cursor or size is refused, not ignored: the caller would get another page than asked.
+const auditQuery = z.object({
+  site_id: z.string().max(100).optional().describe("only this site's entries"),
+  before: z.string().regex(/^[1-9]\d{0,14}$/, "expected an entry's seq (a whole number ≥ 1)").optional().describe("page cursor: entries older than this seq"),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, `expected 1 to ${MAX_AUDIT_PAGE} entries`)
+    .refine((v) => Number(v) >= 1 && Number(v) <= MAX_AUDIT_PAGE, `expected 1 to ${MAX_AUDIT_PAGE} entries`)
+    .optional()
+    .describe(`page size, 1 to ${MAX_AUDIT_PAGE}`),
+});
 
 export const AUTH_ROUTES: readonly RouteSpec[] = [
   {
@@ -310,13 +323,9 @@ export const AUTH_ROUTES: readonly RouteSpec[] = [
     callers: SITE_VIEWERS,
     summary: "user actions in the caller's tenant, newest first (?site_id=&before=&limit=)",
     maxBodyBytes: EMPTY_BODY,
+    query: auditQuery,
     handler: async (c, deps) => {
-      const before = c.req.query("before");
-      const limit = c.req.query("limit");
-      const site = c.req.query("site_id");
-      // A malformed page cursor or size is refused, not ignored: the caller would get another page than asked.
-      if (before !== undefined && !/^[1-9]\d{0,14}$/.test(before)) throw new RelayError("schema", `before: an entry's seq (a whole number ≥ 1): current value is ${JSON.stringify(before.slice(0, 20))}`);
-      if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= MAX_AUDIT_PAGE)) throw new RelayError("schema", `limit: 1 to ${MAX_AUDIT_PAGE} entries: current value is ${JSON.stringify(limit.slice(0, 20))}`);
+      const { before, limit, site_id: site } = queryParams(c, auditQuery);
       return c.json({
         entries: await listAudit(deps.db, principal(c), {
           ...(site ? { site_id: site } : {}),

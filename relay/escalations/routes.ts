@@ -6,6 +6,7 @@ import { z } from "zod";
 import { parseSchema } from "../../protocol/schema.ts";
 import type { RelayDeps } from "../deps.ts";
 import { parseJsonBody } from "../http/body.ts";
+import { queryParams } from "../http/query.ts";
 import { SITE_OPERATORS, SITE_VIEWERS, type RelayContext, type RouteSpec } from "../http/types.ts";
 import { NOTIFY_ROUTES } from "../notify/routes.ts";
 import { acknowledgeEscalation, acknowledgeSchema, listEscalations, listQuerySchema, resolveEscalation, resolveSchema } from "./tickets.ts";
@@ -43,7 +44,6 @@ const escalationSchema = z.object({
 const listSchema = z.object({ escalations: z.array(escalationSchema) });
 
 const json = (c: RelayContext, value: unknown) => c.json(value as object, 200);
-const query = (c: RelayContext) => parseSchema(listQuerySchema, c.req.query(), "query");
 
 export const ESCALATION_ROUTES: readonly RouteSpec[] = [
   {
@@ -52,17 +52,19 @@ export const ESCALATION_ROUTES: readonly RouteSpec[] = [
     callers: SITE_VIEWERS,
     summary: "escalations of every site the caller may see, newest first (?status=, ?active=true, ?before=, ?limit=)",
     maxBodyBytes: EMPTY_BODY,
+    query: listQuerySchema,
     response: listSchema,
-    handler: async (c, deps: RelayDeps) => json(c, { escalations: await listEscalations(deps.db, deps, c.var.principal, query(c)) }),
+    handler: async (c, deps: RelayDeps) => json(c, { escalations: await listEscalations(deps.db, deps, c.var.principal, queryParams(c, listQuerySchema)) }),
   },
   {
     method: "GET",
     path: "/api/sites/:site_id/escalations",
     callers: SITE_VIEWERS,
-    summary: "escalations of one site, newest first",
+    summary: "escalations of one site, newest first (?status=, ?active=true, ?before=, ?limit=)",
     maxBodyBytes: EMPTY_BODY,
+    query: listQuerySchema,
     response: listSchema,
-    handler: async (c, deps) => json(c, { escalations: await listEscalations(deps.db, deps, c.var.principal, query(c), c.req.param("site_id") ?? "") }),
+    handler: async (c, deps) => json(c, { escalations: await listEscalations(deps.db, deps, c.var.principal, queryParams(c, listQuerySchema), c.req.param("site_id") ?? "") }),
   },
   {
     method: "POST",

@@ -26,11 +26,10 @@ export const acknowledgeSchema = z.strictObject({ note: z.string().trim().max(MA
 export const resolveSchema = z.strictObject({ note: z.string().trim().min(1, "say what was done").max(MAX_NOTE_LENGTH) });
 
 export const listQuerySchema = z.strictObject({
-  status: z.enum(ESCALATION_STATUSES).optional(),
-  /** Only tickets that are not resolved. */
-  active: z.enum(["true", "false"]).optional(),
-  before: z.string().max(40).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
+  status: z.enum(ESCALATION_STATUSES).optional().describe("only tickets in this state"),
+  active: z.enum(["true", "false"]).optional().describe("true: only tickets that are not resolved"),
+  before: z.string().max(40).optional().describe("page cursor: tickets created before this time"),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).optional().describe(`page size, 1 to ${MAX_LIST_LIMIT}`),
 });
 export type ListQuery = z.output<typeof listQuerySchema>;
 

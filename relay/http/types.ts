@@ -1,6 +1,6 @@
 /** Types shared by the relay's routes and middleware. */
 import type { Context } from "hono";
-import type { ZodType } from "zod";
+import type { ZodObject, ZodType } from "zod";
 import type { RelayDeps } from "../deps.ts";
 
 /** An appliance whose request passed authentication: its registered identity, never what the request said. */
@@ -79,6 +79,8 @@ export type RelayEnv = {
     principal: Principal;
     /** Set when the principal came from a session cookie (for logout and the CSRF token). */
     session_id_sha256: string | null;
+    /** The route's declared query schema (RouteSpec.query), the only one http/query.ts reads with. */
+    query_schema: ZodObject | undefined;
   };
 };
 
@@ -119,6 +121,12 @@ export interface RouteSpec {
   recordsNonce?: boolean;
   /** Per-address rate limit for public routes (see rate-limit.ts). */
   rateLimited?: boolean;
+  /**
+   * Query parameters: the one schema that validates them (handlers read them with http/query.ts
+   * `queryParams(c, <this schema>)`) and documents them in the OpenAPI document. Each field takes a string
+   * (optional unless required) and has a `.describe()`.
+   */
+  query?: ZodObject;
   /** Request body schema (JSON), for the OpenAPI document. */
   request?: ZodType;
   /** Success response schema (JSON), for the OpenAPI document. */

@@ -6,14 +6,20 @@
 import { z } from "zod";
 import { parseSchema } from "../../protocol/schema.ts";
 import { audit } from "../auth/audit.ts";
-import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
+import { queryParams } from "../http/query.ts";
 import { SITE_OPERATORS, SITE_VIEWERS, type RouteSpec } from "../http/types.ts";
-import { DEVICE_STATUSES, type DeviceStatus } from "./diff.ts";
+import { DEVICE_STATUSES } from "./diff.ts";
 import { deviceEventSchema, deviceSchema, deviceStatusBodySchema, inventoryAlertSchema, listDeviceEvents, listDevices, setDeviceStatus } from "./devices.ts";
 
 const EMPTY_BODY = 1024;
 const SMALL_BODY = 1024;
+
+const devicesQuery = z.object({
+  status: z.enum(DEVICE_STATUSES).optional().describe("only devices with this status"),
+  include_gone: z.enum(["0", "1"]).optional().describe("1: also devices not seen in the latest scans"),
+});
+const deviceEventsQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/, "expected a whole number of events").optional().describe("most events listed (default 100)") });
 
 export const INVENTORY_ROUTES: readonly RouteSpec[] = [
   {
@@ -22,13 +28,11 @@ export const INVENTORY_ROUTES: readonly RouteSpec[] = [
     callers: SITE_VIEWERS,
     summary: "a site's discovered devices (?status=discovered|monitored|excluded|medical, ?include_gone=1), with the learning period's end",
     maxBodyBytes: EMPTY_BODY,
+    query: devicesQuery,
     response: z.object({ devices: z.array(deviceSchema), learning_until: z.string().nullable(), last_scan_at: z.string().nullable() }),
     handler: async (c, deps) => {
-      const status = c.req.query("status");
-      if (status !== undefined && !(DEVICE_STATUSES as readonly string[]).includes(status)) {
-        throw new RelayError("schema", `status: expected one of ${DEVICE_STATUSES.join(", ")}: current value is ${JSON.stringify(status.slice(0, 40))}`);
-      }
-      return c.json(await listDevices(deps.db, c.req.param("site_id")!, { ...(status ? { status: status as DeviceStatus } : {}), includeGone: c.req.query("include_gone") === "1" }));
+      const q = queryParams(c, devicesQuery);
+      return c.json(await listDevices(deps.db, c.req.param("site_id")!, { ...(q.status ? { status: q.status } : {}), includeGone: q.include_gone === "1" }));
     },
   },
   {
@@ -37,10 +41,11 @@ export const INVENTORY_ROUTES: readonly RouteSpec[] = [
     callers: SITE_VIEWERS,
     summary: "a site's latest inventory events (new device, gone, returned, port opened/closed, type changed) and new-device alerts, newest first (?limit=)",
     maxBodyBytes: EMPTY_BODY,
+    query: deviceEventsQuery,
     response: z.object({ events: z.array(deviceEventSchema), alerts: z.array(inventoryAlertSchema) }),
     handler: async (c, deps) => {
-      const limit = c.req.query("limit");
-      return c.json(await listDeviceEvents(deps.db, c.req.param("site_id")!, limit && /^\d{1,4}$/.test(limit) ? Number(limit) : 100));
+      const { limit } = queryParams(c, deviceEventsQuery);
+      return c.json(await listDeviceEvents(deps.db, c.req.param("site_id")!, limit === undefined ? 100 : Number(limit)));
     },
   },
   {

@@ -8,8 +8,8 @@ import { num, str, strOrNull, type RelayDb, type Row } from "../db/index.ts";
 export const MAX_DECISIONS = 200;
 
 export const decisionQuerySchema = z.strictObject({
-  before: z.string().max(40).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_DECISIONS).optional(),
+  before: z.string().max(40).optional().describe("page cursor: decisions made before this time (created_at of the last one seen)"),
+  limit: z.coerce.number().int().min(1).max(MAX_DECISIONS).optional().describe(`page size, 1 to ${MAX_DECISIONS}`),
 });
 
 export const decisionViewSchema = z.object({

@@ -3,8 +3,8 @@
  * decision log MSP and partner staff review, and the MSP's L2 settings (kill switch, budgets).
  */
 import { z } from "zod";
-import { parseSchema } from "../../protocol/schema.ts";
 import { parseJsonBody } from "../http/body.ts";
+import { queryParams } from "../http/query.ts";
 import { SITE_OPERATORS, type RelayContext, type RouteSpec } from "../http/types.ts";
 import { decisionQuerySchema, decisionViewSchema, listDecisions } from "./decisions.ts";
 import { planIncident } from "./gateway.ts";
@@ -33,8 +33,9 @@ export const L2_ROUTES: readonly RouteSpec[] = [
     callers: SITE_OPERATORS,
     summary: "the site's L2 decisions, newest first, with the prompt sent and the model's answer (?before=, ?limit=)",
     maxBodyBytes: EMPTY_BODY,
+    query: decisionQuerySchema,
     response: z.object({ decisions: z.array(decisionViewSchema) }),
-    handler: async (c, deps) => json(c, { decisions: await listDecisions(deps.db, c.req.param("site_id") ?? "", parseSchema(decisionQuerySchema, c.req.query(), "query")) }),
+    handler: async (c, deps) => json(c, { decisions: await listDecisions(deps.db, c.req.param("site_id") ?? "", queryParams(c, decisionQuerySchema)) }),
   },
   {
     method: "GET",

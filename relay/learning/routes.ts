@@ -8,8 +8,8 @@ import { z } from "zod";
 import { isoTimeSchema } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { audit } from "../auth/audit.ts";
-import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
+import { queryParams } from "../http/query.ts";
 import { MSP_STAFF, type RelayContext, type RouteSpec } from "../http/types.ts";
 import { approveCandidate, rejectCandidate, retireCandidate } from "./actions.ts";
 import { candidateDetail, candidateSummaries } from "./queries.ts";
@@ -70,12 +70,7 @@ function bodyOrEmpty(c: RelayContext): unknown {
   return c.var.body.length === 0 ? {} : parseJsonBody(c.var.body);
 }
 
-function stateQuery(c: RelayContext) {
-  const s = c.req.query("state");
-  if (s === undefined) return undefined;
-  if (!(CANDIDATE_STATES as readonly string[]).includes(s)) throw new RelayError("schema", `state: expected one of ${CANDIDATE_STATES.join(", ")}: current value is ${JSON.stringify(s.slice(0, 40))}`);
-  return s as (typeof CANDIDATE_STATES)[number];
-}
+const candidatesQuery = z.object({ state: z.enum(CANDIDATE_STATES).optional().describe("only candidates in this state") });
 
 export const LEARNING_ROUTES: readonly RouteSpec[] = [
   {
@@ -112,8 +107,9 @@ export const LEARNING_ROUTES: readonly RouteSpec[] = [
     callers: MSP_STAFF,
     summary: "learning candidates (optionally ?state=) with current occurrences, success rate, sites, replay and rule executions",
     maxBodyBytes: EMPTY_BODY_BYTES,
+    query: candidatesQuery,
     response: z.strictObject({ candidates: z.array(summary) }),
-    handler: async (c, deps) => c.json({ candidates: await candidateSummaries(deps.db, c.var.principal, deps.clock.now(), stateQuery(c)) }),
+    handler: async (c, deps) => c.json({ candidates: await candidateSummaries(deps.db, c.var.principal, deps.clock.now(), queryParams(c, candidatesQuery).state) }),
   },
   {
     method: "GET",

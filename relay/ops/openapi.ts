@@ -1,6 +1,7 @@
 /**
  * The OpenAPI 3.1 document, generated from the route table: every route with its callers, summary, body
- * limit and (where the route declares them) request and response schemas, converted from zod. Nothing is
+ * limit, path and query parameters and (where the route declares them) request and response schemas,
+ * converted from zod (the query parameters from RouteSpec.query, the schema the handler validates with). Nothing is
  * written by hand, so the document cannot drift from what the relay serves.
  */
 import { z } from "zod";
@@ -22,11 +23,23 @@ function schemaOf(t: z.ZodType): unknown {
   }
 }
 
+/** A route's query parameters, from its `query` schema: name, required, description and the JSON Schema of the value. */
+function queryParameters(query: z.ZodObject): Record<string, unknown>[] {
+  const js = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, { description, ...schema }]) => ({
+    name,
+    in: "query",
+    required: js.required?.includes(name) ?? false,
+    ...(typeof description === "string" ? { description } : {}),
+    schema,
+  }));
+}
+
 export function openApiDocument(routes: readonly RouteSpec[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = r.path.replace(/:([A-Za-z_]+)/g, "{$1}");
-    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const params = [...[...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } })), ...(r.query ? queryParameters(r.query) : [])];
     const isPublic = r.callers.includes("public");
     const security = isPublic
       ? []

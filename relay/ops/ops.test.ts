@@ -1,7 +1,14 @@
+import { readdir, readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { z } from "zod";
 import { enrolledAppliance, errorOf, inProcess, testRelay } from "../_testing.ts";
+import { createRelayApp } from "../app.ts";
+import { MAX_AUDIT_PAGE } from "../auth/audit.ts";
 import { tokenSha256 } from "../auth/token.ts";
+import { queryParams } from "../http/query.ts";
+import type { RouteSpec } from "../http/types.ts";
 import { ROUTES } from "../routes.ts";
 
 const TOKEN = "prometheus-scrape-token-0123456789";
@@ -33,6 +40,84 @@ test("each route's documented success status is the one its handler answers (201
     if ((r.status ?? 200) !== answers) wrong.push(`${r.method} ${r.path}: documented ${r.status ?? 200}, answers ${answers}`);
   }
   assert.equal(wrong, []);
+});
+
+type Parameter = { name: string; in: string; required: boolean; description?: string; schema: Record<string, unknown> };
+
+test("the OpenAPI document lists each route's query parameters from its RouteSpec.query: name, type, whether required, and a description", async () => {
+  const relay = await testRelay();
+  try {
+    const doc = (await (await relay.app.request("/api/openapi.json")).json()) as { paths: Record<string, Record<string, { parameters?: Parameter[] }>> };
+    const queryOf = (path: string, method = "get") => (doc.paths[path]![method]!.parameters ?? []).filter((p) => p.in === "query");
+    assert.equal(
+      queryOf("/api/audit-log").map((p) => [p.name, p.required, p.schema["type"]]),
+      [["site_id", false, "string"], ["before", false, "string"], ["limit", false, "string"]],
+    );
+    assert.is(queryOf("/api/audit-log").find((p) => p.name === "limit")!.description, `page size, 1 to ${MAX_AUDIT_PAGE}`);
+    assert.equal(queryOf("/api/sites/{site_id}/windows/preview").map((p) => [p.name, p.required]), [["rrule", true], ["duration", true], ["tz", false], ["count", false]]);
+    assert.equal(queryOf("/api/sites/{site_id}/approvals")[0]!.schema["enum"], ["pending", "approved", "rejected"]);
+    assert.equal(queryOf("/api/sync/pull").map((p) => p.name), ["ruleset_version", "since", "appliance_config_version"]);
+    // Every documented query parameter says what it is for; a route without RouteSpec.query documents none.
+    for (const r of ROUTES) {
+      const listed = queryOf(r.path.replace(/:([A-Za-z_]+)/g, "{$1}"), r.method.toLowerCase());
+      assert.equal(listed.map((p) => p.name), Object.keys(r.query?.shape ?? {}), `${r.method} ${r.path}`);
+      for (const p of listed) assert.ok(p.description && p.description.length > 3, `${r.method} ${r.path} ?${p.name} has no description`);
+    }
+  } finally {
+    await relay.close();
+  }
+});
+
+/** The relay's source files (not tests or fixtures). */
+async function sourceFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory()) out.push(...(await sourceFiles(path)));
+    else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") && !e.name.startsWith("_")) out.push(path);
+  }
+  return out;
+}
+
+test("no handler reads a query parameter its route does not document: the query is read only through queryParams with the route's own schema", async () => {
+  const relayDir = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+  const direct: string[] = [];
+  for (const file of await sourceFiles(relayDir)) {
+    if (file.endsWith("/http/query.ts")) continue;
+    const src = await readFile(file, "utf8");
+    if (/\breq\.quer(y|ies)\s*\(/.test(src)) direct.push(file.slice(relayDir.length + 1));
+  }
+  assert.equal(direct, [], "read the query with http/query.ts queryParams(c, <the route's query schema>)");
+  for (const r of ROUTES) {
+    const reads = /\bqueryParams\(|\bpullQuery\(/.test(String(r.handler));
+    if (reads) assert.ok(r.query, `${r.method} ${r.path} reads query parameters but declares no RouteSpec.query`);
+  }
+
+  // At run time: a handler that reads with another schema than its route declares (or none) fails, loudly.
+  const declared = z.object({ n: z.string().regex(/^\d+$/, "expected digits").optional().describe("a number") });
+  const other = z.object({ secret_flag: z.string().optional() });
+  const relay = await testRelay();
+  try {
+    const route = (query: z.ZodObject | undefined, read: z.ZodObject): RouteSpec => ({
+      method: "GET",
+      path: "/healthz",
+      callers: ["public"],
+      summary: "test",
+      maxBodyBytes: 1024,
+      ...(query ? { query } : {}),
+      handler: async (c) => c.json(queryParams(c, read)),
+    });
+    const app = (query: z.ZodObject | undefined, read: z.ZodObject) => createRelayApp(relay.deps, [route(query, read)]);
+    assert.is((await app(declared, other).request("/healthz?secret_flag=1")).status, 500, "another schema than the declared one");
+    assert.is((await app(undefined, other).request("/healthz?secret_flag=1")).status, 500, "a route that declares none");
+    assert.equal(await (await app(declared, declared).request("/healthz?n=12&n2=x")).json(), { n: "12" });
+    assert.equal(await (await app(declared, declared).request("/healthz?n=")).json(), {}, "empty is the same as absent");
+    const bad = await app(declared, declared).request("/healthz?n=twelve");
+    assert.is(bad.status, 400);
+    assert.is((await errorOf(bad)).message, 'n: expected digits, got "twelve"');
+  } finally {
+    await relay.close();
+  }
 });
 
 test("GET /metrics needs the monitoring token, then reports ingest, failures, appliances by last sync and queues", async () => {

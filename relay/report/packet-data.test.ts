@@ -122,7 +122,7 @@ test("SOC 2 and GLBA group their controls by criteria group", async () => {
 
 test("a month without new failures keeps the escalation made before it: the carried-over incident was handled by L3, while the month's own attempts stay 0", async () => {
   const { from: octFrom, to: octTo } = monthBounds("2026-10");
-  const october = await gatherPacketData(relay.db, { site_id: relay.siteId, month: "2026-10", framework: "hipaa" }, kitSummary(await buildMonthKit(relay.db, relay.siteId, octFrom, octTo)));
+  const october = await gatherPacketData(relay.db, { site_id: relay.siteId, month: "2026-10", framework: "hipaa" }, kitSummary(await buildMonthKit(relay.db, relay.siteId, octFrom, octTo, relay.relayKey)));
   assert.equal(
     october.incidents.map((i) => [i.check, i.opened_at, i.resolved_at, i.tier, i.outcome, i.opened_earlier]),
     [["linux.backup_status", SEPTEMBER.backup_incident.opened_at, null, "L3", "escalated", false]],
@@ -133,7 +133,7 @@ test("a month without new failures keeps the escalation made before it: the carr
 
 test("an incident already failing at the first result the packet reads says it opened earlier, instead of a wrong opening time and 'no fix attempt'", async () => {
   const { from: novFrom, to: novTo } = monthBounds("2026-11");
-  const november = await gatherPacketData(relay.db, { site_id: relay.siteId, month: "2026-11", framework: "hipaa" }, kitSummary(await buildMonthKit(relay.db, relay.siteId, novFrom, novTo)));
+  const november = await gatherPacketData(relay.db, { site_id: relay.siteId, month: "2026-11", framework: "hipaa" }, kitSummary(await buildMonthKit(relay.db, relay.siteId, novFrom, novTo, relay.relayKey)));
   assert.is(november.manifest.bundles, 0, "no evidence at all in November");
   const [i, ...rest] = november.incidents;
   assert.equal(rest, []);

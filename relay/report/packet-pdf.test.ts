@@ -203,7 +203,7 @@ async function labFebruary(name: string, cycles: Cycle[]): Promise<{ data: Packe
     lab.clock.t = Math.max(...cycles.map((c) => c.at)) + 300_000;
     await pushCycles(appliance, cycles);
     lab.clock.t = Date.UTC(2027, 2, 1, 6);
-    const { pdf, data } = await buildPacket({ db: lab.db, clock: lab.clock, random, log: lab.log }, { site_id: lab.siteId, month: "2027-02", framework: "hipaa" });
+    const { pdf, data } = await buildPacket({ db: lab.db, clock: lab.clock, random, log: lab.log, relayKey: lab.relayKey }, { site_id: lab.siteId, month: "2027-02", framework: "hipaa" });
     return { data, flat: (await pdfText(name, pdf)).flat };
   } finally {
     await lab.close();

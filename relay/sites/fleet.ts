@@ -6,7 +6,6 @@
  */
 import { z } from "zod";
 import { isoTime } from "../../protocol/ids.ts";
-import { parseSchema } from "../../protocol/schema.ts";
 import { visibleOrgsWhere } from "../auth/scope.ts";
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
 import type { Env } from "../deps.ts";
@@ -29,11 +28,12 @@ export const CONNECTION_STATES = ["online", "offline", "never", "no_appliance"] 
 export type ConnectionState = (typeof CONNECTION_STATES)[number];
 export const FLEET_FILTERS = ["online", "offline", "attention", "no_data", "simulated"] as const;
 
-export const fleetQuerySchema = z.strictObject({
-  q: z.string().trim().max(100).optional(),
-  status: z.enum(FLEET_FILTERS).optional(),
-  partner_id: z.string().max(100).optional(),
-  org_id: z.string().max(100).optional(),
+/** GET /api/sites's query (other parameters are ignored). */
+export const fleetQuerySchema = z.object({
+  q: z.string().trim().max(100).optional().describe("only sites whose site, clinic or partner name contains this"),
+  status: z.enum(FLEET_FILTERS).optional().describe("only sites in this state"),
+  partner_id: z.string().max(100).optional().describe("only sites of this partner's clinics"),
+  org_id: z.string().max(100).optional().describe("only this clinic's sites"),
 });
 export type FleetQuery = z.output<typeof fleetQuerySchema>;
 
@@ -75,12 +75,6 @@ export interface FleetSite {
 export interface NeverConnected {
   id: string;
   enrolled_at: string;
-}
-
-/** Parses the overview's query string (RelayError schema on a bad value). */
-export function parseFleetQuery(query: Record<string, string>): FleetQuery {
-  const picked = Object.fromEntries(Object.entries(query).filter(([k, v]) => ["q", "status", "partner_id", "org_id"].includes(k) && v !== ""));
-  return parseSchema(fleetQuerySchema, picked, "fleet query");
 }
 
 /** Connection state from the last contact time. */

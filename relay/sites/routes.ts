@@ -11,8 +11,8 @@ import { parseSchema } from "../../protocol/schema.ts";
 import { audit } from "../auth/audit.ts";
 import { str, type RelayDb } from "../db/index.ts";
 import type { RelayDeps } from "../deps.ts";
-import { RelayError } from "../errors.ts";
 import { parseJsonBody } from "../http/body.ts";
+import { queryParams } from "../http/query.ts";
 import { MSP_STAFF, PARTNER_STAFF, SITE_OPERATORS, SITE_VIEWERS, type Principal, type RelayContext, type RouteSpec } from "../http/types.ts";
 import { UI_ROUTES } from "../ui/routes.ts";
 import * as S from "./api-schemas.ts";
@@ -20,7 +20,7 @@ import { decideApproval, listApprovals, proposeOrder, APPROVAL_STATES } from "./
 import { createCodeSchema, createCodeWithQr, listClaimCodes, qrPngDataUrl, qrRequestSchema, qrSvg, qrTextForCode } from "./claim-qr.ts";
 import { revokeClaimCode } from "../enroll/claim-codes.ts";
 import { refreshSiteDigest } from "./digest.ts";
-import { listFleet, parseFleetQuery } from "./fleet.ts";
+import { fleetQuerySchema, listFleet } from "./fleet.ts";
 import { issueOrderSchema, issueSiteOrder, listSiteOrders, orderTypesFor } from "./orders-view.ts";
 import { acceptSchema, acceptToSite, waitingAppliances } from "./pending.ts";
 import { settingsInputSchema, updateSettings } from "./settings.ts";
@@ -50,14 +50,23 @@ async function auditSite(deps: RelayDeps, p: Principal, siteId: string, action: 
   await audit(deps.db, deps.clock, p, { action, target, site_id: siteId, org_id: await orgOfSite(deps.db, siteId), details });
 }
 
-function intQuery(c: RelayContext, name: string, fallback: number, min: number, max: number): number {
-  const v = c.req.query(name);
-  if (v === undefined || v === "") return fallback;
-  if (!/^\d{1,6}$/.test(v) || Number(v) < min || Number(v) > max) throw new RelayError("schema", `${name}: expected a whole number from ${min} to ${max}: current value is ${JSON.stringify(v.slice(0, 20))}`);
-  return Number(v);
-}
+/** A query parameter holding a whole number from `min` to `max`. */
+const wholeNumber = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, `expected a whole number from ${min} to ${max}`)
+    .refine((v) => Number(v) >= min && Number(v) <= max, `expected a whole number from ${min} to ${max}`)
+    .optional()
+    .describe(what);
 
-const previewQuery = z.strictObject({ rrule: z.string().min(1).max(512), duration: z.string().min(1).max(32), tz: z.string().min(1).max(64).optional(), count: z.string().optional() });
+const siteDetailQuery = z.object({ days: wholeNumber(1, MAX_TREND_DAYS, `length of the score trend in days (default 30, at most ${MAX_TREND_DAYS})`) });
+const previewQuery = z.strictObject({
+  rrule: z.string().min(1).max(512).describe("the window's recurrence rule (RFC 5545 RRULE)"),
+  duration: z.string().min(1).max(32).describe("how long each window lasts, e.g. 2h"),
+  tz: z.string().min(1).max(64).optional().describe("IANA time zone (default: the site's)"),
+  count: wholeNumber(1, 20, `how many occurrences (default ${DEFAULT_PREVIEW_COUNT})`),
+});
+const approvalsQuery = z.object({ state: z.enum(APPROVAL_STATES).optional().describe("only requests in this state") });
 const decisionSchema = z.strictObject({ note: z.string().max(2000).optional(), valid_for_s: z.number().int().min(300).max(604_800).optional() });
 const proposalSchema = z.strictObject({ appliance_id: z.string().min(1).max(100), type: z.string().min(1).max(60), params: z.record(z.string(), z.json()).default({}), reason: z.string().min(1).max(2000) });
 
@@ -68,8 +77,9 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
     callers: SITE_VIEWERS,
     summary: "fleet overview: every visible site with score (null = no data), 30-day trend, incidents, connection and last sync (?q=&status=online|offline|attention|no_data|simulated&partner_id=&org_id=)",
     maxBodyBytes: EMPTY_BODY,
+    query: fleetQuerySchema,
     response: S.fleetResponse,
-    handler: async (c, deps) => c.json(await listFleet(deps.db, principal(c), parseFleetQuery(c.req.query()), deps)),
+    handler: async (c, deps) => c.json(await listFleet(deps.db, principal(c), queryParams(c, fleetQuerySchema), deps)),
   },
   {
     method: "GET",
@@ -77,8 +87,9 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
     callers: SITE_VIEWERS,
     summary: "one site: settings, score by category, controls, devices and check results, incident timeline, appliances and evidence chain status (?days= trend length)",
     maxBodyBytes: EMPTY_BODY,
+    query: siteDetailQuery,
     response: S.siteDetailResponse,
-    handler: async (c, deps) => c.json(await siteDetail(deps.db, param(c, "site_id"), deps, { days: intQuery(c, "days", 30, 1, MAX_TREND_DAYS) })),
+    handler: async (c, deps) => c.json(await siteDetail(deps.db, param(c, "site_id"), deps, { days: Number(queryParams(c, siteDetailQuery).days ?? 30) })),
   },
   {
     method: "PUT",
@@ -97,11 +108,12 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
     callers: SITE_OPERATORS,
     summary: "next occurrences of a maintenance window (?rrule=&duration=&tz=&count=), each as a human-readable line",
     maxBodyBytes: EMPTY_BODY,
+    query: previewQuery,
     response: S.windowPreviewResponse,
     handler: async (c, deps) => {
-      const q = parseSchema(previewQuery, c.req.query(), "window preview query");
+      const q = queryParams(c, previewQuery);
       const tz = q.tz ?? str((await deps.db.execute({ sql: "SELECT timezone FROM sites WHERE id = ?", args: [param(c, "site_id")] })).rows[0]!, "timezone");
-      return c.json(previewWindows({ rrule: q.rrule, duration: q.duration, tz }, new Date(deps.clock.now()), intQuery(c, "count", DEFAULT_PREVIEW_COUNT, 1, 20)));
+      return c.json(previewWindows({ rrule: q.rrule, duration: q.duration, tz }, new Date(deps.clock.now()), Number(q.count ?? DEFAULT_PREVIEW_COUNT)));
     },
   },
   {
@@ -234,13 +246,13 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
     callers: SITE_OPERATORS,
     summary: "the site's approval requests, pending first (?state=pending|approved|rejected)",
     maxBodyBytes: EMPTY_BODY,
+    query: approvalsQuery,
     response: S.approvalList,
     handler: async (c, deps) => {
-      const state = c.req.query("state");
-      if (state !== undefined && !(APPROVAL_STATES as readonly string[]).includes(state)) throw new RelayError("schema", `state: expected one of ${APPROVAL_STATES.join(", ")}: current value is ${JSON.stringify(state.slice(0, 20))}`);
+      const { state } = queryParams(c, approvalsQuery);
       const siteId = param(c, "site_id");
       await refreshSiteDigest(deps.db, siteId, deps);
-      return c.json({ approvals: await listApprovals(deps.db, siteId, state ? { state: state as (typeof APPROVAL_STATES)[number] } : {}) });
+      return c.json({ approvals: await listApprovals(deps.db, siteId, state ? { state } : {}) });
     },
   },
   {
