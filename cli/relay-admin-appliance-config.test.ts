@@ -11,7 +11,6 @@ import { fromHex } from "../protocol/encoding.ts";
 import { parsePullResponse, PULL_SCHEMA } from "../protocol/sync.ts";
 import { verifyApplianceConfig } from "../appliance/helpers/signed-config.ts";
 import { count, enrolledAppliance, testRelay, type TestAppliance, type TestRelay } from "../relay/_testing.ts";
-import { createRelayKeyFile } from "../relay/keys/index.ts";
 import { memoryLog } from "../relay/log.ts";
 import { runWith, type Io } from "./relay-admin.ts";
 
@@ -37,12 +36,11 @@ interface World {
   admin(...args: string[]): Promise<{ code: number; json: Record<string, unknown>; errors: string }>;
 }
 
-/** A relay whose key is also in a key file (as `osiris relay serve` keeps it), with one enrolled appliance. */
+/** A relay (whose key is in its key file, as `osiris relay serve` keeps it) with one enrolled appliance. */
 async function withRelay(fn: (w: World) => Promise<void>): Promise<void> {
   const relay = await testRelay();
   try {
     const keyFile = join(relay.dir, "relay.key");
-    await createRelayKeyFile(keyFile, () => relay.relaySecret);
     const a = await enrolledAppliance(relay);
     const admin = async (...args: string[]) => {
       const io = capture();

@@ -185,7 +185,7 @@ test("GET pull takes appliance_config_version in the query (0 = none yet) and re
     assert.is((await get("?appliance_config_version=1")).body["appliance_config"], null);
     const bad = await a.request("GET", "/api/sync/pull?appliance_config_version=-1");
     assert.is(bad.status, 400);
-    assert.match((await errorOf(bad)).message, /^appliance_config_version: expected 0 \(none yet\) or a positive integer: current value is "-1"/);
+    assert.match((await errorOf(bad)).message, /^appliance_config_version: expected 0 \(none yet\) or a positive integer, got "-1"/);
   });
 });
 test.run();

@@ -11,7 +11,7 @@ import { createRelayApp } from "../app.ts";
 import { openRelayDb } from "../db/index.ts";
 import { enrolledAppliance, inProcess, random, testRelay } from "../_testing.ts";
 import { RelayError } from "../errors.ts";
-import { createRelayKeyFile, listRelayKeys, loadRelayKey, publishedRelayKeys, readRelayKeyFile, rotateRelayKey } from "./index.ts";
+import { createRelayKeyFile, currentRelayKey, listRelayKeys, loadRelayKey, publishedRelayKeys, readRelayKeyFile, rotateRelayKey } from "./index.ts";
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -57,6 +57,30 @@ test("loadRelayKey() refuses a missing key file when the relay already has keys,
     const own = join(relay.dir, "own.key");
     await writeFile(own, relay.relaySecret, { mode: 0o600 });
     assert.is((await loadRelayKey(relay.db, own, env)).keyId, relay.relayKey.keyId);
+  } finally {
+    await relay.close();
+  }
+});
+
+test("currentRelayKey() (commands that sign exports) takes only the relay's current key file, and never creates or registers one", async () => {
+  const relay = await testRelay();
+  try {
+    assert.is((await currentRelayKey(relay.db, join(relay.dir, "relay.key"))).keyId, relay.relayKey.keyId);
+    assert.is(await codeOf(currentRelayKey(relay.db, join(relay.dir, "missing.key"))), "config");
+    const stranger = join(relay.dir, "stranger.key");
+    await createRelayKeyFile(stranger, random);
+    assert.is(await codeOf(currentRelayKey(relay.db, stranger)), "relay_key_state");
+    const nextPath = join(relay.dir, "next.key");
+    await rotateRelayKey(relay.db, { currentSecretKey: relay.relaySecret, nextSecretKey: await createRelayKeyFile(nextPath, random), nextKeyFile: nextPath }, relay.clock);
+    assert.is(await codeOf(currentRelayKey(relay.db, join(relay.dir, "relay.key"))), "relay_key_state", "a rotated-out key signs nothing more");
+    assert.equal((await listRelayKeys(relay.db)).length, 2, "nothing registered");
+    const empty = await openRelayDb(join(relay.dir, "empty.db"), { log: relay.log, clock: relay.clock });
+    try {
+      assert.is(await codeOf(currentRelayKey(empty, nextPath)), "relay_key_state");
+      assert.equal(await listRelayKeys(empty), [], "a relay without keys gets none from an export");
+    } finally {
+      empty.close();
+    }
   } finally {
     await relay.close();
   }

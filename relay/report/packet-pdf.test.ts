@@ -72,6 +72,8 @@ test("the packet says exactly what was verified and when: on receipt by the rela
   assert.match(flat, /When this packet's auditor kit was built, the relay re-checked only its own countersignature on each appliance's last checkpoint of the month/);
   assert.match(flat, /Anyone can re-check every record, signature and checkpoint with the auditor kit \(osiris evidence verify\)/);
   assert.match(flat, /cosigned 2026-09-30 23:00 UTC, re-checked when this kit was built/, "the manifest's witness lines say the cosignature was re-checked, and when");
+  assert.match(flat, /the relay's signed manifest of the kit \(so a kit cut short at either end, or with a file changed or added, fails\)/);
+  assert.match(flat, /open \/verify on your IT provider's relay and pick the kit/, "an auditor without the CLI is told where to verify");
 });
 
 test("the methodology says how often computers were checked from the month's evidence, never a configured interval the relay cannot know", async () => {
