@@ -37,7 +37,8 @@ test("generatePacket() stores the PDF with its SHA-256 once; asking again return
   const stored = (await packetPdf(relay.db, first.packet.id))!;
   assert.is(sha256Hex(stored.pdf), first.packet.sha256);
   assert.is(fromUtf8(stored.pdf.slice(0, 5)), "%PDF-");
-  assert.equal(first.packet.summary, { overall: 74, previous: null, controls_ready: 3, controls_total: 26, incidents: 2, incidents_open: 1, bundles: SEPTEMBER.a_bundles + SEPTEMBER.b_bundles, appliances: 2 });
+  const score_basis = { results: 8, stale: 0, newest_at: "2026-09-30T23:00:00.000Z" }; // what the score rests on, for the cards to flag out-of-date results
+  assert.equal(first.packet.summary, { overall: 74, previous: null, controls_ready: 3, controls_total: 26, incidents: 2, incidents_open: 1, bundles: SEPTEMBER.a_bundles + SEPTEMBER.b_bundles, appliances: 2, score_basis });
   assert.is(first.packet.generated_by, "usr_test00000000");
 
   relay.clock.t += 86_400_000;
@@ -162,6 +163,17 @@ test("stored packets and kits are append-only: UPDATE and DELETE are refused", a
       assert.match(String(e), /append-only/, sql);
     }
   }
+});
+
+test("a packet stored before its summary kept the score's basis still lists, without score_basis", async () => {
+  const kit = (await findPacket(relay.db, relay.siteId, SEPTEMBER.month, "hipaa"))!.kit_sha256;
+  const old = { overall: 70, previous: null, controls_ready: 0, controls_total: 26, incidents: 0, incidents_open: 0, bundles: 10, appliances: 1 };
+  await relay.db.execute({
+    sql: "INSERT INTO packets (id, site_id, month, framework, sha256, pdf, bytes, kit_sha256, summary, generated_at, generated_by) VALUES ('pkt_old000000000', ?, '2026-08', 'hipaa', ?, X'25504446', 4, ?, ?, '2026-09-01T06:00:00.000Z', 'scheduler')",
+    args: [relay.siteId, "0".repeat(64), kit, JSON.stringify(old)],
+  });
+  const listed = (await listPackets(relay.db, relay.siteId)).find((p) => p.month === "2026-08")!;
+  assert.equal(listed.summary, old, "read as stored: no score_basis made up");
 });
 
 test.after(() => relay.close());

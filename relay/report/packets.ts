@@ -36,7 +36,20 @@ export interface GenerateRequest {
   actor: string;
 }
 
-/** Figures kept with a packet for lists. */
+/**
+ * What the score of a packet rests on (PacketData.score.basis): the latest results behind it, how many of them
+ * were older than their check's freshness limit at the month's end (scores/isStale), and the newest one's time.
+ */
+export interface ScoreBasis {
+  results: number;
+  stale: number;
+  newest_at: string | null;
+}
+
+/**
+ * Figures kept with a packet for lists. Stored packets never change, so a field added later is optional:
+ * `score_basis` is absent on packets generated before it was kept, and readers show those as before.
+ */
 export interface PacketSummary {
   overall: number | null;
   previous: number | null;
@@ -46,6 +59,7 @@ export interface PacketSummary {
   incidents_open: number;
   bundles: number;
   appliances: number;
+  score_basis?: ScoreBasis;
 }
 
 export interface PacketRecord {
@@ -88,6 +102,7 @@ function summaryOf(d: PacketData): PacketSummary {
     incidents_open: d.incidents.filter((i) => i.resolved_at === null).length,
     bundles: d.manifest.bundles,
     appliances: d.manifest.appliances.length,
+    score_basis: { ...d.score.basis },
   };
 }
 

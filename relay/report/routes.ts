@@ -34,6 +34,14 @@ const packetSchema = z.object({
     incidents_open: z.number(),
     bundles: z.number(),
     appliances: z.number(),
+    score_basis: z
+      .object({
+        results: z.number().describe("latest check results behind the score"),
+        stale: z.number().describe("of those, results older than their check's freshness limit at the month's end"),
+        newest_at: z.string().nullable().describe("when the newest of them finished (UTC)"),
+      })
+      .optional()
+      .describe("what the score rests on; absent on packets generated before it was kept"),
   }),
   generated_at: z.string(),
   generated_by: z.string(),

@@ -36,11 +36,22 @@ export function relative(iso: string | null, now: number): string {
   return "just now";
 }
 
-/** "27 Nov 2026, 12:00" in the viewer's zone (or the given one). */
-export function fullTime(iso: string | null, timeZone?: string): string {
+/** "27 Nov 2026, 12:00" in the viewer's zone (or the given one); `named` adds the zone's name: "27 Nov 2026, 12:00 UTC". */
+export function fullTime(iso: string | null, timeZone?: string, named = false): string {
   if (!iso) return "—";
-  return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...(timeZone ? { timeZone } : {}) }).format(new Date(iso));
+  return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...(timeZone ? { timeZone } : {}), ...(named ? { timeZoneName: "short" } : {}) }).format(new Date(iso));
 }
+
+/**
+ * "27 Nov 2026, 12:00 UTC": the times of monthly reports and their auditor kits. A report's month runs in UTC
+ * and its PDF prints UTC (relay/report/packet-text.ts formatTime), so what shows a report beside its PDF shows
+ * the same clock times, with the zone named, whatever the viewer's own zone.
+ */
+export const reportTime = (iso: string | null): string => fullTime(iso, "UTC", true);
+
+export const FRAMEWORK_TEXT: Readonly<Record<string, string>> = { hipaa: "HIPAA", soc2: "SOC 2", glba: "GLBA" };
+/** "HIPAA", or the framework's id in capitals for one this UI does not know. */
+export const frameworkText = (framework: string): string => FRAMEWORK_TEXT[framework] ?? framework.toUpperCase();
 
 export const STATUS_TEXT: Readonly<Record<string, string>> = { pass: "Passing", fail: "Failing", error: "Could not check", not_applicable: "Not applicable" };
 export const STATUS_CLASS: Readonly<Record<string, string>> = { pass: "ok", fail: "bad", error: "warn", not_applicable: "none" };

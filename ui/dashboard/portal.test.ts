@@ -233,9 +233,12 @@ function nodeClient(): RelayClient {
   });
 }
 
+/** A report's time as its card must show it: UTC, named (as the PDF prints it), whatever the viewer's zone. */
+const UTC_TIME = String.raw`\d{1,2} \w{3,4} \d{4}, \d\d:\d\d UTC`;
+
 /** Asks for a sign-in link on the login page, takes it from the mail, and opens it as a new page load. */
-async function magicLinkLogin(name: string, email: string): Promise<Page> {
-  const watched = await watchedContext(browser, relay.url);
+async function magicLinkLogin(name: string, email: string, timezoneId?: string): Promise<Page> {
+  const watched = await watchedContext(browser, relay.url, timezoneId ? { timezoneId } : {});
   contexts[name] = watched;
   const ask = await watched.context.newPage();
   await ask.goto("/login");
@@ -282,11 +285,14 @@ test("an MSP technician generates the closed month's packet through the relay cl
   assert.equal([packet.pdf_url, packet.kit_url], [`/api/packets/${packet.id}/pdf`, `/api/packets/${packet.id}/kit`]);
   assert.ok(packet.summary.bundles > 10, `the month holds the appliance's evidence: ${packet.summary.bundles} records`);
   assert.ok(packet.summary.overall !== null, "the month has a score");
+  // The appliance last checked during the month on the 20th: by the month's end every result behind the score is out of date.
+  const basis = packet.summary.score_basis;
+  assert.ok(basis && basis.results > 0 && basis.stale === basis.results, `the summary says what the score rests on: ${JSON.stringify(basis)}`);
   assert.equal((await tech.packets(ids.siteA)).packets.map((p) => p.id), [packet.id]);
 });
 
 test("a clinic viewer signs in by e-mailed link and lands on the portal, in the partner's branding, with sites, scores, trend, attention, escalations and the month's report", async () => {
-  const page = await magicLinkLogin("client", users.client);
+  const page = await magicLinkLogin("client", users.client, "America/Chicago"); // the clinic's zone, not UTC
   const sites = page.getByRole("list", { name: "Clinics and their scores" }).getByRole("listitem");
   await sites.first().waitFor();
   assert.equal(await sites.locator(".name a").allTextContents(), ["Riverside annex", "Riverside main office"], "the organisation's two sites, nothing else");
@@ -312,7 +318,14 @@ test("a clinic viewer signs in by e-mailed link and lands on the portal, in the 
 
   const reports = page.getByRole("list", { name: "Monthly reports" }).getByRole("listitem");
   assert.is(await reports.count(), 1);
-  assert.match((await reports.first().textContent()) ?? "", new RegExp(`${monthName(MONTH)} report[\\s\\S]*Latest[\\s\\S]*Score \\d+ %`));
+  const card = reports.first();
+  const cardText = ((await card.textContent()) ?? "").replace(/\s+/g, " ");
+  assert.match(cardText, new RegExp(`${monthName(MONTH)} report[\\s\\S]*Latest[\\s\\S]*Score \\d+ % Out of date`), "the score is flagged beside it, not shown as good news");
+  assert.match(
+    await card.locator("[data-caveat='stale_all']").innerText(),
+    new RegExp(`^None of the ${packet.summary.score_basis!.results} check results behind this score was recent enough at month end \\(the newest is from ${UTC_TIME}\\): it shows the site as it was then`),
+  );
+  if (packet.summary.controls_ready === 0) assert.match(cardText, /No control ready[\s\S]*No HIPAA control was ready at month end, so this score is not a sign that HIPAA controls are met/);
 
   // The partner's branding: name, logo, colour, page title.
   const banner = page.getByRole("banner");
@@ -424,6 +437,26 @@ test("the site page says the same in plain words, with the full trend and the re
   }
   await page.close();
   noErrors("client");
+});
+
+test("the MSP technician's dashboard lists the month's packet with the same warning beside its score", async () => {
+  const watched = await watchedContext(browser, relay.url, { timezoneId: "America/Chicago" });
+  contexts["tech"] = watched;
+  const page = await watched.context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("E-mail", { exact: true }).fill(users.tech);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { level: 1, name: /Clinics/ }).waitFor();
+  await page.goto(`/sites/${ids.siteA}/reports`);
+  const row = page.getByRole("table", { name: "Monthly packets" }).getByRole("row").nth(1);
+  await row.waitFor();
+  const text = ((await row.textContent()) ?? "").replace(/\s+/g, " ").trim();
+  assert.match(text, /\d+ % Out of date None of the \d+ check results behind this score was recent enough at month end/, "the score is flagged, as on the portal");
+  await assertAccessible(page, "dashboard reports");
+  await screenshot(page, SHOTS, "dashboard-reports");
+  await page.close();
+  noErrors("tech");
 });
 
 test("a client of another organisation sees 'Site not found' at this site's address and cannot fetch its packet", async () => {

@@ -30,10 +30,19 @@ export interface WatchedContext {
   errors: string[];
 }
 
-/** A browser context on `baseURL` that records every console error and CSP violation. */
-export async function watchedContext(browser: Browser, baseURL: string, opts: { phone?: boolean; storageState?: Awaited<ReturnType<BrowserContext["storageState"]>> } = {}): Promise<WatchedContext> {
+/** A browser context on `baseURL` that records every console error and CSP violation; `timezoneId`: the viewer's zone (else the machine's). */
+export async function watchedContext(browser: Browser, baseURL: string, opts: { phone?: boolean; storageState?: Awaited<ReturnType<BrowserContext["storageState"]>>; timezoneId?: string } = {}): Promise<WatchedContext> {
   const phone = opts.phone === true;
-  const context = await browser.newContext({ viewport: phone ? PHONE : DESKTOP, deviceScaleFactor: phone ? 2 : 1, isMobile: phone, hasTouch: phone, locale: "en-GB", baseURL, ...(opts.storageState ? { storageState: opts.storageState } : {}) });
+  const context = await browser.newContext({
+    viewport: phone ? PHONE : DESKTOP,
+    deviceScaleFactor: phone ? 2 : 1,
+    isMobile: phone,
+    hasTouch: phone,
+    locale: "en-GB",
+    baseURL,
+    ...(opts.storageState ? { storageState: opts.storageState } : {}),
+    ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
+  });
   const errors: string[] = [];
   await context.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)));
   context.on("page", (p) => {

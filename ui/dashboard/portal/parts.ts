@@ -7,12 +7,12 @@ import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { Escalation, Packet, SiteDetail } from "../../relay-client/mod.ts";
 import "../../verifier/kit-verifier.ts";
-import { plural, scoreText } from "../format.ts";
+import { frameworkText, plural, scoreText } from "../format.ts";
+import { scoreCaveats } from "../packet-words.ts";
 import { capitalise, escalationTitle, escalationWords, STATE_CLASS, type AttentionItem } from "./attention.ts";
 import { monthName, sitePhrase } from "./time-phrase.ts";
 
 const number = new Intl.NumberFormat("en-US");
-const FRAMEWORK_TEXT: Readonly<Record<string, string>> = { hipaa: "HIPAA", soc2: "SOC 2", glba: "GLBA" };
 
 
 /** The overall state of one or more sites in one sentence (never "all fine" without data). */
@@ -68,14 +68,22 @@ export interface PacketView extends Packet {
   site_name?: string;
 }
 
-/** One monthly report: scores, the PDF and "Verify our evidence". `latest` marks the newest. */
+/**
+ * One monthly report: scores (with what makes a score not good news: packet-words.ts), the PDF and "Verify our
+ * evidence". `latest` marks the newest.
+ */
 function packetCard(p: PacketView, latest: boolean): TemplateResult {
   const month = monthName(p.month);
-  const framework = FRAMEWORK_TEXT[p.framework] ?? p.framework.toUpperCase();
+  const framework = frameworkText(p.framework);
   const label = latest ? "Verify our evidence" : `Verify the evidence of ${month}${p.site_name ? ` (${p.site_name})` : ""}`;
+  const caveats = scoreCaveats(p);
   return html`<li class="card packet ${latest ? "latest" : ""}" data-packet=${p.id}>
     <h3>${month} report${p.site_name ? html` <span class="muted">· ${p.site_name}</span>` : nothing} ${latest ? html`<span class="badge info">Latest</span>` : nothing}</h3>
-    <p>Score <strong>${scoreText(p.summary.overall)}</strong> · ${p.summary.controls_ready} of ${p.summary.controls_total} ${framework} controls ready at month end · ${plural(p.summary.incidents, "incident")}</p>
+    <p>
+      Score <strong>${scoreText(p.summary.overall)}</strong>${caveats.map((c) => html` <span class="badge warn">${c.label}</span>`)} · ${p.summary.controls_ready} of ${p.summary.controls_total} ${framework} controls
+      ready at month end · ${plural(p.summary.incidents, "incident")}
+    </p>
+    ${caveats.map((c) => html`<p class="caveat" data-caveat=${c.code}>${c.text}</p>`)}
     <p class="facts-line">Backed by ${number.format(p.summary.bundles)} signed records from ${plural(p.summary.appliances, "appliance")}.</p>
     <div class="actions">
       <a class="button secondary" href=${p.pdf_url} download>Download PDF<span class="sr-only"> of the ${month} report${p.site_name ? ` for ${p.site_name}` : ""}</span></a>

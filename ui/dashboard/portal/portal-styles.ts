@@ -81,6 +81,12 @@ export const portalStyles = css`
   .next.bad {
     background: none;
   }
+  /* Why the score is not good news: set apart, in the warning colour's ink, not hidden in the facts line. */
+  .packet .caveat {
+    border-left: 4px solid var(--warn-ink);
+    padding-left: 0.6rem;
+    max-width: 48rem;
+  }
   .packet .facts-line {
     color: var(--muted);
   }

@@ -5,7 +5,7 @@
 import { css, html, nothing, type TemplateResult } from "lit";
 import type { ControlView } from "../../relay-client/mod.ts";
 import "../components/trend-chart.ts";
-import { HEALING_MODE_TEXT, scoreClass, scoreText } from "../format.ts";
+import { FRAMEWORK_TEXT, HEALING_MODE_TEXT, scoreClass, scoreText } from "../format.ts";
 
 /** Why an appliance heals in another mode than the site setting. */
 const MODE_SOURCE_TEXT: Readonly<Record<string, string>> = { order: "set by an order", config: "from its own configuration (it has not received this site\u2019s settings yet)", relay: "from an earlier setting it has not updated yet" };
@@ -20,7 +20,6 @@ const REASON_TEXT: Readonly<Record<string, string>> = {
   missing: "A mapped check has not reported",
   no_data: "No data",
 };
-const FRAMEWORK_TEXT: Readonly<Record<string, string>> = { hipaa: "HIPAA", soc2: "SOC 2", glba: "GLBA" };
 
 export class OsirisSiteOverview extends Section {
   static override styles = [

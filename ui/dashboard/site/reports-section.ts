@@ -1,11 +1,14 @@
 /**
  * Monthly compliance packets of the site: the PDF and the auditor kit to download (plain links: the
- * browser sends the session cookie). Shown as not available on a relay without the packet routes.
+ * browser sends the session cookie). A score that rests on out-of-date results or sits beside zero ready
+ * controls carries the same warning as on the clinic's portal (packet-words.ts). Shown as not available on a
+ * relay without the packet routes.
  */
 import { html, type TemplateResult } from "lit";
 import type { Packet } from "../../relay-client/mod.ts";
-import { fullTime, scoreText } from "../format.ts";
+import { frameworkText, fullTime, scoreText } from "../format.ts";
 import { Load } from "../load.ts";
+import { scoreCaveats } from "../packet-words.ts";
 import { Section } from "./section.ts";
 
 export class OsirisSiteReports extends Section {
@@ -20,8 +23,11 @@ export class OsirisSiteReports extends Section {
         <tbody>
           ${packets.map(
             (p) => html`<tr>
-              <td>${p.month} <span class="muted">(${p.framework.toUpperCase()}, made ${fullTime(p.generated_at)})</span></td>
-              <td>${scoreText(p.summary.overall)}</td>
+              <td>${p.month} <span class="muted">(${frameworkText(p.framework)}, made ${fullTime(p.generated_at)})</span></td>
+              <td>
+                ${scoreText(p.summary.overall)}
+                ${scoreCaveats(p).map((c) => html`<br /><span class="badge warn">${c.label}</span> <span class="muted" data-caveat=${c.code}>${c.text}</span>`)}
+              </td>
               <td>${p.summary.controls_ready} of ${p.summary.controls_total}</td>
               <td>${p.summary.incidents}</td>
               <td><a href=${p.pdf_url} download>PDF<span class="sr-only"> for ${p.month}</span></a> · <a href=${p.kit_url} download>Auditor kit<span class="sr-only"> for ${p.month}</span></a></td>
