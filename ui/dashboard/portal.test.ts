@@ -326,6 +326,9 @@ test("a clinic viewer signs in by e-mailed link and lands on the portal, in the 
     new RegExp(`^None of the ${packet.summary.score_basis!.results} check results behind this score was recent enough at month end \\(the newest is from ${UTC_TIME}\\): it shows the site as it was then`),
   );
   if (packet.summary.controls_ready === 0) assert.match(cardText, /No control ready[\s\S]*No HIPAA control was ready at month end, so this score is not a sign that HIPAA controls are met/);
+  // Times as the PDF prints them, in UTC and saying so, though this browser runs on Chicago time.
+  assert.match(cardText, new RegExp(`controls ready at month end \\(1 \\w{3,4} \\d{4}, 00:00 UTC\\)`));
+  assert.match(cardText, new RegExp(`Made ${UTC_TIME}\\.`));
 
   // The partner's branding: name, logo, colour, page title.
   const banner = page.getByRole("banner");
@@ -439,7 +442,7 @@ test("the site page says the same in plain words, with the full trend and the re
   noErrors("client");
 });
 
-test("the MSP technician's dashboard lists the month's packet with the same warning beside its score", async () => {
+test("the MSP technician's dashboard lists the month's packet with the same warning beside its score, times in UTC", async () => {
   const watched = await watchedContext(browser, relay.url, { timezoneId: "America/Chicago" });
   contexts["tech"] = watched;
   const page = await watched.context.newPage();
@@ -452,6 +455,7 @@ test("the MSP technician's dashboard lists the month's packet with the same warn
   const row = page.getByRole("table", { name: "Monthly packets" }).getByRole("row").nth(1);
   await row.waitFor();
   const text = ((await row.textContent()) ?? "").replace(/\s+/g, " ").trim();
+  assert.match(text, new RegExp(`^${MONTH} \\(HIPAA, made ${UTC_TIME}\\)`), text);
   assert.match(text, /\d+ % Out of date None of the \d+ check results behind this score was recent enough at month end/, "the score is flagged, as on the portal");
   await assertAccessible(page, "dashboard reports");
   await screenshot(page, SHOTS, "dashboard-reports");

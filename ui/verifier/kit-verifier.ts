@@ -7,7 +7,7 @@
  */
 import { css, html, LitElement, nothing } from "lit";
 import type { KitReport } from "../../protocol/kit.ts";
-import { plural } from "../dashboard/format.ts";
+import { plural, reportTime } from "../dashboard/format.ts";
 import type { VerifyMessage } from "./messages.ts";
 
 type State =
@@ -167,13 +167,13 @@ export class KitVerifier extends LitElement {
     const witnesses = new Set(r.checkpoints.flatMap((c) => c.witnesses.map((w) => w.name)));
     return html`<div class="result ok" role="status" data-outcome="verified">
       <h3>Verified: the evidence is intact</h3>
-      <p>${number.format(r.bundles)} signed records from ${plural(r.appliances.length, "appliance")}${r.first_time ? html`, ${r.first_time.slice(0, 10)} to ${r.last_time?.slice(0, 10)}` : nothing}: every signature, the hash chain and
+      <p>${number.format(r.bundles)} signed records from ${plural(r.appliances.length, "appliance")}${r.first_time ? html`, ${reportTime(r.first_time)} to ${reportTime(r.last_time ?? null)}` : nothing}: every signature, the hash chain and
         ${plural(r.checkpoints.length, "checkpoint")} countersigned by ${plural(witnesses.size, "witness", "witnesses")} check out.</p>
       <ul>
         ${r.appliances.map((a) => html`<li>Appliance <code>${a.appliance_id}</code>: records ${a.first_seq}–${a.last_seq}</li>`)}
       </ul>
       ${r.manifest
-        ? html`<p data-manifest="signed">The relay's signed manifest matches: site <code>${r.manifest.site_id}</code>, ${r.manifest.from.slice(0, 10)} (included) to ${r.manifest.to.slice(0, 10)} (excluded), every file and record range as it exported them (key <code>${r.manifest.key_id}</code>).</p>`
+        ? html`<p data-manifest="signed">The relay's signed manifest matches: site <code>${r.manifest.site_id}</code>, ${reportTime(r.manifest.from)} (included) to ${reportTime(r.manifest.to)} (excluded), every file and record range as it exported them (key <code>${r.manifest.key_id}</code>).</p>`
         : html`<p class="extra" data-manifest="none">Not signed: this kit has no manifest from the relay, so where its records start, its README and its list of files are not confirmed.</p>`}
       ${r.extra_files.length
         ? html`<p class="extra" data-extra-files=${r.extra_files.join(" ")}>

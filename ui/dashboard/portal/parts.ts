@@ -7,8 +7,8 @@ import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { Escalation, Packet, SiteDetail } from "../../relay-client/mod.ts";
 import "../../verifier/kit-verifier.ts";
-import { frameworkText, plural, scoreText } from "../format.ts";
-import { scoreCaveats } from "../packet-words.ts";
+import { frameworkText, plural, reportTime, scoreText } from "../format.ts";
+import { monthEnd, scoreCaveats } from "../packet-words.ts";
 import { capitalise, escalationTitle, escalationWords, STATE_CLASS, type AttentionItem } from "./attention.ts";
 import { monthName, sitePhrase } from "./time-phrase.ts";
 
@@ -70,7 +70,7 @@ export interface PacketView extends Packet {
 
 /**
  * One monthly report: scores (with what makes a score not good news: packet-words.ts), the PDF and "Verify our
- * evidence". `latest` marks the newest.
+ * evidence". Times in UTC with the zone named, as the PDF prints them. `latest` marks the newest.
  */
 function packetCard(p: PacketView, latest: boolean): TemplateResult {
   const month = monthName(p.month);
@@ -81,10 +81,10 @@ function packetCard(p: PacketView, latest: boolean): TemplateResult {
     <h3>${month} report${p.site_name ? html` <span class="muted">· ${p.site_name}</span>` : nothing} ${latest ? html`<span class="badge info">Latest</span>` : nothing}</h3>
     <p>
       Score <strong>${scoreText(p.summary.overall)}</strong>${caveats.map((c) => html` <span class="badge warn">${c.label}</span>`)} · ${p.summary.controls_ready} of ${p.summary.controls_total} ${framework} controls
-      ready at month end · ${plural(p.summary.incidents, "incident")}
+      ready at month end (${reportTime(monthEnd(p.month))}) · ${plural(p.summary.incidents, "incident")}
     </p>
     ${caveats.map((c) => html`<p class="caveat" data-caveat=${c.code}>${c.text}</p>`)}
-    <p class="facts-line">Backed by ${number.format(p.summary.bundles)} signed records from ${plural(p.summary.appliances, "appliance")}.</p>
+    <p class="facts-line">Backed by ${number.format(p.summary.bundles)} signed records from ${plural(p.summary.appliances, "appliance")}. Made ${reportTime(p.generated_at)}.</p>
     <div class="actions">
       <a class="button secondary" href=${p.pdf_url} download>Download PDF<span class="sr-only"> of the ${month} report${p.site_name ? ` for ${p.site_name}` : ""}</span></a>
       <a class="button secondary" href=${p.kit_url} download>Download the auditor kit<span class="sr-only"> of the ${month} report${p.site_name ? ` for ${p.site_name}` : ""}</span></a>

@@ -1,12 +1,12 @@
 /**
  * Monthly compliance packets of the site: the PDF and the auditor kit to download (plain links: the
  * browser sends the session cookie). A score that rests on out-of-date results or sits beside zero ready
- * controls carries the same warning as on the clinic's portal (packet-words.ts). Shown as not available on a
- * relay without the packet routes.
+ * controls carries the same warning as on the clinic's portal (packet-words.ts); times are UTC, named, as the
+ * PDF prints them. Shown as not available on a relay without the packet routes.
  */
 import { html, type TemplateResult } from "lit";
 import type { Packet } from "../../relay-client/mod.ts";
-import { frameworkText, fullTime, scoreText } from "../format.ts";
+import { frameworkText, reportTime, scoreText } from "../format.ts";
 import { Load } from "../load.ts";
 import { scoreCaveats } from "../packet-words.ts";
 import { Section } from "./section.ts";
@@ -23,7 +23,7 @@ export class OsirisSiteReports extends Section {
         <tbody>
           ${packets.map(
             (p) => html`<tr>
-              <td>${p.month} <span class="muted">(${frameworkText(p.framework)}, made ${fullTime(p.generated_at)})</span></td>
+              <td>${p.month} <span class="muted">(${frameworkText(p.framework)}, made ${reportTime(p.generated_at)})</span></td>
               <td>
                 ${scoreText(p.summary.overall)}
                 ${scoreCaveats(p).map((c) => html`<br /><span class="badge warn">${c.label}</span> <span class="muted" data-caveat=${c.code}>${c.text}</span>`)}
