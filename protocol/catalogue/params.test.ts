@@ -1,6 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { assertParams, defaultsOf, NO_PARAMS, paramsSchemaSchema, validateParams, type ParamsSchema } from "./params.ts";
+import { z } from "zod";
+import { catalogue } from "./mod.ts";
+import { assertParams, defaultsOf, JSON_SCHEMA_DIALECT, NO_PARAMS, paramsSchemaSchema, toJsonSchema, validateParams, type ParamsSchema } from "./params.ts";
 
 const schema: ParamsSchema = paramsSchemaSchema.parse({
   type: "object",
@@ -101,6 +103,68 @@ test("paramsSchemaSchema rejects unanchored patterns, invalid defaults, unknown 
     { ...base, properties: { "Bad-Name": { type: "boolean", description: "abc" } } },
   ];
   for (const s of bad) assert.is(paramsSchemaSchema.safeParse(s).success, false, JSON.stringify(s));
+});
+
+test("toJsonSchema() writes each property type as JSON Schema (2020-12), with bounds, patterns, required and defaults", () => {
+  assert.equal(toJsonSchema(schema), {
+    $schema: JSON_SCHEMA_DIALECT,
+    type: "object",
+    properties: {
+      unit: { type: "string", description: "systemd unit", maxLength: 40, pattern: "^[a-z-]+\\.service$" },
+      timeout_s: { type: "integer", description: "seconds to wait", minimum: 30, maximum: 600, default: 120 },
+      dry_run: { type: "boolean", description: "only say what would happen", default: false },
+      mode: { type: "string", description: "healing mode", enum: ["observe", "advise", "enforce"] },
+      allowed: { type: "array", description: "allowed names", maxItems: 3, items: { type: "string", maxLength: 20, pattern: "^[A-Za-z ]+$" }, default: ["Administrator"] },
+      runbook_params: {
+        type: "object",
+        description: "a runbook's own parameters",
+        maxProperties: 4,
+        propertyNames: { pattern: "^[a-z][a-z0-9_]{0,63}$" },
+        additionalProperties: { anyOf: [{ type: ["string", "number", "boolean", "null"] }, { type: "array", items: { type: "string" } }] },
+      },
+    },
+    required: ["unit"],
+    additionalProperties: false,
+  });
+  assert.equal(toJsonSchema(NO_PARAMS), { $schema: JSON_SCHEMA_DIALECT, type: "object", properties: {}, required: [], additionalProperties: false });
+});
+
+test("toJsonSchema() accepts and refuses what validateParams() does (checked with zod's JSON Schema reader)", () => {
+  const js = z.fromJSONSchema(toJsonSchema(schema) as Parameters<typeof z.fromJSONSchema>[0]);
+  const unit = "nginx.service";
+  const inputs: unknown[] = [
+    { unit },
+    {},
+    { unit: "Nginx.service" },
+    { unit: "a".repeat(33) + ".service" },
+    { unit, timeout_s: 29 },
+    { unit, timeout_s: 600 },
+    { unit, timeout_s: 1.5 },
+    { unit, dry_run: "yes" },
+    { unit, mode: "advise" },
+    { unit, mode: "fix" },
+    { unit, allowed: ["a", "b", "c", "d"] },
+    { unit, allowed: ["a1"] },
+    { unit, allowed: ["x".repeat(21)] },
+    { unit, runbook_params: { a: 1, b: null, c: ["x"], d: true } },
+    { unit, runbook_params: { A: 1 } },
+    { unit, runbook_params: { a: {} } },
+    { unit, runbook_params: { a: 1, b: 1, c: 1, d: 1, e: 1 } },
+    { unit, extra: 1 },
+    [],
+    "nginx.service",
+  ];
+  for (const input of inputs) assert.is(js.safeParse(input).success, validateParams(schema, input).ok, JSON.stringify(input));
+});
+
+test("every runbook's and order type's parameter schema in the catalogue converts, and its defaults pass both ways alike", () => {
+  const schemas = [...catalogue.listRunbooks().map((r) => [r.id, r.params_schema] as const), ...catalogue.listOrderTypes().map((o) => [o.type, o.params_schema] as const)];
+  assert.ok(schemas.length > 10);
+  for (const [id, s] of schemas) {
+    const js = z.fromJSONSchema(toJsonSchema(s) as Parameters<typeof z.fromJSONSchema>[0]);
+    assert.is(js.safeParse(defaultsOf(s)).success, validateParams(s, defaultsOf(s)).ok, id);
+    assert.is(js.safeParse({ not_a_parameter: 1 }).success, false, `${id}: unknown fields are refused`);
+  }
 });
 
 test.run();

@@ -12,6 +12,9 @@
  * `boolean`, `enum` (string values), `string_list` (max items, per-item max length and pattern), and `object`
  * (a flat object of scalars and string lists, for a runbook's parameters inside an order; the consumer
  * validates it against that runbook's schema). Unknown fields are always rejected.
+ *
+ * What integrators see (the MCP catalogue tool, the REST order types) is this schema as JSON Schema, from
+ * `toJsonSchema` here, the one place that knows both languages.
  */
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
@@ -237,4 +240,46 @@ export function defaultsOf(schema: ParamsSchema): Params {
     if ("default" in prop && prop.default !== undefined) out[name] = structuredClone(prop.default);
   }
   return out;
+}
+
+/** The JSON Schema dialect `toJsonSchema` writes. */
+export const JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema";
+
+/** A JSON Schema document (plain JSON). */
+export type JsonSchema = { [key: string]: unknown };
+
+const SCALAR_OR_STRING_LIST: JsonSchema = { anyOf: [{ type: ["string", "number", "boolean", "null"] }, { type: "array", items: { type: "string" } }] };
+
+function propertyJsonSchema(prop: ParamProperty): JsonSchema {
+  const base = { description: prop.description };
+  switch (prop.type) {
+    case "string":
+      return { type: "string", ...base, ...(prop.min !== undefined ? { minLength: prop.min } : {}), maxLength: prop.max, ...(prop.pattern !== undefined ? { pattern: prop.pattern } : {}), ...(prop.default !== undefined ? { default: prop.default } : {}) };
+    case "integer":
+      return { type: "integer", ...base, ...(prop.min !== undefined ? { minimum: prop.min } : {}), ...(prop.max !== undefined ? { maximum: prop.max } : {}), ...(prop.default !== undefined ? { default: prop.default } : {}) };
+    case "boolean":
+      return { type: "boolean", ...base, ...(prop.default !== undefined ? { default: prop.default } : {}) };
+    case "enum":
+      return { type: "string", ...base, enum: [...prop.values], ...(prop.default !== undefined ? { default: prop.default } : {}) };
+    case "string_list":
+      return { type: "array", ...base, maxItems: prop.max, items: { type: "string", maxLength: prop.item_max, ...(prop.item_pattern !== undefined ? { pattern: prop.item_pattern } : {}) }, ...(prop.default !== undefined ? { default: [...prop.default] } : {}) };
+    case "object":
+      return { type: "object", ...base, maxProperties: prop.max, propertyNames: { pattern: NAME.source }, additionalProperties: SCALAR_OR_STRING_LIST };
+  }
+}
+
+/**
+ * The parameter schema as JSON Schema (draft 2020-12), for integrators whose tools read JSON Schema: the same
+ * properties, bounds, patterns, `required` and defaults (`default` is an annotation there: `validateParams`
+ * fills defaults in). Two differences JSON Schema cannot state and `validateParams` keeps: string lengths count
+ * UTF-16 code units (JSON Schema counts code points), and integers must be safe integers (within ±2^53 − 1).
+ */
+export function toJsonSchema(schema: ParamsSchema): JsonSchema {
+  return {
+    $schema: JSON_SCHEMA_DIALECT,
+    type: "object",
+    properties: Object.fromEntries(Object.entries(schema.properties).map(([name, prop]) => [name, propertyJsonSchema(prop)])),
+    required: [...schema.required],
+    additionalProperties: false,
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * `runbook_catalogue`: the runbooks that fix a check (or every runbook of a platform) with the parameter
  * schemas `propose_runbook` validates against, and the order types `propose_order` may propose. Read from
- * the one catalogue (protocol/catalogue), never a copy.
+ * the one catalogue (protocol/catalogue), never a copy; parameter schemas as JSON Schema (2020-12, from
+ * protocol/catalogue/params.ts toJsonSchema), which agents and their tools read, not the catalogue's own format.
  */
-import { catalogue, type Platform } from "../../protocol/catalogue/mod.ts";
+import { catalogue, toJsonSchema, type Platform } from "../../protocol/catalogue/mod.ts";
 import { RelayError } from "../errors.ts";
 
 /** Order types proposed through `propose_runbook` (which validates the runbook's own parameters). */
@@ -29,7 +30,7 @@ export function runbookCatalogue(args: CatalogueQuery) {
       platform: r.platform,
       check: r.check,
       check_title: catalogue.findCheck(r.check)?.title ?? r.check,
-      params_schema: r.params_schema,
+      params_schema: toJsonSchema(r.params_schema),
       disruptive: r.disruptive,
       needs_approval: r.needs_approval,
       has_rollback: r.rollback.length > 0,
@@ -43,7 +44,7 @@ export function runbookCatalogue(args: CatalogueQuery) {
       type: o.type,
       title: o.title,
       description: o.description,
-      params_schema: o.params_schema,
+      params_schema: toJsonSchema(o.params_schema),
       privileged: o.privileged,
       propose_with: RUNBOOK_ORDER_TYPES.has(o.type) ? "propose_runbook" : "propose_order",
     })),

@@ -224,7 +224,12 @@ test("an MSP technician's assistant lists the tools and reads sites, check resul
     // runbook_catalogue: the fix for the failing check, with its parameter schema, and the order types.
     const cat = await ok(client, "runbook_catalogue", { check_id: "linux.failed_services" });
     assert.equal(cat.runbooks.map((r) => r.id), ["linux.restart_failed_units"]);
-    assert.equal(cat.runbooks[0]!.params_schema.properties["max_units"], { type: "integer", description: "most units restarted in one attempt", min: 1, max: 20, default: 5 });
+    // Parameter schemas are JSON Schema (2020-12), not the catalogue's own format (min/max).
+    const maxUnits = cat.runbooks[0]!.params_schema as { $schema: string; properties: Record<string, unknown>; additionalProperties: boolean };
+    assert.is(maxUnits.$schema, "https://json-schema.org/draft/2020-12/schema");
+    assert.equal(maxUnits.properties["max_units"], { type: "integer", description: "most units restarted in one attempt", minimum: 1, maximum: 20, default: 5 });
+    assert.is(maxUnits.additionalProperties, false);
+    assert.equal(cat.order_types.find((o) => o.type === "run_runbook")!.params_schema["required"], ["runbook", "host_id"]);
     assert.is(cat.order_types.find((o) => o.type === "force_scan")!.propose_with, "propose_order");
     assert.is(cat.order_types.find((o) => o.type === "run_runbook")!.propose_with, "propose_runbook");
     const unknown = await call(client, "runbook_catalogue", { check_id: "linux.no_such_check" });

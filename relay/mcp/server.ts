@@ -29,7 +29,7 @@ Act: propose_runbook and propose_order only file a pending approval request; a p
 const id = (what: string) => z.string().min(1).max(100).describe(what);
 const catalogueId = (what: string) => z.string().min(3).max(70).describe(what);
 const hostId = z.string().min(1).max(63).describe("host id as site_check_results lists it (or the appliance's own id)");
-const params = z.record(z.string().max(64), z.unknown()).describe("parameters, validated against the catalogue's params_schema");
+const params = z.record(z.string().max(64), z.unknown()).describe("parameters, validated against the params_schema runbook_catalogue gives (JSON Schema)");
 const reason = z.string().trim().min(1).max(MAX_REASON_CHARS).describe("why: shown to the person who approves it");
 
 const READ_ONLY = { readOnlyHint: true, openWorldHint: false } as const;
@@ -104,7 +104,7 @@ export function createMcpServer(deps: RelayDeps, principal: Principal): { server
     "runbook_catalogue",
     {
       title: "Runbook catalogue",
-      description: "Runbooks that fix a check (or all of a platform) with their parameter schemas, disruptive / needs-approval flags, and the order types you may propose.",
+      description: "Runbooks that fix a check (or all of a platform) with their parameter schemas (JSON Schema), disruptive / needs-approval flags, and the order types you may propose.",
       inputSchema: { check_id: catalogueId("catalogue check id, e.g. linux.failed_services").optional(), platform: z.enum(PLATFORMS).optional(), runbook_id: catalogueId("catalogue runbook id").optional() },
       annotations: READ_ONLY,
     },

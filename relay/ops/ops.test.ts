@@ -32,6 +32,23 @@ test("GET /api/openapi.json lists every route of the table with its callers, and
   }
 });
 
+test("the OpenAPI document says an order type's params_schema is JSON Schema, and documents a packet summary's optional score_basis", async () => {
+  const relay = await testRelay();
+  try {
+    type Schema = { properties: Record<string, Schema>; items: Schema; description?: string; required?: string[] };
+    const doc = (await (await relay.app.request("/api/openapi.json")).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: Schema }> }> }>> };
+    const success = (path: string) => doc.paths[path]!["get"]!.responses["200"]!.content["application/json"]!.schema;
+    const orderType = success("/api/order-types").properties["order_types"]!.items;
+    assert.match(orderType.properties["params_schema"]!.description ?? "", /^JSON Schema \(draft 2020-12\) of the order's params/);
+    assert.ok(orderType.required?.includes("params_schema"));
+    const summary = success("/api/sites/{site_id}/packets").properties["packets"]!.items.properties["summary"]!;
+    assert.equal(Object.keys(summary.properties["score_basis"]!.properties), ["results", "stale", "newest_at"]);
+    assert.not.ok(summary.required?.includes("score_basis"), "absent on packets stored before it was kept");
+  } finally {
+    await relay.close();
+  }
+});
+
 test("each route's documented success status is the one its handler answers (201 created, 204 without a body, else 200)", () => {
   const wrong: string[] = [];
   for (const r of ROUTES) {

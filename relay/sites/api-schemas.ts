@@ -55,7 +55,19 @@ export const windowPreviewResponse = z.object({ description: z.string(), windows
 export const claimCodeCreated = z.object({ id: z.string(), code: z.string().meta({ description: "shown once; the relay keeps only its hash" }), expires_at: time, qr_text: z.string(), qr_svg: z.string(), qr_png_data_url: z.string() });
 export const claimCodeList = z.object({ claim_codes: z.array(z.object({ id: z.string(), state: z.enum(["active", "used", "expired", "revoked"]), created_at: time, expires_at: time, used_by: z.string().nullable() })) });
 export const pendingList = z.object({ pending: z.array(z.object({ id: z.string(), fingerprint_hint: z.string().meta({ description: "first characters only: the whole fingerprint is read on the appliance" }), macs: z.array(z.string()), first_seen: time, last_seen: time })) });
-export const orderTypeList = z.object({ order_types: z.array(z.object({ type: z.string(), title: z.string(), privileged: z.boolean(), allowed: z.boolean() })) });
+export const orderTypeList = z.object({
+  order_types: z.array(
+    z.object({
+      type: z.string(),
+      title: z.string(),
+      description: z.string(),
+      privileged: z.boolean(),
+      default_ttl_s: z.number(),
+      params_schema: z.record(z.string(), z.unknown()).meta({ description: "JSON Schema (draft 2020-12) of the order's params: POST /api/sites/{site_id}/orders validates them against it" }),
+      allowed: z.boolean(),
+    }),
+  ),
+});
 export const orderList = z.object({ orders: z.array(z.object({ order_id: z.string(), type: z.string(), status: z.enum(["pending", "done", "expired", "cancelled"]), issued_at: time, result: z.object({ outcome: z.string(), detail: z.string() }).nullable() })) });
 export const orderIssued = z.object({ order_id: z.string(), expires_at: time, type: z.string(), appliance_id: z.string() });
 export const approvalList = z.object({ approvals: z.array(z.object({ id: z.string(), state: z.enum(["pending", "approved", "rejected"]), order_type: z.string(), reason: z.string(), order_id: z.string().nullable() })) });

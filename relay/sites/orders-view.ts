@@ -4,7 +4,7 @@
  * result the appliance pushed back.
  */
 import { z } from "zod";
-import { listOrderTypes } from "../../protocol/catalogue/mod.ts";
+import { listOrderTypes, toJsonSchema, type JsonSchema } from "../../protocol/catalogue/mod.ts";
 import type { JsonObject } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import { MAX_ORDER_LIFETIME_MS } from "../../protocol/orders.ts";
@@ -45,7 +45,8 @@ export interface OrderTypeView {
   description: string;
   privileged: boolean;
   default_ttl_s: number;
-  params_schema: unknown;
+  /** The order's `params` as JSON Schema (2020-12; protocol/catalogue/params.ts toJsonSchema). */
+  params_schema: JsonSchema;
   /** Whether the caller may issue it. */
   allowed: boolean;
 }
@@ -66,7 +67,7 @@ export interface OrderView {
 }
 
 export function orderTypesFor(principal: Pick<Principal, "role">): OrderTypeView[] {
-  return listOrderTypes().map((t) => ({ type: t.type, title: t.title, description: t.description, privileged: t.privileged, default_ttl_s: t.default_ttl_s, params_schema: t.params_schema, allowed: mayIssueOrderType(principal, t.type) }));
+  return listOrderTypes().map((t) => ({ type: t.type, title: t.title, description: t.description, privileged: t.privileged, default_ttl_s: t.default_ttl_s, params_schema: toJsonSchema(t.params_schema), allowed: mayIssueOrderType(principal, t.type) }));
 }
 
 export async function issueSiteOrder(deps: Pick<RelayDeps, "db" | "clock" | "random" | "relayKey">, principal: Principal, siteId: string, body: unknown): Promise<{ order_id: string; expires_at: string; type: string; appliance_id: string }> {

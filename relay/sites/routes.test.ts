@@ -350,9 +350,13 @@ test("pending drop-ship appliances: MSP staff list them (fingerprint hidden) and
 test("orders: the registry says who may issue what; issued orders are signed for the appliance, listed, and show the pushed result", async () => {
   const w = await world();
   try {
-    const types = await json<{ order_types: { type: string; allowed: boolean; privileged: boolean }[] }>(await call(w, w.partnerTech, "GET", "/api/order-types"));
+    const types = await json<{ order_types: { type: string; allowed: boolean; privileged: boolean; params_schema: Record<string, unknown> }[] }>(await call(w, w.partnerTech, "GET", "/api/order-types"));
     const allowed = (t: string) => types.order_types.find((x) => x.type === t)!.allowed;
     assert.equal([allowed("force_scan"), allowed("run_runbook")], [true, false]);
+    // Parameter schemas are JSON Schema (2020-12), not the catalogue's own format (max, pattern).
+    const scan = types.order_types.find((x) => x.type === "force_scan")!.params_schema;
+    assert.equal([scan["$schema"], scan["additionalProperties"], scan["required"]], ["https://json-schema.org/draft/2020-12/schema", false, []]);
+    assert.equal((scan["properties"] as Record<string, unknown>)["host_id"], { type: "string", description: "only this host (a site host id, or the appliance's own id)", maxLength: 63, pattern: "^[a-z0-9][a-z0-9._-]{0,62}$" });
     const base = `/api/sites/${w.relay.siteId}/orders`;
     const denied = await call(w, w.mspTech, "POST", base, { appliance_id: w.app.id, type: "rotate_token", params: {} });
     assert.is((await errorOf(denied)).code, "forbidden");

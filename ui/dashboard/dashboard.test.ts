@@ -324,6 +324,12 @@ test("MSP admin: approves the fix the appliance asks for (a signed order it runs
   await waiting.first().getByRole("button", { name: /^Approve/ }).click();
   await page.getByText(/Approved: order ord_\S+ is signed/).waitFor();
 
+  // The form is drawn from the order type's JSON Schema: an enum is a choice list, an integer a number field within its bounds.
+  await page.getByLabel("Order", { exact: true }).selectOption({ label: "Approve a runbook for a host" });
+  const validFor = page.getByLabel(/valid for s/);
+  assert.equal([await validFor.getAttribute("type"), await validFor.getAttribute("min"), await validFor.getAttribute("max"), await validFor.getAttribute("placeholder")], ["number", "300", "604800", "86400"]);
+  await page.getByLabel("Order", { exact: true }).selectOption({ label: "Set the site's healing mode" });
+  assert.equal(await page.getByLabel(/^mode/).locator("option").allTextContents(), ["observe", "advise", "enforce"]);
   await page.getByLabel("Order", { exact: true }).selectOption({ label: "Scan now" });
   await page.getByLabel(/host id/).fill("rfc-nas01");
   await page.getByRole("button", { name: "Sign and send order" }).click();

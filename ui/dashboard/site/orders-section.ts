@@ -11,17 +11,28 @@ import { Load } from "../load.ts";
 import { shared } from "../styles.ts";
 import { Section } from "./section.ts";
 
+/**
+ * The part of an order type's parameter schema (JSON Schema, as /api/order-types gives it: the relay's
+ * protocol/catalogue/params.ts toJsonSchema) the form reads: a choice list for `enum`, a number field for
+ * `integer`, a checkbox for `boolean`, comma-separated text for a string `array`, JSON text for an `object`.
+ * The relay validates what is sent; the form only helps.
+ */
 interface ParamProp {
-  type: "string" | "integer" | "boolean" | "enum" | "string_list" | "object";
+  type: "string" | "integer" | "boolean" | "array" | "object";
   description: string;
-  values?: string[];
+  enum?: string[];
   default?: unknown;
-  min?: number;
-  max?: number;
+  minimum?: number;
+  maximum?: number;
 }
 interface ParamsSchema {
   properties: Record<string, ParamProp>;
   required: string[];
+}
+
+/** The form's reading of a JSON Schema (an order type with no parameters has none to show). */
+function paramsOf(schema: Record<string, unknown>): ParamsSchema {
+  return { properties: (schema["properties"] ?? {}) as Record<string, ParamProp>, required: (schema["required"] ?? []) as string[] };
 }
 
 const ORDER_STATE: Readonly<Record<string, [string, string]>> = { pending: ["Waiting for the appliance", "info"], done: ["Done", "ok"], expired: ["Expired unused", "none"], cancelled: ["Cancelled", "none"] };
@@ -119,7 +130,7 @@ export class OsirisSiteOrders extends Section {
       if (text === "") continue;
       if (p.type === "integer") out[name] = Number(text);
       else if (p.type === "object") out[name] = JSON.parse(text) as unknown;
-      else if (p.type === "string_list") out[name] = text.split(",").map((s) => s.trim()).filter(Boolean);
+      else if (p.type === "array") out[name] = text.split(",").map((s) => s.trim()).filter(Boolean);
       else out[name] = text;
     }
     return out;
@@ -132,7 +143,7 @@ export class OsirisSiteOrders extends Section {
     const type = types.find((t) => t.type === this.#type);
     if (!type) return;
     try {
-      const params = this.#paramsFrom(form, type.params_schema as ParamsSchema);
+      const params = this.#paramsFrom(form, paramsOf(type.params_schema));
       const r = await this.client.issueOrder(this.siteId, { appliance_id: String(form.get("appliance") ?? ""), type: type.type, params });
       this.#message = { ok: true, text: `Order ${r.order_id} is signed; the appliance picks it up at its next sync. It expires ${fullTime(r.expires_at)}.` };
       el.reset();
@@ -177,13 +188,14 @@ export class OsirisSiteOrders extends Section {
   #field(name: string, p: ParamProp, required: boolean): TemplateResult {
     const id = `p-${name}`;
     const label = html`<label for=${id}>${name.replaceAll("_", " ")}${required ? "" : html` <span class="hint">(optional)</span>`}<br /><span class="hint">${p.description}</span></label>`;
+    if (p.enum) {
+      return html`<div class="field">${label}<select id=${id} name=${`p_${name}`} ?required=${required}>${required ? nothing : html`<option value="">(default)</option>`}${p.enum.map((v) => html`<option ?selected=${v === p.default}>${v}</option>`)}</select></div>`;
+    }
     switch (p.type) {
       case "boolean":
         return html`<div class="field"><label class="check" for=${id}><input id=${id} name=${`p_${name}`} type="checkbox" ?checked=${p.default === true} /> ${name.replaceAll("_", " ")} <span class="hint">${p.description}</span></label></div>`;
-      case "enum":
-        return html`<div class="field">${label}<select id=${id} name=${`p_${name}`} ?required=${required}>${required ? nothing : html`<option value="">(default)</option>`}${(p.values ?? []).map((v) => html`<option ?selected=${v === p.default}>${v}</option>`)}</select></div>`;
       case "integer":
-        return html`<div class="field">${label}<input id=${id} name=${`p_${name}`} type="number" step="1" min=${p.min ?? ""} max=${p.max ?? ""} placeholder=${p.default === undefined ? "" : String(p.default)} ?required=${required} /></div>`;
+        return html`<div class="field">${label}<input id=${id} name=${`p_${name}`} type="number" step="1" min=${p.minimum ?? ""} max=${p.maximum ?? ""} placeholder=${p.default === undefined ? "" : String(p.default)} ?required=${required} /></div>`;
       case "object":
         return html`<div class="field">${label}<textarea id=${id} name=${`p_${name}`} rows="3" class="mono" placeholder="{}"></textarea></div>`;
       default:
@@ -197,7 +209,7 @@ export class OsirisSiteOrders extends Section {
     if (apps.length === 0) return html`<p class="card">No active appliance at this site to send an order to.</p>`;
     const type = allowed.find((t) => t.type === this.#type) ?? allowed[0];
     if (!type) return html`<p class="card">Your role cannot issue orders.</p>`;
-    const schema = type.params_schema as ParamsSchema;
+    const schema = paramsOf(type.params_schema);
     return html`<form class="card" @submit=${(e: SubmitEvent) => this.#issue(e, allowed)}>
       <div class="params">
         <div class="field">
