@@ -86,6 +86,8 @@ export interface ApplianceView {
   state: string;
   enrolled_at: string;
   enrolled_via: string;
+  /** When it was revoked (null while active). */
+  revoked_at: string | null;
   last_sync: string | null;
   last_contact: string | null;
   connection: ConnectionState;
@@ -268,7 +270,7 @@ async function incidentViews(db: RelayDb, siteId: string): Promise<IncidentView[
 
 async function applianceViews(db: RelayDb, siteId: string, now: number): Promise<ApplianceView[]> {
   const rs = await db.execute({
-    sql: `SELECT a.id, a.evidence_public_key, a.state, a.enrolled_at, a.enrolled_via, a.last_seen_at,
+    sql: `SELECT a.id, a.evidence_public_key, a.state, a.enrolled_at, a.enrolled_via, a.revoked_at, a.last_seen_at,
             (SELECT MAX(n.seen_at) FROM request_nonces n WHERE n.appliance_id = a.id) AS last_request,
             c.verified_seq, c.head_hash, c.acked_outbox_seq,
             d.simulated, d.version, d.ntp_offset_ms, d.last_cycle_at, d.healing_mode, d.healing_mode_source
@@ -291,6 +293,7 @@ async function applianceViews(db: RelayDb, siteId: string, now: number): Promise
       state: str(r, "state"),
       enrolled_at: str(r, "enrolled_at"),
       enrolled_via: str(r, "enrolled_via"),
+      revoked_at: strOrNull(r, "revoked_at"),
       last_sync: lastSync,
       last_contact: lastContact,
       connection: active ? connectionOf(1, lastContact, now) : "offline",

@@ -131,10 +131,11 @@ export class E2EBrowser {
     await page.screenshot({ path: join(this.shotsDir, `${name}.png`), fullPage });
   }
 
-  /** axe-core over the page (injected through the DevTools protocol, which the page's CSP does not govern), every `<summary>` opened first. */
+  /** axe-core over the page (injected through the DevTools protocol, which the page's CSP does not govern), every `<details>` opened first. */
   async axe(page: Page, what: string): Promise<void> {
     this.#axeSource ||= await readFile(fileURLToPath(import.meta.resolve("axe-core/axe.min.js")), "utf8");
-    for (const s of await page.locator("summary").all()) if (await s.isVisible()) await s.click();
+    // A click toggles: one already open (the user opened it before) stays open.
+    for (const s of await page.locator("summary").all()) if ((await s.isVisible()) && !(await s.evaluate((el) => (el.parentElement as HTMLDetailsElement | null)?.open ?? false))) await s.click();
     await page.evaluate(this.#axeSource);
     const result = await page.evaluate(async () => {
       const a = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown }[] }[]; passes: unknown[] }> } }).axe;

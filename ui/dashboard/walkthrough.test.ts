@@ -9,6 +9,9 @@
  *   of the same site that syncs.
  * - Destructive actions (revoking a claim code, disabling a user) first say what will happen and wait for
  *   "Yes"; "Keep" changes nothing.
+ * - MSP staff revoke an appliance from its card under the site's Evidence tab, with a required reason and
+ *   the confirmation saying its requests are refused and it must be enrolled again with a new claim code;
+ *   it then shows as revoked and its next request is refused. A partner technician is not offered it.
  * - Escalation tickets are titled with the check's catalogue title and the host's reported name; the ids stay
  *   on the ticket (a detail line, tooltips).
  * - A second site of the same name in one organisation is refused with a message saying so; a site is
@@ -36,6 +39,7 @@ const env = { clock: { now: () => Date.now() }, random: (n: number) => new Uint8
 let server: UiRelay;
 let ui: E2EBrowser;
 const ids = { alder: "", birch: "", alderOrg: "", silent: "", lonely: "" };
+let silent: TestAppliance;
 const users = { admin: "admin@northwind.test", tech: "tech@bayside.test", helpdesk: "helpdesk@northwind.test" };
 
 async function enroll(siteId: string): Promise<TestAppliance> {
@@ -62,7 +66,8 @@ test.before(async () => {
     // Alder: one appliance that syncs (every check passes), one enrolled yesterday that never came online.
     const syncing = await enroll(ids.alder);
     await pushCycles(syncing, [{ host: "alder-ws01", at: Date.now() - 5 * 60_000, results: [{ check: "windows.screen_lock", status: "pass" }, { check: "windows.defender_realtime", status: "pass" }] }]);
-    ids.silent = (await enroll(ids.alder)).id;
+    silent = await enroll(ids.alder);
+    ids.silent = silent.id;
     // Birch: its only appliance never connected.
     ids.lonely = (await enroll(ids.birch)).id;
     await db.execute({ sql: "UPDATE appliances SET enrolled_at = ? WHERE id IN (?, ?)", args: [isoTime(Date.now() - 26 * HOUR), ids.silent, ids.lonely] });
@@ -162,6 +167,53 @@ test("revoking a claim code and disabling a user first say what will happen; Kee
   await helpdesk.getByRole("button", { name: `Yes, disable ${users.helpdesk}` }).click();
   await helpdesk.getByText("Disabled", { exact: true }).waitFor();
   ui.noErrors("admin");
+});
+
+test("MSP staff revoke an appliance with a reason after a confirmation; it shows as revoked and its requests are refused; partners are not offered it", async () => {
+  const page = await adminPage(`/sites/${ids.alder}/evidence`);
+  const card = page.getByRole("region", { name: `Appliance ${ids.silent}` });
+  await card.waitFor();
+  const state = async () => (await server.relay.db.execute({ sql: "SELECT state, revoked_reason FROM appliances WHERE id = ?", args: [ids.silent] })).rows[0]!;
+  const revokeButton = card.getByRole("button", { name: `Revoke appliance ${ids.silent}` });
+  const question = card.getByRole("group", { name: `Revoke appliance ${ids.silent}? The relay refuses its requests from then on (it can no longer send evidence or receive orders). To use it again it must be enrolled again with a new claim code.` });
+
+  await card.getByText("Revoke this appliance…").click();
+  await revokeButton.click();
+  assert.is(await question.count(), 0, "no question without a reason");
+  const reason = card.getByLabel(/^Reason for revoking/);
+  assert.ok(await reason.evaluate((i) => (i as HTMLInputElement).validity.valueMissing && i === (i.getRootNode() as ShadowRoot).activeElement), "the empty reason is focused and reported missing");
+
+  await reason.fill("Stolen from the front desk");
+  await revokeButton.click();
+  await question.waitFor();
+  assert.is(String((await state())["state"]), "active", "nothing is sent before Yes");
+  assert.ok(await card.getByRole("button", { name: /^Keep/ }).evaluate((b) => b === (b.getRootNode() as ShadowRoot).activeElement), "focus is on Keep");
+  await ui.shot(page, "confirm-revoke-appliance");
+  await ui.axe(page, "evidence (confirming a revocation)");
+  await card.getByRole("button", { name: `Yes, revoke appliance ${ids.silent}` }).click();
+
+  await page.getByText(`Appliance ${ids.silent} is revoked. The relay refuses its requests from now on; to use it again, enroll it with a new claim code.`).waitFor();
+  await card.getByText("Revoked", { exact: true }).first().waitFor();
+  await card.getByRole("term").filter({ hasText: "Revoked" }).waitFor();
+  assert.is(await revokeButton.count(), 0, "a revoked appliance offers no revoke");
+  assert.equal(await page.locator("input[name=reason]").evaluateAll((l) => l.map((i) => (i as HTMLInputElement).value)), [""], "the reason stays with the revoked appliance, not the card now in its place");
+  const row = await state();
+  assert.is(String(row["state"]), "revoked");
+  assert.is(String(row["revoked_reason"]), "Stolen from the front desk");
+  const audit = await server.relay.db.execute({ sql: "SELECT count(*) AS n FROM audit_log WHERE action = 'appliance.revoke' AND target = ?", args: [ids.silent] });
+  assert.is(Number(audit.rows[0]!["n"]), 1, "audited");
+  const refused = await silent.push(silent.entries(await silent.makeBundles(1)));
+  assert.is(refused.status, 401, "the revoked appliance's next request is refused");
+  assert.is(((await refused.json()) as { error: { code: string } }).error.code, "appliance_revoked");
+  await ui.shot(page, "appliance-revoked");
+  ui.noErrors("admin");
+
+  const tech = await ui.login(await ui.newContext("tech-evidence"), users.tech);
+  await tech.goto(`/sites/${ids.alder}/evidence`);
+  await tech.getByRole("region", { name: /^Appliance / }).first().waitFor();
+  assert.is(await tech.getByRole("button", { name: /^Revoke appliance/ }).count(), 0, "partner staff may not revoke (the route allows MSP staff only)");
+  assert.is(await tech.getByLabel(/^Reason for revoking/).count(), 0);
+  ui.noErrors("tech-evidence");
 });
 
 test("an escalation is titled with the check's title and the host's name; the ids stay on the ticket", async () => {

@@ -139,6 +139,11 @@ export class RelayClient {
     return this.#json("POST", `/api/sites/${encodeURIComponent(siteId)}/pending-appliances/accept`, { body: { pending_id: pendingId, fingerprint } });
   }
 
+  /** Revokes an enrolled appliance (lost, stolen, replaced): the relay refuses its requests from then on. */
+  revokeAppliance(applianceId: string, reason: string): Promise<{ revoked_at: string }> {
+    return this.#json("POST", `/api/appliances/${encodeURIComponent(applianceId)}/revoke`, { body: { reason } });
+  }
+
   // ---- orders and approvals ----------------------------------------------------------------------------
 
   orderTypes(): Promise<{ order_types: T.OrderTypeView[] }> {

@@ -52,12 +52,17 @@ export class Confirm implements ReactiveController {
 
   /**
    * The action's button, or its question when it was pressed. `run` gets the "Yes" click (its target is
-   * inside the same form as the button was, for actions that read a note from it).
+   * inside the same form as the button was, for actions that read a note from it). With `validate`, the
+   * button's form must be valid before the question is asked: the browser says what is missing instead.
    */
-  button(key: string, action: ConfirmAction, run: (e: Event) => unknown, opts: { disabled?: boolean } = {}): TemplateResult {
+  button(key: string, action: ConfirmAction, run: (e: Event) => unknown, opts: { disabled?: boolean; validate?: boolean } = {}): TemplateResult {
     const sr = html`<span class="sr-only"> ${action.target}</span>`;
     if (this.#open !== key) {
-      return html`<button type="button" class="danger" ?disabled=${opts.disabled ?? false} @click=${() => this.#ask(key)}>${action.verb}${sr}</button>`;
+      const ask = (e: Event): void => {
+        if (opts.validate && !((e.currentTarget as HTMLButtonElement).form?.reportValidity() ?? true)) return;
+        this.#ask(key);
+      };
+      return html`<button type="button" class="danger" ?disabled=${opts.disabled ?? false} @click=${ask}>${action.verb}${sr}</button>`;
     }
     const id = `confirm-${key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
     return html`<span class="confirm" role="group" aria-labelledby=${id} @keydown=${(e: KeyboardEvent) => e.key === "Escape" && this.cancel()}>

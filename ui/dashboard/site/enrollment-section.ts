@@ -164,7 +164,11 @@ export class OsirisSiteEnrollment extends Section {
   override render(): TemplateResult {
     return html`
       <h2>Claim codes</h2>
-      <p class="muted">A claim code lets one appliance join this site. Give it to whoever installs the appliance.</p>
+      <p class="muted">
+        A claim code lets one appliance join this site. Give it to whoever installs the appliance.${MSP_ROLES.includes(this.userRole)
+          ? html` To revoke an enrolled appliance (lost, stolen, replaced), open its card on the Evidence tab.`
+          : nothing}
+      </p>
       <form class="row" @submit=${this.#create}>
         <div class="field">
           <label for="ttl">Valid for</label>

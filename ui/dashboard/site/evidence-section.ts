@@ -1,16 +1,78 @@
 /**
- * Evidence chain status per appliance: how many bundles the relay verified in one unbroken chain, the head,
- * the last checkpoint it countersigned (and how far behind the chain it is), and every integrity incident
- * (forks, gaps, bad signatures) — shown, never repaired. Plus the WORM archive state where the relay has it.
+ * The site's appliances and their evidence chains: how many bundles the relay verified in one unbroken chain,
+ * the head, the last checkpoint it countersigned (and how far behind the chain it is), and every integrity
+ * incident (forks, gaps, bad signatures) — shown, never repaired. MSP staff revoke a lost, stolen or replaced
+ * appliance here, with a reason and a confirmation. Plus the WORM archive state where the relay has it.
  */
-import { html, nothing, type TemplateResult } from "lit";
+import { css, html, nothing, type TemplateResult } from "lit";
+import { repeat } from "lit/directives/repeat.js";
 import type { ApplianceView, ArchiveStatus } from "../../relay-client/mod.ts";
+import { Confirm } from "../components/confirm.ts";
 import { CONNECTION_CLASS, CONNECTION_TEXT, fullTime, relative } from "../format.ts";
 import { Load } from "../load.ts";
+import { MSP_ROLES } from "../pages/page.ts";
+import { shared } from "../styles.ts";
 import { Section } from "./section.ts";
 
+/** What revoking does, as the confirmation says it. */
+const REVOKE_CONSEQUENCE = "The relay refuses its requests from then on (it can no longer send evidence or receive orders). To use it again it must be enrolled again with a new claim code.";
+
 export class OsirisSiteEvidence extends Section {
+  static override styles = [
+    shared,
+    css`
+      details.revoke {
+        margin-top: 0.75rem;
+        border-top: 1px solid var(--line);
+        padding-top: 0.5rem;
+      }
+      details.revoke summary {
+        cursor: pointer;
+        color: var(--link, #0b5c8e);
+        padding: 0.25rem 0;
+      }
+      details.revoke form {
+        margin-top: 0.5rem;
+        align-items: end;
+      }
+    `,
+  ];
   readonly #archive = new Load<ArchiveStatus>(this, () => this.client.archiveStatus(this.siteId), { auto: false });
+  readonly #confirm = new Confirm(this);
+  #message: { ok: boolean; text: string } | null = null;
+
+  /** Only MSP staff may revoke an appliance (the route's callers). */
+  get #mayRevoke(): boolean {
+    return MSP_ROLES.includes(this.userRole);
+  }
+
+  async #revoke(e: Event, a: ApplianceView): Promise<void> {
+    const form = (e.target as HTMLButtonElement).form;
+    const reason = String((form ? new FormData(form).get("reason") : null) ?? "").trim();
+    try {
+      await this.client.revokeAppliance(a.id, reason);
+      this.#message = { ok: true, text: `Appliance ${a.id} is revoked. The relay refuses its requests from now on; to use it again, enroll it with a new claim code.` };
+      this.siteChanged();
+    } catch (err) {
+      this.#message = { ok: false, text: `Appliance ${a.id} was not revoked: ${this.messageOf(err)}` };
+    }
+    this.requestUpdate();
+  }
+
+  #revokeForm(a: ApplianceView): TemplateResult {
+    const field = `reason-${a.id}`;
+    // Folded away: a destructive action, needed when a box is lost, stolen or replaced, not on a routine look.
+    return html`<details class="revoke">
+      <summary>Revoke this appliance…<span class="sr-only"> ${a.id}</span></summary>
+      <form class="row" @submit=${(e: SubmitEvent) => e.preventDefault()}>
+        <div class="field">
+          <label for=${field}>Reason for revoking <span class="muted">(lost, stolen, replaced…; kept in the audit log)</span></label>
+          <input id=${field} name="reason" required maxlength="500" autocomplete="off" size="40" />
+        </div>
+        ${this.#confirm.button(a.id, { verb: "Revoke appliance", target: a.id, consequence: REVOKE_CONSEQUENCE }, (e) => this.#revoke(e, a), { validate: true })}
+      </form>
+    </details>`;
+  }
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -38,7 +100,9 @@ export class OsirisSiteEvidence extends Section {
         <dd>${a.state === "active" && a.last_contact === null ? `Never: no contact since it was enrolled ${relative(a.enrolled_at, now)}` : relative(a.last_sync ?? a.last_contact, now)}${a.version ? ` · software ${a.version}` : ""}${a.ntp_offset_ms !== null ? ` · clock offset ${a.ntp_offset_ms} ms` : ""}</dd>
         <dt>Enrolled</dt>
         <dd>${fullTime(a.enrolled_at)} (${a.enrolled_via === "pending" ? "drop-ship, accepted by fingerprint" : "claim code"})</dd>
+        ${a.revoked_at ? html`<dt>Revoked</dt><dd>${fullTime(a.revoked_at)} (${relative(a.revoked_at, now)}): the relay refuses its requests</dd>` : nothing}
       </dl>
+      ${a.state === "active" && this.#mayRevoke ? this.#revokeForm(a) : nothing}
       ${a.integrity_incidents.length
         ? html`<div class="table-wrap">
             <table>
@@ -64,10 +128,13 @@ export class OsirisSiteEvidence extends Section {
   override render(): TemplateResult {
     const now = Date.now();
     const apps = this.detail.appliances;
+    // Keyed by appliance: a revoked one moves below the active ones, and a reason typed into one card's form
+    // must not end up in the card that takes its place.
     return html`
-      <h2>Evidence chain</h2>
+      <h2>Appliances and evidence chain</h2>
       <p class="muted">Every bundle an appliance signs is verified on arrival (signature, link to the previous one, sequence) and kept unchanged. A fork, gap or bad signature is recorded as an integrity incident.</p>
-      <div class="stack">${apps.length === 0 ? html`<p class="card">No appliance is enrolled at this site yet.</p>` : apps.map((a) => this.#appliance(a, now))}</div>
+      <div aria-live="polite">${this.#message ? html`<p class=${this.#message.ok ? "success" : "error"}>${this.#message.text}</p>` : nothing}</div>
+      <div class="stack">${apps.length === 0 ? html`<p class="card">No appliance is enrolled at this site yet.</p>` : repeat(apps, (a) => a.id, (a) => this.#appliance(a, now))}</div>
       ${this.isOperator
         ? html`<h2>Archive (write-once storage)</h2>
             ${this.#archive.render(
