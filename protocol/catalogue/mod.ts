@@ -93,6 +93,7 @@ export { CATEGORIES, CATEGORY_TITLES, CATEGORY_WEIGHTS, isCategory, type Categor
 export { STEP_ACTIONS, WINDOWS_SCRIPTS, WINDOWS_SERVICES, stepParamsSchema, type ActionSpec } from "./actions.ts";
 export { factTypeOk, readFact, renderCondition, type CheckEvaluation, type CheckStatus } from "./evaluate.ts";
 export { loadCatalogue, type RawCatalogue } from "./load.ts";
+export { NOT_MET_PREFIX, notMet, problemTitle } from "./wording.ts";
 export { DEVICE_TYPE_TITLES, DEVICE_TYPES, findService, listServices, loadServices, probePorts, SCAN_DEPTHS, SERVICE_CATEGORIES, serviceForPort, type DeviceType, type ScanDepth, type Service, type ServiceCategory } from "./services.ts";
 export {
   assertParams,

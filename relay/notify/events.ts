@@ -12,7 +12,7 @@
  * personal: site, organisation, the device's type and vendor and when it was seen. Never its IP, MAC or
  * names (a hostname such as "jsmith-laptop" may name a person); those are in the dashboard behind a login.
  */
-import { CATEGORY_TITLES, isCategory } from "../../protocol/catalogue/mod.ts";
+import { CATEGORY_TITLES, isCategory, notMet } from "../../protocol/catalogue/mod.ts";
 import type { Priority } from "../escalations/priority.ts";
 
 export const NOTIFY_SCHEMA = "osiris.notify/v1";
@@ -134,18 +134,23 @@ export function linksFor(publicUrl: string | undefined, event: NotifyEvent): Lin
 
 const PRIORITY_WORD: Readonly<Record<Priority, string>> = { critical: "CRITICAL", high: "HIGH", medium: "MEDIUM", low: "LOW" };
 
+/** What the ticket is about: its check worded as a problem (protocol/catalogue/wording.ts), as the dashboard heads it. */
+function problemOf(x: EscalationEvent["escalation"]): string {
+  return x.check === null ? "an issue" : notMet(x.check_title ?? x.check);
+}
+
 function headline(e: EscalationEvent): string {
   const x = e.escalation;
-  const what = x.check_title ?? x.check ?? "an issue";
+  const what = problemOf(x);
   switch (e.event) {
     case "escalation.opened":
-      return `Escalation opened: ${what} at ${x.site_name}`;
+      return `Escalation opened at ${x.site_name}: ${what}`;
     case "escalation.sla_missed":
-      return `SLA missed (${e.sla === "response" ? "no response" : "not resolved"}): ${what} at ${x.site_name}`;
+      return `SLA missed (${e.sla === "response" ? "no response" : "not resolved"}) at ${x.site_name}: ${what}`;
     case "escalation.acknowledged":
-      return `Escalation acknowledged: ${what} at ${x.site_name}`;
+      return `Escalation acknowledged at ${x.site_name}: ${what}`;
     case "escalation.resolved":
-      return `Escalation resolved: ${what} at ${x.site_name}`;
+      return `Escalation resolved at ${x.site_name}: ${what}`;
   }
 }
 

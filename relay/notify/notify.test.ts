@@ -82,7 +82,7 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
     assert.is(report?.deliveries.failed, 0);
 
     const staff = smtp.messages.find((m) => m.to.includes("noc@msp.example.test"))!;
-    assert.match(staff.subject, /^\[HIGH\] Escalation opened: No background programs have crashed at Main Street/);
+    assert.match(staff.subject, /^\[HIGH\] Escalation opened at Main Street: Not met: No background programs have crashed/);
     assert.match(staff.text, /Host:\s+frontdesk-pc/);
     assert.match(staff.text, new RegExp(`${PUBLIC_URL}/dashboard/escalations/${id}`));
 
@@ -102,7 +102,7 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
     assert.is(w.headers["x-osiris-delivery"], event.delivery_id);
     assert.match(event.escalation.reason, /\[REDACTED:ssn\]/, "the appliance's reason was scrubbed again");
 
-    assert.match((slack.received[0]!.json as { text: string }).text, /^\[HIGH\] Escalation opened: .* \(host frontdesk-pc\)/);
+    assert.match((slack.received[0]!.json as { text: string }).text, /^\[HIGH\] Escalation opened at Main Street: Not met: No background programs have crashed \(host frontdesk-pc\)/);
 
     const syslog = await rsyslog.received(2);
     assert.equal(syslog.map((m) => m.input).sort(), ["imtcp", "imudp"]);
@@ -110,7 +110,7 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
       assert.is(m.app, "osiris-relay");
       assert.is(m.msgid, "escalation.opened");
       assert.match(m.sd, new RegExp(`escalation="${id}"`));
-      assert.match(m.msg, /Escalation opened: No background programs have crashed at Main Street/);
+      assert.match(m.msg, /Escalation opened at Main Street: Not met: No background programs have crashed/);
       assert.not.match(m.raw, /123-45-6789/);
     }
     assert.is(syslog.find((m) => m.input === "imudp")!.pri, String(19 * 8 + 3), "local3.err for a high-priority ticket");

@@ -250,6 +250,8 @@ test("MSP admin: creates a claim code with QR in the dashboard; the appliance en
   await timeline.waitFor();
   assert.ok((await timeline.locator(":scope > li").count()) >= 3);
   assert.match((await timeline.textContent()) ?? "", /L1 · rule|No fix tried yet/);
+  const headings = await timeline.getByRole("heading", { level: 3 }).allTextContents();
+  assert.ok(headings.length >= 3 && headings.every((h) => h.startsWith("Not met: ")), `an incident is named as a problem, not as the state wanted: ${JSON.stringify(headings)}`);
   await shot(page, "site-incidents");
 
   await page.getByRole("link", { name: "Evidence" }).click();

@@ -336,7 +336,7 @@ test("escalations: the SLA timers count down; the MSP admin acknowledges and res
 
   await high.getByLabel(/^Note/).fill("On it: remoting in to rfc-ws03.");
   await high.getByRole("button", { name: /^Acknowledge/ }).click();
-  await page.getByText("Virus protection is switched on — rfc-ws03: acknowledged.").waitFor();
+  await page.getByText("Not met: Virus protection is switched on — rfc-ws03: acknowledged.").waitFor();
   await high.getByText("Acknowledged", { exact: true }).waitFor();
   assert.match((await high.textContent()) ?? "", /Time to respond\s*met[\s\S]*On acknowledging: On it: remoting in to rfc-ws03\./);
   await high.getByRole("button", { name: /^Resolve/ }).click();
@@ -344,7 +344,7 @@ test("escalations: the SLA timers count down; the MSP admin acknowledges and res
   assert.is(await high.getByLabel(/^Note/).getAttribute("aria-invalid"), "true");
   await high.getByLabel(/^Note/).fill("Third-party AV removed; Defender real-time protection back on.");
   await high.getByRole("button", { name: /^Resolve/ }).click();
-  await page.getByText("Virus protection is switched on — rfc-ws03: resolved.").waitFor();
+  await page.getByText("Not met: Virus protection is switched on — rfc-ws03: resolved.").waitFor();
   await list.filter({ hasText: "windows.defender_realtime" }).waitFor({ state: "detached" });
   assert.is(await list.count(), 1, "only the critical one is still active");
 

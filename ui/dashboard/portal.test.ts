@@ -311,7 +311,7 @@ test("a clinic viewer signs in by e-mailed link and lands on the portal, in the 
   const attention = page.getByRole("list", { name: "What needs attention" });
   await attention.getByText(`Fix scheduled for ${WINDOW_DAY} 02:00`).first().waitFor();
   await attention.getByText("Waiting for approval").first().waitFor();
-  assert.match((await attention.textContent()) ?? "", /Should be: An outdated file-sharing method is off[\s\S]*Fix scheduled for/);
+  assert.match((await attention.textContent()) ?? "", /Not met: An outdated file-sharing method is off[\s\S]*Fix scheduled for/);
   const escalations = page.getByRole("list", { name: "Open escalations" }).getByRole("listitem");
   await escalations.first().waitFor();
   assert.match((await escalations.first().textContent()) ?? "", /Reported to Bayside IT|Bayside IT is working on it/);

@@ -12,8 +12,8 @@
  * - MSP staff revoke an appliance from its card under the site's Evidence tab, with a required reason and
  *   the confirmation saying its requests are refused and it must be enrolled again with a new claim code;
  *   it then shows as revoked and its next request is refused. A partner technician is not offered it.
- * - Escalation tickets are titled with the check's catalogue title and the host's reported name; the ids stay
- *   on the ticket (a detail line, tooltips).
+ * - Escalation tickets are titled with the check's catalogue title worded as a problem ("Not met: …") and the
+ *   host's reported name; the ids stay on the ticket (a detail line, tooltips).
  * - A second site of the same name in one organisation is refused with a message saying so; a site is
  *   renamed from the admin page.
  * Screenshots: test-output/screenshots/walkthrough/.
@@ -216,15 +216,15 @@ test("MSP staff revoke an appliance with a reason after a confirmation; it shows
   ui.noErrors("tech-evidence");
 });
 
-test("an escalation is titled with the check's title and the host's name; the ids stay on the ticket", async () => {
+test("an escalation is titled with the check's title worded as a problem and the host's name; the ids stay on the ticket", async () => {
   for (const [who, email] of [["admin", users.admin], ["tech", users.tech]] as const) {
     const page = who === "admin" ? await adminPage("/escalations") : await ui.login(await ui.newContext("tech"), email);
     if (who === "tech") await page.goto("/escalations");
     const ticket = page.getByRole("list", { name: "Escalations" }).getByRole("listitem").first();
     const heading = ticket.getByRole("heading", { level: 3 });
     await heading.waitFor();
-    assert.match((await heading.textContent()) ?? "", /^Virus protection is switched on — FRONT-DESK-01 · Alder main office$/, `${who}: ${await heading.textContent()}`);
-    assert.is(await heading.getByText("Virus protection is switched on").getAttribute("title"), "Check windows.defender_realtime");
+    assert.match((await heading.textContent()) ?? "", /^Not met: Virus protection is switched on — FRONT-DESK-01 · Alder main office$/, `${who}: ${await heading.textContent()}`);
+    assert.is(await heading.getByText("Not met: Virus protection is switched on").getAttribute("title"), "Check windows.defender_realtime");
     assert.is(await heading.getByText("FRONT-DESK-01").getAttribute("title"), "Host alder-ws01");
     assert.match((await ticket.textContent()) ?? "", /check windows\.defender_realtime · host alder-ws01/);
     if (who === "admin") {

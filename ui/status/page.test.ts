@@ -101,6 +101,8 @@ test("the page shows the overall state, each area, the scheduled fix, the simula
 
     const attention = page.getByRole("region", { name: /What needs attention/ });
     assert.match((await attention.textContent()) ?? "", /Problem on RFC-FS01/);
+    const named = await attention.getByRole("heading", { level: 3 }).allTextContents();
+    assert.ok(named.length === 3 && named.every((h) => h.startsWith("Not met: ")), `each problem is named as not met, not as the state wanted: ${JSON.stringify(named)}`);
     await attention.getByText("Fix scheduled for Sat 02:00").waitFor();
     await attention.getByText("Waiting for approval").waitFor();
     await attention.getByText("Your IT provider has been notified").waitFor();

@@ -7,6 +7,7 @@
  */
 import { html, LitElement, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
+import { notMet } from "../../protocol/catalogue/wording.ts";
 import { LiveData, type LiveState } from "../shared/live-data.ts";
 import { EVENTS_URL, parseStatusReport, STATUS_EVENT, STATUS_URL, type StatusItem, type StatusLevel, type StatusReport, type TimeText } from "./api.ts";
 import { styles } from "./styles.ts";
@@ -120,7 +121,7 @@ export class OsirisStatusPage extends LitElement {
     const area = r.categories.find((c) => c.id === i.category)?.title ?? i.category;
     return html`<li class="card item">
       <p class="where">Problem on ${i.device_name} · ${area} · since ${time(i.since)}</p>
-      <h3>Should be: ${i.title}</h3>
+      <h3>${notMet(i.title)}</h3>
       <p class="status ${i.state === "fixed" ? "fixed" : ""}">${capitalise(i.status_text)}</p>
       <details>
         <summary>What does this mean?<span class="sr-only"> (${i.title}, ${i.device_name})</span></summary>

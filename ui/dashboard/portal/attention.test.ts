@@ -124,9 +124,9 @@ test("escalationWords() says who has it and what is due, in the clinic's zone", 
   assert.equal(escalationWords(escalation({ status: "resolved", resolved_at: "2026-11-25T15:45:00Z", resolution_note: "SMB1 off" }), "Bayside IT", NOW, "America/Chicago").detail, "Resolved today 09:45: “SMB1 off”");
 });
 
-test("escalationTitle() uses the check's title from the site, else names the area", () => {
+test("escalationTitle() uses the check's title from the site worded as a problem, else names the area", () => {
   const d = site([]);
-  assert.is(escalationTitle(escalation({}), [d]), "An outdated file-sharing method is off");
+  assert.is(escalationTitle(escalation({}), [d]), "Not met: An outdated file-sharing method is off");
   assert.is(escalationTitle(escalation({ check: "windows.unknown", category: "access_control" }), [d]), "A problem with access control");
   assert.is(escalationTitle(escalation({ check: null, category: null }), []), "A problem your IT provider is handling");
 });

@@ -9,6 +9,7 @@
  * is the outcome of its newest healing attempt (deferred to a maintenance window, waiting for approval,
  * alert only, ...), which is what the wording follows.
  */
+import { notMet } from "../../../protocol/catalogue/wording.ts";
 import type { Escalation, IncidentView, SiteDetail } from "../../relay-client/mod.ts";
 import { deferralReason } from "../site/attempt-words.ts";
 import { sitePhrase } from "./time-phrase.ts";
@@ -34,7 +35,7 @@ export interface AttentionItem {
   since: string;
 }
 
-/** The "should be" of a device that could not be checked. */
+/** The desired state of a device that could not be checked (worded as a problem where shown, like a check's title). */
 export const UNREACHABLE_TITLE = "Reachable for its compliance checks";
 
 /** Outcomes after which no fix runs by itself: a person decides. */
@@ -142,9 +143,9 @@ export function escalationWords(e: Escalation, provider: string, now: number, ti
   return { status: `Reported to ${provider}`, cls: late ? "bad" : "warn", detail: late ? `A reply is overdue (it was due ${at(e.response_due_at)})` : `They aim to reply by ${at(e.response_due_at)}` };
 }
 
-/** A plain title for an escalation: the check's title when a site document names it. */
+/** A plain title for an escalation: the check's title worded as a problem when a site document names it. */
 export function escalationTitle(e: Escalation, details: readonly SiteDetail[]): string {
   const d = details.find((x) => x.site.id === e.site_id);
   const title = (e.check && (d?.incidents.find((i) => i.check === e.check)?.title ?? d?.devices.flatMap((x) => x.results).find((r) => r.check === e.check)?.title)) || null;
-  return title ?? (e.category ? `A problem with ${e.category.replace(/_/g, " ")}` : "A problem your IT provider is handling");
+  return title ? notMet(title) : (e.category ? `A problem with ${e.category.replace(/_/g, " ")}` : "A problem your IT provider is handling");
 }

@@ -5,6 +5,7 @@
  */
 import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
+import { notMet } from "../../../protocol/catalogue/wording.ts";
 import type { Escalation, Packet, SiteDetail } from "../../relay-client/mod.ts";
 import "../../verifier/kit-verifier.ts";
 import { frameworkText, plural, reportTime, scoreText } from "../format.ts";
@@ -34,7 +35,7 @@ export function attentionList(items: readonly AttentionItem[], now: number, time
     ${items.map(
       (i) => html`<li class="card item">
         <p class="where">${i.device ? `On ${i.device}` : "Site-wide"}${showSite ? ` · ${i.site_name}` : ""} · since ${sitePhrase(i.since, now, timeZoneOf(i.site_id))}</p>
-        <h3>Should be: ${i.title}</h3>
+        <h3>${notMet(i.title)}</h3>
         <p><span class="badge next ${STATE_CLASS[i.state]}">${capitalise(i.text)}</span></p>
       </li>`,
     )}

@@ -7,6 +7,7 @@
 import { css, html, nothing, type TemplateResult } from "lit";
 import { LitElement } from "lit";
 import { repeat } from "lit/directives/repeat.js";
+import { NOT_MET_PREFIX, notMet, problemTitle } from "../../../protocol/catalogue/wording.ts";
 import type { Escalation, RelayClient, Session } from "../../relay-client/mod.ts";
 import { fullTime, plural, relative } from "../format.ts";
 import { Load } from "../load.ts";
@@ -146,14 +147,15 @@ export class OsirisEscalationList extends LitElement {
     this.requestUpdate();
   }
 
-  /** "Screen lock is on — FRONT-DESK-01": the catalogue's title and the host's name, an id only where there is no name. */
+  /** "Not met: Screen lock is on — FRONT-DESK-01": the check worded as a problem and the host's name, an id only where there is no name. */
   #title(e: Escalation): string {
-    return `${e.check_title ?? e.check ?? "Escalation"}${e.host_id ? ` — ${e.host_name ?? e.host_id}` : ""}`;
+    const host = e.host_id === null ? null : (e.host_name ?? e.host_id);
+    return e.check === null ? `Escalation${host ? ` — ${host}` : ""}` : problemTitle(e.check_title ?? e.check, host);
   }
 
   /** The ticket's heading: names, each with its id in a tooltip (and in the detail line under it). */
   #heading(e: Escalation): TemplateResult {
-    const check = e.check === null ? html`Escalation` : e.check_title ? html`<span title=${`Check ${e.check}`}>${e.check_title}</span>` : html`<code>${e.check}</code>`;
+    const check = e.check === null ? html`Escalation` : e.check_title ? html`<span title=${`Check ${e.check}`}>${notMet(e.check_title)}</span>` : html`${NOT_MET_PREFIX}<code>${e.check}</code>`;
     const host = e.host_id === null ? nothing : e.host_name ? html` — <span title=${`Host ${e.host_id}`}>${e.host_name}</span>` : html` — <code>${e.host_id}</code>`;
     return html`${check}${host}`;
   }

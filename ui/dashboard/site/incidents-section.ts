@@ -4,6 +4,7 @@
  * on the site's other pages, and the section says which zone that is (the site's own zone is in the header).
  */
 import { css, html, nothing, type TemplateResult } from "lit";
+import { notMet } from "../../../protocol/catalogue/wording.ts";
 import type { IncidentView } from "../../relay-client/mod.ts";
 import { fullTime, OUTCOME_CLASS, OUTCOME_TEXT, relative } from "../format.ts";
 import { shared } from "../styles.ts";
@@ -46,7 +47,7 @@ export class OsirisSiteIncidents extends Section {
 
   #incident(i: IncidentView, now: number): TemplateResult {
     return html`<li class="card">
-      <h3>${i.title}</h3>
+      <h3>${notMet(i.title)}</h3>
       <p class="row">
         <span class="badge ${STATUS_CLASS[i.status] ?? "none"}">${i.status === "resolved" ? "Resolved" : i.status === "escalated" ? "Escalated" : "Open"}</span>
         ${i.tier ? html`<span class="badge info">${TIER_TEXT[i.tier] ?? i.tier}</span>` : html`<span class="badge none">No fix tried yet</span>`}
