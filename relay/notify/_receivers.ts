@@ -27,6 +27,20 @@ function decodeQp(s: string): string {
   return s.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+/**
+ * An unfolded header value with its RFC 2047 encoded words (`=?UTF-8?Q?...?=`, `=?UTF-8?B?...?=`) decoded;
+ * white space between two adjacent encoded words is dropped, as RFC 2047 §6.2 says.
+ */
+function decodeHeader(value: string): string {
+  const word = /=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g;
+  // Each word to its bytes (one char per byte), then the whole value from UTF-8: a character may be split
+  // across two words.
+  const bytes = value.replace(/(\?=)\s+(?==\?)/g, "$1").replace(word, (_m, _charset: string, enc: string, data: string) =>
+    enc.toUpperCase() === "B" ? Buffer.from(data, "base64").toString("latin1") : data.replace(/_/g, " ").replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+  );
+  return Buffer.from(bytes, "latin1").toString("utf8");
+}
+
 export async function smtpSink(): Promise<SmtpSink> {
   const messages: Mail[] = [];
   const server = new SMTPServer({
@@ -38,7 +52,7 @@ export async function smtpSink(): Promise<SmtpSink> {
       stream.on("data", (d: string) => (raw += d));
       stream.on("end", () => {
         const [head = "", ...rest] = raw.split(/\r?\n\r?\n/);
-        const subject = /^Subject: (.*(?:\r?\n[ \t].*)*)/im.exec(head)?.[1]?.replace(/\r?\n[ \t]/g, " ") ?? "";
+        const subject = decodeHeader(/^Subject: (.*(?:\r?\n[ \t].*)*)/im.exec(head)?.[1]?.replace(/\r?\n[ \t]/g, " ") ?? "");
         messages.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, subject, text: decodeQp(rest.join("\n\n")) });
         callback();
       });

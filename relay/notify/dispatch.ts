@@ -16,7 +16,7 @@ import { str, strOrNull, type Tx } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { priorityRank, type Priority } from "../escalations/priority.ts";
 import { channelsForSite, type Channel } from "./channels.ts";
-import { INVENTORY_ALERT_PRIORITY, INVENTORY_EVENT, NOTIFY_SCHEMA, type ClientNotice, type EscalationEvent, type EscalationEventName, type InventoryAlertEvent, type NotifyEvent } from "./events.ts";
+import { INVENTORY_ALERT_PRIORITY, INVENTORY_EVENT, NOTIFY_SCHEMA, type ClientNotice, type EscalationEvent, type EscalationEventName, type InventoryAlertEvent, type NotifyEvent, ticketTitle } from "./events.ts";
 
 export interface EventSpec {
   event: EscalationEventName;
@@ -46,7 +46,9 @@ export async function enqueueDelivery(tx: Tx, env: Env, channel: Pick<Channel, "
 /** Queues an event about a ticket to every channel that wants it. Returns how many deliveries were queued. */
 export async function enqueueEscalationEvent(tx: Tx, env: Env, escalationId: string, spec: EventSpec): Promise<number> {
   const rs = await tx.execute({
-    sql: `SELECT e.*, s.name AS site_name, o.name AS org_name FROM escalations e JOIN sites s ON s.id = e.site_id JOIN organisations o ON o.id = e.org_id WHERE e.id = ?`,
+    // host_name: the name the appliance reported for the host (as escalation tickets show it), null if none.
+    sql: `SELECT e.*, s.name AS site_name, o.name AS org_name, (SELECT h.hostname FROM site_hosts h WHERE h.site_id = e.site_id AND h.host_id = e.host_id) AS host_name
+          FROM escalations e JOIN sites s ON s.id = e.site_id JOIN organisations o ON o.id = e.org_id WHERE e.id = ?`,
     args: [escalationId],
   });
   const r = rs.rows[0];
@@ -55,6 +57,9 @@ export async function enqueueEscalationEvent(tx: Tx, env: Env, escalationId: str
   const key = spec.event === "escalation.sla_missed" ? `${escalationId}:${spec.event}:${spec.sla ?? "response"}:${spec.n ?? 1}` : `${escalationId}:${spec.event}`;
   const now = isoTime(env.clock.now());
   const check = strOrNull(r, "check_id");
+  const checkTitle = check === null ? null : (findCheck(check)?.title ?? null);
+  const hostId = strOrNull(r, "host_id");
+  const hostName = strOrNull(r, "host_name");
   const staff: EscalationEvent = {
     schema: NOTIFY_SCHEMA,
     event: spec.event,
@@ -68,8 +73,10 @@ export async function enqueueEscalationEvent(tx: Tx, env: Env, escalationId: str
       severity: str(r, "severity"),
       category: strOrNull(r, "category"),
       check,
-      check_title: check === null ? null : (findCheck(check)?.title ?? null),
-      host_id: strOrNull(r, "host_id"),
+      check_title: checkTitle,
+      title: ticketTitle({ check, check_title: checkTitle, host_id: hostId, host_name: hostName }),
+      host_id: hostId,
+      host_name: hostName,
       reason: str(r, "reason"),
       source: str(r, "source"),
       site_id: str(r, "site_id"),

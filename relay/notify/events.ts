@@ -12,7 +12,7 @@
  * personal: site, organisation, the device's type and vendor and when it was seen. Never its IP, MAC or
  * names (a hostname such as "jsmith-laptop" may name a person); those are in the dashboard behind a login.
  */
-import { CATEGORY_TITLES, isCategory, notMet } from "../../protocol/catalogue/mod.ts";
+import { CATEGORY_TITLES, isCategory, problemTitle } from "../../protocol/catalogue/mod.ts";
 import type { Priority } from "../escalations/priority.ts";
 
 export const NOTIFY_SCHEMA = "osiris.notify/v1";
@@ -35,7 +35,11 @@ export interface EscalationEvent {
     category: string | null;
     check: string | null;
     check_title: string | null;
+    /** The ticket's title as the dashboard heads it: "Not met: <check title> — <host name>" (see `ticketTitle`). */
+    title: string;
     host_id: string | null;
+    /** The name the appliance reported for the host ("FRONT-DESK-01"); null when it reported none (the id stands). */
+    host_name: string | null;
     reason: string;
     source: string;
     site_id: string;
@@ -134,14 +138,30 @@ export function linksFor(publicUrl: string | undefined, event: NotifyEvent): Lin
 
 const PRIORITY_WORD: Readonly<Record<Priority, string>> = { critical: "CRITICAL", high: "HIGH", medium: "MEDIUM", low: "LOW" };
 
-/** What the ticket is about: its check worded as a problem (protocol/catalogue/wording.ts), as the dashboard heads it. */
-function problemOf(x: EscalationEvent["escalation"]): string {
-  return x.check === null ? "an issue" : notMet(x.check_title ?? x.check);
+/** The host as people know it: its reported name, else its id. */
+function hostOf(x: Pick<EscalationEvent["escalation"], "host_id" | "host_name">): string | null {
+  // A payload queued before host_name existed has none (a retry renders it again): its id stands.
+  return x.host_name ?? x.host_id;
+}
+
+/**
+ * What the ticket is about, as the dashboard heads it: its check worded as a problem (the one rule,
+ * protocol/catalogue/wording.ts) and the host's name: "Not met: Screen lock is on — FRONT-DESK-01".
+ */
+export function ticketTitle(x: Pick<EscalationEvent["escalation"], "check" | "check_title" | "host_id" | "host_name">): string {
+  const host = hostOf(x);
+  return x.check === null ? `An issue${host ? ` on ${host}` : ""}` : problemTitle(x.check_title ?? x.check, host);
+}
+
+/** The host's name with its id kept for reference ("FRONT-DESK-01 (id ws01)"), its id alone when it has no name, "-" for none. */
+function hostLine(x: EscalationEvent["escalation"]): string {
+  if (x.host_id === null) return "-";
+  return x.host_name && x.host_name !== x.host_id ? `${x.host_name} (id ${x.host_id})` : x.host_id;
 }
 
 function headline(e: EscalationEvent): string {
   const x = e.escalation;
-  const what = problemOf(x);
+  const what = ticketTitle(x);
   switch (e.event) {
     case "escalation.opened":
       return `Escalation opened at ${x.site_name}: ${what}`;
@@ -162,7 +182,7 @@ export function staffEmail(e: EscalationEvent, links: Links): { subject: string;
     "",
     `Priority:   ${x.priority} (severity ${x.severity}${x.category ? `, ${x.category}` : ""})`,
     `Site:       ${x.site_name} (${x.org_name})`,
-    `Host:       ${x.host_id ?? "-"}`,
+    `Host:       ${hostLine(x)}`,
     `Check:      ${x.check ?? "-"}`,
     `Reason:     ${x.reason}`,
     `Status:     ${x.status}`,
@@ -203,7 +223,8 @@ export function clientEmail(e: ClientNotice | DigestEvent, links: Links): { subj
 export function slackMessage(e: EscalationEvent, links: Links): { text: string } {
   const x = e.escalation;
   const link = links.dashboard ? ` <${links.dashboard}|Open>` : "";
-  return { text: `[${PRIORITY_WORD[x.priority]}] ${headline(e)}${x.host_id ? ` (host ${x.host_id})` : ""}: ${x.reason.slice(0, 500)}${link}` };
+  // The headline names the host; its id is kept for reference (searching logs, talking to the appliance).
+  return { text: `[${PRIORITY_WORD[x.priority]}] ${headline(e)}${x.host_id && x.host_name && x.host_name !== x.host_id ? ` (host id ${x.host_id})` : ""}: ${x.reason.slice(0, 500)}${link}` };
 }
 
 /** Syslog severity for an event: open problems by priority, lifecycle changes as notices. */

@@ -56,7 +56,7 @@ function scheduler(relay: TestRelay): EscalationScheduler {
   return startEscalationScheduler(relay.deps, { notify: { fetch, allowLoopbackHttp: true }, intervalMs: 3_600_000 });
 }
 
-test("a new escalation reaches every channel covering the site: staff e-mail, a PHI-free clinic e-mail, signed webhook, Slack, and syslog over UDP and TCP", async () => {
+test("a new escalation reaches every channel covering the site: staff e-mail, a PHI-free clinic e-mail, signed webhook, Slack, and syslog over UDP and TCP; staff channels name the host as it reported itself, with its id", async () => {
   const smtp = await smtpSink();
   const hook = await httpReceiver(SECRET);
   const slack = await httpReceiver(null);
@@ -75,6 +75,11 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
     await addChannel(relay, admin, { type: "syslog", name: "SIEM udp", scope: "msp", host: "127.0.0.1", port: rsyslog.ports.udp, transport: "udp", facility: "local3" });
     await addChannel(relay, admin, { type: "syslog", name: "SIEM tcp", scope: "msp", host: "127.0.0.1", port: rsyslog.ports.tcp, transport: "tcp" });
 
+    // The name the appliance reported for the host (its inventory), as escalation tickets show it.
+    await relay.db.execute({
+      sql: "INSERT INTO site_hosts (site_id, host_id, appliance_id, hostname, platform, os_version, reachable, seen_at) VALUES (?, 'frontdesk-pc', ?, 'FRONT-DESK-PC', 'linux', NULL, 1, ?)",
+      args: [relay.siteId, app.id, isoTime(relay.clock.now())],
+    });
     const id = await escalate(relay, app);
     job = scheduler(relay);
     const report = await job.tick();
@@ -82,13 +87,13 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
     assert.is(report?.deliveries.failed, 0);
 
     const staff = smtp.messages.find((m) => m.to.includes("noc@msp.example.test"))!;
-    assert.match(staff.subject, /^\[HIGH\] Escalation opened at Main Street: Not met: No background programs have crashed/);
-    assert.match(staff.text, /Host:\s+frontdesk-pc/);
+    assert.is(staff.subject, "[HIGH] Escalation opened at Main Street: Not met: No background programs have crashed — FRONT-DESK-PC");
+    assert.match(staff.text, /Host:\s+FRONT-DESK-PC \(id frontdesk-pc\)/);
     assert.match(staff.text, new RegExp(`${PUBLIC_URL}/dashboard/escalations/${id}`));
 
     const client = smtp.messages.find((m) => m.to.includes("frontdesk@clinic.example.test"))!;
     assert.match(client.text, new RegExp(`${PUBLIC_URL.replace(/\./g, "\\.")}/portal`), "points to the portal");
-    for (const detail of ["Main Street", "Test Clinic", "frontdesk-pc", "linux.failed_services", "background programs", "123-45-6789", id]) {
+    for (const detail of ["Main Street", "Test Clinic", "frontdesk-pc", "FRONT-DESK-PC", "linux.failed_services", "background programs", "123-45-6789", id]) {
       assert.not.ok(client.subject.includes(detail) || client.text.includes(detail), `the clinic e-mail carries ${detail}`);
     }
 
@@ -96,13 +101,14 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
     assert.ok(w.signatureValid, "the HMAC over the raw body matches the channel secret");
     assert.is(w.path, "/osiris");
     assert.is(w.headers["x-osiris-event"], "escalation.opened");
-    const event = w.json as { event: string; delivery_id: string; escalation: { id: string; priority: string; reason: string }; links: { dashboard: string } };
+    const event = w.json as { event: string; delivery_id: string; escalation: { id: string; priority: string; reason: string; title: string; host_id: string; host_name: string }; links: { dashboard: string } };
     assert.is(event.escalation.id, id);
+    assert.equal([event.escalation.title, event.escalation.host_name, event.escalation.host_id], ["Not met: No background programs have crashed — FRONT-DESK-PC", "FRONT-DESK-PC", "frontdesk-pc"]);
     assert.is(event.escalation.priority, "high");
     assert.is(w.headers["x-osiris-delivery"], event.delivery_id);
     assert.match(event.escalation.reason, /\[REDACTED:ssn\]/, "the appliance's reason was scrubbed again");
 
-    assert.match((slack.received[0]!.json as { text: string }).text, /^\[HIGH\] Escalation opened at Main Street: Not met: No background programs have crashed \(host frontdesk-pc\)/);
+    assert.match((slack.received[0]!.json as { text: string }).text, /^\[HIGH\] Escalation opened at Main Street: Not met: No background programs have crashed — FRONT-DESK-PC \(host id frontdesk-pc\): /);
 
     const syslog = await rsyslog.received(2);
     assert.equal(syslog.map((m) => m.input).sort(), ["imtcp", "imudp"]);
@@ -110,7 +116,7 @@ test("a new escalation reaches every channel covering the site: staff e-mail, a 
       assert.is(m.app, "osiris-relay");
       assert.is(m.msgid, "escalation.opened");
       assert.match(m.sd, new RegExp(`escalation="${id}"`));
-      assert.match(m.msg, /Escalation opened at Main Street: Not met: No background programs have crashed/);
+      assert.match(m.msg, /Escalation opened at Main Street: Not met: No background programs have crashed — FRONT-DESK-PC: /);
       assert.not.match(m.raw, /123-45-6789/);
     }
     assert.is(syslog.find((m) => m.input === "imudp")!.pri, String(19 * 8 + 3), "local3.err for a high-priority ticket");
