@@ -232,6 +232,12 @@ test("a kit with the relay's signed manifest verifies and names it; a cut-off st
   const resigned = new Map(unsigned);
   await addKitManifest(resigned, { site_id: KIT_SITE_ID, from: "2026-10-01T00:00:00.000Z", to: "2026-10-02T00:00:00.000Z", appliances: [] }, { signer: stranger, keyId: keyId(stranger.publicKey), name: relayWitnessName(keyId(stranger.publicKey)) });
   assert.is((await failure(resigned)).code, "unknown_key");
+  // A manifest the relay's key signed for another chain head: the kit's chain ends elsewhere.
+  const otherHead = new Map(unsigned);
+  const relayId = keyId(relay.publicKey);
+  await addKitManifest(otherHead, { site_id: KIT_SITE_ID, from: "2026-10-01T00:00:00.000Z", to: "2026-10-02T00:00:00.000Z", appliances: [{ appliance_id: fixtureApplianceId(0), first_seq: 1, last_seq: 6, head_hash: "0".repeat(64) }] }, { signer: relay, keyId: relayId, name: relayWitnessName(relayId) });
+  const head = await failure(otherHead);
+  assert.equal([head.code, head.reason], ["manifest_mismatch", `appliance ${fixtureApplianceId(0)}: its chain ends at a bundle (seq 6) other than the one the relay exported`]);
   assert.equal(await failure(edit(KIT_MANIFEST_SIG, null)).then((x) => [x.code, x.reason]), ["schema", "The kit has manifest.json without manifest.sig"]);
 });
 

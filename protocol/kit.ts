@@ -81,8 +81,13 @@ export const kitManifestSchema = z.strictObject({
   /** The range asked for: evidence finished in [from, to). */
   from: isoTimeSchema,
   to: isoTimeSchema,
-  appliances: z.array(z.strictObject({ appliance_id: idSchema, first_seq: z.number().int().min(1), last_seq: z.number().int().min(1) })).max(10_000),
-  /** Every other file of the kit (all but manifest.json and manifest.sig) and its SHA-256 (hex). */
+  /**
+   * Each chain in the kit: its first and last seq and `head_hash`, the SHA-256 of its last line. They fix
+   * bundles.jsonl: the verified chain links every line back from that head to `first_seq`, so the file is not
+   * hashed again as a whole (a month of bundles is over 100 MB, and verification speed is a target).
+   */
+  appliances: z.array(z.strictObject({ appliance_id: idSchema, first_seq: z.number().int().min(1), last_seq: z.number().int().min(1), head_hash: sha256HexSchema })).max(10_000),
+  /** Every other file of the kit (all but bundles.jsonl, manifest.json and manifest.sig) and its SHA-256 (hex). */
   files: z.record(z.string().min(1).max(300), sha256HexSchema),
 });
 export type KitManifest = z.infer<typeof kitManifestSchema>;
@@ -412,13 +417,16 @@ function checkManifest(files: KitFiles, manifest: KitManifest, summaries: readon
     if (s.first_seq !== a.first_seq || s.last_seq !== a.last_seq) {
       throw fail(KIT_BUNDLES, `appliance ${a.appliance_id}: the kit holds seq ${s.first_seq}-${s.last_seq}, the relay exported seq ${a.first_seq}-${a.last_seq}`, { appliance_id: a.appliance_id });
     }
+    if (s.head_hash !== a.head_hash) {
+      throw fail(KIT_BUNDLES, `appliance ${a.appliance_id}: its chain ends at a bundle (seq ${s.last_seq}) other than the one the relay exported`, { appliance_id: a.appliance_id, seq: s.last_seq });
+    }
   }
   for (const s of summaries) {
     if (!manifest.appliances.some((a) => a.appliance_id === s.appliance_id)) throw fail(KIT_BUNDLES, `appliance ${s.appliance_id} is not in the relay's signed ${KIT_MANIFEST}`, { appliance_id: s.appliance_id });
     if (s.site_id !== manifest.site_id) throw fail(KIT_BUNDLES, `appliance ${s.appliance_id} belongs to site ${s.site_id}, the manifest is for site ${manifest.site_id}`, { appliance_id: s.appliance_id });
   }
   for (const [path, bytes] of files) {
-    if (path === KIT_MANIFEST || path === KIT_MANIFEST_SIG) continue;
+    if (path === KIT_MANIFEST || path === KIT_MANIFEST_SIG || path === KIT_BUNDLES) continue; // bundles: by head_hash above
     const listed = manifest.files[path];
     if (listed === undefined) throw fail(path, `${path} is not in the relay's signed ${KIT_MANIFEST}: it was added to the kit`);
     if (listed !== sha256Hex(bytes)) throw fail(path, `${path} differs from the file the relay exported (its SHA-256 is not the one in ${KIT_MANIFEST})`);
@@ -434,7 +442,7 @@ export async function addKitManifest(files: KitFiles, scope: Omit<KitManifest, "
   const listed: Record<string, string> = {};
   for (const path of [...files.keys()].sort()) {
     if (path === KIT_MANIFEST || path === KIT_MANIFEST_SIG) throw new TypeError(`Cannot add a manifest: the kit already has ${path}`);
-    listed[path] = sha256Hex(files.get(path)!);
+    if (path !== KIT_BUNDLES) listed[path] = sha256Hex(files.get(path)!);
   }
   const doc: KitManifest = { schema: "osiris.kit-manifest/v1", site_id: scope.site_id, from: scope.from, to: scope.to, appliances: scope.appliances, files: listed };
   const bytes = utf8(canonicalize(parseSchema(kitManifestSchema, doc, "kit manifest")) + "\n");

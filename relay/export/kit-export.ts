@@ -120,7 +120,12 @@ export async function exportKit(db: RelayDb, range: ExportRange, key: KitManifes
     frontiers,
     readme: readme(range.siteId, from, to, exported, relay.map((k) => k.key_id)),
   });
-  const scope = { site_id: range.siteId, from, to, appliances: exported.map(({ appliance_id, first_seq, last_seq }) => ({ appliance_id, first_seq, last_seq })) };
+  const appliances = [];
+  for (const { appliance_id, first_seq, last_seq } of exported) {
+    const head = (await db.execute({ sql: "SELECT hash FROM evidence WHERE appliance_id = ? AND seq = ?", args: [appliance_id, last_seq] })).rows[0]!;
+    appliances.push({ appliance_id, first_seq, last_seq, head_hash: str(head, "hash") });
+  }
+  const scope = { site_id: range.siteId, from, to, appliances };
   await addKitManifest(files, scope, key);
   return { files, appliances: exported, warnings };
 }
@@ -173,7 +178,7 @@ ${table}
 Each chain is extended to the first checkpoint the relay countersigned at or after its range, and that
 checkpoint is the only one in the kit: a copy with its tail cut off does not verify, since a checkpoint of the
 shorter size would need the relay's cosignature. The relay also signed \`manifest.json\`: the site, the range,
-each appliance's first and last seq and every file's SHA-256, so a copy with its head cut off, an edited file
+each appliance's first and last seq and the hash of its last bundle, and every other file's SHA-256, so a copy with its head cut off, an edited file
 (this README included) or an added file does not verify either. Relay keys: ${relayKeyIds.join(", ")}.
 
 ## What is in the kit
