@@ -54,6 +54,13 @@ test("osiris demo starts a relay and two enrolled lab appliances on loopback, an
     assert.is(status.site.name, "Riverside Family Clinic");
     assert.is.not(status.relay.state, "standalone", "the demo appliance is enrolled with the relay");
 
+    // The printed audit command works as printed (it needs the relay's key file to sign the kit's manifest).
+    const audit = /audit: osiris (evidence export .*) --out kit\.zip/.exec(out);
+    assert.ok(audit, "the demo prints an export command");
+    const kit = join(dir, "kit.zip");
+    const exported = await promisify(execFile)(process.execPath, [join(ROOT, "bin/osiris.js"), ...audit[1]!.split(" "), "--out", kit]);
+    assert.match(exported.stdout, /^wrote .*kit\.zip/);
+
     first.child.kill("SIGINT");
     assert.is(await first.exit, 0, "Ctrl-C stops the demo with exit code 0");
 

@@ -232,7 +232,7 @@ export async function run(args: string[]): Promise<number> {
     for (const s of state.sites) console.log(`  status page        http://127.0.0.1:${s.status_port}/   ${s.name} (simulated lab clinic)`);
     console.log(`  lab time runs ${speed}x: drift appears within minutes, then is healed or scheduled for the nightly window`);
     console.log(`  demo tenants: MSP ${state.msp_id}, partner ${state.partner_id}; sites ${state.sites.map((s) => s.site_id).join(", ")}`);
-    console.log(`  audit: osiris evidence export --db ${join(dir, "relay.db")} --site ${state.sites[0]?.site_id} --from 2026-01-01T00:00:00Z --to 2030-01-01T00:00:00Z --out kit.zip`);
+    console.log(`  audit: osiris evidence export --db ${join(dir, "relay.db")} --key-file ${join(dir, "relay.key")} --site ${state.sites[0]?.site_id} --from 2026-01-01T00:00:00Z --to 2030-01-01T00:00:00Z --out kit.zip`);
     console.log("  Ctrl-C stops the demo");
     await stopRequested;
     console.log("stopping…");
