@@ -125,6 +125,11 @@ export interface ChainVerifierOptions {
   /** States saved from an earlier run (`states()`), to continue those chains. */
   resume?: Iterable<ChainState>;
   impl?: Ed25519Impl;
+  /**
+   * Where signature checks run: a Verifier for a public key (the relay's worker pool, relay/ingest/verify-pool.ts).
+   * Default: `createVerifier(publicKey, impl)`, in this thread's runtime.
+   */
+  verifierFor?: (publicKey: Uint8Array) => Verifier;
 }
 
 export interface VerifyLinesOptions {
@@ -177,7 +182,7 @@ export class ChainVerifier {
   readonly #keys: ApplianceKeys;
   readonly #toleranceMs: number;
   readonly #fromGenesis: boolean;
-  readonly #impl: Ed25519Impl;
+  readonly #makeVerifier: (publicKey: Uint8Array) => Verifier;
   readonly #heads = new Map<string, Head>();
   readonly #verifiers = new Map<string, { verifier: Verifier; keyId: string }>();
   #tail: Promise<void> = Promise.resolve();
@@ -189,7 +194,8 @@ export class ChainVerifier {
       throw new RangeError(`Cannot verify chains: timeToleranceMs must be a non-negative number, current value is ${opts.timeToleranceMs}`);
     }
     this.#fromGenesis = opts.fromGenesis ?? false;
-    this.#impl = opts.impl ?? "auto";
+    const impl = opts.impl ?? "auto";
+    this.#makeVerifier = opts.verifierFor ?? ((publicKey) => createVerifier(publicKey, impl));
     for (const raw of opts.resume ?? []) {
       const state = parseSchema(chainStateSchema, raw, "chain state");
       const summary = { ...summaryOf(state, state.last_time, 0), first_seq: state.seq + 1 };
@@ -300,7 +306,7 @@ export class ChainVerifier {
     const kid = keyId(publicKey);
     let v = this.#verifiers.get(kid);
     if (!v) {
-      v = { verifier: createVerifier(publicKey, this.#impl), keyId: kid };
+      v = { verifier: this.#makeVerifier(publicKey), keyId: kid };
       this.#verifiers.set(kid, v);
     }
     return v;

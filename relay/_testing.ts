@@ -14,6 +14,7 @@ import { isoTime } from "../protocol/ids.ts";
 import { leafHash, MerkleAccumulator } from "../protocol/merkle.ts";
 import { PUSH_SCHEMA, type OutboxEntry, type PushRequest } from "../protocol/sync.ts";
 import { createRelayApp, type RelayApp } from "./app.ts";
+import { VerifyPool } from "./ingest/verify-pool.ts";
 import { signRequest } from "./auth/request-message.ts";
 import { openRelayDb, type RelayDb } from "./db/index.ts";
 import { startSqld } from "./_sqld.ts";
@@ -65,6 +66,13 @@ export interface TestRelay {
   close(): Promise<void>;
 }
 
+let sharedPool: VerifyPool | undefined;
+/** Ingest's signature checks on worker threads, as `relay serve` runs them: one pool for all of a process's test relays. */
+function testVerifyPool(): VerifyPool {
+  sharedPool ??= new VerifyPool();
+  return sharedPool;
+}
+
 /** A relay with one MSP, organisation and site, on a temporary database file. */
 export async function testRelay(opts: { dbPath?: string; publicUrl?: string } = {}): Promise<TestRelay> {
   const dir = await mkdtemp(join(tmpdir(), "osiris-relay-"));
@@ -76,7 +84,7 @@ export async function testRelay(opts: { dbPath?: string; publicUrl?: string } = 
   // A real key file, as `relay serve` keeps one: commands that sign with the relay's key read it (--key-file).
   const relaySecret = await createRelayKeyFile(join(dir, "relay.key"), random);
   const relayKey = await activateRelayKey(db, relaySecret, join(dir, "relay.key"), clock);
-  const deps: RelayDeps = { db, clock, random, log, relayKey, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) };
+  const deps: RelayDeps = { db, clock, random, log, relayKey, verifierFor: testVerifyPool().verifierFor, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) };
   const env = { clock, random };
   const msp = await createMsp(db, { name: "Test MSP" }, env);
   const org = await createOrganisation(db, { msp_id: msp.id, name: "Test Clinic" }, env);

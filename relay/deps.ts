@@ -49,6 +49,11 @@ export interface RelayDeps extends Env {
   vault?: CredentialVault;
   /** Set by startArchiver: this relay uploads to the WORM archive (--archive-*); without it bundles wait in the queue. */
   archiving?: boolean;
+  /**
+   * Where ingest runs signature checks (ingest/verify-pool.ts: worker threads, started by runRelay); absent:
+   * in the request's thread, through node:crypto's callback form.
+   */
+  verifierFor?: (publicKey: Uint8Array) => import("../protocol/crypto.ts").Verifier;
   /** The dashboard's built files (ui/loadDashboardAssets); without them its pages answer 503. */
   ui?: import("./ui/assets.ts").UiAssets;
   /**

@@ -66,7 +66,7 @@ export interface PushOutcome {
   replanned: boolean;
 }
 
-type IngestDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log" | "relayKey">;
+type IngestDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log" | "relayKey" | "verifierFor">;
 
 /** What an outbox receipt holds for an entry: evidence by seq and line hash, other bodies canonically. */
 function receiptBody(entry: OutboxEntry, seq: number | null, lineHash?: string): string {
@@ -158,6 +158,7 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
   const verifier = new ChainVerifier(new Map([[appliance.id, keys]]), {
     fromGenesis: true,
     resume: row.chain ? [row.chain] : [],
+    ...(deps.verifierFor ? { verifierFor: deps.verifierFor } : {}),
   });
   const evidence: { index: number; line: string }[] = [];
   for (let k = firstNew; k < end; k++) {

@@ -23,6 +23,7 @@ import { startSiteDigestScheduler } from "../sites/digest-scheduler.ts";
 import { loadDashboardAssets } from "../ui/assets.ts";
 import type { Framework } from "../../protocol/catalogue/mod.ts";
 import type { TrustedProxies } from "../http/client-address.ts";
+import { VerifyPool } from "../ingest/verify-pool.ts";
 import { nodeClientAddressBehind, startServer, type RunningServer } from "./node.ts";
 
 export interface RunRelayOptions {
@@ -83,6 +84,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
   if (metricsToken !== undefined && !/^\S{16,512}$/.test(metricsToken)) throw new RelayError("config", `--metrics-token-file must hold one token of 16 to 512 non-space characters: ${opts.metricsTokenFile}`);
   const db = await openRelayDb(opts.db, { log: opts.log, clock, ...(opts.dbAuthToken ? { authToken: opts.dbAuthToken } : {}) });
   let stopJobs = async (): Promise<void> => undefined;
+  let verifyPool: VerifyPool | undefined;
   try {
     const relayKey = await loadRelayKey(db, opts.keyFile, { clock, random: secureRandom, log: opts.log });
     const l2 = opts.l2 ? await loadL2Config(opts.l2, { readText: (path) => readFile(path, "utf8"), fetch }) : undefined;
@@ -95,8 +97,10 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
             log: opts.log,
           })
         : undefined;
+    verifyPool = new VerifyPool({ onWorkerLost: (reason) => opts.log.warn("verify_worker_lost", { reason, hint: "signature checks run in the main thread instead (slower, same answers)" }) });
     const deps: RelayDeps = {
       db,
+      verifierFor: verifyPool.verifierFor,
       clock,
       random: secureRandom,
       log: opts.log,
@@ -136,12 +140,14 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
         await server.close();
         await stopJobs();
         opts.mailer?.close();
+        await verifyPool?.close();
         db.close();
         opts.log.info("relay_stopped", { url: server.url });
       },
     };
   } catch (e) {
     await stopJobs();
+    await verifyPool?.close();
     db.close();
     throw e;
   }

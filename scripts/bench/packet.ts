@@ -24,7 +24,7 @@ import { createInterface } from "node:readline";
 import { applianceOrigin, formatCheckpointBody, signNote } from "../../protocol/checkpoint.ts";
 import { catalogue, controlKeysFor } from "../../protocol/catalogue/mod.ts";
 import { utf8 } from "../../protocol/encoding.ts";
-import { measureRawVerify } from "./_raw-verify.ts";
+import { meanRawVerify, measureRawVerify } from "./_raw-verify.ts";
 import { buildBundle, type CheckResult, GENESIS_PREV_HASH, signBundle, type SignedBundle } from "../../protocol/evidence.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import { KIT_BUNDLES, verifyKit } from "../../protocol/kit.ts";
@@ -202,7 +202,7 @@ async function verifyChild(kitPath: string): Promise<void> {
     const vUsed = process.cpuUsage(vCpu);
     if (!report.ok) throw new Error(`the kit did not verify: ${JSON.stringify(report.failure)}`);
     const rawAfter = await measureRawVerify({ lineBytes, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
-    const raw = { backend: rawBefore.backend, serial: (rawBefore.serial + rawAfter.serial) / 2, parallel: (rawBefore.parallel + rawAfter.parallel) / 2, cpuUs: (rawBefore.cpuUs + rawAfter.cpuUs) / 2 };
+    const raw = meanRawVerify(rawBefore, rawAfter);
     // CPU per bundle (all threads) next to raw CPU per verification: unlike bundles/s, hardly moved by other load.
     const run: KitRun = { bundles: report.bundles, seconds, perS: report.bundles / seconds, cpuUs: (vUsed.user + vUsed.system) / Math.max(1, report.bundles), raw };
     runs.push(run);

@@ -22,7 +22,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { measureRawVerify } from "./_raw-verify.ts";
+import { meanRawVerify, measureRawVerify } from "./_raw-verify.ts";
 import { INTERVAL_JITTER, intervalDelay } from "../../appliance/sync/backoff.ts";
 import { openRelayDb } from "../../relay/db/index.ts";
 import { secureRandom, systemClock } from "../../relay/deps.ts";
@@ -285,7 +285,9 @@ async function main(): Promise<void> {
     // (a) raw Ed25519 verification, measured again right after the ingest run (the ratio uses the mean: a
     // change in the machine's load meanwhile skews it less)
     const rawBefore = await measureRawVerify({ lineBytes: 600, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
-    console.log(`raw Ed25519 verify (native, ${rawBefore.backend}): serial ${fmt(rawBefore.serial)}/s, parallel batches of ${VERIFY_BATCH} ${fmt(rawBefore.parallel)}/s (${rawBefore.cpuUs.toFixed(0)} µs CPU each)`);
+    console.log(
+      `raw Ed25519 verify (native, ${rawBefore.backend}): serial ${fmt(rawBefore.serial)}/s; parallel ${fmt(rawBefore.parallel)}/s (${rawBefore.cpuUs.toFixed(0)} µs CPU each), the better of callbacks ${VERIFY_BATCH} at once ${fmt(rawBefore.parallelCallback)}/s and worker threads ${fmt(rawBefore.parallelWorkers)}/s`,
+    );
 
     // Tenants and claim codes go straight into the database file (what `osiris relay admin` does).
     const db = await openRelayDb(join(dir, "relay.db"), { log: quietLog, clock: systemClock });
@@ -353,7 +355,7 @@ async function main(): Promise<void> {
     const ingestCpuUs = ((cpuMs(pid) - ingestCpu0) * 1000) / (per * INGEST_APPLIANCES);
     console.log(`ingest: ${fmt(ingestPerS)} bundles/s verified and stored (${ingestS.toFixed(1)} s; relay peak RSS ${ingestRss.stop().toFixed(0)} MB)`);
     const rawAfter = await measureRawVerify({ lineBytes: 600, measureMs: MEASURE_MS, batch: VERIFY_BATCH });
-    const raw = { backend: rawBefore.backend, serial: (rawBefore.serial + rawAfter.serial) / 2, parallel: (rawBefore.parallel + rawAfter.parallel) / 2, cpuUs: (rawBefore.cpuUs + rawAfter.cpuUs) / 2 };
+    const raw = meanRawVerify(rawBefore, rawAfter);
     console.log(`  raw verify again: parallel ${fmt(rawAfter.parallel)}/s; the ratio uses the mean, ${fmt(raw.parallel)}/s`);
     console.log(`  ratio to raw verify: ${(ingestPerS / raw.parallel * 100).toFixed(1)} % of parallel, ${(ingestPerS / raw.serial * 100).toFixed(1)} % of serial`);
     console.log(`  relay CPU ${ingestCpuUs.toFixed(0)} µs per bundle (raw verify ${raw.cpuUs.toFixed(0)} µs: the rest is parsing, hashing, storage and HTTP)`);
@@ -392,6 +394,8 @@ async function main(): Promise<void> {
       raw_verify_per_s: Math.round(raw.parallel),
       raw_verify_serial_per_s: Math.round(raw.serial),
       raw_verify_backend: raw.backend,
+      raw_verify_callback_per_s: Math.round(raw.parallelCallback),
+      raw_verify_workers_per_s: Math.round(raw.parallelWorkers),
       ingest_ratio: Number((ingestPerS / raw.parallel).toFixed(3)),
       // The headline: 10,000 appliances at the rate a real fleet of that size sends (compression 1).
       p99_ms_at_10000: at10k ? round1(at10k.p99) : null,
