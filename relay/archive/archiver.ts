@@ -2,8 +2,9 @@
  * The WORM archiver: a background job that puts every evidence bundle and every countersigned checkpoint
  * into an S3 bucket with Object Lock, as a COMPLIANCE-locked version retained for `retentionDays` from upload.
  *
- * Ingest never waits for it: the rows are queued by triggers in ingest's own transaction (schema.ts), and this
- * job drains the queue on its own timer. Each tick claims a bounded batch, uploads with bounded concurrency,
+ * Ingest never waits for it: checkpoints are queued by triggers in ingest's own transaction, evidence by each
+ * tick from a per-appliance cursor over the stored bundles (schema.ts, queue.ts `queueNewEvidence`), and this
+ * job drains the queue on its own timer. Each tick queues new evidence, claims a bounded batch, uploads with bounded concurrency,
  * and records every outcome; a failed upload is retried with full-jitter exponential backoff (backoff.ts),
  * and after `failedAfterAttempts` failures — or at once when the bucket refuses for a reason waiting cannot
  * fix (access denied, no such bucket, no Object Lock) — the row turns `failed` so the dashboard shows it. Failed
@@ -22,7 +23,7 @@ import { isoTime, newId } from "../../protocol/ids.ts";
 import { utf8 } from "../../protocol/encoding.ts";
 import type { RelayDeps } from "../deps.ts";
 import { backoffDelay, checkBackoffPolicy, DEFAULT_BACKOFF, uniform, type BackoffPolicy } from "./backoff.ts";
-import { claimDue, recordOutcomes, sourceText, type ClaimedObject, type Outcome } from "./queue.ts";
+import { claimDue, queueNewEvidence, recordOutcomes, sourceText, type ClaimedObject, type Outcome } from "./queue.ts";
 import { S3Error, s3Store, type Fetch, type ObjectStore, type S3Config } from "./s3.ts";
 
 /** A tick starts this long after the last one found nothing more to do: archives land within seconds. */
@@ -141,6 +142,7 @@ export function startArchiver(deps: ArchiverDeps, opts: ArchiverOptions): Archiv
 export async function archiveDue(deps: ArchiverDeps, store: ObjectStore, policy: ArchivePolicy, signal: AbortSignal): Promise<ArchiveTickReport> {
   if (signal.aborted) return { claimed: 0, uploaded: 0, found: 0, retrying: 0, failed: 0 };
   const claimId = newId("arc", deps.random);
+  await queueNewEvidence(deps.db);
   const claimed = await claimDue(deps.db, { nowMs: deps.clock.now(), limit: policy.batchSize, leaseMs: policy.leaseMs, claimId });
   const report: ArchiveTickReport = { claimed: claimed.length, uploaded: 0, found: 0, retrying: 0, failed: 0 };
   if (claimed.length === 0) return report;

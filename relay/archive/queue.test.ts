@@ -1,5 +1,6 @@
 /**
- * The archive queue on a real libSQL file: filled by ingest's own transaction (triggers), claimed exclusively,
+ * The archive queue on a real libSQL file: checkpoints queued by ingest's own transaction (a trigger), evidence
+ * queued from each appliance's cursor (no row per bundle in the ingest transaction), claimed exclusively,
  * recorded only under a live claim, re-queued when a checkpoint gains a cosignature, backfilled by the
  * migration for data stored before it.
  */
@@ -13,7 +14,8 @@ import { openRelayDb } from "../db/index.ts";
 import { MIGRATIONS } from "../db/migrations.ts";
 import { memoryLog } from "../log.ts";
 import { count, enrolledAppliance, testClock, testRelay, type TestRelay } from "../_testing.ts";
-import { claimDue, recordOutcomes, retryFailedNow, sourceText } from "./queue.ts";
+import { claimDue, queueNewEvidence, recordOutcomes, retryFailedNow, sourceText } from "./queue.ts";
+import { archiveQueueDepth, archiveStatus } from "./status.ts";
 
 const LEASE = 60_000;
 
@@ -31,7 +33,7 @@ async function queued(relay: TestRelay) {
   return rs.rows.map((r) => ({ ...r }));
 }
 
-test("ingest queues every stored bundle and countersigned checkpoint under a deterministic key, at its received time", async () => {
+test("ingest queues its countersigned checkpoint but no row per bundle; the fill queues every stored bundle under a deterministic key, at its received time, once", async () => {
   await withRelay(async (relay) => {
     const a = await enrolledAppliance(relay);
     const bundles = await a.makeBundles(3);
@@ -41,10 +43,19 @@ test("ingest queues every stored bundle and countersigned checkpoint under a det
     assert.is(res.status, 200);
     const at = isoTime(relay.clock.now());
     const p = `${relay.siteId}/${a.id}`;
+    const checkpointRow = { object_key: `checkpoints/${p}/000000000003.note`, kind: "checkpoint", site_id: relay.siteId, appliance_id: a.id, num: 3, state: "pending", attempts: 0, enqueued_at: at, next_attempt_at: at };
+    assert.equal(await queued(relay), [checkpointRow], "the push itself wrote no queue row for its bundles");
+    // …yet they are pending: the dashboard and /metrics count them from the cursor.
+    relay.clock.t += 90_000;
+    assert.equal(await archiveStatus(relay.db, relay.siteId, relay.clock.now()), { site_id: relay.siteId, pending: 4, archived: 0, failed: 0, oldest_pending_at: at, oldest_pending_age_s: 90, last_error: null });
+    assert.equal(await archiveQueueDepth(relay.db, relay.clock.now()), { pending: 4, failed: 0, oldest_pending_age_s: 90 });
+
+    assert.is(await queueNewEvidence(relay.db), 3);
     assert.equal(await queued(relay), [
-      { object_key: `checkpoints/${p}/000000000003.note`, kind: "checkpoint", site_id: relay.siteId, appliance_id: a.id, num: 3, state: "pending", attempts: 0, enqueued_at: at, next_attempt_at: at },
+      checkpointRow,
       ...[1, 2, 3].map((n) => ({ object_key: `evidence/${p}/00000000000${n}.json`, kind: "evidence", site_id: relay.siteId, appliance_id: a.id, num: n, state: "pending", attempts: 0, enqueued_at: at, next_attempt_at: at })),
     ]);
+    assert.is((await archiveStatus(relay.db, relay.siteId, relay.clock.now())).pending, 4, "queued or not, each bundle counts once");
     // The bytes the archiver will upload are the stored ones, exactly.
     assert.is(await sourceText(relay.db, { kind: "evidence", appliance_id: a.id, num: 2 }), bundles[1]!.line);
     const note = await relay.db.execute({ sql: "SELECT countersigned_note FROM checkpoints WHERE appliance_id = ?", args: [a.id] });
@@ -53,31 +64,42 @@ test("ingest queues every stored bundle and countersigned checkpoint under a det
     // The same batch pushed again (a lost acknowledgement) stores nothing new and queues nothing new.
     const again = await a.push(entries, checkpoint);
     assert.is(again.status, 200);
+    assert.is(await queueNewEvidence(relay.db), 0);
     assert.is(await count(relay.db, "archive_objects"), 4);
   });
 });
 
-test("the queue follows what ingest commits: a partly refused push queues only what it stored, a rolled-back write queues nothing", async () => {
+test("the fill follows what ingest committed, in bounded steps: a partly refused push queues only what it stored, a rolled-back write nothing", async () => {
   await withRelay(async (relay) => {
     const a = await enrolledAppliance(relay);
     await a.makeBundles(4);
     // seq 3 is missing: 1 and 2 are stored, 4 is refused (seq_gap).
     const res = await a.push(a.entries([a.chain[0]!, a.chain[1]!, a.chain[3]!]));
     assert.is(res.status, 409);
+    const t = isoTime(relay.clock.now());
+    await relay.db
+      .transaction(async (tx) => {
+        await tx.execute({ sql: "INSERT INTO evidence (appliance_id, seq, line, hash, leaf_hash, finished_at, received_at) VALUES (?, 3, '{}', ?, ?, ?, ?)", args: [a.id, "5".repeat(64), "6".repeat(64), t, t] });
+        throw new Error("ingest fails after the insert");
+      })
+      .catch(() => undefined);
+    assert.is(await queueNewEvidence(relay.db), 2);
     const stored = (await relay.db.execute("SELECT seq FROM evidence ORDER BY seq")).rows.map((r) => Number(r["seq"]));
     const queuedNums = (await relay.db.execute("SELECT num FROM archive_objects ORDER BY num")).rows.map((r) => Number(r["num"]));
     assert.equal(stored, [1, 2]);
     assert.equal(queuedNums, stored);
 
-    const t = isoTime(relay.clock.now());
-    await relay.db
-      .transaction(async (tx) => {
-        await tx.execute({ sql: "INSERT INTO evidence (appliance_id, seq, line, hash, leaf_hash, finished_at, received_at) VALUES (?, 3, '{}', ?, ?, ?, ?)", args: [a.id, "5".repeat(64), "6".repeat(64), t, t] });
-        assert.is(Number((await tx.execute("SELECT COUNT(*) AS n FROM archive_objects")).rows[0]!["n"]), 3, "queued inside the transaction");
-        throw new Error("ingest fails after the insert");
-      })
-      .catch(() => undefined);
-    assert.is(await count(relay.db, "archive_objects"), 2, "rolled back together with the evidence");
+    // The rest of the chain, then fills of at most 2 bundles each: 2, 1, then nothing; the cursor says where each stopped.
+    a.outboxSeq = 2; // resend from the relay's cursor, as the appliance does after a refusal
+    assert.is((await a.push(a.entries([a.chain[2]!, a.chain[3]!, ...(await a.makeBundles(1))]))).status, 200);
+    const cursor = async () => Number((await relay.db.execute({ sql: "SELECT queued_seq FROM archive_evidence_cursor WHERE appliance_id = ?", args: [a.id] })).rows[0]!["queued_seq"]);
+    assert.is(await cursor(), 2);
+    assert.is(await queueNewEvidence(relay.db, 2), 2);
+    assert.is(await cursor(), 4);
+    assert.is(await queueNewEvidence(relay.db, 2), 1);
+    assert.is(await queueNewEvidence(relay.db, 2), 0);
+    assert.is(await cursor(), 5);
+    assert.equal((await relay.db.execute("SELECT num FROM archive_objects ORDER BY num")).rows.map((r) => Number(r["num"])), [1, 2, 3, 4, 5]);
   });
 });
 
@@ -85,6 +107,7 @@ test("claims are exclusive: concurrent claims never share a row, and a claimed r
   await withRelay(async (relay) => {
     const a = await enrolledAppliance(relay);
     assert.is((await a.push(a.entries(await a.makeBundles(10)))).status, 200);
+    await queueNewEvidence(relay.db);
     const now = relay.clock.now();
     const [x, y] = await Promise.all([
       claimDue(relay.db, { nowMs: now, limit: 6, leaseMs: LEASE, claimId: "arc_x" }),
@@ -105,6 +128,7 @@ test("an outcome is recorded only while its claim holds; a row archived stays ar
   await withRelay(async (relay) => {
     const a = await enrolledAppliance(relay);
     assert.is((await a.push(a.entries(await a.makeBundles(1)))).status, 200);
+    await queueNewEvidence(relay.db);
     const now = relay.clock.now();
     const [old] = await claimDue(relay.db, { nowMs: now, limit: 1, leaseMs: LEASE, claimId: "arc_old" });
     await claimDue(relay.db, { nowMs: now + LEASE, limit: 1, leaseMs: LEASE, claimId: "arc_new" });
@@ -120,6 +144,7 @@ test("a checkpoint that gains a cosignature is queued again; a failed row can be
   await withRelay(async (relay) => {
     const a = await enrolledAppliance(relay);
     assert.is((await a.push(a.entries(await a.makeBundles(2)), await a.checkpoint())).status, 200);
+    await queueNewEvidence(relay.db);
     const now = relay.clock.now();
     const claimed = await claimDue(relay.db, { nowMs: now, limit: 10, leaseMs: LEASE, claimId: "arc_1" });
     const at = { sha256: "b".repeat(64), bytes: 1, version_id: "v", retain_until: isoTime(now), at: now };
@@ -135,7 +160,7 @@ test("a checkpoint that gains a cosignature is queued again; a failed row can be
   });
 });
 
-test("the archive migration queues evidence and checkpoints stored before it", async () => {
+test("the archive migrations queue evidence and checkpoints stored before them, and start the evidence cursor after what they queued", async () => {
   const dir = await mkdtemp(join(tmpdir(), "osiris-archive-migration-"));
   const { log } = memoryLog();
   const clock = testClock();
@@ -167,6 +192,7 @@ test("the archive migration queues evidence and checkpoints stored before it", a
         ["evidence/site_aaaaaaaa/app_aaaaaaaa/000000000001.json", "pending"],
       ],
     );
+    assert.equal((await after.execute("SELECT appliance_id, queued_seq FROM archive_evidence_cursor")).rows.map((r) => [r["appliance_id"], r["queued_seq"]]), [["app_aaaaaaaa", 1]]);
     after.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

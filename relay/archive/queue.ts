@@ -1,11 +1,13 @@
 /**
- * The archive queue in the database (`archive_objects`, schema.ts): claim the rows that are due, read the
+ * The archive queue in the database (`archive_objects`, schema.ts): queue the evidence stored since the last
+ * time (from each appliance's cursor), claim the rows that are due, read the
  * exact bytes to upload, record each outcome. A claim is one UPDATE … RETURNING, so two relay processes on one
  * database never take the same row; an outcome is written only while the claim still holds (a checkpoint
  * re-queued meanwhile by a new cosignature is left for the next claim).
  */
 import { isoTime } from "../../protocol/ids.ts";
 import { num, str, type RelayDb } from "../db/index.ts";
+import { KEY_NUMBER_DIGITS } from "./schema.ts";
 
 export const ARCHIVE_KINDS = ["evidence", "checkpoint"] as const;
 export type ArchiveKind = (typeof ARCHIVE_KINDS)[number];
@@ -24,6 +26,41 @@ export interface ClaimedObject {
   num: number;
   /** Attempts started, this one included (> 1: an earlier attempt may have reached the bucket). */
   attempts: number;
+}
+
+/** Bundles queued per appliance by one `queueNewEvidence` at most: bounds one transaction's work. */
+export const QUEUE_FILL_PER_APPLIANCE = 1024;
+
+/**
+ * Queues the evidence stored past each appliance's cursor (up to `perAppliance` bundles each), under the same
+ * keys and times the ingest trigger used to give them, and moves the cursors, in one transaction. Returns how
+ * many rows it queued. Evidence is append-only and contiguous up to `chain_state.verified_seq`, so the cursor
+ * alone says what is left; `INSERT OR IGNORE` makes a fill that races another relay process's harmless.
+ */
+export async function queueNewEvidence(db: RelayDb, perAppliance = QUEUE_FILL_PER_APPLIANCE): Promise<number> {
+  return db.transaction(async (tx) => {
+    const behind = `FROM chain_state c LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id
+                    WHERE c.verified_seq > coalesce(k.queued_seq, 0)`;
+    const queued = await tx.execute({
+      sql: `INSERT OR IGNORE INTO archive_objects (object_key, kind, site_id, appliance_id, num, enqueued_at, next_attempt_at)
+            SELECT 'evidence/' || a.site_id || '/' || e.appliance_id || '/' || printf('%0${KEY_NUMBER_DIGITS}d', e.seq) || '.json',
+                   'evidence', a.site_id, e.appliance_id, e.seq, e.received_at, e.received_at
+            FROM chain_state c
+            JOIN appliances a ON a.id = c.appliance_id
+            LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id
+            JOIN evidence e ON e.appliance_id = c.appliance_id
+                           AND e.seq > coalesce(k.queued_seq, 0) AND e.seq <= min(c.verified_seq, coalesce(k.queued_seq, 0) + ?1)
+            WHERE c.verified_seq > coalesce(k.queued_seq, 0)`,
+      args: [perAppliance],
+    });
+    await tx.execute({
+      sql: `INSERT INTO archive_evidence_cursor (appliance_id, queued_seq)
+            SELECT c.appliance_id, min(c.verified_seq, coalesce(k.queued_seq, 0) + ?1) ${behind}
+            ON CONFLICT (appliance_id) DO UPDATE SET queued_seq = excluded.queued_seq`,
+      args: [perAppliance],
+    });
+    return queued.rowsAffected;
+  });
 }
 
 /**

@@ -2,8 +2,12 @@
  * Schema of relay/archive/ (numbered in db/migrations.ts): the WORM archive queue.
  *
  * One row per object the relay must put in the Object Lock bucket: every evidence bundle (exact line bytes)
- * and every countersigned checkpoint. Rows are queued by triggers in the same transaction as the ingest that
- * stores the data, so nothing stored can be missed and ingest never waits for S3: it only adds one small row.
+ * and every countersigned checkpoint. Checkpoints are queued by triggers in the same transaction as the
+ * ingest that stores them. Evidence is queued by the archiver itself, from a per-appliance cursor over the
+ * append-only evidence (`archive_evidence_cursor`, ARCHIVE_EVIDENCE_CURSOR_MIGRATION below; queue.ts
+ * `queueNewEvidence`): every seq up to the appliance's verified_seq is stored, so nothing stored can be missed,
+ * and ingest, which adds a few hundred bundles per push, writes no queue row per bundle (that row and its four
+ * indexes were ~8 µs of the relay's CPU per bundle). Until queued, a bundle counts as pending (status.ts).
  * `INSERT OR IGNORE` keeps a queue problem from ever failing an ingest. Rows stored before this migration are
  * queued by the backfill at the end.
  *
@@ -86,5 +90,24 @@ INSERT OR IGNORE INTO archive_objects (object_key, kind, site_id, appliance_id, 
 SELECT 'checkpoints/' || a.site_id || '/' || c.appliance_id || '/' || printf('%0${KEY_NUMBER_DIGITS}d', c.size) || '.note',
        'checkpoint', a.site_id, c.appliance_id, c.size, c.received_at, c.received_at
 FROM checkpoints c JOIN appliances a ON a.id = c.appliance_id;
+`,
+};
+
+/**
+ * Evidence leaves the ingest transaction's queue (schema 19): the `archive_queue_evidence` trigger is dropped,
+ * and each appliance's `queued_seq` says up to which seq its bundles are in `archive_objects` (the archiver
+ * queues the rest, queue.ts `queueNewEvidence`). Under the trigger every stored bundle was queued, so the
+ * cursor starts at the highest queued seq.
+ */
+export const ARCHIVE_EVIDENCE_CURSOR_MIGRATION: FeatureMigration = {
+  name: "archive_evidence_cursor",
+  sql: `
+CREATE TABLE archive_evidence_cursor (
+  appliance_id TEXT    PRIMARY KEY REFERENCES appliances (id),
+  queued_seq   INTEGER NOT NULL CHECK (queued_seq >= 0)
+) STRICT;
+DROP TRIGGER archive_queue_evidence;
+INSERT INTO archive_evidence_cursor (appliance_id, queued_seq)
+SELECT appliance_id, MAX(num) FROM archive_objects WHERE kind = 'evidence' GROUP BY appliance_id;
 `,
 };

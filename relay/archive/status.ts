@@ -1,10 +1,28 @@
 /**
  * What the dashboard and /metrics show about the archive: how many objects are pending, archived and
  * failed, how long the oldest one not yet archived has waited, and the latest error. Reads only the queue
- * rows that are not archived (plus an index-only count of the archived ones), so it stays cheap however
- * much evidence is stored.
+ * rows that are not archived (plus an index-only count of the archived ones) and, per appliance, how far its
+ * stored evidence runs past the archive's cursor (bundles not queued yet are pending too: queue.ts
+ * `queueNewEvidence`), so it stays cheap however much evidence is stored.
  */
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
+
+/**
+ * Evidence stored but not queued yet (past each appliance's cursor), and when the oldest such bundle arrived:
+ * the relay's, or one site's (`?1`).
+ */
+function unqueuedSql(bySite: boolean): string {
+  return `SELECT coalesce(SUM(c.verified_seq - coalesce(k.queued_seq, 0)), 0) AS n, MIN(e.received_at) AS oldest
+            FROM chain_state c
+            ${bySite ? "JOIN appliances a ON a.id = c.appliance_id AND a.site_id = ?1" : ""}
+            LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id
+            LEFT JOIN evidence e ON e.appliance_id = c.appliance_id AND e.seq = coalesce(k.queued_seq, 0) + 1
+           WHERE c.verified_seq > coalesce(k.queued_seq, 0)`;
+}
+
+function earliest(a: string | null, b: string | null): string | null {
+  return a === null ? b : b === null || a <= b ? a : b;
+}
 
 export interface ArchiveStatus {
   site_id: string;
@@ -31,7 +49,12 @@ export async function archiveStatus(db: RelayDb, siteId: string, nowMs: number):
     if (state !== "pending" && state !== "archived" && state !== "failed") continue;
     status[state] = num(r, "n");
     const oldest = strOrNull(r, "oldest");
-    if (state !== "archived" && oldest !== null && (status.oldest_pending_at === null || oldest < status.oldest_pending_at)) status.oldest_pending_at = oldest;
+    if (state !== "archived") status.oldest_pending_at = earliest(status.oldest_pending_at, oldest);
+  }
+  const unqueued = (await db.execute({ sql: unqueuedSql(true), args: [siteId] })).rows[0];
+  if (unqueued) {
+    status.pending += num(unqueued, "n");
+    status.oldest_pending_at = earliest(status.oldest_pending_at, strOrNull(unqueued, "oldest"));
   }
   status.oldest_pending_age_s = ageSeconds(status.oldest_pending_at, nowMs);
   const err = (
@@ -62,8 +85,12 @@ export async function archiveQueueDepth(db: RelayDb, nowMs: number): Promise<Arc
   for (const r of rs.rows) {
     const state = str(r, "state");
     if (state === "pending" || state === "failed") depth[state] = num(r, "n");
-    const o = strOrNull(r, "oldest");
-    if (o !== null && (oldest === null || o < oldest)) oldest = o;
+    oldest = earliest(oldest, strOrNull(r, "oldest"));
+  }
+  const unqueued = (await db.execute(unqueuedSql(false))).rows[0];
+  if (unqueued) {
+    depth.pending += num(unqueued, "n");
+    oldest = earliest(oldest, strOrNull(unqueued, "oldest"));
   }
   depth.oldest_pending_age_s = ageSeconds(oldest, nowMs);
   return depth;

@@ -14,7 +14,7 @@
 
 import { APPLIANCE_CONFIG_MIGRATION } from "../enroll/appliance-config-schema.ts";
 import { APPLIANCE_KEY_ROTATION_MIGRATION } from "../enroll/key-rotation-schema.ts";
-import { ARCHIVE_MIGRATION } from "../archive/schema.ts";
+import { ARCHIVE_EVIDENCE_CURSOR_MIGRATION, ARCHIVE_MIGRATION } from "../archive/schema.ts";
 import { API_KEY_EXPIRY_MIGRATION, API_KEY_SCOPE_MIGRATION, AUTH_MIGRATION } from "../auth/schema.ts";
 import { CREDENTIALS_MIGRATION } from "../credentials/schema.ts";
 import { ESCALATIONS_MIGRATION } from "../escalations/schema.ts";
@@ -306,6 +306,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 16, ...APPLIANCE_HEALING_MODE_MIGRATION },
   { version: 17, ...APPROVAL_PENDING_SOURCE_MIGRATION },
   { version: 18, ...API_KEY_EXPIRY_MIGRATION },
+  { version: 19, ...ARCHIVE_EVIDENCE_CURSOR_MIGRATION },
 ];
 
 /** The schema version this code writes. */
