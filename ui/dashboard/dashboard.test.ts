@@ -203,6 +203,7 @@ test("MSP admin: creates a claim code with QR in the dashboard; the appliance en
   const context = await newContext("admin");
   const page = await login(context, users.admin);
   const clinics = page.getByRole("list", { name: "Clinics" }).getByRole("listitem");
+  await clinics.nth(1).waitFor(); // the heading shows before the fleet has loaded
   assert.is(await clinics.count(), 2);
   assert.match((await clinics.filter({ hasText: "Riverside main office" }).textContent()) ?? "", /No data[\s\S]*No active appliance/);
   await shot(page, "fleet-before-enrollment");
