@@ -22,6 +22,7 @@ import { INVENTORY_BILLING_MIGRATION } from "../inventory/schema.ts";
 import { HEALING_ATTEMPTS_OWNER_MIGRATION, LEARNING_MIGRATION, SITE_SCOPED_RULES_MIGRATION } from "../learning/schema.ts";
 import { REPORT_MIGRATION } from "../report/schema.ts";
 import { SITE_SUMMARIES_UNCHECKED_MIGRATION, APPLIANCE_HEALING_MODE_MIGRATION, APPROVAL_PENDING_SOURCE_MIGRATION, SITES_MIGRATION } from "../sites/schema.ts";
+import { SPARSE_FINISHED_INDEX_MIGRATION } from "../ingest/finished-index-schema.ts";
 
 export interface Migration {
   readonly version: number;
@@ -307,6 +308,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 17, ...APPROVAL_PENDING_SOURCE_MIGRATION },
   { version: 18, ...API_KEY_EXPIRY_MIGRATION },
   { version: 19, ...ARCHIVE_EVIDENCE_CURSOR_MIGRATION },
+  { version: 20, ...SPARSE_FINISHED_INDEX_MIGRATION },
 ];
 
 /** The schema version this code writes. */

@@ -22,6 +22,7 @@ import { evidenceHistory } from "../enroll/key-history.ts";
 import { accumulatorAt } from "../ingest/tree.ts";
 import { listRelayKeys } from "../keys/index.ts";
 import { siteExists } from "../tenants/tenants.ts";
+import { seqsFinishedIn } from "../ingest/finished-bounds.ts";
 
 /** Lines read per query while assembling a kit. */
 export const EXPORT_PAGE_ROWS = 1000;
@@ -68,16 +69,9 @@ export async function exportKit(db: RelayDb, range: ExportRange, key: KitManifes
 
   for (const row of rows) {
     const id = str(row, "id");
-    const bounds = (
-      await db.execute({
-        sql: `SELECT (SELECT MIN(seq) FROM evidence WHERE appliance_id = ?1 AND finished_at >= ?2) AS first,
-                     (SELECT MAX(seq) FROM evidence WHERE appliance_id = ?1 AND finished_at < ?3) AS last`,
-        args: [id, from, to],
-      })
-    ).rows[0]!;
-    if (bounds["first"] === null || bounds["last"] === null || num(bounds, "last") < num(bounds, "first")) continue;
-    const first = num(bounds, "first");
-    const lastInRange = num(bounds, "last");
+    const bounds = await seqsFinishedIn(db, id, from, to);
+    if (bounds === null) continue;
+    const { first, last: lastInRange } = bounds;
     const cover = (await db.execute({ sql: "SELECT MIN(size) AS size FROM checkpoints WHERE appliance_id = ? AND size >= ?", args: [id, lastInRange] })).rows[0]!;
     let last: number;
     if (cover["size"] !== null) {

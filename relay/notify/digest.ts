@@ -13,6 +13,7 @@ import type { Env } from "../deps.ts";
 import { channelFromRow } from "./channels.ts";
 import { enqueueDelivery } from "./dispatch.ts";
 import { categoryTitle, NOTIFY_SCHEMA, type DigestEvent } from "./events.ts";
+import { seqsFinishedIn } from "../ingest/finished-bounds.ts";
 
 /** Local hour (site time zone) from which the day's digest is sent: before the clinic opens. */
 export const DIGEST_HOUR = 7;
@@ -64,12 +65,19 @@ export async function buildDigest(db: RelayDb, siteId: string, cadence: "daily" 
     sql: "SELECT category, COUNT(*) AS n FROM escalations WHERE site_id = ? AND created_at >= ? AND created_at < ? GROUP BY category ORDER BY n DESC, category",
     args: [siteId, from, to],
   });
-  const fixed = await db.execute({
-    sql: `SELECT COUNT(*) AS n FROM evidence e JOIN appliances a ON a.id = e.appliance_id
-          WHERE a.site_id = ? AND e.finished_at >= ? AND e.finished_at < ?
-            AND json_extract(e.line, '$.kind') = 'remediation' AND json_extract(e.line, '$.outcome') = 'success'`,
-    args: [siteId, from, to],
-  });
+  let fixedCount = 0;
+  for (const a of (await db.execute({ sql: "SELECT id FROM appliances WHERE site_id = ?", args: [siteId] })).rows) {
+    const id = str(a, "id");
+    const seqs = await seqsFinishedIn(db, id, from, to);
+    if (!seqs) continue;
+    const rs = await db.execute({
+      sql: `SELECT COUNT(*) AS n FROM evidence
+             WHERE appliance_id = ? AND seq BETWEEN ? AND ? AND finished_at >= ? AND finished_at < ?
+               AND json_extract(line, '$.kind') = 'remediation' AND json_extract(line, '$.outcome') = 'success'`,
+      args: [id, seqs.first, seqs.last, from, to],
+    });
+    fixedCount += num(rs.rows[0]!, "n");
+  }
   const c = counts.rows[0];
   const n = (v: unknown) => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : 0);
   const merged = new Map<string, { category: string; title: string; opened: number }>();
@@ -90,7 +98,7 @@ export async function buildDigest(db: RelayDb, siteId: string, cadence: "daily" 
     opened: n(c?.["opened"]),
     resolved: n(c?.["resolved"]),
     open_now: n(c?.["open_now"]),
-    fixed_automatically: n(fixed.rows[0]?.["n"]),
+    fixed_automatically: fixedCount,
     by_category: [...merged.values()],
   };
 }

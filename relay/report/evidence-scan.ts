@@ -20,6 +20,7 @@ import { HEALING_TIERS, type HealingTier } from "../../protocol/sync.ts";
 import { num, str, type RelayDb } from "../db/index.ts";
 import { SCORE_WINDOW_MS, type ScoreInput } from "../scores/mod.ts";
 import { DayEndInputs } from "./day-end-inputs.ts";
+import { firstSeqFinishedFrom, lastSeqFinishedBefore } from "../ingest/finished-bounds.ts";
 
 /** Evidence rows read per query (a page of lines is a few MB at most). */
 export const SCAN_PAGE_ROWS = 1000;
@@ -216,18 +217,12 @@ export async function scanEvidence(db: RelayDb, applianceIds: readonly string[],
   for (const id of applianceIds) {
     const a: ApplianceActivity = { appliance_id: id, bundles: 0, kinds: {}, first_finished: null, last_finished: null, hours: new Set(), first_push: null, last_push: null, gaps: [], max_delay_ms: 0, ntp: { samples: 0, max_abs_ms: null, last_ms: null }, simulated: 0 };
     activity.push(a);
-    const bounds = (
-      await db.execute({
-        sql: `SELECT (SELECT MIN(seq) FROM evidence WHERE appliance_id = ?1 AND finished_at >= ?2) AS first,
-                     (SELECT MAX(seq) FROM evidence WHERE appliance_id = ?1 AND finished_at < ?3) AS last`,
-        args: [id, new Date(windowStart).toISOString(), new Date(to).toISOString()],
-      })
-    ).rows[0]!;
-    if (bounds["first"] === null || bounds["last"] === null) continue;
-    if (num(bounds, "first") > 1) beforeLookback = true; // seq 1 is the chain's first bundle
-    const last = num(bounds, "last");
+    const first = await firstSeqFinishedFrom(db, id, new Date(windowStart).toISOString());
+    const last = first === null ? null : await lastSeqFinishedBefore(db, id, new Date(to).toISOString());
+    if (first === null || last === null) continue;
+    if (first > 1) beforeLookback = true; // seq 1 is the chain's first bundle
     let lastNtpAt = "";
-    for (let seq = num(bounds, "first"); seq <= last; seq += SCAN_PAGE_ROWS) {
+    for (let seq = first; seq <= last; seq += SCAN_PAGE_ROWS) {
       const page = await db.execute({
         sql: "SELECT line, finished_at, received_at FROM evidence WHERE appliance_id = ? AND seq >= ? AND seq <= ? ORDER BY seq",
         args: [id, seq, Math.min(last, seq + SCAN_PAGE_ROWS - 1)],

@@ -15,6 +15,7 @@ import { isoTime, newId } from "../../protocol/ids.ts";
 import { str, type RelayDb } from "../db/index.ts";
 import { monthBounds, monthOf, previousMonth } from "./month.ts";
 import { findPacket, generatePacket, type PacketDeps } from "./packets.ts";
+import { firstSeqFinishedFrom } from "../ingest/finished-bounds.ts";
 
 /** How often a pass runs. */
 export const SCHEDULE_INTERVAL_MS = 3_600_000;
@@ -68,13 +69,15 @@ async function activeSites(db: RelayDb, from: number, to: number): Promise<strin
 /** Whether every active appliance of the site has evidence past `to`, covered by a countersigned checkpoint. */
 async function caughtUp(db: RelayDb, siteId: string, to: number): Promise<boolean> {
   const rs = await db.execute({
-    sql: `SELECT a.id,
-                 (SELECT MIN(seq) FROM evidence e WHERE e.appliance_id = a.id AND e.finished_at >= ?2) AS after,
-                 (SELECT MAX(size) FROM checkpoints c WHERE c.appliance_id = a.id) AS covered
+    sql: `SELECT a.id, (SELECT MAX(size) FROM checkpoints c WHERE c.appliance_id = a.id) AS covered
             FROM appliances a WHERE a.site_id = ?1 AND a.state = 'active' AND a.enrolled_at < ?2`,
     args: [siteId, isoTime(to)],
   });
-  return rs.rows.every((r) => r["after"] !== null && r["covered"] !== null && Number(r["covered"]) >= Number(r["after"]));
+  for (const r of rs.rows) {
+    const after = await firstSeqFinishedFrom(db, str(r, "id"), isoTime(to));
+    if (after === null || r["covered"] === null || Number(r["covered"]) < after) return false;
+  }
+  return true;
 }
 
 /** One pass: packets of the last CATCH_UP_MONTHS closed months for every site active in them. */
