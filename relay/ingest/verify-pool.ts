@@ -5,8 +5,8 @@
  * relay's main thread a job set-up and a callback (~15–20 µs of the ~75 µs of main-thread work per bundle)
  * while the main thread also parses, stores and answers HTTP. Here a check costs the main thread one copy of
  * the signed bytes into the current batch; a batch (up to BATCH_ITEMS checks, or whatever is queued when the
- * event loop turns) goes to the worker with the fewest checks outstanding as one message with transferred
- * buffers, the worker verifies synchronously and answers with one byte per check.
+ * event loop turns) goes to the worker with the fewest checks outstanding as one message, the worker
+ * verifies synchronously and answers with one byte per check.
  *
  * The answer is exactly node:crypto's `verify` (RFC 8032, the same OpenSSL call the in-thread path makes).
  * Before the first batch the pool proves each worker right: a good signature accepted, a bad one refused; a
@@ -58,17 +58,56 @@ parentPort.on("message", (m) => {
 });
 `;
 
-interface Check {
-  key: Uint8Array;
-  input: Uint8Array;
-  signature: Uint8Array;
-  resolve: (ok: boolean) => void;
+/** Bytes of signed input a batch holds before its buffer grows (a bundle's is ~1.1 KB). */
+const BATCH_DATA_BYTES = 48 * 1024;
+
+/**
+ * The checks of one message to a worker, their bytes copied once, straight into the buffers the message
+ * carries (no buffer per check: the caller's may be reused as soon as it returns, and small ArrayBuffers are
+ * what the garbage collector pays most for). Kept until answered, so a lost worker's checks can run in-thread.
+ */
+class Batch {
+  readonly keys: Uint8Array[] = [];
+  readonly keyOf = new Uint16Array(BATCH_ITEMS);
+  readonly offsets = new Uint32Array(BATCH_ITEMS + 1);
+  readonly sigs = new Uint8Array(64 * BATCH_ITEMS);
+  readonly resolves: ((ok: boolean) => void)[] = [];
+  data = new Uint8Array(BATCH_DATA_BYTES);
+  count = 0;
+
+  add(key: Uint8Array, input: Uint8Array, signature: Uint8Array, resolve: (ok: boolean) => void): void {
+    let k = this.keys.indexOf(key);
+    if (k < 0) k = this.keys.push(key) - 1;
+    const at = this.offsets[this.count]!;
+    if (at + input.length > this.data.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.data.length, at + input.length));
+      bigger.set(this.data.subarray(0, at));
+      this.data = bigger;
+    }
+    this.data.set(input, at);
+    this.sigs.set(signature, 64 * this.count);
+    this.keyOf[this.count] = k;
+    this.offsets[this.count + 1] = at + input.length;
+    this.resolves.push(resolve);
+    this.count++;
+  }
+
+  /** What the worker gets (structured clone copies the buffers: the batch keeps its own for a fallback). */
+  message(id: number) {
+    const n = this.count;
+    return { id, keys: this.keys, keyOf: this.keyOf.subarray(0, n), offsets: this.offsets.subarray(0, n + 1), data: this.data.subarray(0, this.offsets[n]), sigs: this.sigs.subarray(0, 64 * n) };
+  }
+
+  /** Check `i`'s key, signed input and signature (views into the batch). */
+  check(i: number): { key: Uint8Array; input: Uint8Array; signature: Uint8Array } {
+    return { key: this.keys[this.keyOf[i]!]!, input: this.data.subarray(this.offsets[i], this.offsets[i + 1]), signature: this.sigs.subarray(64 * i, 64 * i + 64) };
+  }
 }
 
 interface PoolWorker {
   worker: Worker;
-  /** Checks sent and not yet answered, by batch id. */
-  pending: Map<number, Check[]>;
+  /** Batches sent and not yet answered, by id. */
+  pending: Map<number, Batch>;
   outstanding: number;
   /** Resolves true once the worker answered its probe rightly (false: never use it). */
   ready: Promise<boolean>;
@@ -93,7 +132,7 @@ export class VerifyPool {
   readonly #fallbacks = new Map<string, Verifier>();
   readonly #onLost: (reason: string) => void;
   readonly #source: string;
-  #batch: Check[] = [];
+  #batch: Batch | null = null;
   #flushScheduled = false;
   #nextId = 1;
   #closed = false;
@@ -132,7 +171,7 @@ export class VerifyPool {
       if (!(signature instanceof Uint8Array) || signature.length !== 64 || !(message instanceof Uint8Array)) return Promise.resolve(false);
       if (this.#closed || this.#workers.length === 0) return this.#fallback(key).verifyRaw(message, signature);
       // Copies: the caller's buffers may be reused (signingInputOfText hands out slices of a slab).
-      return new Promise<boolean>((resolve) => this.#add({ key, input: message.slice(), signature: signature.slice(), resolve }));
+      return new Promise<boolean>((resolve) => this.#add(key, message, signature, resolve));
     };
     return {
       publicKey: key,
@@ -159,12 +198,12 @@ export class VerifyPool {
     }
     const w: PoolWorker = { worker, pending: new Map(), outstanding: 0, ready: Promise.resolve(false), proven: false, usable: true };
     worker.on("message", (m: { id: number; ok: Uint8Array }) => {
-      const checks = w.pending.get(m.id);
-      if (!checks) return;
+      const batch = w.pending.get(m.id);
+      if (!batch) return;
       w.pending.delete(m.id);
-      w.outstanding -= checks.length;
+      w.outstanding -= batch.count;
       if (w.pending.size === 0) worker.unref();
-      checks.forEach((c, i) => c.resolve(m.ok[i] === 1));
+      batch.resolves.forEach((resolve, i) => resolve(m.ok[i] === 1));
     });
     worker.on("error", (e) => void this.#retire(w, `a verify worker failed: ${e.message}`));
     worker.on("exit", (code) => void this.#retire(w, this.#closed ? null : `a verify worker exited (code ${code})`));
@@ -187,10 +226,10 @@ export class VerifyPool {
         got[i] = ok;
         if (got.filter((x) => x !== undefined).length === 2) resolve(got);
       };
-      this.#send(w, [
-        { key: kp.publicKey, input: message, signature: good, resolve: done(0) },
-        { key: kp.publicKey, input: message, signature: bad, resolve: done(1) },
-      ]);
+      const probe = new Batch();
+      probe.add(kp.publicKey, message, good, done(0));
+      probe.add(kp.publicKey, message, bad, done(1));
+      this.#send(w, probe);
     });
     const right = answers[0] === true && answers[1] === false;
     w.proven = right;
@@ -198,9 +237,10 @@ export class VerifyPool {
     return right;
   }
 
-  #add(check: Check): void {
-    this.#batch.push(check);
-    if (this.#batch.length >= BATCH_ITEMS) this.#flush();
+  #add(key: Uint8Array, input: Uint8Array, signature: Uint8Array, resolve: (ok: boolean) => void): void {
+    this.#batch ??= new Batch();
+    this.#batch.add(key, input, signature, resolve);
+    if (this.#batch.count >= BATCH_ITEMS) this.#flush();
     else if (!this.#flushScheduled) {
       // Whatever is added before the event loop turns goes in one message.
       this.#flushScheduled = true;
@@ -210,48 +250,30 @@ export class VerifyPool {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const checks = this.#batch;
-    if (checks.length === 0) return;
-    this.#batch = [];
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#batch = null;
     const usable = this.#workers.filter((w) => w.usable);
-    if (usable.length === 0) return this.#runInThread(checks);
+    if (usable.length === 0) return this.#runInThread(batch);
     const w = usable.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
-    if (w.proven) return this.#send(w, checks);
+    if (w.proven) return this.#send(w, batch);
     // Counted now, so the next batches spread over the other workers while this one is being proven.
-    w.outstanding += checks.length;
+    w.outstanding += batch.count;
     void w.ready.then((ok) => {
-      w.outstanding -= checks.length;
-      if (ok && w.usable) this.#send(w, checks);
-      else this.#runInThread(checks);
+      w.outstanding -= batch.count;
+      if (ok && w.usable) this.#send(w, batch);
+      else this.#runInThread(batch);
     });
   }
 
-  #send(w: PoolWorker, checks: Check[]): void {
+  #send(w: PoolWorker, batch: Batch): void {
     const id = this.#nextId++;
-    const keys: Uint8Array[] = [];
-    const keyOf = new Uint16Array(checks.length);
-    const offsets = new Uint32Array(checks.length + 1);
-    let bytes = 0;
-    checks.forEach((c, i) => {
-      let k = keys.indexOf(c.key);
-      if (k < 0) k = keys.push(c.key) - 1;
-      keyOf[i] = k;
-      offsets[i] = bytes;
-      bytes += c.input.length;
-    });
-    offsets[checks.length] = bytes;
-    const data = new Uint8Array(bytes);
-    const sigs = new Uint8Array(64 * checks.length);
-    checks.forEach((c, i) => {
-      data.set(c.input, offsets[i]!);
-      sigs.set(c.signature, 64 * i);
-    });
     // Ref'd while it owes answers (someone awaits them), unref'd when idle (it never keeps the process alive).
     if (w.pending.size === 0) w.worker.ref();
-    w.pending.set(id, checks);
-    w.outstanding += checks.length;
+    w.pending.set(id, batch);
+    w.outstanding += batch.count;
     try {
-      w.worker.postMessage({ id, keys, keyOf, offsets, data, sigs }, [keyOf.buffer, offsets.buffer, data.buffer, sigs.buffer]);
+      w.worker.postMessage(batch.message(id));
     } catch (e) {
       void this.#retire(w, `a verify worker could not be sent work: ${(e as Error).message}`);
     }
@@ -262,15 +284,19 @@ export class VerifyPool {
     if (!w.usable && w.pending.size === 0) return;
     w.usable = false;
     if (reason) this.#onLost(reason);
-    const owed = [...w.pending.values()].flat();
+    const owed = [...w.pending.values()];
     w.pending.clear();
     w.outstanding = 0;
-    this.#runInThread(owed);
+    for (const batch of owed) this.#runInThread(batch);
     await w.worker.terminate().catch(() => undefined);
   }
 
-  #runInThread(checks: Check[]): void {
-    for (const c of checks) void this.#fallback(c.key).verifyRaw(c.input, c.signature).then(c.resolve, () => c.resolve(false));
+  #runInThread(batch: Batch): void {
+    for (let i = 0; i < batch.count; i++) {
+      const c = batch.check(i);
+      const resolve = batch.resolves[i]!;
+      void this.#fallback(c.key).verifyRaw(c.input, c.signature).then(resolve, () => resolve(false));
+    }
   }
 
   #fallback(key: Uint8Array): Verifier {
