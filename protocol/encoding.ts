@@ -19,8 +19,17 @@ export function toHex(bytes: Uint8Array): string {
  * decode a signature per bundle, and a regular expression plus parseInt per byte cost more than the rest.
  */
 export function fromHex(hex: string): Uint8Array {
+  return decodeHex(hex, null);
+}
+
+/** `fromHex`, the bytes carved from `slab` rather than allocated on their own (hot paths: one per bundle). */
+export function fromHexIn(slab: ByteSlab, hex: string): Uint8Array {
+  return decodeHex(hex, slab);
+}
+
+function decodeHex(hex: string, slab: ByteSlab | null): Uint8Array {
   if (typeof hex !== "string" || hex.length % 2 !== 0) return badHex(hex);
-  const out = new Uint8Array(hex.length / 2);
+  const out = slab ? slab.alloc(hex.length / 2) : new Uint8Array(hex.length / 2);
   for (let i = 0, j = 0; j < out.length; i += 2, j++) {
     const hi = HEX_VALUES[hex.charCodeAt(i)] ?? -1, lo = HEX_VALUES[hex.charCodeAt(i + 1)] ?? -1;
     if ((hi | lo) < 0) return badHex(hex);
