@@ -28,6 +28,16 @@ export interface ClaimedObject {
   attempts: number;
 }
 
+/**
+ * SQL for appliances whose stored evidence runs past the archive's cursor (`c` their chain_state, `queued` how
+ * far their bundles are queued): for the fill below and for the pending counts of status.ts.
+ */
+export const BEHIND_CURSOR = {
+  from: "chain_state c LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id",
+  queued: "coalesce(k.queued_seq, 0)",
+  where: "c.verified_seq > coalesce(k.queued_seq, 0)",
+} as const;
+
 /** Bundles queued per appliance by one `queueNewEvidence` at most: bounds one transaction's work. */
 export const QUEUE_FILL_PER_APPLIANCE = 1024;
 
@@ -39,23 +49,20 @@ export const QUEUE_FILL_PER_APPLIANCE = 1024;
  */
 export async function queueNewEvidence(db: RelayDb, perAppliance = QUEUE_FILL_PER_APPLIANCE): Promise<number> {
   return db.transaction(async (tx) => {
-    const behind = `FROM chain_state c LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id
-                    WHERE c.verified_seq > coalesce(k.queued_seq, 0)`;
     const queued = await tx.execute({
       sql: `INSERT OR IGNORE INTO archive_objects (object_key, kind, site_id, appliance_id, num, enqueued_at, next_attempt_at)
             SELECT 'evidence/' || a.site_id || '/' || e.appliance_id || '/' || printf('%0${KEY_NUMBER_DIGITS}d', e.seq) || '.json',
                    'evidence', a.site_id, e.appliance_id, e.seq, e.received_at, e.received_at
-            FROM chain_state c
+            FROM ${BEHIND_CURSOR.from}
             JOIN appliances a ON a.id = c.appliance_id
-            LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id
             JOIN evidence e ON e.appliance_id = c.appliance_id
-                           AND e.seq > coalesce(k.queued_seq, 0) AND e.seq <= min(c.verified_seq, coalesce(k.queued_seq, 0) + ?1)
-            WHERE c.verified_seq > coalesce(k.queued_seq, 0)`,
+                           AND e.seq > ${BEHIND_CURSOR.queued} AND e.seq <= min(c.verified_seq, ${BEHIND_CURSOR.queued} + ?1)
+            WHERE ${BEHIND_CURSOR.where}`,
       args: [perAppliance],
     });
     await tx.execute({
       sql: `INSERT INTO archive_evidence_cursor (appliance_id, queued_seq)
-            SELECT c.appliance_id, min(c.verified_seq, coalesce(k.queued_seq, 0) + ?1) ${behind}
+            SELECT c.appliance_id, min(c.verified_seq, ${BEHIND_CURSOR.queued} + ?1) FROM ${BEHIND_CURSOR.from} WHERE ${BEHIND_CURSOR.where}
             ON CONFLICT (appliance_id) DO UPDATE SET queued_seq = excluded.queued_seq`,
       args: [perAppliance],
     });

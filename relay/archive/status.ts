@@ -6,18 +6,18 @@
  * `queueNewEvidence`), so it stays cheap however much evidence is stored.
  */
 import { num, str, strOrNull, type RelayDb } from "../db/index.ts";
+import { BEHIND_CURSOR } from "./queue.ts";
 
 /**
  * Evidence stored but not queued yet (past each appliance's cursor), and when the oldest such bundle arrived:
  * the relay's, or one site's (`?1`).
  */
 function unqueuedSql(bySite: boolean): string {
-  return `SELECT coalesce(SUM(c.verified_seq - coalesce(k.queued_seq, 0)), 0) AS n, MIN(e.received_at) AS oldest
-            FROM chain_state c
+  return `SELECT coalesce(SUM(c.verified_seq - ${BEHIND_CURSOR.queued}), 0) AS n, MIN(e.received_at) AS oldest
+            FROM ${BEHIND_CURSOR.from}
             ${bySite ? "JOIN appliances a ON a.id = c.appliance_id AND a.site_id = ?1" : ""}
-            LEFT JOIN archive_evidence_cursor k ON k.appliance_id = c.appliance_id
-            LEFT JOIN evidence e ON e.appliance_id = c.appliance_id AND e.seq = coalesce(k.queued_seq, 0) + 1
-           WHERE c.verified_seq > coalesce(k.queued_seq, 0)`;
+            LEFT JOIN evidence e ON e.appliance_id = c.appliance_id AND e.seq = ${BEHIND_CURSOR.queued} + 1
+           WHERE ${BEHIND_CURSOR.where}`;
 }
 
 function earliest(a: string | null, b: string | null): string | null {

@@ -124,6 +124,20 @@ export interface VerifyPoolOptions {
   workerSource?: string;
 }
 
+let probeCaseOnce: Promise<{ publicKey: Uint8Array; message: Uint8Array; good: Uint8Array; bad: Uint8Array }> | undefined;
+/** A fixed key, message and its signature, good and with one bit flipped: what every worker is proven with. */
+function probeCase() {
+  probeCaseOnce ??= (async () => {
+    const kp = generateKeyPair(new Uint8Array(32).fill(9));
+    const message = new TextEncoder().encode("osiris verify pool probe");
+    const good = await signRaw(message, kp.secretKey, "portable");
+    const bad = good.slice();
+    bad[0]! ^= 1;
+    return { publicKey: kp.publicKey, message, good, bad };
+  })();
+  return probeCaseOnce;
+}
+
 /** Verifiers whose checks run on the pool's workers (ChainVerifierOptions.verifierFor). */
 export class VerifyPool {
   readonly #workers: PoolWorker[] = [];
@@ -215,23 +229,12 @@ export class VerifyPool {
 
   /** A good signature accepted and a bad one refused, or the worker is not used. */
   async #probe(w: PoolWorker): Promise<boolean> {
-    const kp = generateKeyPair(new Uint8Array(32).fill(9));
-    const message = new TextEncoder().encode("osiris verify pool probe");
-    const good = await signRaw(message, kp.secretKey, "portable");
-    const bad = good.slice();
-    bad[0]! ^= 1;
-    const answers = await new Promise<boolean[]>((resolve) => {
-      const got: boolean[] = [];
-      const done = (i: number) => (ok: boolean) => {
-        got[i] = ok;
-        if (got.filter((x) => x !== undefined).length === 2) resolve(got);
-      };
-      const probe = new Batch();
-      probe.add(kp.publicKey, message, good, done(0));
-      probe.add(kp.publicKey, message, bad, done(1));
-      this.#send(w, probe);
-    });
-    const right = answers[0] === true && answers[1] === false;
+    const { publicKey, message, good, bad } = await probeCase();
+    const probe = new Batch();
+    const answer = (signature: Uint8Array) => new Promise<boolean>((resolve) => probe.add(publicKey, message, signature, resolve));
+    const answers = [answer(good), answer(bad)];
+    this.#send(w, probe);
+    const right = (await answers[0]!) && !(await answers[1]!);
     w.proven = right;
     if (!right) void this.#retire(w, "a verify worker answered its probe wrongly");
     return right;
