@@ -7,6 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseServeArgs, SERVE_OPTIONS } from "../cli/relay-serve.ts";
+import { RELAY_NODE_OPTIONS, RELAY_YOUNG_GENERATION_MIB } from "../relay/node-options.ts";
 import { evalJson } from "./_test-nix.ts";
 
 const PACKAGE = "/nix/store/0a1b2c3d4e5f6g7h8i9j0k1l2m3n4p5q-osiris-1.0.0";
@@ -27,17 +28,20 @@ const MODULE = `settings: let
   unknown = builtins.filter (n: !(opts ? \${n})) (builtins.attrNames settings);
   cfg = defaultsOf opts // builtins.mapAttrs fill settings // { package = "${PACKAGE}"; };
   wrong = builtins.filter (n: n != "package" && !(opts.\${n}.type.check cfg.\${n})) (builtins.attrNames cfg);
-  unit = (module cfg).config.content.systemd.services.osiris-relay.serviceConfig;
+  service = (module cfg).config.content.systemd.services.osiris-relay;
+  unit = service.serviceConfig;
 in
   if unknown != [ ] then throw "unknown option(s) \${builtins.toJSON unknown}"
   else if wrong != [ ] then throw "not of the option's type: \${builtins.toJSON wrong}"
-  else { args = pure.relayArgs cfg; inherit (unit) ExecStart LoadCredential EnvironmentFile; }`;
+  else { args = pure.relayArgs cfg; inherit (unit) ExecStart LoadCredential EnvironmentFile MemoryMax; inherit (service.environment) NODE_OPTIONS; }`;
 
 interface Evaluated {
   args: string[];
   ExecStart: string;
   LoadCredential: string[];
   EnvironmentFile: string[];
+  MemoryMax: string;
+  NODE_OPTIONS: string;
 }
 
 function relay(settings: string): Evaluated {
@@ -98,6 +102,18 @@ test("the defaults run `osiris relay serve` on loopback with the database and bo
   assert.equal(r.LoadCredential, []);
   assert.equal(r.EnvironmentFile, []);
   assert.not.ok(r.ExecStart.includes("--config"), "relay serve has no --config flag");
+});
+
+test("the service runs node with the relay's production options (relay/node-options.ts), its heap inside MemoryMax", () => {
+  for (const [setting, memoryMax] of [["{ }", 1024], ["{ memoryMaxMiB = 4096; }", 4096]] as const) {
+    const r = relay(setting);
+    assert.is(r.MemoryMax, `${memoryMax}M`);
+    const options = r.NODE_OPTIONS.split(" ");
+    for (const o of RELAY_NODE_OPTIONS) assert.ok(options.includes(o), `NODE_OPTIONS ${r.NODE_OPTIONS} lacks ${o}`);
+    const oldSpace = Number(/^--max-old-space-size=(\d+)$/.exec(options.find((o) => o.startsWith("--max-old-space-size=")) ?? "")?.[1]);
+    assert.is(oldSpace + RELAY_YOUNG_GENERATION_MIB, (memoryMax * 3) / 4, "old + young generation = three quarters of MemoryMax");
+    assert.is(options.length, RELAY_NODE_OPTIONS.length + 1, "nothing else");
+  }
 });
 
 test("every setting becomes a flag the real `osiris relay serve` parser accepts, with secrets read from $CREDENTIALS_DIRECTORY", () => {
@@ -171,6 +187,7 @@ test("ExecStart quotes spaces and quotes, and keeps systemd from expanding % and
 test("the module refuses wrong values the way the module system would", () => {
   assert.throws(() => relay(`{ packetFrameworks = [ "pci" ]; }`), (e: unknown) => /packetFrameworks/.test(String(e)));
   assert.throws(() => relay(`{ smtp = { url = "http://mail.example"; }; }`), (e: unknown) => /smtp/.test(String(e)));
+  assert.throws(() => relay(`{ memoryMaxMiB = 256; }`), (e: unknown) => /memoryMaxMiB/.test(String(e)), "too small for the young generation");
   assert.throws(() => relay(`{ logLevel = "debug"; }`), (e: unknown) => /unknown option/.test(String(e)), "the relay has no log level flag");
 });
 

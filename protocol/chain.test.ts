@@ -102,6 +102,41 @@ test("verifyChain() accepts empty input, reads async iterables, and skips empty 
   }
 });
 
+test("verifyChain() closes a source it stops reading early (a file reader's file), sync or async, and passes on a source's own error", async () => {
+  const closed: string[] = [];
+  async function* asyncSource() {
+    try {
+      yield chainA[0]!;
+      yield "not json";
+      yield chainA[1]!;
+    } finally {
+      closed.push("async");
+    }
+  }
+  function* syncSource() {
+    try {
+      yield chainA[0]!;
+      yield chainA[2]!;
+      yield chainA[3]!;
+    } finally {
+      closed.push("sync");
+    }
+  }
+  const a = await verifyChain(asyncSource(), keys);
+  const s = await verifyChain(syncSource(), keys);
+  assert.equal([a.ok, s.ok], [false, false]);
+  if (!a.ok && !s.ok) assert.equal([a.failure.code, s.failure.code], ["invalid_json", "seq_gap"]);
+  assert.equal(closed, ["async", "sync"]);
+  async function* broken() {
+    yield chainA[0]!;
+    throw new Error("disk read failed");
+  }
+  await verifyChain(broken(), keys).then(
+    () => assert.unreachable("the source's error must reach the caller"),
+    (e: Error) => assert.is(e.message, "disk read failed"),
+  );
+});
+
 test("a gap in seq is reported as seq_gap at the line after it", async () => {
   const f = await failureOf([chainA[0]!, chainA[1]!, chainA[3]!]);
   assert.equal({ line: f.line, appliance_id: f.appliance_id, seq: f.seq, code: f.code }, { line: 3, appliance_id: A, seq: 4, code: "seq_gap" });

@@ -68,14 +68,17 @@ test("the relay's site view names the hosts as the clinic's config does and show
       (await lr.relay.db.execute({ sql: "SELECT type FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq > ? ORDER BY outbox_seq", args: [app.status().appliance_id, outboxSeq] })).rows
         .map((r) => String(r["type"]))
         .filter((t) => t === "heartbeat" || t === "inventory");
-    let before = await relayCount(lr, "outbox_receipts", app.status().appliance_id);
+    /** How far the relay has stored this appliance's outbox (its cursor). */
+    const cursor = async () =>
+      Number((await lr.relay.db.execute({ sql: "SELECT acked_outbox_seq FROM chain_state WHERE appliance_id = ?", args: [app.status().appliance_id] })).rows[0]?.["acked_outbox_seq"] ?? 0);
+    let before = await cursor();
     await app.runCycle({ all: true });
     await app.sync!.client.sync();
     assert.equal(await sentSince(before), ["heartbeat"], "the offset measured at the pull is reported at once");
     const again = await siteDetail(lr.relay.db, lr.relay.siteId, lr.relay.deps, { days: 30 });
     assert.is(again.appliances.find((x) => x.id === app.status().appliance_id)!.ntp_offset_ms, 0);
 
-    before = await relayCount(lr, "outbox_receipts", app.status().appliance_id);
+    before = await cursor();
     await app.runCycle({ all: true });
     await app.sync!.client.sync();
     assert.equal(await sentSince(before), [], "a later cycle minutes on sends neither again");

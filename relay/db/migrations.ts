@@ -23,6 +23,7 @@ import { HEALING_ATTEMPTS_OWNER_MIGRATION, LEARNING_MIGRATION, SITE_SCOPED_RULES
 import { REPORT_MIGRATION } from "../report/schema.ts";
 import { SITE_SUMMARIES_UNCHECKED_MIGRATION, APPLIANCE_HEALING_MODE_MIGRATION, APPROVAL_PENDING_SOURCE_MIGRATION, SITES_MIGRATION } from "../sites/schema.ts";
 import { SPARSE_FINISHED_INDEX_MIGRATION } from "../ingest/finished-index-schema.ts";
+import { EVIDENCE_RECEIPT_RUNS_MIGRATION } from "../ingest/receipts.ts";
 
 export interface Migration {
   readonly version: number;
@@ -309,6 +310,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 18, ...API_KEY_EXPIRY_MIGRATION },
   { version: 19, ...ARCHIVE_EVIDENCE_CURSOR_MIGRATION },
   { version: 20, ...SPARSE_FINISHED_INDEX_MIGRATION },
+  { version: 21, ...EVIDENCE_RECEIPT_RUNS_MIGRATION },
 ];
 
 /** The schema version this code writes. */

@@ -7,6 +7,7 @@ import { buildBundle, GENESIS_PREV_HASH, signBundle, type SignedBundle } from ".
 import { isoTime } from "../../protocol/ids.ts";
 import { parsePushAck, type OutboxEntry } from "../../protocol/sync.ts";
 import { createRelayApp } from "../app.ts";
+import { receiptedPositions } from "./receipts.ts";
 import { count, enrolledAppliance, errorOf, inProcess, random, testRelay, type TestAppliance, type TestRelay } from "../_testing.ts";
 import { applianceForToken } from "../auth/appliance-auth.ts";
 import type { RelayDb, Tx } from "../db/index.ts";
@@ -56,7 +57,7 @@ test("a chain pushed in several batches is verified and stored byte for byte, an
       assert.equal(ack, { acked_outbox_seq: batch * 5, evidence: { verified_seq: batch * 5, head_hash: bundles.at(-1)!.hash }, countersigned_checkpoint: null });
     }
     assert.equal(await storedLines(relay, a.id), a.chain.map((b) => b.line));
-    assert.is(await count(relay.db, "outbox_receipts"), 15);
+    assert.is((await receiptedPositions(relay.db, a.id)).length, 15);
     assert.is(await count(relay.db, "integrity_incidents"), 0);
   } finally {
     await relay.close();
@@ -86,7 +87,7 @@ test("a retried batch (lost acknowledgement) is stored once and acknowledged aga
     const second = await ackOf(await a.push(entries));
     assert.equal(second, first);
     assert.is(await count(relay.db, "evidence"), 4);
-    assert.is(await count(relay.db, "outbox_receipts"), 4);
+    assert.is((await receiptedPositions(relay.db, a.id)).length, 4);
   } finally {
     await relay.close();
   }
@@ -118,7 +119,7 @@ test("the same bundle sent again under a new outbox_seq is acknowledged as a dup
     assert.is(ack.acked_outbox_seq, 5);
     assert.is(ack.evidence.verified_seq, 4);
     assert.is(await count(relay.db, "evidence"), 4);
-    assert.is(await count(relay.db, "outbox_receipts"), 5);
+    assert.is((await receiptedPositions(relay.db, a.id)).length, 5);
   } finally {
     await relay.close();
   }
@@ -167,7 +168,7 @@ test("a push verified against a chain that moved before its transaction is verif
     assert.is(y.ack.acked_outbox_seq, 8);
     assert.equal([x.replanned, y.replanned].filter(Boolean).length, 1, "whichever committed second saw the chain move and planned again");
     assert.equal(await storedLines(relay, a.id), a.chain.map((b) => b.line));
-    assert.is(await count(relay.db, "outbox_receipts"), 8);
+    assert.is((await receiptedPositions(relay.db, a.id)).length, 8);
     assert.is(await count(relay.db, "checkpoints"), 2);
     assert.is(await count(relay.db, "integrity_incidents"), 0);
   } finally {
@@ -211,7 +212,7 @@ test("a fork (different bytes for a stored seq) is refused 409, recorded as an i
     assert.is(incident?.stored_sha256, a.chain[1]!.hash);
     assert.is(incident?.id, err.details?.["incident_id"]);
     assert.equal(await storedLines(relay, a.id), a.chain.map((b) => b.line), "stored evidence is never repaired or replaced");
-    assert.is(await count(relay.db, "outbox_receipts"), 3, "the heartbeat after the fork is not stored");
+    assert.is((await receiptedPositions(relay.db, a.id)).length, 3, "the heartbeat after the fork is not stored");
 
     const again = await a.push(entries);
     assert.is(again.status, 409);

@@ -30,7 +30,6 @@ import { ChainVerifier, type ChainFailure, type ChainState, type EvidenceKeyEpoc
 import { checkpointKey, evidenceKeysOf } from "../enroll/key-history.ts";
 import { recordEvidenceSwitch } from "../enroll/key-rotation.ts";
 import type { OpenedBundle } from "../../protocol/evidence.ts";
-import { sha256Hex } from "../../protocol/hash.ts";
 import { isoTime } from "../../protocol/ids.ts";
 import { MerkleAccumulator } from "../../protocol/merkle.ts";
 import { parsePushRequest, type OutboxEntry, type PushAck, type PushRequest } from "../../protocol/sync.ts";
@@ -44,6 +43,7 @@ import { chainRowStamp, loadChainRow, saveChainRow, type ChainRow, type Reader }
 import { prepareCheckpoint, storeCheckpoint, type PreparedCheckpoint } from "./checkpoint.ts";
 import { incidentKind, recordIncident, type IncidentInput } from "./incidents.ts";
 import { lineLeafHash } from "./leaf-hash.ts";
+import { RECEIPT_COLUMNS, ReceiptRows, sameAsStored, storedEntryAt } from "./receipts.ts";
 import { insertRows, type Statement } from "./rows-insert.ts";
 import { ingestInventory } from "../inventory/ingest.ts";
 import { recordHealingAttempts } from "../learning/attempts.ts";
@@ -67,11 +67,6 @@ export interface PushOutcome {
 }
 
 type IngestDeps = Pick<RelayDeps, "db" | "clock" | "random" | "log" | "relayKey" | "verifierFor">;
-
-/** What an outbox receipt holds for an entry: evidence by seq and line hash, other bodies canonically. */
-function receiptBody(entry: OutboxEntry, seq: number | null, lineHash?: string): string {
-  return entry.type === "evidence" ? canonicalize({ seq, hash: lineHash ?? sha256Hex(entry.body) }) : canonicalize(entry.body);
-}
 
 interface Failing {
   index: number;
@@ -97,7 +92,6 @@ interface Plan {
 }
 
 const EVIDENCE_COLUMNS = ["appliance_id", "seq", "line", "hash", "leaf_hash", "finished_at", "received_at"] as const;
-const RECEIPT_COLUMNS = ["appliance_id", "outbox_seq", "type", "body", "received_at"] as const;
 
 async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, req: PushRequest, row: ChainRow, receivedAt: string): Promise<Plan> {
   const entries = req.entries;
@@ -107,14 +101,9 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
   let i = 0;
   for (; i < entries.length && entries[i]!.outbox_seq <= row.acked_outbox_seq; i++) {
     const e = entries[i]!;
-    const r = (await db.execute({ sql: "SELECT type, body FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq = ?", args: [appliance.id, e.outbox_seq] })).rows[0];
-    const storedBody = r ? str(r, "body") : null;
-    const same =
-      r !== undefined &&
-      str(r, "type") === e.type &&
-      (e.type === "evidence" ? (JSON.parse(storedBody!) as { hash: string }).hash === sha256Hex(e.body) : storedBody === receiptBody(e, null));
-    if (!same) {
-      const storedSeq = e.type === "evidence" && storedBody ? (JSON.parse(storedBody) as { seq: number; hash: string }) : null;
+    const stored = await storedEntryAt(db, appliance.id, e.outbox_seq);
+    if (!stored || !sameAsStored(e, stored)) {
+      const storedSeq = stored?.kind === "evidence" ? stored : null;
       failing = {
         index: i,
         isIncident: true,
@@ -123,7 +112,7 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
           message:
             e.type === "evidence"
               ? `outbox_seq ${e.outbox_seq}: different evidence bytes for an entry already stored${storedSeq ? ` (seq ${storedSeq.seq})` : ""}`
-              : `outbox_seq ${e.outbox_seq}: a different ${e.type} body for an entry already stored as ${r ? str(r, "type") : "nothing"}`,
+              : `outbox_seq ${e.outbox_seq}: a different ${e.type} body for an entry already stored as ${stored ? (stored.kind === "evidence" ? "evidence" : stored.type) : "nothing"}`,
           outbox_seq: e.outbox_seq,
           ...(storedSeq ? { seq: storedSeq.seq, stored_sha256: storedSeq.hash } : {}),
           line: e.type === "evidence" ? e.body : canonicalize(e.body),
@@ -204,15 +193,13 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
 
   // 4. The rows that store everything before the failure, and where the cursors move.
   const evidenceRows: (string | number)[][] = [];
-  const receiptRows: (string | number)[][] = [];
+  const receipts = new ReceiptRows(appliance.id, receivedAt);
   const orderWrites: Statement[] = [];
   const tree = MerkleAccumulator.fromState(row.tree.state);
   const newLeaves: Uint8Array[] = [];
   let acked = row.acked_outbox_seq;
   for (let k = firstNew; k < stop; k++) {
     const e = entries[k]!;
-    let seq: number | null = null;
-    let lineHash: string | undefined;
     if (e.type === "evidence") {
       const o = opened.get(k);
       if (o) {
@@ -220,19 +207,21 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
         tree.append(leaf.bytes);
         newLeaves.push(leaf.bytes);
         evidenceRows.push([appliance.id, o.bundle.seq, o.line, o.hash, leaf.hex, o.bundle.timestamps.finished_at, receivedAt]);
-        seq = o.bundle.seq;
-        lineHash = o.hash;
+        receipts.evidence(e.outbox_seq, o.bundle.seq);
       } else {
-        seq = duplicates.get(k) ?? null;
-        if (seq === null) throw new Error(`Internal: evidence entry ${e.outbox_seq} was neither verified nor a duplicate`);
+        const seq = duplicates.get(k);
+        if (seq === undefined) throw new Error(`Internal: evidence entry ${e.outbox_seq} was neither verified nor a duplicate`);
+        receipts.evidence(e.outbox_seq, seq);
       }
-    } else if (e.type === "order_result") {
-      orderWrites.push({
-        sql: "UPDATE orders SET status = 'done', result = ?, completed_at = ? WHERE id = ? AND appliance_id = ? AND status = 'pending'",
-        args: [canonicalize(e.body), receivedAt, e.body.order_id, appliance.id],
-      });
+    } else {
+      if (e.type === "order_result") {
+        orderWrites.push({
+          sql: "UPDATE orders SET status = 'done', result = ?, completed_at = ? WHERE id = ? AND appliance_id = ? AND status = 'pending'",
+          args: [canonicalize(e.body), receivedAt, e.body.order_id, appliance.id],
+        });
+      }
+      receipts.other(e);
     }
-    receiptRows.push([appliance.id, e.outbox_seq, e.type, receiptBody(e, seq, lineHash), receivedAt]);
     acked = e.outbox_seq;
   }
   const chain: ChainState | null = verifier.state(appliance.id) ?? null;
@@ -259,7 +248,7 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
       : null;
 
   // Receipts go last: the order-result UPDATEs and evidence rows they acknowledge are written before them.
-  const writes = [...insertRows("evidence", EVIDENCE_COLUMNS, evidenceRows), ...orderWrites, ...insertRows("outbox_receipts", RECEIPT_COLUMNS, receiptRows)];
+  const writes = [...insertRows("evidence", EVIDENCE_COLUMNS, evidenceRows), ...orderWrites, ...insertRows("outbox_receipts", RECEIPT_COLUMNS, receipts.rows())];
   return { row, failing, writes, accepted: entries.slice(firstNew, stop), stored: evidenceRows.length, duplicates: duplicates.size, next, checkpoint, switches };
 }
 

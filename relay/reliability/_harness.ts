@@ -15,6 +15,7 @@ import { parsePushAck, type OutboxEntry } from "../../protocol/sync.ts";
 import { num, openRelayDb, str, type RelayDb } from "../db/index.ts";
 import { systemClock } from "../deps.ts";
 import { createClaimCode } from "../enroll/claim-codes.ts";
+import { receiptedPositions } from "../ingest/receipts.ts";
 import { memoryLog } from "../log.ts";
 import { createMsp, createOrganisation, createSite } from "../tenants/tenants.ts";
 import { overHttp, random, TestAppliance, type Transport } from "../_testing.ts";
@@ -252,7 +253,6 @@ export interface RelayView {
 export async function relayView(db: RelayDb, applianceId: string): Promise<RelayView> {
   const cs = (await db.execute({ sql: "SELECT acked_outbox_seq, verified_seq FROM chain_state WHERE appliance_id = ?", args: [applianceId] })).rows[0];
   const ev = await db.execute({ sql: "SELECT seq, line FROM evidence WHERE appliance_id = ? ORDER BY seq", args: [applianceId] });
-  const rc = await db.execute({ sql: "SELECT outbox_seq FROM outbox_receipts WHERE appliance_id = ? ORDER BY outbox_seq", args: [applianceId] });
   const cp = await db.execute({ sql: "SELECT size, countersigned_note FROM checkpoints WHERE appliance_id = ? ORDER BY size", args: [applianceId] });
   const inc = await db.execute({ sql: "SELECT code, message FROM integrity_incidents WHERE appliance_id = ?", args: [applianceId] });
   return {
@@ -260,7 +260,7 @@ export async function relayView(db: RelayDb, applianceId: string): Promise<Relay
     verified_seq: cs ? num(cs, "verified_seq") : 0,
     lines: ev.rows.map((r) => str(r, "line")),
     seqs: ev.rows.map((r) => num(r, "seq")),
-    receipts: rc.rows.map((r) => num(r, "outbox_seq")),
+    receipts: await receiptedPositions(db, applianceId),
     checkpoints: cp.rows.map((r) => ({ size: num(r, "size"), countersigned_note: str(r, "countersigned_note") })),
     incidents: inc.rows.map((r) => ({ code: str(r, "code"), message: str(r, "message") })),
   };

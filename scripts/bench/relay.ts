@@ -27,6 +27,7 @@ import { INTERVAL_JITTER, intervalDelay } from "../../appliance/sync/backoff.ts"
 import { openRelayDb } from "../../relay/db/index.ts";
 import { secureRandom, systemClock } from "../../relay/deps.ts";
 import { createClaimCode } from "../../relay/enroll/claim-codes.ts";
+import { RELAY_NODE_OPTIONS } from "../../relay/node-options.ts";
 import type { RelayLog } from "../../relay/log.ts";
 import { KEEP_ALIVE_TIMEOUT_MS } from "../../relay/serve/node.ts";
 import { runRelay } from "../../relay/serve/run.ts";
@@ -263,9 +264,10 @@ async function runFleet(appliances: readonly TestAppliance[], o: { rounds: numbe
 }
 
 async function startRelayChild(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  // BENCH_RELAY_NODE_ARGS: extra node flags for the relay child only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  // The relay runs with its production node options (relay/node-options.ts); BENCH_RELAY_NODE_ARGS adds flags
+  // for the relay child only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"; a later flag overrides an earlier one).
   const extra = (process.env["BENCH_RELAY_NODE_ARGS"] ?? "").split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...extra, "--import", "tsx", new URL(import.meta.url).pathname, "--serve", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...RELAY_NODE_OPTIONS, ...extra, "--import", "tsx", new URL(import.meta.url).pathname, "--serve", dir], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`The relay child exited with ${code} before listening`)));
@@ -374,7 +376,8 @@ async function main(): Promise<void> {
     }
     const median = [...ingestRuns].sort((a, b) => a.ratio - b.ratio)[Math.floor(ingestRuns.length / 2)]!;
     const { perS: ingestPerS, cpuUs: ingestCpuUs, raw } = median;
-    console.log(`ingest: median run ${fmt(ingestPerS)} bundles/s = ${(median.ratio * 100).toFixed(1)} % of parallel raw verify (runs: ${ingestRuns.map((x) => (x.ratio * 100).toFixed(1)).join(", ")} %); relay peak RSS ${ingestRss.stop().toFixed(0)} MB`);
+    const ingestRssMb = ingestRss.stop();
+    console.log(`ingest: median run ${fmt(ingestPerS)} bundles/s = ${(median.ratio * 100).toFixed(1)} % of parallel raw verify (runs: ${ingestRuns.map((x) => (x.ratio * 100).toFixed(1)).join(", ")} %); relay peak RSS ${ingestRssMb.toFixed(0)} MB`);
     console.log(`  relay CPU ${ingestCpuUs.toFixed(0)} µs per bundle (raw verify ${raw.cpuUs.toFixed(0)} µs: the rest is parsing, hashing, storage and HTTP)`);
 
     // (c) N appliances syncing every 60 s, compressed; then the largest fleet at real-time rate.
@@ -425,6 +428,8 @@ async function main(): Promise<void> {
       errors_at_10000_compressed: compressed10k ? compressed10k.errors : null,
       relay_rss_mb: Math.round(Math.max(...[...scaleResults.values(), ...(realtime ? [realtime] : [])].map((r) => r.rss))),
       relay_cpu_us_per_bundle: Math.round(ingestCpuUs),
+      ingest_rss_mb: Math.round(ingestRssMb),
+      relay_node_options: [...RELAY_NODE_OPTIONS, ...(process.env["BENCH_RELAY_NODE_ARGS"] ?? "").split(/\s+/).filter(Boolean)],
       raw_verify_cpu_us: Math.round(raw.cpuUs),
       scales: Object.fromEntries([...scaleResults].map(([n, r]) => [n, summary(r)])),
       compression: COMPRESSION,
