@@ -20,8 +20,8 @@
  * Sizes and indices are JavaScript numbers, exact up to 2^53 − 1; the arithmetic avoids 32-bit bitwise
  * operators so it stays exact across that range.
  */
-import { bytesEqual, concatBytes } from "./encoding.ts";
-import { sha256 } from "./hash.ts";
+import { bytesEqual, concatBytes, fromHex } from "./encoding.ts";
+import { sha256, sha256Hex } from "./hash.ts";
 
 /** Bytes in every leaf, node and root hash (SHA-256). */
 export const HASH_SIZE = 32;
@@ -41,7 +41,12 @@ const NODE_PREFIX = new Uint8Array([0x01]);
  * hashed without encoding it here: U+0000 encodes as the single byte 0x00, so "\u0000" + line is the same input.
  */
 export function leafHash(line: Uint8Array | string): Uint8Array {
-  return sha256(typeof line === "string" ? "\u0000" + line : concatBytes(LEAF_PREFIX, line));
+  return typeof line === "string" ? fromHex(leafHashHex(line)) : sha256(concatBytes(LEAF_PREFIX, line));
+}
+
+/** `leafHash` of a string line as lower-case hex (what the relay stores next to the line). */
+export function leafHashHex(line: string): string {
+  return sha256Hex("\u0000" + line);
 }
 
 /** RFC 6962 interior node hash: SHA-256(0x01 ‖ left ‖ right). */

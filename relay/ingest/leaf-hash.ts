@@ -3,11 +3,11 @@
  * bytes for the Merkle accumulator and lower-case hex for the `evidence.leaf_hash` column. The hashing is
  * protocol/merkle.ts `leafHash` (native SHA-256 where the runtime has one, see protocol/hash.ts).
  */
-import { toHex } from "../../protocol/encoding.ts";
-import { leafHash } from "../../protocol/merkle.ts";
+import { fromHex } from "../../protocol/encoding.ts";
+import { leafHashHex } from "../../protocol/merkle.ts";
 
-/** The leaf hash of `line` as bytes (for the Merkle accumulator) and as lower-case hex (for the table). */
+/** The leaf hash of `line` as bytes (for the Merkle accumulator) and as lower-case hex (for the table), hashed once. */
 export function lineLeafHash(line: string): { bytes: Uint8Array; hex: string } {
-  const bytes = leafHash(line);
-  return { bytes, hex: toHex(bytes) };
+  const hex = leafHashHex(line);
+  return { bytes: fromHex(hex), hex };
 }
