@@ -265,7 +265,7 @@ export class ChainVerifier {
       let lineNumber = 0;
       // A plain iterable (ingest's array of lines) is walked without `for await`, which would cost a promise and a
       // microtask turn per line; only an async source (a file being read) is awaited.
-      const sync = Symbol.iterator in lines;
+      const sync = typeof (lines as Partial<Iterable<string>>)[Symbol.iterator] === "function";
       const it = sync ? (lines as Iterable<string>)[Symbol.iterator]() : (lines as AsyncIterable<string>)[Symbol.asyncIterator]();
       let exhausted = false;
       try {

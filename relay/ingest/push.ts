@@ -103,7 +103,7 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
     const e = entries[i]!;
     const stored = await storedEntryAt(db, appliance.id, e.outbox_seq);
     if (!stored || !sameAsStored(e, stored)) {
-      const storedSeq = stored?.kind === "evidence" ? stored : null;
+      const storedBundle = stored?.kind === "evidence" ? stored : null;
       failing = {
         index: i,
         isIncident: true,
@@ -111,10 +111,10 @@ async function plan(db: Reader, deps: IngestDeps, appliance: AuthedAppliance, re
           code: e.type === "evidence" ? "fork" : "outbox_conflict",
           message:
             e.type === "evidence"
-              ? `outbox_seq ${e.outbox_seq}: different evidence bytes for an entry already stored${storedSeq ? ` (seq ${storedSeq.seq})` : ""}`
+              ? `outbox_seq ${e.outbox_seq}: different evidence bytes for an entry already stored${storedBundle ? ` (seq ${storedBundle.seq})` : ""}`
               : `outbox_seq ${e.outbox_seq}: a different ${e.type} body for an entry already stored as ${stored ? (stored.kind === "evidence" ? "evidence" : stored.type) : "nothing"}`,
           outbox_seq: e.outbox_seq,
-          ...(storedSeq ? { seq: storedSeq.seq, stored_sha256: storedSeq.hash } : {}),
+          ...(storedBundle ? { seq: storedBundle.seq, stored_sha256: storedBundle.hash } : {}),
           line: e.type === "evidence" ? e.body : canonicalize(e.body),
         },
       };

@@ -48,7 +48,6 @@ function runOf(body: string, applianceId: string, outboxSeq: number): EvidenceRu
   return { seq: v.seq!, count, ...(v.hash !== undefined ? { hash: v.hash } : {}) };
 }
 
-
 /** What is stored at `outboxSeq` (null: nothing, which only happens above the appliance's cursor). */
 export async function storedEntryAt(db: Reader, applianceId: string, outboxSeq: number): Promise<StoredEntry | null> {
   const r = (await db.execute({ sql: "SELECT outbox_seq, type, body FROM outbox_receipts WHERE appliance_id = ? AND outbox_seq <= ? ORDER BY outbox_seq DESC LIMIT 1", args: [applianceId, outboxSeq] })).rows[0];
