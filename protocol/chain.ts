@@ -263,54 +263,32 @@ export class ChainVerifier {
       };
 
       let lineNumber = 0;
-      // A plain iterable (ingest's array of lines) is walked without `for await`, which would cost a promise and a
-      // microtask turn per line; only an async source (a file being read) is awaited.
-      const sync = typeof (lines as Partial<Iterable<string>>)[Symbol.iterator] === "function";
-      const it = sync ? (lines as Iterable<string>)[Symbol.iterator]() : (lines as AsyncIterable<string>)[Symbol.asyncIterator]();
-      let exhausted = false;
-      try {
-        for (;;) {
-          let next: IteratorResult<string>;
-          try {
-            next = sync ? (it as Iterator<string>).next() : await (it as AsyncIterator<string>).next();
-          } catch (e) {
-            exhausted = true; // an iterator that threw is not told to return (as with `for await`)
-            throw e;
-          }
-          if (next.done) {
-            exhausted = true;
-            break;
-          }
-          const line = next.value;
-          lineNumber++;
-          if (line === "") continue;
-          let opened: OpenedBundle;
-          let v: { verifier: Verifier; keyId: string };
-          try {
-            opened = openBundleLine(line);
-            v = this.#verifierFor(opened, speculative.get(opened.bundle.appliance_id) ?? this.#heads.get(opened.bundle.appliance_id));
-            checkBundleKeyId(opened.bundle, v.keyId);
-          } catch (e) {
-            return stop(e, lineNumber, line);
-          }
-          const id = opened.bundle.appliance_id;
-          const valid = bundleSignatureValid(opened, v.verifier);
-          let head: Head;
-          try {
-            head = this.#advance(opened, speculative.get(id) ?? this.#heads.get(id));
-          } catch (e) {
-            return stop(e, lineNumber, line, valid, opened, v.keyId);
-          }
-          speculative.set(id, head);
-          queue.push({ lineNumber, opened, valid, keyId: v.keyId, head });
-          if (queue.length >= PIPELINE_WINDOW) {
-            const r = await settle(queue.shift()!);
-            if (!r.ok) return { bundles, failure: r.failure };
-          }
+      for await (const line of lines) {
+        lineNumber++;
+        if (line === "") continue;
+        let opened: OpenedBundle;
+        let v: { verifier: Verifier; keyId: string };
+        try {
+          opened = openBundleLine(line);
+          v = this.#verifierFor(opened, speculative.get(opened.bundle.appliance_id) ?? this.#heads.get(opened.bundle.appliance_id));
+          checkBundleKeyId(opened.bundle, v.keyId);
+        } catch (e) {
+          return stop(e, lineNumber, line);
         }
-      } finally {
-        // As `for await` does: an iterator left early is told so (a file reader closes its file).
-        if (!exhausted) await it.return?.();
+        const id = opened.bundle.appliance_id;
+        const valid = bundleSignatureValid(opened, v.verifier);
+        let head: Head;
+        try {
+          head = this.#advance(opened, speculative.get(id) ?? this.#heads.get(id));
+        } catch (e) {
+          return stop(e, lineNumber, line, valid, opened, v.keyId);
+        }
+        speculative.set(id, head);
+        queue.push({ lineNumber, opened, valid, keyId: v.keyId, head });
+        if (queue.length >= PIPELINE_WINDOW) {
+          const r = await settle(queue.shift()!);
+          if (!r.ok) return { bundles, failure: r.failure };
+        }
       }
       const r = await drain();
       if (!r.ok) return { bundles, failure: r.failure };

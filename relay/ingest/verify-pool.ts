@@ -138,6 +138,18 @@ function probeCase() {
   return probeCaseOnce;
 }
 
+/** `cache`'s verifier for `key`, made by `make` when missing; the cache starts again past WORKER_KEY_CACHE keys. */
+function byKey(cache: Map<string, Verifier>, key: Uint8Array, make: () => Verifier): Verifier {
+  const id = toHex(key);
+  let v = cache.get(id);
+  if (!v) {
+    if (cache.size >= WORKER_KEY_CACHE) cache.clear();
+    v = make();
+    cache.set(id, v);
+  }
+  return v;
+}
+
 /** Verifiers whose checks run on the pool's workers (ChainVerifierOptions.verifierFor). */
 export class VerifyPool {
   readonly #workers: PoolWorker[] = [];
@@ -170,14 +182,7 @@ export class VerifyPool {
   /** A Verifier for `publicKey` whose checks go to the workers. */
   verifierFor = (publicKey: Uint8Array): Verifier => {
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return createVerifier(publicKey); // throws the usual TypeError
-    const id = toHex(publicKey);
-    let v = this.#verifiers.get(id);
-    if (!v) {
-      if (this.#verifiers.size >= WORKER_KEY_CACHE) this.#verifiers.clear();
-      v = this.#pooled(publicKey.slice());
-      this.#verifiers.set(id, v);
-    }
-    return v;
+    return byKey(this.#verifiers, publicKey, () => this.#pooled(publicKey.slice()));
   };
 
   #pooled(key: Uint8Array): Verifier {
@@ -303,13 +308,6 @@ export class VerifyPool {
   }
 
   #fallback(key: Uint8Array): Verifier {
-    const id = toHex(key);
-    let v = this.#fallbacks.get(id);
-    if (!v) {
-      if (this.#fallbacks.size >= WORKER_KEY_CACHE) this.#fallbacks.clear();
-      v = createVerifier(key);
-      this.#fallbacks.set(id, v);
-    }
-    return v;
+    return byKey(this.#fallbacks, key, () => createVerifier(key));
   }
 }
