@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { openLabAppliance, quietLog } from "../appliance/serve/_test-lab.ts";
 import { startStatusServer } from "../appliance/serve/index.ts";
-import { freePort } from "../relay/_sqld.ts";
+import { freePort } from "../node/_test-ports.ts";
 import { run } from "./appliance-status.ts";
 
 async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {

@@ -11,32 +11,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { promisify } from "node:util";
+import { freePortRun } from "../node/_test-ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Whether `port` on 127.0.0.1 can be bound right now. */
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-/**
- * A base port whose next two are free as well (the demo's relay and two status pages). It is drawn below
- * Linux's ephemeral range (32768+), where the kernel hands out the ports of every other test's port-0 servers
- * and outgoing connections: a random pick in that range once collided with one during a full test run.
- */
-async function freePortRun(length: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    let free = true;
-    for (let i = 0; i < length && free; i++) free = await canBind(base + i);
-    if (free) return base;
-  }
-  throw new Error("no run of free loopback ports found between 20000 and 32000");
-}
 
 const PORT = await freePortRun(3);
 

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../node/_test-ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,18 +35,6 @@ export interface Sqld {
   output(): string;
   /** SIGTERM (then SIGKILL after SQLD_STOP_TIMEOUT_MS), and removes the data unless `keepData`. */
   stop(opts?: { keepData?: boolean }): Promise<void>;
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /** Starts sqld on loopback with a fresh database (or the one in `dbPath`), and waits until it answers. */

@@ -13,7 +13,7 @@
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../node/_test-ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -52,18 +52,6 @@ export function sshdMissing(): string | undefined {
 function namespacesWork(): boolean {
   const r = spawnSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" });
   return r.status === 0;
-}
-
-export async function freePort(): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function keygen(path: string, passphrase = ""): void {

@@ -14,7 +14,8 @@ import { memoryPinStore, pinKey } from "./pins.ts";
 import { createSshTransport, type SshAuth, type SshTransportOptions } from "./ssh.ts";
 import { quoteShellWord } from "./ssh-command.ts";
 import type { Transport, TransportLog } from "./transport.ts";
-import { freePort, sshdMissing, startSshd, type TestSshd } from "./_test-sshd.ts";
+import { freePort } from "../../node/_test-ports.ts";
+import { sshdMissing, startSshd, type TestSshd } from "./_test-sshd.ts";
 
 const missing = sshdMissing();
 if (missing) throw new Error(`The ssh transport tests need a real sshd: ${missing}`);

@@ -10,7 +10,8 @@ import { sealCredential, type CredentialPayload } from "../../node/sealed-creden
 import { createX25519Key, type X25519Key } from "../../node/x25519.ts";
 import type { OrderPayload } from "../../protocol/orders.ts";
 import { memoryPinStore } from "../collect/index.ts";
-import { freePort, sshdMissing, startSshd, type TestSshd } from "../collect/_test-sshd.ts";
+import { freePort } from "../../node/_test-ports.ts";
+import { sshdMissing, startSshd, type TestSshd } from "../collect/_test-sshd.ts";
 import { parseConfig, type Target } from "../config/index.ts";
 import { credentialedTransport, type RemoteTarget } from "./host-transport.ts";
 import { credentialOrderHandlers } from "./order-handlers.ts";

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "../../node/_test-ports.ts";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,14 +107,6 @@ test("cyclesCompleting is true while a cycle finished (or the daemon started) wi
   assert.ok(cyclesCompleting("2026-11-28T00:05:00.000Z", t0, t0 + 6 * 60_000, 120_000));
   assert.not.ok(cyclesCompleting("2026-11-28T00:05:00.000Z", t0, t0 + 8 * 60_000, 120_000), "last cycle 3 minutes ago: hung");
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Runs the real `osiris appliance run` on a lab config with the fake systemd-notify first on PATH. */
 async function runDaemon(extraEnv: Record<string, string>, fake: Awaited<ReturnType<typeof fakeSystemdNotify>>, waitFor: (calls: string[]) => boolean, holdMs = 0): Promise<{ calls: string[]; code: number | null; stderr: string }> {

@@ -7,7 +7,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { access, constants, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createSocket } from "node:dgram";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
+import { freePort } from "../_test-ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -66,17 +67,10 @@ export async function requireRsyslogTls(): Promise<void> {
   throw new Error("rsyslog's TLS driver lmnsd_ossl.so not found: install it with `apt-get install -y rsyslog-openssl`");
 }
 
-/** A port free on 127.0.0.1 right now (TCP and UDP checked), for a receiver about to bind it. */
-export async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now for both TCP and UDP, for a receiver about to bind it. */
+export async function freeTcpUdpPort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-      });
-    });
+    const port = await freePort();
     const udpFree = await new Promise<boolean>((resolve) => {
       const socket = createSocket("udp4");
       socket.once("error", () => resolve(false));
@@ -136,9 +130,9 @@ export async function startRsyslog(options: RsyslogOptions): Promise<RunningRsys
   const binary = await findRsyslogd();
   const dir = await mkdtemp(join(tmpdir(), "osiris-rsyslog-"));
   const ports = {
-    udp: options.ports?.udp ?? (options.udp ? await freePort() : 0),
-    tcp: options.ports?.tcp ?? (options.tls === undefined ? await freePort() : 0),
-    tls: options.ports?.tls ?? (options.tls !== undefined ? await freePort() : 0),
+    udp: options.ports?.udp ?? (options.udp ? await freeTcpUdpPort() : 0),
+    tcp: options.ports?.tcp ?? (options.tls === undefined ? await freeTcpUdpPort() : 0),
+    tls: options.ports?.tls ?? (options.tls !== undefined ? await freeTcpUdpPort() : 0),
   };
   const conf = join(dir, "rsyslog.conf");
   await writeFile(conf, config(dir, options, ports));

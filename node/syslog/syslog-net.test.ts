@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { formatSyslog, UDP_MAX_MESSAGE_BYTES, type SyslogMessage } from "./syslog.ts";
 import { syslogConnector, type SyslogEndpoint } from "./syslog-net.ts";
 import { SyslogSender } from "./syslog-sender.ts";
-import { freePort, requireRsyslogTls, startRsyslog, type ReceivedSyslog } from "./_rsyslog.ts";
+import { freeTcpUdpPort, requireRsyslogTls, startRsyslog, type ReceivedSyslog } from "./_rsyslog.ts";
 
 const run = promisify(execFile);
 
@@ -83,7 +83,7 @@ test("a TCP sender frames by octet counting, so messages with newlines arrive wh
 });
 
 test("a TCP sender queues while rsyslog is down and delivers once it is up, and again after a restart", async () => {
-  const port = await freePort();
+  const port = await freeTcpUdpPort();
   const sender = new SyslogSender({ connect: syslogConnector({ transport: "tcp", host: "127.0.0.1", port }), backoffBaseMs: 50, backoffCapMs: 200 });
   sender.send(formatSyslog({ ...MESSAGE, message: "queued while down" }));
   await new Promise((resolve) => setTimeout(resolve, 300));

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { AwsClient } from "aws4fetch";
 import { md5 } from "@noble/hashes/legacy.js";
 import { toBase64, utf8 } from "../../protocol/encoding.ts";
-import { freePort } from "../_sqld.ts";
+import { freePort } from "../../node/_test-ports.ts";
 
 /** The Debian packages that provide the binaries below (what `.ci/run` installs). */
 export const RGW_PACKAGES = ["ceph-mon", "ceph-osd", "radosgw", "ceph-common"] as const;

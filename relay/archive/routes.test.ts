@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isoTime } from "../../protocol/ids.ts";
-import { freePort } from "../_sqld.ts";
+import { freePort } from "../../node/_test-ports.ts";
 import { asUser, count, enrolledAppliance, random, testRelay, userInit, type TestRelay } from "../_testing.ts";
 import { createMsp } from "../tenants/tenants.ts";
 import { startArchiver, type ArchiverOptions } from "./archiver.ts";
