@@ -6,7 +6,9 @@ import { mkdtemp, readFile, rm, writeFile, cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { generateSignedKitFiles } from "../fixtures/kit-generator.ts";
+import { fixtureRelaySigner, generateSignedKitFiles } from "../fixtures/kit-generator.ts";
+import { relayWitnessName } from "../protocol/checkpoint.ts";
+import { createSigner, keyId } from "../protocol/crypto.ts";
 import { writeKitZip } from "../protocol/kit-files.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -102,6 +104,33 @@ test("osiris evidence verify shows the relay's signed manifest, fails a file it 
   const d = await osiris("evidence", "verify", damaged);
   assert.is(d.code, 2, d.stdout + d.stderr);
   assert.match(d.stderr, /cannot read .*damaged\.zip: Kit entry \S+ is damaged: its CRC-32 does not match the one the ZIP records \(a corrupted download or copy: get the kit again\)/);
+});
+
+test("osiris evidence verify --relay-key ties a kit to the relay the auditor trusts: a kit rebuilt under another key fails", async () => {
+  const realName = relayWitnessName(keyId(fixtureRelaySigner().publicKey));
+  const plain = await osiris("evidence", "verify", FIXTURE_ZIP);
+  assert.match(plain.stdout, /checked against the keys the kit carries: to tie it to your relay, run again with --relay-key and the relay key printed in the packet or given by your IT provider/);
+
+  // The witness name as the packet prints it, or the key id alone.
+  for (const key of [realName, realName.slice("osiriscare.relay/".length)]) {
+    const r = await osiris("evidence", "verify", FIXTURE_ZIP, "--relay-key", key);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`manifest signed by ${realName.replace(".", "\\.")} \\(the relay key you gave\\)`));
+    assert.not.match(r.stdout, /checked against the keys the kit carries/);
+  }
+
+  const stranger = createSigner(new Uint8Array(32).fill(9));
+  const rebuilt = join(tmp, "rebuilt.zip");
+  await writeFile(rebuilt, writeKitZip(await generateSignedKitFiles({ relay: stranger })));
+  assert.is((await osiris("evidence", "verify", rebuilt)).code, 0, "on its own keys the rebuilt kit verifies");
+  const r = await osiris("evidence", "verify", rebuilt, "--relay-key", realName);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`at manifest\\.sig\\n  untrusted_key: the manifest is signed by relay key ${keyId(stranger.publicKey)}, not by relay key ${keyId(fixtureRelaySigner().publicKey)}: this kit was not exported by the relay you trust, or was rebuilt under another key`));
+
+  const bad = await osiris("evidence", "verify", FIXTURE_ZIP, "--relay-key", "osiriscare.relay/XYZ");
+  assert.is(bad.code, 2);
+  assert.is(bad.stderr.trim(), 'osiris evidence verify: --relay-key "osiriscare.relay/XYZ": expected a relay key as the packet prints it, osiriscare.relay/<16 lower-case hex digits>, or the 16 hex digits alone');
+  assert.is(bad.stdout, "", "nothing is verified with a wrong option");
 });
 
 test("osiris evidence verify exits 1 for a kit that holds no evidence: it proves nothing", async () => {

@@ -14,6 +14,7 @@ import {
   parseCheckpoint,
   parseNote,
   parseVerifierKey,
+  relayKeyIdOf,
   relayWitnessName,
   SIG_TYPE_COSIGNATURE_V1,
   signNote,
@@ -288,6 +289,13 @@ test("applianceOrigin and relayWitnessName build the protocol's names and refuse
   assert.throws(() => applianceOrigin("APP_0123456789"), (e: unknown) => e instanceof TypeError);
   assert.throws(() => relayWitnessName("0123"), (e: unknown) => e instanceof TypeError);
   assert.throws(() => relayWitnessName("0123456789ABCDEF"), (e: unknown) => e instanceof TypeError);
+});
+
+test("relayKeyIdOf reads a relay key as a packet prints it (witness name) or as the bare key id, and nothing else", () => {
+  const id = keyId(relay.publicKey);
+  assert.is(relayKeyIdOf(WITNESS), id);
+  assert.is(relayKeyIdOf(id), id);
+  for (const bad of ["", "osiriscare.relay/", `osiriscare.relay/${id.toUpperCase()}`, `osiriscare.appliance/${id}`, `${id}0`, ` ${id}`]) assert.is(relayKeyIdOf(bad), null, JSON.stringify(bad));
 });
 
 test.run();

@@ -120,12 +120,20 @@ export function applianceOrigin(applianceId: string): string {
   return `osiriscare.appliance/${applianceId}`;
 }
 
+const RELAY_WITNESS_PREFIX = "osiriscare.relay/";
+
 /** Witness key name of a relay key: `osiriscare.relay/<key_id>` (key_id as crypto.ts `keyId`). */
 export function relayWitnessName(relayKeyId: string): string {
   if (!RELAY_KEY_ID_RE.test(relayKeyId)) {
     throw new TypeError(`Cannot form witness name: relay key id ${JSON.stringify(relayKeyId)} must be 16 lower-case hex digits`);
   }
-  return `osiriscare.relay/${relayKeyId}`;
+  return `${RELAY_WITNESS_PREFIX}${relayKeyId}`;
+}
+
+/** The relay key id that a witness name (as packets print it) or a bare key id names; null when it is neither. */
+export function relayKeyIdOf(text: string): string | null {
+  const id = text.startsWith(RELAY_WITNESS_PREFIX) ? text.slice(RELAY_WITNESS_PREFIX.length) : text;
+  return RELAY_KEY_ID_RE.test(id) ? id : null;
 }
 
 // ---- verifier keys ------------------------------------------------------------------------------------

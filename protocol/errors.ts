@@ -7,6 +7,7 @@ export type ValidationCode = "invalid_json" | "not_canonical" | "schema" | "unsu
 export type IntegrityCode =
   | "bad_signature"
   | "unknown_key"
+  | "untrusted_key"
   | "seq_gap"
   | "seq_duplicate"
   | "prev_hash_mismatch"

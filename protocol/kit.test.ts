@@ -241,6 +241,30 @@ test("a kit with the relay's signed manifest verifies and names it; a cut-off st
   assert.equal(await failure(edit(KIT_MANIFEST_SIG, null)).then((x) => [x.code, x.reason]), ["schema", "The kit has manifest.json without manifest.sig"]);
 });
 
+test("a kit rebuilt whole under another relay key verifies on its own keys, and fails once the verifier names the real relay key", async () => {
+  const realId = keyId(fixtureRelaySigner().publicKey);
+  const stranger = createSigner(new Uint8Array(32).fill(9));
+  const strangerId = keyId(stranger.publicKey);
+  const real = await generateSignedKitFiles({ appliances: 1, bundlesPerAppliance: 4, checkpointEvery: 2 });
+  const rebuilt = await generateSignedKitFiles({ appliances: 1, bundlesPerAppliance: 4, checkpointEvery: 2, relay: stranger });
+  assert.ok((await verifyKit(rebuilt)).ok, "on its own word the rebuilt kit is consistent: this is the gap a trusted key closes");
+
+  const refused = await verifyKit(rebuilt, { trustedRelayKeyIds: [realId] });
+  assert.equal(refused.ok ? null : [refused.failure.code, refused.failure.file, refused.bundles], ["untrusted_key", KIT_MANIFEST_SIG, 0], "refused before any bundle counts as verified");
+  assert.is(
+    !refused.ok && refused.failure.reason,
+    `the manifest is signed by relay key ${strangerId}, not by relay key ${realId}: this kit was not exported by the relay you trust, or was rebuilt under another key`,
+  );
+
+  const trusted = await verifyKit(real, { trustedRelayKeyIds: [realId] });
+  assert.ok(trusted.ok && trusted.bundles === 4 && trusted.manifest?.key_id === realId, JSON.stringify(trusted));
+  assert.ok((await verifyKit(real, { trustedRelayKeyIds: [strangerId, realId] })).ok, "any one of several trusted keys (a rotation) will do");
+
+  const unsigned = new Map([...real].filter(([p]) => p !== KIT_MANIFEST && p !== KIT_MANIFEST_SIG));
+  const noManifest = await verifyKit(unsigned, { trustedRelayKeyIds: [strangerId, realId] });
+  assert.equal(noManifest.ok ? null : [noManifest.failure.code, noManifest.failure.reason], ["untrusted_key", `the kit has no relay-signed manifest, so it cannot be tied to any of the relay keys ${strangerId}, ${realId}`]);
+});
+
 test("verifyKit() names the file when a required part is missing or unreadable", async () => {
   const noKeys = new Map(base);
   noKeys.delete("keys.json");

@@ -25,6 +25,10 @@
  * A kit the relay exported also carries its signed manifest: then a cut head (the first bundles removed and
  * frontiers.json recomputed from them, which the chain alone cannot reveal), an edited README or an added file
  * fails too. A kit without one still verifies, and the report says it is unsigned (`manifest: null`).
+ * All of this is against the keys the kit carries: a kit rebuilt whole under other keys verifies against those.
+ * What ties a kit to the real relay is a key learnt elsewhere (the packet's witness line, the MSP): given
+ * `trustedRelayKeyIds`, the kit must carry a manifest signed by one of them, and the manifest hashes every other
+ * file (keys.json included), so nothing in the kit then rests on the kit's own word.
  */
 import { z } from "zod";
 import { type ApplianceKey, type ApplianceSummary, ChainVerifier, type EvidenceKeyEpoch, keyForSeq } from "./chain.ts";
@@ -158,6 +162,11 @@ export type KitReport =
 export interface VerifyKitOptions {
   onProgress?: (done: number, total: number) => void;
   impl?: Ed25519Impl;
+  /**
+   * Relay key ids (16 hex digits) the verifier trusts, learnt outside the kit. When non-empty, a kit whose
+   * manifest is missing or signed by another key fails with `untrusted_key`.
+   */
+  trustedRelayKeyIds?: readonly string[];
 }
 
 function text(files: KitFiles, path: string, required: boolean): string | undefined {
@@ -255,6 +264,7 @@ export async function verifyKit(files: KitFiles, opts: VerifyKitOptions = {}): P
   try {
     const { keys, applianceKeys } = withFile(KIT_KEYS, () => readKeys(files));
     const manifest = await readManifest(files, keys);
+    if (opts.trustedRelayKeyIds?.length) checkTrustedSigner(manifest?.report ?? null, opts.trustedRelayKeyIds);
 
     // Frontiers: where a partial range's Merkle tree starts.
     const accumulators = new Map<string, MerkleAccumulator>();
@@ -403,6 +413,21 @@ async function readManifest(files: KitFiles, keys: KitKeys): Promise<{ doc: KitM
   }
   const doc = withFile(KIT_MANIFEST, () => parseSchema(kitManifestSchema, json(files, KIT_MANIFEST, true), KIT_MANIFEST));
   return { doc, report: { site_id: doc.site_id, from: doc.from, to: doc.to, key_id: sig.key_id, name: sig.name } };
+}
+
+/** The manifest is signed by a relay key the verifier trusts (checked before any bundle: nothing else counts without it). */
+function checkTrustedSigner(manifest: KitManifestReport | null, trusted: readonly string[]): void {
+  const named = trusted.length === 1 ? `relay key ${trusted[0]}` : `any of the relay keys ${trusted.join(", ")}`;
+  if (!manifest) {
+    throw new KitProblem({ file: KIT_MANIFEST_SIG, code: "untrusted_key", reason: `the kit has no relay-signed manifest, so it cannot be tied to ${named}` });
+  }
+  if (!trusted.includes(manifest.key_id)) {
+    throw new KitProblem({
+      file: KIT_MANIFEST_SIG,
+      code: "untrusted_key",
+      reason: `the manifest is signed by relay key ${manifest.key_id}, not by ${named}: this kit was not exported by the relay you trust, or was rebuilt under another key`,
+    });
+  }
 }
 
 /**

@@ -80,6 +80,7 @@ export const STATUS = {
   proof_invalid: 422,
   bad_signature: 422,
   unknown_key: 422,
+  untrusted_key: 422,
   site_mismatch: 422,
   time_backwards: 422,
   bad_proof: 422,

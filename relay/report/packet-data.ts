@@ -164,6 +164,8 @@ export interface PacketData {
     bundles: number;
     appliances: KitAppliance[];
     warnings: string[];
+    /** The relay key that signed the kit's manifest (witness name); null for a kit summary stored before it was recorded. */
+    signed_by: string | null;
     integrity_incidents: { appliance_id: string; kind: string; code: string; seq: number; first_seen: string; last_seen: string; occurrences: number }[];
   };
 }
@@ -259,7 +261,7 @@ export async function gatherPacketData(db: RelayDb, req: PacketRequest, kit: Kit
     topics: topicRows(scan, end.latest),
     hosts: scan.hosts,
     appliances,
-    manifest: { kit_sha256: kit.sha256, kit_bytes: kit.bytes, bundles: kit.bundles, appliances: kit.appliances, warnings: kit.warnings, integrity_incidents: integrity },
+    manifest: { kit_sha256: kit.sha256, kit_bytes: kit.bytes, bundles: kit.bundles, appliances: kit.appliances, warnings: kit.warnings, signed_by: kit.signed_by ?? null, integrity_incidents: integrity },
   };
 }
 

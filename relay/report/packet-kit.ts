@@ -43,6 +43,11 @@ export interface MonthKit {
   appliances: KitAppliance[];
   /** Appliances left out or cut short (no countersigned checkpoint yet), from the export. */
   warnings: string[];
+  /**
+   * Witness name of the relay key that signed the kit's manifest, for `osiris evidence verify --relay-key`.
+   * Absent from kit summaries stored before it was recorded.
+   */
+  signed_by?: string;
 }
 
 /** What a packet prints about its kit (everything but the bytes). */
@@ -78,5 +83,5 @@ export async function buildMonthKit(db: RelayDb, siteId: string, from: number, t
     }
     appliances.push({ ...a, bundles: a.last_seq - a.first_seq + 1, checkpoints: num(cps, "n"), last_checkpoint: last });
   }
-  return { zip, sha256: sha256Hex(zip), bundles: appliances.reduce((n, a) => n + a.bundles, 0), appliances, warnings: out.warnings };
+  return { zip, sha256: sha256Hex(zip), bundles: appliances.reduce((n, a) => n + a.bundles, 0), appliances, warnings: out.warnings, signed_by: key.name };
 }

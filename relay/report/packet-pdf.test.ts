@@ -74,6 +74,9 @@ test("the packet says exactly what was verified and when: on receipt by the rela
   assert.match(flat, /cosigned 2026-09-30 23:00 UTC, re-checked when this kit was built/, "the manifest's witness lines say the cosignature was re-checked, and when");
   assert.match(flat, /the relay's signed manifest of the kit \(so a kit cut short at either end, or with a file changed or added, fails\)/);
   assert.match(flat, /open \/verify on your IT provider's relay and pick the kit/, "an auditor without the CLI is told where to verify");
+  const key = relay.relayKey.name.replaceAll(".", "\\.");
+  assert.match(flat, new RegExp(`Run: osiris evidence verify kit\\.zip --relay-key ${key}\\. It checks every signature`), "the command pins the relay key that signed the kit");
+  assert.match(flat, new RegExp(`The relay key ${key} signed the kit's manifest\\. Confirm that key with your IT provider: given it, the command above fails for a kit rebuilt under any other key`));
 });
 
 test("the methodology says how often computers were checked from the month's evidence, never a configured interval the relay cannot know", async () => {

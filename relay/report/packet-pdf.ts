@@ -337,7 +337,8 @@ function manifest(doc: Doc, d: PacketData): void {
   subheading(doc, "How to verify", 60);
   bullets(doc, [
     "Compare the kit's SHA-256 (sha256sum kit.zip) with the value above.",
-    "Run: osiris evidence verify kit.zip. It checks every signature, the hash chain and seq of each appliance, the Merkle root of every checkpoint, the relay's witness cosignatures and the relay's signed manifest of the kit (so a kit cut short at either end, or with a file changed or added, fails), and names the first problem it finds.",
+    `Run: osiris evidence verify kit.zip${m.signed_by ? ` --relay-key ${m.signed_by}` : ""}. It checks every signature, the hash chain and seq of each appliance, the Merkle root of every checkpoint, the relay's witness cosignatures and the relay's signed manifest of the kit (so a kit cut short at either end, or with a file changed or added, fails), and names the first problem it finds.`,
+    ...(m.signed_by ? [`The relay key ${m.signed_by} signed the kit's manifest. Confirm that key with your IT provider: given it, the command above fails for a kit rebuilt under any other key, instead of verifying it against the keys it carries.`] : []),
     "Or in a browser, installing nothing: open /verify on your IT provider's relay and pick the kit. It is checked on your computer and not uploaded.",
     "Or by hand, following the README.md inside the kit (which bytes are signed, how hashes chain, how to check a checkpoint).",
   ]);

@@ -281,7 +281,7 @@ export class OsirisDashboard extends LitElement {
       case "login":
         return html``;
       case "verify":
-        return html`<osiris-verify-page .sha256=${r.sha256}></osiris-verify-page>`;
+        return html`<osiris-verify-page .sha256=${r.sha256} .relayKey=${r.relayKey}></osiris-verify-page>`;
       case "not_found":
         return html`<section><h1 tabindex="-1">Page not found</h1><p>There is no page at <code>${r.path}</code>. <a href="/">Back to the clinics</a></p></section>`;
     }
@@ -289,7 +289,7 @@ export class OsirisDashboard extends LitElement {
 
   override render(): TemplateResult {
     // Open to anyone, signed in or not: it reads nothing from the relay.
-    if (this.#route.page === "verify") return html`<main id="main" tabindex="-1"><osiris-verify-page .sha256=${this.#route.sha256}></osiris-verify-page></main>`;
+    if (this.#route.page === "verify") return html`<main id="main" tabindex="-1"><osiris-verify-page .sha256=${this.#route.sha256} .relayKey=${this.#route.relayKey}></osiris-verify-page></main>`;
     if (this.#route.page === "login") {
       return html`<main id="main"><osiris-login-page .client=${this.client} .next=${this.#route.next}></osiris-login-page></main>`;
     }

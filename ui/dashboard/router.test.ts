@@ -11,9 +11,10 @@ test("parseRoute() maps every dashboard address to its page", () => {
   assert.equal(parseRoute("/admin"), { page: "admin" });
   assert.equal(parseRoute("/escalations", "?status=resolved"), { page: "escalations", query: new URLSearchParams("status=resolved") });
   assert.equal(parseRoute("/billing"), { page: "billing" });
-  assert.equal(parseRoute("/verify"), { page: "verify", sha256: null });
-  assert.equal(parseRoute("/verify", `?sha256=${"AB".repeat(32)}`), { page: "verify", sha256: "ab".repeat(32) });
-  assert.equal(parseRoute("/verify", "?sha256=not-a-hash"), { page: "verify", sha256: null }, "anything but 64 hex digits is ignored");
+  assert.equal(parseRoute("/verify"), { page: "verify", sha256: null, relayKey: null });
+  assert.equal(parseRoute("/verify", `?sha256=${"AB".repeat(32)}`), { page: "verify", sha256: "ab".repeat(32), relayKey: null });
+  assert.equal(parseRoute("/verify", "?sha256=not-a-hash"), { page: "verify", sha256: null, relayKey: null }, "anything but 64 hex digits is ignored");
+  assert.equal(parseRoute("/verify", "?relay_key=osiriscare.relay/0123456789abcdef"), { page: "verify", sha256: null, relayKey: "osiriscare.relay/0123456789abcdef" }, "the verifier checks the key's form and says what is wrong");
   assert.equal(parseRoute("/elsewhere"), { page: "not_found", path: "/elsewhere" });
 });
 

@@ -10,7 +10,7 @@
  *   /admin                     partners, organisations, sites, branding, notification channels
  *   /escalations               every escalation the user may see, with SLA timers (?status=active|resolved|all)
  *   /billing                   partner statements (partner admin and billing, MSP admin)
- *   /verify                    check an auditor kit in the browser (?sha256=HEX); open without signing in
+ *   /verify                    check an auditor kit in the browser (?sha256=HEX&relay_key=KEY); open without signing in
  */
 
 export const SITE_TABS = ["overview", "devices", "incidents", "evidence", "settings", "enrollment", "orders", "credentials", "escalations", "reports"] as const;
@@ -25,7 +25,7 @@ export type Route =
   | { page: "admin" }
   | { page: "escalations"; query: URLSearchParams }
   | { page: "billing" }
-  | { page: "verify"; sha256: string | null }
+  | { page: "verify"; sha256: string | null; relayKey: string | null }
   | { page: "not_found"; path: string };
 
 /** The route of a location (pathname + search). */
@@ -45,7 +45,7 @@ export function parseRoute(rawPath: string, search = ""): Route {
   if (pathname === "/billing") return { page: "billing" };
   if (pathname === "/verify") {
     const sha256 = query.get("sha256");
-    return { page: "verify", sha256: sha256 && /^[0-9a-fA-F]{64}$/.test(sha256) ? sha256.toLowerCase() : null };
+    return { page: "verify", sha256: sha256 && /^[0-9a-fA-F]{64}$/.test(sha256) ? sha256.toLowerCase() : null, relayKey: query.get("relay_key") };
   }
   const m = /^\/sites\/([A-Za-z0-9_-]{1,100})(?:\/([a-z]+))?\/?$/.exec(pathname);
   if (m) {

@@ -1,7 +1,8 @@
 /** Messages between the kit verifier component and its Web Worker. */
 import type { KitReport } from "../../protocol/kit.ts";
 
-export type VerifyRequest = { zip: ArrayBuffer };
+/** `trustedRelayKeyIds`: relay key ids the user gave (from the packet or their IT provider); empty for none. */
+export type VerifyRequest = { zip: ArrayBuffer; trustedRelayKeyIds: string[] };
 
 export type VerifyMessage =
   | { type: "progress"; done: number; total: number }

@@ -19,6 +19,7 @@ self.onmessage = async (e: MessageEvent<VerifyRequest>) => {
     let lastShown = -1;
     const report = await verifyKit(files, {
       impl: "portable",
+      trustedRelayKeyIds: e.data.trustedRelayKeyIds,
       onProgress: (done, total) => {
         const step = Math.floor((done / Math.max(total, 1)) * 20);
         if (step !== lastShown || done === total) {

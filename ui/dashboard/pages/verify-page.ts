@@ -3,14 +3,14 @@
  * auditor kit they were sent, in their own browser: they pick the ZIP from their disk and the page's Web
  * Worker verifies every signature, the hash chains, the relay-cosigned checkpoints and the relay's signed
  * manifest. Nothing is uploaded, and the page needs no sign-in: it reads no data from the relay. `?sha256=`
- * (the kit hash a packet prints) makes a kit with another hash fail.
+ * (the kit hash a packet prints) makes a kit with another hash fail; `?relay_key=` fills in the relay key.
  */
 import { css, html, LitElement } from "lit";
 import "../../verifier/kit-verifier.ts";
 import { shared } from "../styles.ts";
 
 export class OsirisVerifyPage extends LitElement {
-  static override properties = { sha256: { attribute: false } };
+  static override properties = { sha256: { attribute: false }, relayKey: { attribute: false } };
   static override styles = [
     shared,
     css`
@@ -23,10 +23,12 @@ export class OsirisVerifyPage extends LitElement {
   ];
 
   declare sha256: string | null;
+  declare relayKey: string | null;
 
   constructor() {
     super();
     this.sha256 = null;
+    this.relayKey = null;
   }
 
   async focusHeading(): Promise<void> {
@@ -40,8 +42,8 @@ export class OsirisVerifyPage extends LitElement {
         This page checks an OsirisCare auditor kit (the ZIP named in a monthly compliance packet) entirely in your browser: every signature, the hash
         chain of each appliance, the checkpoints the relay countersigned and the relay's signed list of what it exported. The file is not uploaded.
       </p>
-      <p>Compare the kit's SHA-256 and the relay key shown below with the ones printed in the packet: a kit checks out against the keys it carries.</p>
-      <osiris-kit-verifier .expectedSha256=${this.sha256 ?? ""}></osiris-kit-verifier>`;
+      <p>Without a relay key, a kit checks out against the keys it carries: then compare the kit's SHA-256 and the key shown in the result with the ones in the packet.</p>
+      <osiris-kit-verifier .expectedSha256=${this.sha256 ?? ""} .relayKey=${this.relayKey ?? ""}></osiris-kit-verifier>`;
   }
 }
 
