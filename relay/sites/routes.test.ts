@@ -511,6 +511,36 @@ test("names are unique within their parent (409 name_taken, whatever the case); 
   }
 });
 
+test("an MSP administrator renames a partner (409 name_taken within the MSP, audited); nobody else may", async () => {
+  const w = await world();
+  try {
+    const second = await json<{ id: string }>(await call(w, w.msp, "POST", "/api/partners", { name: "Second Partner" }), 201);
+    const taken = await call(w, w.msp, "PUT", `/api/partners/${second.id}/name`, { name: " PARTNER IT " });
+    assert.is(taken.status, 409);
+    const refused = await errorOf(taken);
+    assert.equal([refused.code, refused.message], ["name_taken", 'There is already a partner named "PARTNER IT" in this MSP: choose another name']);
+    assert.equal(await json(await call(w, w.msp, "PUT", `/api/partners/${w.partnerId}/name`, { name: "Partner IT Solutions" })), { id: w.partnerId, name: "Partner IT Solutions" });
+    const orgs = await json<{ organisations: { id: string; partner_name: string | null }[] }>(await call(w, w.msp, "GET", "/api/orgs"));
+    const lakeside = (await w.relay.db.execute({ sql: "SELECT org_id FROM sites WHERE id = ?", args: [w.partnerSite] })).rows[0]!["org_id"];
+    assert.is(orgs.organisations.find((o) => o.id === lakeside)?.partner_name, "Partner IT Solutions", "the MSP's lists show the new name");
+
+    assert.is((await call(w, w.msp, "PUT", `/api/partners/${second.id}/name`, { name: "   " })).status, 400);
+    assert.is((await call(w, w.msp, "PUT", "/api/partners/ptn_doesnotexist0/name", { name: "Ghost" })).status, 404);
+    const partnerAdmin = await asUser(w.relay, "partner_admin", { partner_id: w.partnerId });
+    for (const u of [partnerAdmin, w.partnerTech, w.mspTech, w.client]) {
+      assert.is((await call(w, u, "PUT", `/api/partners/${w.partnerId}/name`, { name: "Taken over" })).status, 403, u.principal.role);
+    }
+    assert.is((await call(w, null, "PUT", `/api/partners/${w.partnerId}/name`, { name: "Anyone" })).status, 401);
+    const names = (await w.relay.db.execute({ sql: "SELECT name FROM partners WHERE id IN (?, ?) ORDER BY name", args: [w.partnerId, second.id] })).rows.map((r) => r["name"]);
+    assert.equal(names, ["Partner IT Solutions", "Second Partner"], "only the one rename took effect");
+    const renames = (await auditActions(w)).filter((e) => e.action === "partner.rename");
+    assert.equal(renames.map((e) => e.target), [w.partnerId]);
+    assert.match(renames[0]!.details, /"from":"Partner IT","to":"Partner IT Solutions"/);
+  } finally {
+    await w.relay.close();
+  }
+});
+
 test("the dashboard's pages are public and carry no data; every API route of the dashboard needs a login", async () => {
   const w = await world();
   try {

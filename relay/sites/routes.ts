@@ -27,7 +27,7 @@ import { settingsInputSchema, updateSettings } from "./settings.ts";
 import { siteDetail } from "./site-detail.ts";
 import { MAX_TREND_DAYS } from "./site-score.ts";
 import { createOrgFor, createPartnerFor, createSiteFor, listOrgs, listPartners, newOrgSchema, newPartnerSchema, newSiteSchema, renameSchema } from "./tenant-admin.ts";
-import { renameOrganisation, renameSite } from "../tenants/tenants.ts";
+import { renameOrganisation, renamePartner, renameSite } from "../tenants/tenants.ts";
 import { DEFAULT_PREVIEW_COUNT, previewWindows } from "./windows-preview.ts";
 
 /** Bodies of these routes are a few short fields. */
@@ -351,41 +351,58 @@ export const SITE_API_ROUTES: readonly RouteSpec[] = [
       return c.json(created, 201);
     },
   },
-  {
-    method: "PUT",
-    path: "/api/orgs/:org_id/name",
-    // Who may create an organisation may rename it (partner admins: their own partner's, by the path's scope).
+  // Who may create a partner, an organisation or a site may rename it (partner admins: their own partner's
+  // clinics, by the path's scope). A partner's own admins set the name their clients see in its branding.
+  renameRoute({ what: "partner", param: "partner_id", callers: ["msp_admin"], taken: "the MSP already has a partner of that name", rename: renamePartner, scope: () => ({}) }),
+  renameRoute({
+    what: "organisation",
+    param: "org_id",
     callers: ["msp_admin", "partner_admin"],
-    summary: "rename a client organisation (409 name_taken when its partner, or the MSP's direct clients, already have one of that name)",
-    maxBodyBytes: SMALL_BODY,
-    request: renameSchema,
-    response: z.object({ id: z.string(), name: z.string() }),
-    handler: async (c, deps) => {
-      const orgId = param(c, "org_id");
-      const { name } = parseSchema(renameSchema, parseJsonBody(c.var.body), "organisation");
-      const r = await renameOrganisation(deps.db, orgId, name);
-      await audit(deps.db, deps.clock, principal(c), { action: "org.rename", target: orgId, org_id: orgId, details: { from: r.from, to: r.name } });
-      return c.json({ id: orgId, name: r.name });
-    },
-  },
-  {
-    method: "PUT",
-    path: "/api/sites/:site_id/name",
-    // Who may create a site may rename it.
+    taken: "its partner, or the MSP's direct clients, already have one of that name",
+    rename: renameOrganisation,
+    scope: (id) => ({ org_id: id }),
+  }),
+  renameRoute({
+    what: "site",
+    param: "site_id",
     callers: ["msp_admin", "partner_admin"],
-    summary: "rename a site (409 name_taken when its organisation already has a site of that name)",
-    maxBodyBytes: SMALL_BODY,
-    request: renameSchema,
-    response: z.object({ id: z.string(), name: z.string() }),
-    handler: async (c, deps) => {
-      const siteId = param(c, "site_id");
-      const { name } = parseSchema(renameSchema, parseJsonBody(c.var.body), "site");
-      const r = await renameSite(deps.db, siteId, name);
-      await audit(deps.db, deps.clock, principal(c), { action: "site.rename", target: siteId, site_id: siteId, org_id: r.org_id, details: { from: r.from, to: r.name } });
-      return c.json({ id: siteId, name: r.name });
-    },
-  },
+    taken: "its organisation already has a site of that name",
+    rename: renameSite,
+    scope: (id, r) => ({ site_id: id, org_id: r.org_id }),
+  }),
 ];
+
+/**
+ * `PUT /api/<partners|orgs|sites>/:id/name`: renames under the uniqueness rule of creation (409 name_taken),
+ * audited as `<partner|org|site>.rename` with the name before and after.
+ */
+function renameRoute<R extends { from: string; name: string }>(o: {
+  what: "partner" | "organisation" | "site";
+  param: "partner_id" | "org_id" | "site_id";
+  callers: RouteSpec["callers"];
+  taken: string;
+  rename: (db: RelayDb, id: string, name: string) => Promise<R>;
+  /** The audit entry's tenant columns. */
+  scope: (id: string, renamed: R) => { org_id?: string; site_id?: string };
+}): RouteSpec {
+  const short = o.what === "organisation" ? "org" : o.what;
+  return {
+    method: "PUT",
+    path: `/api/${short}s/:${o.param}/name`,
+    callers: o.callers,
+    summary: `rename a ${o.what === "organisation" ? "client organisation" : o.what} (409 name_taken when ${o.taken})`,
+    maxBodyBytes: SMALL_BODY,
+    request: renameSchema,
+    response: z.object({ id: z.string(), name: z.string() }),
+    handler: async (c, deps) => {
+      const id = param(c, o.param);
+      const { name } = parseSchema(renameSchema, parseJsonBody(c.var.body), o.what);
+      const r = await o.rename(deps.db, id, name);
+      await audit(deps.db, deps.clock, principal(c), { action: `${short}.rename`, target: id, ...o.scope(id, r), details: { from: r.from, to: r.name } });
+      return c.json({ id, name: r.name });
+    },
+  };
+}
 
 /** The dashboard API, then its pages and assets (public GETs, relay/ui). */
 export const SITE_ROUTES: readonly RouteSpec[] = [...SITE_API_ROUTES, ...UI_ROUTES];

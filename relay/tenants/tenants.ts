@@ -7,7 +7,7 @@ import { z } from "zod";
 import { isoTime, newId } from "../../protocol/ids.ts";
 import { parseSchema } from "../../protocol/schema.ts";
 import { siteConfigSchema, TIME_ZONE_PATTERN, type SiteConfig } from "../../protocol/sync.ts";
-import { num, str, strOrNull, type RelayDb, type Tx } from "../db/index.ts";
+import { num, str, strOrNull, type RelayDb, type Row, type Tx } from "../db/index.ts";
 import type { Env } from "../deps.ts";
 import { RelayError } from "../errors.ts";
 import { discoveryExclusions } from "../inventory/devices.ts";
@@ -117,28 +117,43 @@ export async function createSite(db: RelayDb, input: { org_id: string; name: str
   return { id };
 }
 
+/** How a renamed row finds its siblings (SIBLINGS' parent values) and what is said when it does not exist. */
+const RENAMED = {
+  partner: { columns: "name, msp_id", parent: (r: Row) => [str(r, "msp_id")], unknown: "tenant_unknown" },
+  organisation: { columns: "name, msp_id, partner_id", parent: (r: Row) => [str(r, "msp_id"), strOrNull(r, "partner_id")], unknown: "tenant_unknown" },
+  site: { columns: "name, org_id", parent: (r: Row) => [str(r, "org_id")], unknown: "site_unknown" },
+} as const;
+
+/** Renames a partner, organisation or site under the same uniqueness rule as its creation; returns the name it had and its row. */
+async function rename(db: RelayDb, what: keyof typeof RENAMED, id: string, newName: string): Promise<{ from: string; name: string; row: Row }> {
+  const name = checkName(what, newName);
+  const r = RENAMED[what];
+  const table = SIBLINGS[what].table;
+  return db.transaction(async (tx) => {
+    const row = (await tx.execute({ sql: `SELECT ${r.columns} FROM ${table} WHERE id = ?`, args: [id] })).rows[0];
+    if (!row) throw new RelayError(r.unknown, `${what} ${JSON.stringify(id)} does not exist`);
+    await refuseTakenName(tx, what, name, r.parent(row), id);
+    await tx.execute({ sql: `UPDATE ${table} SET name = ? WHERE id = ?`, args: [name, id] });
+    return { from: str(row, "name"), name, row };
+  });
+}
+
 /** Renames a site (unique within its organisation); returns the name it had. */
 export async function renameSite(db: RelayDb, siteId: string, newName: string): Promise<{ from: string; name: string; org_id: string }> {
-  const name = checkName("site", newName);
-  return db.transaction(async (tx) => {
-    const row = (await tx.execute({ sql: "SELECT name, org_id FROM sites WHERE id = ?", args: [siteId] })).rows[0];
-    if (!row) throw new RelayError("site_unknown", `site ${JSON.stringify(siteId)} does not exist`);
-    await refuseTakenName(tx, "site", name, [str(row, "org_id")], siteId);
-    await tx.execute({ sql: "UPDATE sites SET name = ? WHERE id = ?", args: [name, siteId] });
-    return { from: str(row, "name"), name, org_id: str(row, "org_id") };
-  });
+  const { from, name, row } = await rename(db, "site", siteId, newName);
+  return { from, name, org_id: str(row, "org_id") };
 }
 
 /** Renames a client organisation (unique among its partner's, or the MSP's direct clients); returns the name it had. */
 export async function renameOrganisation(db: RelayDb, orgId: string, newName: string): Promise<{ from: string; name: string }> {
-  const name = checkName("organisation", newName);
-  return db.transaction(async (tx) => {
-    const row = (await tx.execute({ sql: "SELECT name, msp_id, partner_id FROM organisations WHERE id = ?", args: [orgId] })).rows[0];
-    if (!row) throw new RelayError("tenant_unknown", `organisation ${JSON.stringify(orgId)} does not exist`);
-    await refuseTakenName(tx, "organisation", name, [str(row, "msp_id"), strOrNull(row, "partner_id")], orgId);
-    await tx.execute({ sql: "UPDATE organisations SET name = ? WHERE id = ?", args: [name, orgId] });
-    return { from: str(row, "name"), name };
-  });
+  const { from, name } = await rename(db, "organisation", orgId, newName);
+  return { from, name };
+}
+
+/** Renames a partner (unique within its MSP); returns the name it had. Its branding's shown name is its own setting. */
+export async function renamePartner(db: RelayDb, partnerId: string, newName: string): Promise<{ from: string; name: string }> {
+  const { from, name } = await rename(db, "partner", partnerId, newName);
+  return { from, name };
 }
 
 /** Whether a site exists. */

@@ -14,8 +14,8 @@
  *   it then shows as revoked and its next request is refused. A partner technician is not offered it.
  * - Escalation tickets are titled with the check's catalogue title worded as a problem ("Not met: …") and the
  *   host's reported name; the ids stay on the ticket (a detail line, tooltips).
- * - A second site of the same name in one organisation is refused with a message saying so; a site is
- *   renamed from the admin page.
+ * - A second site of the same name in one organisation is refused with a message saying so; a site and a
+ *   partner are renamed from the admin page.
  * Screenshots: test-output/screenshots/walkthrough/.
  */
 import { test } from "uvu";
@@ -38,7 +38,7 @@ const env = { clock: { now: () => Date.now() }, random: (n: number) => new Uint8
 
 let server: UiRelay;
 let ui: E2EBrowser;
-const ids = { alder: "", birch: "", alderOrg: "", silent: "", lonely: "" };
+const ids = { alder: "", birch: "", alderOrg: "", silent: "", lonely: "", partner: "" };
 let silent: TestAppliance;
 const users = { admin: "admin@northwind.test", tech: "tech@bayside.test", helpdesk: "helpdesk@northwind.test" };
 
@@ -55,6 +55,7 @@ test.before(async () => {
     const db = server.relay.db;
     const msp = (await createMsp(db, { name: "Northwind MSP" }, env)).id;
     const partner = (await createPartner(db, { msp_id: msp, name: "Bayside IT Partners" }, env)).id;
+    ids.partner = partner;
     ids.alderOrg = (await createOrganisation(db, { msp_id: msp, partner_id: partner, name: "Alder Family Clinic" }, env)).id;
     const birchOrg = (await createOrganisation(db, { msp_id: msp, partner_id: partner, name: "Birch Dental" }, env)).id;
     ids.alder = (await createSite(db, { org_id: ids.alderOrg, name: "Alder main office", timezone: "America/Chicago" }, env)).id;
@@ -236,7 +237,7 @@ test("an escalation is titled with the check's title worded as a problem and the
   ui.noErrors("tech");
 });
 
-test("a second site of the same name in one organisation is refused with a message saying so; a site is renamed from the admin page", async () => {
+test("a second site of the same name in one organisation is refused with a message saying so; a site and a partner are renamed from the admin page", async () => {
   const page = await adminPage("/admin");
   const create = page.getByRole("region", { name: "New site" });
   await create.getByLabel("Organisation").selectOption(ids.alderOrg);
@@ -247,12 +248,20 @@ test("a second site of the same name in one organisation is refused with a messa
   assert.is(Number(sites.rows[0]!["n"]), 1, "nothing was created");
 
   const rename = page.getByRole("region", { name: "Rename" });
-  await rename.getByLabel("Organisation or site").selectOption(`site:${ids.birch}`);
+  await rename.getByLabel("Partner, organisation or site").selectOption(`site:${ids.birch}`);
   await rename.getByLabel(/^New name/).fill("Birch main office");
   await rename.getByRole("button", { name: "Rename" }).click();
   await page.getByRole("status").filter({ hasText: "Site “Birch clinic” is now “Birch main office”." }).waitFor();
   await ui.shot(page, "rename-site");
   await ui.axe(page, "/admin (rename)");
+
+  // A partner (the reseller) is renamed the same way; the organisations it sells to show the new name.
+  await rename.getByLabel("Partner, organisation or site").selectOption(`partner:${ids.partner}`);
+  await rename.getByLabel(/^New name/).fill("Bayside Health IT");
+  await rename.getByRole("button", { name: "Rename" }).click();
+  await page.getByRole("status").filter({ hasText: "Partner “Bayside IT Partners” is now “Bayside Health IT”." }).waitFor();
+  await page.getByRole("region", { name: "Client organisations" }).getByText("via Bayside Health IT").first().waitFor();
+  await ui.shot(page, "rename-partner");
   await page.goto("/");
   await row(page, "Birch main office").waitFor();
   ui.noErrors("admin");

@@ -196,6 +196,11 @@ export class RelayClient {
     return this.#json("POST", `/api/orgs/${encodeURIComponent(orgId)}/sites`, { body: { name, timezone } });
   }
 
+  /** Renames a partner (MSP administrators; 409 name_taken when the MSP has another partner of that name). */
+  renamePartner(partnerId: string, name: string): Promise<{ id: string; name: string }> {
+    return this.#json("PUT", `/api/partners/${encodeURIComponent(partnerId)}/name`, { body: { name } });
+  }
+
   /** Renames a client organisation (409 name_taken when a sibling has that name). */
   renameOrg(orgId: string, name: string): Promise<{ id: string; name: string }> {
     return this.#json("PUT", `/api/orgs/${encodeURIComponent(orgId)}/name`, { body: { name } });

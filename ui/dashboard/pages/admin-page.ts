@@ -83,29 +83,34 @@ export class OsirisAdminPage extends Page {
     });
   }
 
-  /** Renames an organisation or a site: one form, the thing picked from a list grouped by organisation. */
-  #renameForm(orgs: OrgView[]): TemplateResult {
+  /**
+   * Renames a partner (MSP administrators), an organisation or a site: one form, the thing picked from a list
+   * of the partners and then the organisations, each with its sites.
+   */
+  #renameForm(partners: PartnerView[], orgs: OrgView[]): TemplateResult {
     const rename = (e: SubmitEvent) => {
       e.preventDefault();
-      const [kind, id] = this.#val(e, "rtarget").split(":") as ["org" | "site", string];
+      const [kind, id] = this.#val(e, "rtarget").split(":") as ["partner" | "org" | "site", string];
       const name = this.#val(e, "rname");
-      const was = kind === "org" ? orgs.find((o) => o.id === id)?.name : orgs.flatMap((o) => o.sites).find((s) => s.id === id)?.name;
-      void this.#do(async () => {
-        const r = kind === "org" ? await this.client.renameOrg(id, name) : await this.client.renameSite(id, name);
-        return `${kind === "org" ? "Organisation" : "Site"} “${was ?? id}” is now “${r.name}”.`;
-      }, e.target as HTMLFormElement);
+      const target = {
+        partner: { label: "Partner", was: partners.find((p) => p.id === id)?.name, save: () => this.client.renamePartner(id, name) },
+        org: { label: "Organisation", was: orgs.find((o) => o.id === id)?.name, save: () => this.client.renameOrg(id, name) },
+        site: { label: "Site", was: orgs.flatMap((o) => o.sites).find((s) => s.id === id)?.name, save: () => this.client.renameSite(id, name) },
+      }[kind];
+      void this.#do(async () => `${target.label} “${target.was ?? id}” is now “${(await target.save()).name}”.`, e.target as HTMLFormElement);
     };
     return html`<section class="card" aria-labelledby="rename-h">
       <h2 id="rename-h">Rename</h2>
       <form @submit=${rename}>
         <div class="field">
-          <label for="rtarget">Organisation or site</label>
+          <label for="rtarget">${partners.length ? "Partner, organisation or site" : "Organisation or site"}</label>
           <select id="rtarget" name="rtarget" required>
+            ${partners.length ? html`<optgroup label="Partners">${partners.map((p) => html`<option value=${`partner:${p.id}`}>${p.name} (partner)</option>`)}</optgroup>` : nothing}
             ${orgs.map((o) => html`<optgroup label=${o.name}><option value=${`org:${o.id}`}>${o.name} (organisation)</option>${o.sites.map((s) => html`<option value=${`site:${s.id}`}>${s.name}</option>`)}</optgroup>`)}
           </select>
         </div>
-        <div class="field"><label for="rname">New name <span class="hint">(unique within its organisation or partner)</span></label><input id="rname" name="rname" required maxlength="200" /></div>
-        <button type="submit" ?disabled=${orgs.length === 0}>Rename</button>
+        <div class="field"><label for="rname">New name <span class="hint">(unique within its MSP, partner or organisation)</span></label><input id="rname" name="rname" required maxlength="200" /></div>
+        <button type="submit" ?disabled=${orgs.length === 0 && partners.length === 0}>Rename</button>
       </form>
     </section>`;
   }
@@ -180,7 +185,7 @@ export class OsirisAdminPage extends Page {
             <button type="submit" ?disabled=${orgs.length === 0}>Create site</button>
           </form>
         </section>
-        ${msp || this.userRole === "partner_admin" ? this.#renameForm(orgs) : nothing}
+        ${msp || this.userRole === "partner_admin" ? this.#renameForm(msp ? partners : [], orgs) : nothing}
       </div>
       ${msp || this.userRole === "partner_admin" ? (msp && partners.length === 0 ? nothing : this.#brandingForm(partners)) : nothing}
       ${msp || this.userRole === "partner_admin"
