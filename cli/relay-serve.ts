@@ -46,6 +46,8 @@ const USAGE = `Usage: osiris relay serve [--db URL|PATH] [--port ${DEFAULT_PORT}
                 (default none: the TCP peer is the client, X-Forwarded-For is ignored)
   --smtp-url    smtp://host:port or smtps://host:port for sign-in links and notifications
   --smtp-from   sender address (default osiriscare@<smtp host>)
+  --allow-loopback-http-notifications  admit http:// webhook and Slack URLs to loopback (a receiver on this
+                host); without it notification URLs must be https
   --metrics-token-file  file with the bearer token Prometheus sends to GET /metrics (off without it)
   --vault-key-file      credential vault key, 0600 (default ${DEFAULT_VAULT_KEY_FILE} next to --key-file; created on first start)
   --vault-previous-key-file  a vault key being rotated out (repeatable)
@@ -98,6 +100,7 @@ export const SERVE_OPTIONS = {
   "archive-retention-days": { type: "string" },
   "archive-credentials-file": { type: "string" },
   "trust-proxy": { type: "string" },
+  "allow-loopback-http-notifications": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -253,6 +256,7 @@ export async function run(args: string[]): Promise<number> {
       ...(values["tls-cert"] ? { tlsCert: values["tls-cert"] } : {}),
       ...(values["tls-key"] ? { tlsKey: values["tls-key"] } : {}),
       ...(values["public-url"] ? { publicUrl: values["public-url"] } : {}),
+      ...(values["allow-loopback-http-notifications"] ? { loopbackHttpNotifications: true } : {}),
     });
   } catch (e) {
     console.error(`osiris relay serve: cannot start: ${startFailure(e)}`);

@@ -54,6 +54,12 @@ export interface RelayDeps extends Env {
    * in the request's thread, through node:crypto's callback form.
    */
   verifierFor?: (publicKey: Uint8Array) => import("../protocol/crypto.ts").Verifier;
+  /**
+   * Admit `http://` webhook and Slack URLs to a loopback address (`--allow-loopback-http-notifications`: a
+   * receiver on the relay's own host; tests). Without it notification URLs must be https, when a channel is
+   * added and again before every send.
+   */
+  loopbackHttpNotifications?: boolean;
   /** The dashboard's built files (ui/loadDashboardAssets); without them its pages answer 503. */
   ui?: import("./ui/assets.ts").UiAssets;
   /**

@@ -175,7 +175,8 @@ test("routes: viewers list the tickets of their tenant only; staff acknowledge a
 test("SLA: an unacknowledged ticket is re-notified when its response target passes; acknowledging stops that; a missed resolution is re-notified until resolved", async () => {
   const hook = await httpReceiver("sla-secret-0123456789");
   const relay = await vaultedRelay();
-  const job = startEscalationScheduler(relay.deps, { notify: { fetch, allowLoopbackHttp: true }, intervalMs: 3_600_000 });
+  relay.deps.loopbackHttpNotifications = true; // the receiver is on loopback, over plain http
+  const job = startEscalationScheduler(relay.deps, { notify: { fetch }, intervalMs: 3_600_000 });
   try {
     const admin = await asUser(relay, "msp_admin");
     const app = await enrolledAppliance(relay);

@@ -60,7 +60,8 @@ test("new devices after the learning period reach staff channels PHI-free, rate-
   relay.deps.vault = await vaultFromKeys([random(32)], random);
   const mailer = smtpMailer({ url: `smtp://127.0.0.1:${smtp.port}`, from: "alerts@relay.example.test" });
   relay.deps.mailer = mailer;
-  const job = startEscalationScheduler(relay.deps, { notify: { fetch, allowLoopbackHttp: true }, intervalMs: 3_600_000 });
+  relay.deps.loopbackHttpNotifications = true; // the receivers are on loopback, over plain http
+  const job = startEscalationScheduler(relay.deps, { notify: { fetch }, intervalMs: 3_600_000 });
   try {
     const admin = await asUser(relay, "msp_admin");
     await addChannel(relay, admin, { type: "webhook", name: "PSA", scope: "msp", url: `${hook.url}/osiris`, secret: SECRET });

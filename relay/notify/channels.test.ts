@@ -93,6 +93,27 @@ test("a channel that could never deliver is refused (503): one with a secret wit
   }
 });
 
+test("a webhook or Slack URL over plain http to loopback is refused when added, unless the relay was started to allow it", async () => {
+  const relay = await vaultedRelay();
+  try {
+    const admin = await asUser(relay, "msp_admin");
+    const hook = { type: "webhook", name: "local", scope: "msp", url: "http://127.0.0.1:9/osiris", secret: "0123456789abcdef-secret" };
+    for (const body of [hook, { type: "slack", name: "local slack", scope: "msp", url: "http://[::1]:9/services/T/B/X" }]) {
+      const refused = await relay.app.request("/api/channels", userInit(admin, "POST", body));
+      assert.is(refused.status, 400, JSON.stringify(body));
+      const e = ((await refused.json()) as { error: { code: string; message: string } }).error;
+      assert.equal([e.code, e.message], ["schema", "url: must use https: plain http to loopback is allowed only when the relay is started with --allow-loopback-http-notifications"]);
+    }
+    assert.is((await relay.db.execute("SELECT COUNT(*) AS n FROM notification_channels")).rows[0]!["n"], 0, "nothing stored");
+    relay.deps.loopbackHttpNotifications = true;
+    assert.is((await relay.app.request("/api/channels", userInit(admin, "POST", hook))).status, 201, "allowed by the operator, it is added");
+    const elsewhere = await relay.app.request("/api/channels", userInit(admin, "POST", { ...hook, name: "remote", url: "http://hooks.example.test/osiris" }));
+    assert.is(elsewhere.status, 400, "plain http anywhere but loopback stays refused");
+  } finally {
+    await relay.close();
+  }
+});
+
 test("channel input is validated at the boundary, naming the field", async () => {
   const relay = await vaultedRelay();
   try {

@@ -211,8 +211,11 @@ export async function openChannelSecret(vault: CredentialVault | undefined, c: C
  * Creates a channel in the principal's tenant (audited). RelayError `forbidden` outside it, and
  * `vault_unavailable` for a channel with a secret when the relay has no credential vault.
  */
-export async function createChannel(db: RelayDb, env: Env & { vault?: CredentialVault; mailer?: unknown }, principal: Principal, body: unknown): Promise<ChannelView> {
+export async function createChannel(db: RelayDb, env: Env & { vault?: CredentialVault; mailer?: unknown; loopbackHttpNotifications?: boolean }, principal: Principal, body: unknown): Promise<ChannelView> {
   const input = parseSchema(newChannelSchema, body, "notification channel");
+  // The schema admits http to loopback; whether this relay sends there is its operator's choice, checked here as at every send.
+  const urlRefused = input.type === "webhook" || input.type === "slack" ? urlProblem(input.url, env.loopbackHttpNotifications ?? false) : null;
+  if (urlRefused) throw new RelayError("schema", `url: ${urlRefused}`);
   // Refused rather than stored to fail at every delivery: nobody would learn of it until an escalation is missed.
   if (input.type === "email" && !env.mailer) {
     throw new RelayError("mail_unavailable", "This relay sends no e-mail (it was started without --smtp-url): an e-mail channel could never deliver. Ask the relay's operator to configure SMTP, or use a webhook, Slack or syslog channel");

@@ -35,6 +35,7 @@ export interface DeliverDeps {
   publicUrl?: string;
   /** Opens webhook and Slack secrets. */
   vault?: CredentialVault;
+  loopbackHttpNotifications?: boolean;
 }
 
 export interface DeliverReport {

@@ -21,6 +21,7 @@ const SECRET = "whsec-0123456789abcdef-test";
 async function vaultedRelay(opts: Parameters<typeof testRelay>[0] = {}): Promise<TestRelay> {
   const relay = await testRelay(opts);
   relay.deps.vault = await vaultFromKeys([random(32)], random);
+  relay.deps.loopbackHttpNotifications = true; // the receivers here are on loopback, over plain http
   return relay;
 }
 
@@ -53,7 +54,7 @@ async function addChannel(relay: TestRelay, user: TestUser, body: Record<string,
 
 function scheduler(relay: TestRelay): EscalationScheduler {
   // A long interval: the tests drive ticks themselves (the first automatic tick runs at start).
-  return startEscalationScheduler(relay.deps, { notify: { fetch, allowLoopbackHttp: true }, intervalMs: 3_600_000 });
+  return startEscalationScheduler(relay.deps, { notify: { fetch }, intervalMs: 3_600_000 });
 }
 
 test("a new escalation reaches every channel covering the site: staff e-mail, a PHI-free clinic e-mail, signed webhook, Slack, and syslog over UDP and TCP; staff channels name the host as it reported itself, with its id", async () => {
@@ -198,6 +199,27 @@ test("an unreachable webhook gives up after the last attempt, and plain http to 
     assert.match(String(rows.rows[0]!["last_error"]), /ECONNREFUSED|fetch failed/);
   } finally {
     await job?.stop();
+    await relay.close();
+  }
+});
+
+test("a loopback http channel added while the relay allowed it is refused at send once the relay no longer does: nothing reaches the receiver", async () => {
+  const relay = await vaultedRelay();
+  const hook = await httpReceiver(SECRET);
+  let job: EscalationScheduler | null = null;
+  try {
+    const admin = await asUser(relay, "msp_admin");
+    await addChannel(relay, admin, { type: "webhook", name: "local", scope: "msp", url: `${hook.url}/osiris`, secret: SECRET });
+    relay.deps.loopbackHttpNotifications = false; // restarted without --allow-loopback-http-notifications
+    await escalate(relay, await enrolledAppliance(relay));
+    job = scheduler(relay);
+    await job.tick();
+    const rows = await relay.db.execute("SELECT status, last_error FROM notification_deliveries");
+    assert.equal(rows.rows.map((r) => [r["status"], r["last_error"]]), [["failed", "refused to send: the channel URL must use https: plain http to loopback is allowed only when the relay is started with --allow-loopback-http-notifications"]]);
+    assert.is(hook.received.length, 0);
+  } finally {
+    await job?.stop();
+    await hook.close();
     await relay.close();
   }
 });

@@ -52,8 +52,6 @@ export interface NotifyEffects {
   fetch: typeof fetch;
   /** Opens syslog connections (default: Node sockets). */
   syslogConnector?: (endpoint: SyslogEndpoint) => SyslogConnect;
-  /** Allow `http://` webhooks to loopback (tests, a receiver on the relay host). Default false. */
-  allowLoopbackHttp?: boolean;
   timeoutMs?: number;
   /** HOSTNAME of syslog messages (default `osiris-relay`). */
   hostname?: string;
@@ -63,6 +61,8 @@ export interface SendDeps {
   clock: Clock;
   mailer?: Mailer;
   publicUrl?: string;
+  /** RelayDeps.loopbackHttpNotifications: admit `http://` URLs to loopback. */
+  loopbackHttpNotifications?: boolean;
 }
 
 export type SendResult = { ok: true; status: number | null } | { ok: false; retry: boolean; error: string; status: number | null };
@@ -85,8 +85,8 @@ function errorText(e: unknown): string {
   return `${e.name === "TimeoutError" || e.name === "AbortError" ? "timed out" : e.message}${code}`;
 }
 
-async function post(effects: NotifyEffects, url: string, body: string, headers: Record<string, string>, secrets: readonly (string | undefined)[]): Promise<SendResult> {
-  const problem = urlProblem(url, effects.allowLoopbackHttp ?? false);
+async function post(deps: SendDeps, effects: NotifyEffects, url: string, body: string, headers: Record<string, string>, secrets: readonly (string | undefined)[]): Promise<SendResult> {
+  const problem = urlProblem(url, deps.loopbackHttpNotifications ?? false);
   if (problem) return { ok: false, retry: false, error: `refused to send: the channel URL ${problem}`, status: null };
   let res: Response;
   try {
@@ -140,13 +140,13 @@ export async function sendOnce(deps: SendDeps, effects: NotifyEffects, channel: 
         [DELIVERY_HEADER]: delivery.id,
         [EVENT_HEADER]: e.event,
       };
-      return post(effects, secret.url, body, headers, [secret.url, secret.hmac_secret]);
+      return post(deps, effects, secret.url, body, headers, [secret.url, secret.hmac_secret]);
     }
     case "slack": {
       if (!secret?.url) return { ok: false, retry: false, error: "slack channel has no URL", status: null };
       const message = isEscalation(e) ? slackMessage(e, links) : isInventoryAlert(e) ? inventorySlackMessage(e, links) : null;
       if (message === null) return { ok: false, retry: false, error: `slack channels do not take ${e.event} events`, status: null };
-      return post(effects, secret.url, JSON.stringify(message), {}, [secret.url]);
+      return post(deps, effects, secret.url, JSON.stringify(message), {}, [secret.url]);
     }
     case "syslog": {
       if (channel.config.type !== "syslog") return { ok: false, retry: false, error: "channel config is not a syslog config", status: null };

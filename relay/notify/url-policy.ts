@@ -1,7 +1,7 @@
 /**
  * Where the relay may POST notifications: `https://` anywhere, plain `http://` only to a loopback address and
- * only when the operator allowed it (tests, a receiver on the relay's own host). A channel URL is tenant
- * input, so it is checked when stored and again before every send.
+ * only when the operator allowed it (`RelayDeps.loopbackHttpNotifications`: tests, a receiver on the relay's
+ * own host). A channel URL is tenant input, so it is checked when stored and again before every send.
  */
 import { isIP } from "node:net";
 
@@ -21,6 +21,6 @@ export function urlProblem(raw: string, allowLoopbackHttp: boolean): string | nu
   }
   if (url.username !== "" || url.password !== "") return "must not carry a user name or password (put secrets in the secret field)";
   if (url.protocol === "https:") return null;
-  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return allowLoopbackHttp ? null : "plain http is allowed only to loopback, and only when the relay operator enables it";
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return allowLoopbackHttp ? null : "must use https: plain http to loopback is allowed only when the relay is started with --allow-loopback-http-notifications";
   return `must use https (got ${url.protocol}//)`;
 }

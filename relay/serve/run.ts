@@ -64,6 +64,8 @@ export interface RunRelayOptions {
   trustedProxies?: TrustedProxies;
   /** The S3 Object Lock archive (archive/config.ts archiveConfig); without it bundles wait in the archive queue. */
   archive?: ArchiverOptions;
+  /** Admit `http://` notification URLs to loopback (`--allow-loopback-http-notifications`; RelayDeps). */
+  loopbackHttpNotifications?: boolean;
 }
 
 export interface RunningRelay extends RunningServer {
@@ -112,6 +114,7 @@ export async function runRelay(opts: RunRelayOptions): Promise<RunningRelay> {
       ...(metricsToken ? { metricsTokenSha256: tokenSha256(metricsToken) } : {}),
       ...(vault ? { vault } : {}),
       ...(l2 ? { l2 } : {}),
+      ...(opts.loopbackHttpNotifications ? { loopbackHttpNotifications: true } : {}),
     };
     // Background jobs; each takes a lease in the database, so several relay processes on one database share them.
     const jobs: { stop(): Promise<void> }[] = [

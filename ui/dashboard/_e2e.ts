@@ -47,7 +47,7 @@ export interface UiRelay {
  * server on loopback) in a temporary directory, serving the dashboard built into it. Background jobs run at
  * their normal pace unless told.
  */
-export async function startUiRelay(opts: { clock?: Clock; learningIntervalMs?: number; escalationIntervalMs?: number } = {}): Promise<UiRelay> {
+export async function startUiRelay(opts: { clock?: Clock; learningIntervalMs?: number; escalationIntervalMs?: number; loopbackHttpNotifications?: boolean } = {}): Promise<UiRelay> {
   const dir = await mkdtemp(join(tmpdir(), "osiris-dashboard-e2e-"));
   const assetsDir = await buildDashboard(join(dir, "dist"));
   const smtp = await startSmtpSink("portal@relay.example.test");
@@ -63,6 +63,7 @@ export async function startUiRelay(opts: { clock?: Clock; learningIntervalMs?: n
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.learningIntervalMs ? { learningIntervalMs: opts.learningIntervalMs } : {}),
     ...(opts.escalationIntervalMs ? { escalationIntervalMs: opts.escalationIntervalMs } : {}),
+    ...(opts.loopbackHttpNotifications ? { loopbackHttpNotifications: true } : {}),
   });
   return {
     dir,

@@ -134,7 +134,8 @@ test.before(async () => {
 });
 
 async function setup(): Promise<void> {
-  server = await startUiRelay({ clock, learningIntervalMs: 6 * HOUR });
+  // The notification test adds a webhook on loopback (port 9, discard), over plain http: allowed here as an operator would.
+  server = await startUiRelay({ clock, learningIntervalMs: 6 * HOUR, loopbackHttpNotifications: true });
   const db = server.relay.db;
   ids.msp = (await createMsp(db, { name: "Northwind MSP" }, env)).id;
   ids.partner = (await createPartner(db, { msp_id: ids.msp, name: "Bayside IT Partners" }, env)).id;

@@ -87,6 +87,7 @@ test("RelayClient adds, lists and deletes notification channels; no answer ever 
   const smtp = await startSmtpSink(); // e-mail channels need SMTP configured
   try {
     relay.deps.mailer = smtp.mailer;
+    relay.deps.loopbackHttpNotifications = true; // the webhook below is on loopback, over plain http
     relay.deps.vault = await createCredentialVault({ db: relay.db, keyFile: join(relay.dir, "vault.key"), random, log: relay.log });
     const { client, answers } = await signedIn(relay, "msp_admin");
     const secret = "hmac-secret-0123456789abcdef";
