@@ -62,6 +62,11 @@ test("osiris demo starts a relay and two enrolled lab appliances on loopback, an
     const kit = join(dir, "kit.zip");
     const exported = await promisify(execFile)(process.execPath, [join(ROOT, "bin/osiris.js"), ...audit[1]!.split(" "), "--out", kit]);
     assert.match(exported.stdout, /^wrote .*kit\.zip/);
+    const verify = /then: osiris (evidence verify kit\.zip --relay-key osiriscare\.relay\/[0-9a-f]{16})\n/.exec(out);
+    assert.ok(verify, "the demo prints the verify command with its relay key");
+    const verified = await promisify(execFile)(process.execPath, [join(ROOT, "bin/osiris.js"), ...verify[1]!.split(" ")], { cwd: dir });
+    assert.match(verified.stdout, /^OK +kit\.zip: /);
+    assert.match(verified.stdout, /manifest signed by osiriscare\.relay\/[0-9a-f]{16} \(the relay key you gave\)/);
 
     first.child.kill("SIGINT");
     assert.is(await first.exit, 0, "Ctrl-C stops the demo with exit code 0");

@@ -146,6 +146,8 @@ async function seed(dir: string, relayUrl: string, port: number, relay: Awaited<
 interface RunningDemo {
   state: DemoState;
   relayUrl: string;
+  /** The relay key that signs exported kits (its witness name), for `evidence verify --relay-key`. */
+  relayKeyName: string;
   stop(): Promise<void>;
 }
 
@@ -181,7 +183,7 @@ async function startDemo(dir: string, port: number, speed: number, mdns: boolean
       }
       appliance.start();
     }
-    return { state, relayUrl, stop };
+    return { state, relayUrl, relayKeyName: relay.deps.relayKey.name, stop };
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;
@@ -224,7 +226,7 @@ export async function run(args: string[]): Promise<number> {
     console.error(`osiris demo: cannot start: ${startFailure(e, "--port (the demo also uses the next two ports for the clinics' status pages)")}`);
     return 1;
   }
-  const { state, relayUrl } = demo;
+  const { state, relayUrl, relayKeyName } = demo;
   try {
     console.log(`OsirisCare demo ${fresh ? "started" : "resumed"} (state in ${dir}; logs: ${dir}/*.log)`);
     console.log(`  dashboard          ${relayUrl}/   (MSP and partner dashboard, client portal)`);
@@ -233,6 +235,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(`  lab time runs ${speed}x: drift appears within minutes, then is healed or scheduled for the nightly window`);
     console.log(`  demo tenants: MSP ${state.msp_id}, partner ${state.partner_id}; sites ${state.sites.map((s) => s.site_id).join(", ")}`);
     console.log(`  audit: osiris evidence export --db ${join(dir, "relay.db")} --key-file ${join(dir, "relay.key")} --site ${state.sites[0]?.site_id} --from 2026-01-01T00:00:00Z --to 2030-01-01T00:00:00Z --out kit.zip`);
+    console.log(`         then: osiris evidence verify kit.zip --relay-key ${relayKeyName}`);
     console.log("  Ctrl-C stops the demo");
     await stopRequested;
     console.log("stopping…");

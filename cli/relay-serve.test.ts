@@ -6,7 +6,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parsePushAck } from "../protocol/sync.ts";
-import { errorOf, overHttp, TestAppliance } from "../relay/_testing.ts";
+import { errorOf, overHttp, TestAppliance, type Transport } from "../relay/_testing.ts";
 import { systemClock } from "../relay/deps.ts";
 import { memoryLog } from "../relay/log.ts";
 import { runWith } from "./relay-admin.ts";
@@ -19,14 +19,18 @@ interface Served {
   child: ChildProcessWithoutNullStreams;
   url: string;
   stdout: () => string;
+  stderr: () => string;
   exited: Promise<number | null>;
+  /** The exit code once the process has ended; undefined while it runs. */
+  exitCode: () => number | null | undefined;
 }
 
 function serve(args: string[]): Promise<Served> {
   const child = spawn(process.execPath, [OSIRIS, "relay", "serve", ...args], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve((exitCode = code))));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -38,7 +42,7 @@ function serve(args: string[]): Promise<Served> {
       const line = out.split("\n").find((l) => l.includes('"relay_listening"'));
       if (line) {
         clearTimeout(timer);
-        resolve({ child, url: (JSON.parse(line) as { url: string }).url, stdout: () => out, exited });
+        resolve({ child, url: (JSON.parse(line) as { url: string }).url, stdout: () => out, stderr: () => err, exited, exitCode: () => exitCode });
       }
     });
     void exited.then((code) => {
@@ -46,6 +50,25 @@ function serve(args: string[]): Promise<Served> {
       reject(new Error(`relay exited with ${code} before listening; stderr: ${err}`));
     });
   });
+}
+
+/**
+ * Requests to the served relay; a request that fails without an answer ("fetch failed") is reported with its
+ * cause and what the relay process said, so a failure in a loaded CI run can be told apart (a crash, a reset).
+ */
+function diagnosed(served: Served): Transport {
+  const http = overHttp(served.url);
+  return async (path, init) => {
+    try {
+      return await http(path, init);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const code = served.exitCode();
+      throw new Error(
+        `${(e as Error).message} on ${path} (cause: ${cause?.code ?? ""} ${cause?.message ?? "none"}); relay ${code === undefined ? "still running" : `exited with ${code}`}; stderr: ${served.stderr().slice(-2000) || "(empty)"}; last log lines: ${served.stdout().split("\n").slice(-6).join("\n")}`,
+      );
+    }
+  };
 }
 
 async function admin(db: string, ...args: string[]): Promise<Record<string, unknown>> {
@@ -68,7 +91,7 @@ test("osiris relay serve runs on loopback: enroll, push with checkpoint, revoke 
     const site = await admin(db, "create-site", "--org", String(org["id"]), "--name", "Main");
     const claim = await admin(db, "claim-code", "--site", String(site["id"]));
 
-    const a = new TestAppliance(overHttp(served.url), systemClock);
+    const a = new TestAppliance(diagnosed(served), systemClock);
     assert.is((await a.enroll(String(claim["code"]))).status, 201);
     const res = await a.push(a.entries(await a.makeBundles(4)), await a.checkpoint());
     const ack = parsePushAck(await res.json());
