@@ -76,8 +76,7 @@ function printReport(path: string, report: KitReport, zipSha256: string | null, 
   console.log(`  ${report.checkpoints.length} checkpoints, ${witnesses} witness signatures (${names.join(", ")})`);
   if (report.manifest) {
     console.log(`  manifest signed by ${report.manifest.name}${pinned ? " (the relay key you gave)" : ""}: site ${report.manifest.site_id}, ${report.manifest.from} to ${report.manifest.to}; every file and seq range as the relay exported them`);
-  }
-  else console.log("  NOT SIGNED: the kit has no relay-signed manifest, so its range (a cut-off start), README and file list are not confirmed by the relay");
+  } else console.log("  NOT SIGNED: the kit has no relay-signed manifest, so its range (a cut-off start), README and file list are not confirmed by the relay");
   if (report.extra_files.length) console.log(`  NOT VERIFIED: ${report.extra_files.length} file(s) are not part of an auditor kit, so nothing about them is proven: ${report.extra_files.join(", ")}`);
   // What ties this kit to the packet it came with: a kit verifies against the keys it carries, so a copy
   // rebuilt with other keys would verify too; its SHA-256 and witness key would differ from the packet's.

@@ -27,11 +27,20 @@ function checkName(what: string, name: string): string {
  * Names are unique within their parent, ignoring case and surrounding spaces: two "Main office" sites of one
  * clinic (or two "Alder Clinic" organisations of one partner) cannot be told apart in the fleet list, the
  * escalations or the monthly packet. Checked in the writing transaction; RelayError `name_taken` (409).
+ * Per kind: its table, the SQL and the row columns naming its parent (`parentOf` reads the parent values from
+ * `columns`, for a rename), and the error for an id that does not exist.
  */
 const SIBLINGS = {
-  partner: { table: "partners", parent: "msp_id = ?", under: "this MSP" },
-  organisation: { table: "organisations", parent: "msp_id = ? AND partner_id IS ?", under: "" },
-  site: { table: "sites", parent: "org_id = ?", under: "this organisation" },
+  partner: { table: "partners", parent: "msp_id = ?", under: "this MSP", columns: "name, msp_id", parentOf: (r: Row) => [str(r, "msp_id")], unknown: "tenant_unknown" },
+  organisation: {
+    table: "organisations",
+    parent: "msp_id = ? AND partner_id IS ?",
+    under: "",
+    columns: "name, msp_id, partner_id",
+    parentOf: (r: Row) => [str(r, "msp_id"), strOrNull(r, "partner_id")],
+    unknown: "tenant_unknown",
+  },
+  site: { table: "sites", parent: "org_id = ?", under: "this organisation", columns: "name, org_id", parentOf: (r: Row) => [str(r, "org_id")], unknown: "site_unknown" },
 } as const;
 
 async function refuseTakenName(tx: Tx, what: keyof typeof SIBLINGS, name: string, parent: (string | null)[], exceptId: string | null): Promise<void> {
@@ -117,23 +126,15 @@ export async function createSite(db: RelayDb, input: { org_id: string; name: str
   return { id };
 }
 
-/** How a renamed row finds its siblings (SIBLINGS' parent values) and what is said when it does not exist. */
-const RENAMED = {
-  partner: { columns: "name, msp_id", parent: (r: Row) => [str(r, "msp_id")], unknown: "tenant_unknown" },
-  organisation: { columns: "name, msp_id, partner_id", parent: (r: Row) => [str(r, "msp_id"), strOrNull(r, "partner_id")], unknown: "tenant_unknown" },
-  site: { columns: "name, org_id", parent: (r: Row) => [str(r, "org_id")], unknown: "site_unknown" },
-} as const;
-
 /** Renames a partner, organisation or site under the same uniqueness rule as its creation; returns the name it had and its row. */
-async function rename(db: RelayDb, what: keyof typeof RENAMED, id: string, newName: string): Promise<{ from: string; name: string; row: Row }> {
+async function rename(db: RelayDb, what: keyof typeof SIBLINGS, id: string, newName: string): Promise<{ from: string; name: string; row: Row }> {
   const name = checkName(what, newName);
-  const r = RENAMED[what];
-  const table = SIBLINGS[what].table;
+  const s = SIBLINGS[what];
   return db.transaction(async (tx) => {
-    const row = (await tx.execute({ sql: `SELECT ${r.columns} FROM ${table} WHERE id = ?`, args: [id] })).rows[0];
-    if (!row) throw new RelayError(r.unknown, `${what} ${JSON.stringify(id)} does not exist`);
-    await refuseTakenName(tx, what, name, r.parent(row), id);
-    await tx.execute({ sql: `UPDATE ${table} SET name = ? WHERE id = ?`, args: [name, id] });
+    const row = (await tx.execute({ sql: `SELECT ${s.columns} FROM ${s.table} WHERE id = ?`, args: [id] })).rows[0];
+    if (!row) throw new RelayError(s.unknown, `${what} ${JSON.stringify(id)} does not exist`);
+    await refuseTakenName(tx, what, name, s.parentOf(row), id);
+    await tx.execute({ sql: `UPDATE ${s.table} SET name = ? WHERE id = ?`, args: [name, id] });
     return { from: str(row, "name"), name, row };
   });
 }
